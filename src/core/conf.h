@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_CORE_CONF_H
+#define TTWS_CORE_CONF_H
+
+/*
+ * ttwsd.conf: parsed (libinih) and validated into an immutable snapshot.
+ *
+ * struct conf holds values only (no pointers), so a validated snapshot can
+ * be published by swapping one pointer and read by any thread without
+ * locks. Every key, its default and range is documented in ttwsd.conf(5)
+ * and conf/ttwsd.conf; unknown sections or keys and out-of-range values
+ * are errors that name file:line and the reason, and a reload that fails
+ * leaves the running snapshot untouched (the caller's job: conf_parse()
+ * never writes *ret on failure).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define CONF_PATH_MAX 256
+#define CONF_ERR_MAX 320
+
+enum conf_transport {
+	CONF_TRANSPORT_NONE = 0, /* ear not configured */
+	CONF_TRANSPORT_UNIX,
+	CONF_TRANSPORT_HCI_UART,
+	CONF_TRANSPORT_L2CAP,
+};
+
+enum conf_codec {
+	CONF_CODEC_PCM = 0,
+	CONF_CODEC_LC3,
+};
+
+enum conf_ear {
+	CONF_EAR_LEFT = 0,
+	CONF_EAR_RIGHT = 1,
+	CONF_N_EARS = 2,
+};
+
+struct conf_link {
+	enum conf_transport transport;
+	char path[CONF_PATH_MAX];   /* unix socket path or tty device */
+	char address[18];           /* BD_ADDR "AA:BB:CC:DD:EE:FF" */
+	bool address_random;        /* LE random vs public address */
+	uint16_t psm;
+	uint32_t baud;
+	bool flow_control;          /* RTS/CTS */
+	uint32_t bitrate;           /* LC3 bits per second */
+};
+
+struct conf {
+	struct {
+		int priority;           /* SCHED_FIFO 1..99, 0 = no RT */
+		int cpu;                /* -1 = leave affinity */
+		bool lock_memory;
+		bool dma_latency;
+		uint32_t prefault_heap_kib;
+		uint32_t prefault_stack_kib;
+	} rt;
+	struct {
+		char backend[16];       /* auto | io_uring | epoll */
+		uint32_t spin_guard_us;
+		int busy_poll_us;       /* -1 = leave alone */
+		int socket_priority;    /* -1 = leave alone */
+	} loop;
+	struct {
+		uint64_t frame_ns;      /* 7.5 or 10 ms */
+		enum conf_codec codec;
+		uint64_t delay_ns;      /* initial presentation delay */
+		uint64_t delay_min_ns;
+		uint64_t delay_max_ns;
+		uint64_t delay_margin_ns;
+		bool mono;
+		uint32_t tone_hz[CONF_N_EARS];
+	} stream;
+	struct {
+		char estimator[16];     /* naive | median-iir | ttws */
+		uint64_t resync_threshold_ns;
+		uint64_t holdover_ns;
+		uint32_t probe_every_events; /* 1..3 */
+		uint32_t ci_us;         /* expected connection interval */
+	} servo;
+	struct {
+		uint64_t backoff_min_ns;
+		uint64_t backoff_max_ns;
+		uint64_t hello_timeout_ns;
+	} reconnect;
+	struct {
+		char socket[CONF_PATH_MAX];
+	} control;
+	struct conf_link link[CONF_N_EARS];
+};
+
+/* Every default of ttwsd.conf(5). */
+void conf_default(struct conf *ret);
+
+/*
+ * Parse text (the contents of file_name, which is used only in messages)
+ * on top of the defaults and validate the whole result. Returns 0 and fills
+ * *ret; on failure returns -EINVAL, leaves *ret untouched and writes
+ * "file:line: reason" into err (size err_size, may be NULL).
+ */
+int conf_parse(const char *text, const char *file_name, struct conf *ret,
+	       char *err, size_t err_size);
+
+const char *conf_transport_name(enum conf_transport t);
+const char *conf_ear_name(enum conf_ear e);
+
+#endif

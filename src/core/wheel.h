@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_CORE_WHEEL_H
+#define TTWS_CORE_WHEEL_H
+
+/*
+ * Hierarchical timer wheel in nanoseconds of CLOCK_MONOTONIC.
+ *
+ * The wheel never reads a clock: the caller passes "now" in, so the same
+ * code runs in the daemon and in a virtual-time bench and can be replayed
+ * from a trace (the habit of William Ahern's timeout.c).
+ *
+ * Timers are embedded in the caller's structs; the wheel allocates nothing
+ * after wheel_new(). Add and cancel are O(1); wheel_expire() costs in
+ * proportion to what expires (plus the cascades its advance passes).
+ *
+ * Two classes:
+ *  - WHEEL_HARD: fires exactly at its deadline (never early; late only by
+ *    the caller's wake-up). The frame clock and timing requests.
+ *  - WHEEL_SOFT: may fire anywhere in [deadline, deadline + slack] so that
+ *    several soft timers share one wake-up. Supervision, back-off, stats.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+enum wheel_class {
+	WHEEL_HARD = 0,
+	WHEEL_SOFT = 1,
+};
+
+struct wheel;
+struct wheel_timer;
+
+/*
+ * Expiry callback. now_ns is the time passed to wheel_expire(). The timer
+ * is no longer pending when this runs: the callback may re-add or free it,
+ * and may add or cancel any other timer of the same wheel. It must not call
+ * wheel_expire() or wheel_free() on that wheel.
+ */
+typedef void (*wheel_fn)(struct wheel_timer *t, uint64_t now_ns);
+
+/* Private to wheel.c: a circular doubly linked list node. */
+struct wheel_link {
+	struct wheel_link *next;
+	struct wheel_link *prev; /* NULL when the timer is not pending */
+};
+
+struct wheel_timer {
+	/*
+	 * Private to wheel.c. link comes first so a list node converts to
+	 * its timer without arithmetic.
+	 */
+	struct wheel_link link;
+	uint64_t expires_ns; /* firing instant the wheel files it under */
+	uint32_t where;      /* slot index, or the due or run list */
+	/* Read-only for users once added. */
+	enum wheel_class cls;
+	uint64_t deadline_ns; /* as passed to wheel_add() */
+	uint64_t slack_ns;    /* soft timers only, 0 for hard */
+	wheel_fn fn;
+};
+
+/*
+ * Prepare a timer. slack_ns is ignored for WHEEL_HARD. Does not add it.
+ */
+void wheel_timer_init(struct wheel_timer *t, enum wheel_class cls,
+		      uint64_t slack_ns, wheel_fn fn);
+
+/* True while the timer is filed in a wheel. */
+bool wheel_pending(const struct wheel_timer *t);
+
+/*
+ * Create a wheel whose current time is now_ns. Returns NULL on ENOMEM.
+ * This is the only allocation the wheel ever makes.
+ */
+struct wheel *wheel_new(uint64_t now_ns);
+
+/* Free a wheel (pending timers are forgotten, not called). NULL is fine. */
+struct wheel *wheel_free(struct wheel *w);
+
+/*
+ * File t to fire at deadline_ns (ns, CLOCK_MONOTONIC). A pending timer is
+ * moved. A deadline at or before the wheel's current time fires at the next
+ * wheel_expire(). Returns 0, or -EINVAL if t has no callback.
+ */
+int wheel_add(struct wheel *w, struct wheel_timer *t, uint64_t deadline_ns);
+
+/* Remove t if pending; a no-op otherwise. O(1). */
+void wheel_cancel(struct wheel *w, struct wheel_timer *t);
+
+/*
+ * The instant (ns) the caller should next call wheel_expire(): the earliest
+ * hard deadline, or for soft timers the latest instant their slack allows
+ * them to be coalesced to, whichever is first. UINT64_MAX when empty.
+ * *ret_hard (may be NULL) says whether a hard timer is due at that instant,
+ * so the loop can apply its spin guard only to hard deadlines.
+ */
+uint64_t wheel_next_deadline(struct wheel *w, bool *ret_hard);
+
+/*
+ * Advance the wheel to now_ns and call every timer whose firing instant is
+ * <= now_ns, in deadline order (equal deadlines in the order they were
+ * added). Returns the number of callbacks run. now_ns earlier than the
+ * wheel's time is treated as the wheel's time.
+ */
+unsigned wheel_expire(struct wheel *w, uint64_t now_ns);
+
+/* Number of pending timers. */
+size_t wheel_count(const struct wheel *w);
+
+/* The wheel's current time (ns): the last now_ns given to it. */
+uint64_t wheel_now(const struct wheel *w);
+
+/*
+ * Verify every internal invariant (each timer filed in the slot its
+ * expiry maps to, list links consistent, counts and bitmaps agree).
+ * Returns 0, or -EUCLEAN at the first violation. For tests.
+ */
+int wheel_check(const struct wheel *w);
+
+#endif

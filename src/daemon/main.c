@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ttwsd: the ttws host daemon. This file parses the command line and hands
+ * over to the mode asked for.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "core/conf.h"
+#include "core/macro.h"
+#include "daemon/latency.h"
+#include "daemon/conffile.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ttwsd [--config FILE]\n"
+		"       ttwsd --check-config [--config FILE]\n"
+		"       ttwsd --latency-test [--duration S | --loops N] "
+		"[--interval-us N]\n"
+		"             [--priority P] [--cpu C] [--spin-guard-us G] "
+		"[--backend B]\n"
+		"             [--timer timerfd|uring] [--json]\n"
+		"\n"
+		"  --config FILE       configuration (default "
+		"/etc/ttws/ttwsd.conf)\n"
+		"  --check-config      validate the configuration and exit\n"
+		"  --latency-test      measure the RT loop's wake-up latency\n"
+		"  --duration S        seconds to measure (default 5)\n"
+		"  --loops N           wake-ups to measure (overrides "
+		"--duration)\n"
+		"  --interval-us N     timer period in us (default 1000)\n"
+		"  --priority P        SCHED_FIFO priority, 0 = none "
+		"(default 80)\n"
+		"  --cpu C             pin the RT thread to CPU C\n"
+		"  --spin-guard-us G   wake G us early and spin to the deadline\n"
+		"  --backend B         auto | io_uring | epoll (default auto)\n"
+		"  --timer T           timerfd | uring (io_uring absolute "
+		"timeout)\n"
+		"  --json              one JSON line instead of text\n"
+		"  --version           print the version\n");
+}
+
+static int parse_u64(const char *s, const char *what, uint64_t max,
+		     uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-') {
+		fprintf(stderr, "ttwsd: %s: invalid value '%s'\n", what, s);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, uint64_t *ret_ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v <= 0 || v > 86400 * 7) {
+		fprintf(stderr, "ttwsd: --duration: invalid value '%s'\n", s);
+		return -EINVAL;
+	}
+	*ret_ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+enum {
+	OPT_LATENCY = 0x100,
+	OPT_DURATION,
+	OPT_LOOPS,
+	OPT_INTERVAL,
+	OPT_PRIORITY,
+	OPT_CPU,
+	OPT_GUARD,
+	OPT_BACKEND,
+	OPT_TIMER,
+	OPT_JSON,
+	OPT_CONFIG,
+	OPT_CHECK,
+	OPT_VERSION,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "latency-test", no_argument, NULL, OPT_LATENCY },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "loops", required_argument, NULL, OPT_LOOPS },
+		{ "interval-us", required_argument, NULL, OPT_INTERVAL },
+		{ "priority", required_argument, NULL, OPT_PRIORITY },
+		{ "cpu", required_argument, NULL, OPT_CPU },
+		{ "spin-guard-us", required_argument, NULL, OPT_GUARD },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "timer", required_argument, NULL, OPT_TIMER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct latency_opts lat;
+	const char *config = "/etc/ttws/ttwsd.conf";
+	bool latency = false, check = false, config_given = false;
+	uint64_t v;
+	int c, err;
+
+	latency_opts_default(&lat);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		err = 0;
+		switch (c) {
+		case OPT_LATENCY:
+			latency = true;
+			break;
+		case OPT_DURATION:
+			err = parse_seconds(optarg, &lat.duration_ns);
+			lat.loops = 0;
+			break;
+		case OPT_LOOPS:
+			err = parse_u64(optarg, "--loops", UINT32_MAX,
+					&lat.loops);
+			break;
+		case OPT_INTERVAL:
+			err = parse_u64(optarg, "--interval-us", 10000000, &v);
+			if (!err && v < 50) {
+				fprintf(stderr, "ttwsd: --interval-us: at "
+						"least 50\n");
+				err = -EINVAL;
+			}
+			lat.interval_ns = v * NSEC_PER_USEC;
+			break;
+		case OPT_PRIORITY:
+			err = parse_u64(optarg, "--priority", 99, &v);
+			lat.priority = (int)v;
+			break;
+		case OPT_CPU:
+			err = parse_u64(optarg, "--cpu", 1023, &v);
+			lat.cpu = (int)v;
+			break;
+		case OPT_GUARD:
+			err = parse_u64(optarg, "--spin-guard-us", 10000, &v);
+			lat.spin_guard_ns = v * NSEC_PER_USEC;
+			break;
+		case OPT_BACKEND:
+			err = loop_backend_from_string(optarg, &lat.backend);
+			if (err) {
+				fprintf(stderr, "ttwsd: --backend: '%s' is not "
+						"auto, io_uring or epoll\n",
+					optarg);
+			}
+			break;
+		case OPT_TIMER:
+			if (strcmp(optarg, "timerfd") == 0) {
+				lat.timer = LOOP_TIMER_TIMERFD;
+			} else if (strcmp(optarg, "uring") == 0) {
+				lat.timer = LOOP_TIMER_URING_TIMEOUT;
+			} else {
+				fprintf(stderr, "ttwsd: --timer: '%s' is not "
+						"timerfd or uring\n",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_JSON:
+			lat.json = true;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
+			config_given = true;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case OPT_VERSION:
+			printf("ttwsd %s\n", TTWS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (err) {
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ttwsd: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+
+	if (latency) {
+		return latency_run(&lat) < 0 ? 1 : 0;
+	}
+
+	if (check) {
+		struct conf cf;
+		char errbuf[CONF_ERR_MAX + CONF_PATH_MAX];
+
+		err = conffile_load(config, &cf, errbuf, sizeof(errbuf));
+		if (err < 0) {
+			fprintf(stderr, "ttwsd: %s\n", errbuf);
+			return 1;
+		}
+		printf("%s: ok\n", config);
+		return 0;
+	}
+
+	(void)config_given;
+	fprintf(stderr, "ttwsd: streaming mode is not built yet; "
+			"try --latency-test\n");
+	return 1;
+}

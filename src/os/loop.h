@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_OS_LOOP_H
+#define TTWS_OS_LOOP_H
+
+/*
+ * The RT thread's event loop: link sockets (receive with kernel
+ * timestamps, send), one timer driving a core/wheel, and a cross-thread
+ * wake-up (DESIGN.md, "Threads and the hot path", "Transports").
+ *
+ * Two backends behind one interface: io_uring (liburing) and an epoll
+ * fallback chosen at start-up when io_uring is unavailable, e.g. blocked
+ * by a seccomp profile.
+ *
+ * Every byte the loop uses is allocated by loop_new(): socket slots,
+ * receive buffers, send buffers, the io_uring rings. After that no
+ * function here allocates, takes a lock or logs; the only call that
+ * blocks is the wait inside loop_run_once(block = true) and loop_run().
+ * Errors are returned as negative errno; the daemon logs them.
+ *
+ * Threading: one loop belongs to one thread (the "loop thread"). Every
+ * function must be called from it, except loop_wake(), loop_stop() and
+ * loop_get_counters(), which any thread may call. Callbacks run in the
+ * loop thread, from inside loop_run_once(); they may call any loop_*
+ * function except loop_run_once(), loop_run() and loop_free().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wheel;
+struct loop;
+struct loop_sock;
+
+enum loop_backend {
+	LOOP_AUTO = 0,     /* io_uring, else epoll (reason in the note) */
+	LOOP_IO_URING = 1, /* io_uring or fail */
+	LOOP_EPOLL = 2,
+};
+
+/*
+ * What wakes the loop for the wheel's next deadline. Both arm an absolute
+ * CLOCK_MONOTONIC instant, so neither accumulates drift.
+ */
+enum loop_timer {
+	/* One timerfd (TFD_TIMER_ABSTIME); both backends. The default. */
+	LOOP_TIMER_TIMERFD = 0,
+	/*
+	 * IORING_OP_TIMEOUT with IORING_TIMEOUT_ABS (io_uring_prep_timeout(3)),
+	 * updated in place with io_uring_prep_timeout_update(3): no timerfd
+	 * syscall per deadline. io_uring backend only (-EINVAL with
+	 * LOOP_EPOLL; LOOP_AUTO falling back to epoll uses the timerfd).
+	 */
+	LOOP_TIMER_URING_TIMEOUT = 1,
+};
+
+struct loop_config {
+	enum loop_backend backend;
+	enum loop_timer timer;
+	unsigned max_sockets; /* socket slots, 1..1024 */
+	size_t max_msg;       /* bytes per datagram, rx and tx, 1..65536 */
+	/*
+	 * Receive buffers per socket, 1..32768 (rounded up to a power of two
+	 * on io_uring, where it is the provided-buffer ring size). A burst
+	 * larger than this is not lost: the datagrams wait in the socket's
+	 * receive queue until buffers come back (counted as rx_nobufs).
+	 */
+	unsigned rx_depth;
+	unsigned tx_slots; /* sends in flight, shared by all sockets, 1..4096 */
+	/*
+	 * Wake this long before a hard deadline and spin on the clock for
+	 * the rest (rt_spin_until()), to hide the wake-up latency of the
+	 * kernel. 0 = off. At most 10 ms (a longer spin starves the CPU).
+	 */
+	uint64_t spin_guard_ns;
+};
+
+/* auto, timerfd, 8 sockets, 2048 bytes, rx_depth 64, 64 tx slots, guard 0. */
+void loop_config_default(struct loop_config *ret);
+
+/* "auto", "io_uring", "epoll" -> *ret. -EINVAL for anything else. */
+int loop_backend_from_string(const char *s, enum loop_backend *ret);
+
+/* "auto", "io_uring", "epoll"; "unknown" for a value out of range. */
+const char *loop_backend_name(enum loop_backend b);
+
+/*
+ * Create a loop. w is driven by the loop (wheel_next_deadline(),
+ * wheel_expire() with CLOCK_MONOTONIC ns) and is not owned: it must
+ * outlive the loop, and only the loop thread may touch it.
+ *
+ * With LOOP_AUTO a failing io_uring set-up (io_uring_queue_init(3):
+ * EPERM or ENOSYS under seccomp, EPERM with kernel.io_uring_disabled,
+ * ENOMEM under RLIMIT_MEMLOCK on old kernels) falls back to epoll and
+ * the reason is kept: see loop_fallback_err() and loop_backend_note().
+ *
+ * Errors (*ret untouched): -EINVAL for a configuration out of range or
+ * LOOP_TIMER_URING_TIMEOUT with LOOP_EPOLL; -ENOMEM; with LOOP_IO_URING
+ * the io_uring error itself (e.g. -EPERM); any error of eventfd(2),
+ * timerfd_create(2) or epoll_create1(2).
+ */
+int loop_new(const struct loop_config *cfg, struct wheel *w,
+	     struct loop **ret);
+
+/*
+ * Free the loop, its buffers and its own fds (ring, timerfd, eventfd,
+ * epoll). Sockets still added are forgotten without callbacks: once this
+ * returns the kernel holds no reference from the loop to their fds and
+ * the caller may close them. NULL is fine. Returns NULL.
+ */
+struct loop *loop_free(struct loop *l);
+
+/* The backend in use: LOOP_IO_URING or LOOP_EPOLL, never LOOP_AUTO. */
+enum loop_backend loop_backend(const struct loop *l);
+
+/*
+ * Why LOOP_AUTO is not on io_uring: the negative errno of the failed
+ * set-up, or 0 when io_uring is in use or epoll was asked for.
+ */
+int loop_fallback_err(const struct loop *l);
+
+/*
+ * One line for status, owned by the loop: e.g. "io_uring, multishot
+ * recvmsg with provided buffers" or "io_uring unavailable (Operation not
+ * permitted), using epoll".
+ */
+const char *loop_backend_note(const struct loop *l);
+
+/* How datagrams are received; fixed at loop_new(). */
+enum loop_rx_mode {
+	/* IORING_OP_RECVMSG with IORING_RECV_MULTISHOT and a provided-buffer
+	 * ring per socket (io_uring_prep_recvmsg_multishot(3), kernel 6.0). */
+	LOOP_RX_URING_MULTISHOT = 0,
+	/* One IORING_OP_RECVMSG per socket, re-armed after each completion:
+	 * kernels or liburing without multishot recvmsg. */
+	LOOP_RX_URING_SINGLESHOT = 1,
+	/* EPOLLIN, then recvmsg(MSG_DONTWAIT) until EAGAIN or rx_depth. */
+	LOOP_RX_EPOLL = 2,
+};
+
+enum loop_rx_mode loop_rx_mode(const struct loop *l);
+const char *loop_rx_mode_name(enum loop_rx_mode m);
+
+/* What a socket callback is told. */
+enum loop_event {
+	LOOP_EV_DATA = 0,     /* a datagram; err is 0 or -EMSGSIZE */
+	LOOP_EV_EOF = 1,      /* peer closed: err = -ECONNRESET */
+	LOOP_EV_RX_ERROR = 2, /* receive failed with err */
+	LOOP_EV_TX_ERROR = 3, /* a send queued by loop_send() failed (err) */
+};
+
+struct loop_rx {
+	enum loop_event ev;
+	/*
+	 * 0, or a negative errno: -EMSGSIZE with LOOP_EV_DATA when the
+	 * datagram was longer than max_msg (data holds its first max_msg
+	 * bytes, the rest is gone: MSG_TRUNC), -ECONNRESET with
+	 * LOOP_EV_EOF.
+	 */
+	int err;
+	/*
+	 * Receive is no longer armed: no LOOP_EV_DATA will follow for this
+	 * socket. True with LOOP_EV_EOF and with errors that cannot clear
+	 * (-EBADF, -ENOTSOCK, -EINVAL, -EFAULT, -EOPNOTSUPP, -ENOTCONN);
+	 * transient errors (e.g. -ECONNREFUSED on UDP) keep receiving.
+	 * The owner should loop_remove_socket().
+	 */
+	bool rx_stopped;
+	/* Payload, owned by the loop, valid only during the callback. */
+	const void *data;
+	size_t len; /* bytes at data */
+	/*
+	 * The kernel's receive timestamp (SO_TIMESTAMPNS), converted from
+	 * CLOCK_REALTIME to CLOCK_MONOTONIC ns by subtracting realtime -
+	 * monotonic read when the completion is handled: the two clock reads
+	 * bracket each other, which bounds the offset error to half their
+	 * spacing (tens of ns). What is left: a step of CLOCK_REALTIME
+	 * (settimeofday) between reception and handling shifts the result by
+	 * the step, and an NTP slew by at most 500 ppm of the delay (25 ns
+	 * for 50 us). Clamped to user_ts_ns so the order kernel <= user
+	 * holds. 0 and has_kernel_ts = false when the datagram came without
+	 * a timestamp cmsg.
+	 */
+	uint64_t kernel_ts_ns;
+	bool has_kernel_ts;
+	/* CLOCK_MONOTONIC ns read when the loop handled this completion. */
+	uint64_t user_ts_ns;
+};
+
+/*
+ * Socket callback: s and user_data as given to loop_add_socket(). Runs in
+ * the loop thread; may call loop_send() and loop_remove_socket() (also
+ * on s itself).
+ */
+typedef void (*loop_rx_fn)(struct loop *l, struct loop_sock *s,
+			   const struct loop_rx *rx, void *user_data);
+
+/*
+ * Called once the kernel holds no reference to the socket's fd through
+ * the loop and its slot is free again; from here on the caller may close
+ * fd. Runs in the loop thread from loop_run_once() (never from inside
+ * loop_remove_socket()).
+ */
+typedef void (*loop_released_fn)(struct loop *l, int fd, void *user_data);
+
+/*
+ * Add a connected datagram-style socket (SOCK_SEQPACKET, SOCK_DGRAM) to
+ * the loop: takes a preallocated slot, enables SO_TIMESTAMPNS on fd and
+ * arms receive (see loop_rx_mode()). A zero-length read is EOF on
+ * SOCK_SEQPACKET and SOCK_STREAM and an empty datagram on SOCK_DGRAM.
+ *
+ * The fd stays the caller's: the loop never closes it. The caller must
+ * not close it before the socket is released (loop_released_fn), or
+ * before loop_free().
+ *
+ * Errors (*ret untouched): -ENOSPC when all max_sockets slots are taken
+ * (also by sockets removed but not yet released), -EBADF, -ENOTSOCK, any
+ * error of setsockopt(SO_TIMESTAMPNS), epoll_ctl(2) or of queueing the
+ * receive (-EBUSY: submission queue full).
+ */
+int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
+		    struct loop_sock **ret);
+
+/*
+ * Stop receiving and sending on s and give the slot back. No callback of
+ * s runs after this returns, except released (may be NULL), which runs
+ * once later, when in-flight receives and sends are cancelled or
+ * completed (io_uring: IORING_OP_ASYNC_CANCEL, io_uring_prep_cancel(3)).
+ * Safe from inside s's own callback. s must not be used afterwards.
+ * Errors: -EALREADY when s is already being removed.
+ */
+int loop_remove_socket(struct loop *l, struct loop_sock *s,
+		       loop_released_fn released, void *user_data);
+
+/* The fd given to loop_add_socket(). */
+int loop_sock_fd(const struct loop_sock *s);
+
+/*
+ * Send one datagram: buf is copied into a preallocated tx slot, so it is
+ * free again on return.
+ *
+ * io_uring: IORING_OP_SEND (MSG_NOSIGNAL), submitted at the end of the
+ * current loop iteration, or at the next one when called from outside a
+ * callback; the completion frees the slot; a failure is delivered to s's
+ * callback as LOOP_EV_TX_ERROR.
+ * epoll: send(MSG_DONTWAIT | MSG_NOSIGNAL) now; a failure is returned.
+ *
+ * Errors: -EMSGSIZE when len > max_msg; -EAGAIN when no tx slot is free
+ * (io_uring) or the socket buffer is full (epoll); -ESHUTDOWN when s is
+ * being removed; on epoll any error of send(2).
+ */
+int loop_send(struct loop *l, struct loop_sock *s, const void *buf,
+	      size_t len);
+
+/*
+ * Callback for loop_wake(): runs in the loop thread, at least once after
+ * every loop_wake() call (several calls may share one run).
+ */
+typedef void (*loop_wake_fn)(struct loop *l, void *user_data);
+
+/* Set (or with NULL clear) the wake callback. Loop thread only. */
+void loop_set_wake_fn(struct loop *l, loop_wake_fn fn, void *user_data);
+
+/*
+ * Wake the loop from any thread: lock-free, async-signal-safe, never
+ * blocks (an eventfd write, skipped while a wake is already pending).
+ * Returns 0 or the negative errno of write(2).
+ */
+int loop_wake(struct loop *l);
+
+/*
+ * One iteration: arm the timer to the wheel's next deadline (minus the
+ * spin guard when it is hard), wait for completions if block (returns at
+ * once when something is due), dispatch socket, wake and timer events,
+ * spin up to the guard for a hard deadline, run wheel_expire(), call
+ * released callbacks and submit queued sends.
+ *
+ * Returns the number of events handled (completions plus expired
+ * timers; 0 when a signal interrupted the wait) or a negative errno of
+ * the wait itself (io_uring_submit_and_wait(3), epoll_wait(2)).
+ */
+int loop_run_once(struct loop *l, bool block);
+
+/*
+ * loop_run_once(l, true) until loop_stop(). Returns 0 after loop_stop(),
+ * or the first error of loop_run_once(). The stop request is consumed.
+ */
+int loop_run(struct loop *l);
+
+/* Make loop_run() return; any thread (sets a flag, then loop_wake()). */
+void loop_stop(struct loop *l);
+
+/*
+ * Counters since loop_new(). Written only by the loop thread, each with a
+ * relaxed atomic store, so another thread may take a snapshot: every
+ * field is a value it had, the fields need not be from the same instant.
+ */
+struct loop_counters {
+	uint64_t wakeups;         /* returns from the wait with events */
+	uint64_t timer_fires;     /* timerfd / timeout completions */
+	uint64_t timer_rearms;    /* timerfd_settime() / timeout updates */
+	uint64_t timers_expired;  /* wheel callbacks run */
+	uint64_t spins;           /* hard deadlines spun for */
+	uint64_t spin_ns;         /* total ns spent spinning */
+	uint64_t rx;              /* datagrams delivered (LOOP_EV_DATA) */
+	uint64_t rx_no_kernel_ts; /* of which without a kernel timestamp */
+	uint64_t rx_truncated;    /* of which cut at max_msg */
+	uint64_t rx_errors;       /* LOOP_EV_RX_ERROR delivered */
+	uint64_t rx_rearms;       /* receive requests re-armed */
+	uint64_t rx_nobufs;       /* io_uring: buffer ring ran empty (ENOBUFS) */
+	uint64_t cq_overflow;     /* io_uring: completions the CQ overflowed */
+	uint64_t tx;              /* datagrams sent */
+	uint64_t tx_errors;       /* sends failed (returned or delivered) */
+	uint64_t tx_no_slot;      /* loop_send() refused: no tx slot */
+	uint64_t wakes;           /* wake callbacks run */
+};
+
+/* Copy the counters into *ret. Any thread. */
+void loop_get_counters(const struct loop *l, struct loop_counters *ret);
+
+#endif

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_OS_RT_H
+#define TTWS_OS_RT_H
+
+/*
+ * Real-time placement of the calling thread, and an exact report of what
+ * was obtained.
+ *
+ * rt_apply() does what the Linux RT wiki's "HOWTO build a simple RT
+ * application" and "Memory for Real-time Applications" prescribe
+ * (wiki.linuxfoundation.org/realtime/documentation/howto/applications/):
+ * SCHED_FIFO, mlockall(MCL_CURRENT | MCL_FUTURE), stack and heap prefault
+ * with glibc told never to give freed memory back (M_TRIM_THRESHOLD = -1,
+ * M_MMAP_MAX = 0), plus CPU affinity and a /dev/cpu_dma_latency request
+ * of 0 us. It then reads what the kernel says the process got: policy,
+ * priority, VmLck, affinity, the cgroup v2 cpuset and cpu.max, and the RT
+ * throttling sysctls.
+ *
+ * Nothing here aborts or logs: a run without privileges gets a report
+ * whose items say "not obtained", the negative errno and the fix in
+ * words; src/daemon logs it (DESIGN.md, "Real-time placement").
+ *
+ * Call rt_apply() from the RT thread itself, before it enters its loop:
+ * scheduling policy, affinity and the stack prefault act on the calling
+ * thread; memory locking, mallopt() and the DMA latency request act on
+ * the whole process. The policy is set with SCHED_RESET_ON_FORK, so
+ * threads and children created later start as SCHED_OTHER.
+ */
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_PRIORITY_DEFAULT 80 /* DESIGN.md, "Threads and the hot path" */
+#define RT_PREFAULT_MAX_KIB (1024u * 1024u) /* 1 GiB, either prefault */
+
+#define RT_FIX_MAX 384
+#define RT_PATH_MAX 512
+#define RT_LIST_MAX 256
+
+struct rt_config {
+	int priority;              /* SCHED_FIFO 1..99, 0 = leave policy */
+	int cpu;                   /* pin to this CPU, -1 = leave affinity */
+	bool lock_memory;          /* mlockall(MCL_CURRENT | MCL_FUTURE) */
+	unsigned prefault_stack_kib; /* KiB of this thread's stack, 0 = none */
+	unsigned prefault_heap_kib;  /* KiB of heap kept resident, 0 = none */
+	bool dma_latency;          /* hold /dev/cpu_dma_latency at 0 us */
+};
+
+/*
+ * Defaults: priority 80, cpu -1, lock_memory, 256 KiB stack, 4096 KiB
+ * heap, dma_latency.
+ */
+struct rt_config rt_config_default(void);
+
+/*
+ * One line of the report. requested is false when the configuration said
+ * to leave the item alone (its value fields still show the current state);
+ * the read-only checks (cgroup, cpuset, cpu_max, throttle) are always
+ * requested. err is 0 or the negative errno that prevented the item. fix
+ * is "" or what to change, in words: set on failure, and on success when
+ * there is a caveat (status "warn").
+ */
+struct rt_item {
+	bool requested;
+	bool obtained;
+	int err;
+	char fix[RT_FIX_MAX];
+};
+
+/*
+ * What the process got. Caller-owned, no pointers inside; strings are
+ * NUL-terminated and "" when unknown. The only resource is dma.fd, closed
+ * by rt_release().
+ */
+struct rt_report {
+	struct {
+		struct rt_item item;
+		int policy;   /* SCHED_OTHER, SCHED_FIFO, ... after the call */
+		int priority; /* sched_priority after the call */
+		bool reset_on_fork;
+	} sched;
+	struct {
+		struct rt_item item;
+		uint64_t vmlck_kib;  /* VmLck of /proc/self/status */
+		uint64_t limit_kib;  /* RLIMIT_MEMLOCK, UINT64_MAX = unlimited */
+		bool cap_ipc_lock;   /* CAP_IPC_LOCK in the effective set */
+	} memlock;
+	struct {
+		struct rt_item item;
+		unsigned kib; /* touched; less than asked when it did not fit */
+	} stack;
+	struct {
+		struct rt_item item;
+		unsigned kib; /* malloc'd, touched and freed */
+		bool mallopt_ok; /* glibc accepted both mallopt() settings */
+	} heap;
+	struct {
+		struct rt_item item;
+		int cpu;                /* as configured, -1 = left alone */
+		char cpus[RT_LIST_MAX]; /* the thread's affinity after, "0-3,6" */
+	} affinity;
+	struct {
+		struct rt_item item;
+		int fd;          /* held open, O_CLOEXEC; -1 when not held */
+		int32_t value_us; /* effective system-wide value read back,
+				     -1 when unknown */
+	} dma;
+	struct {
+		struct rt_item item;
+		char mount[RT_PATH_MAX];  /* cgroup2 mount point */
+		char path[RT_PATH_MAX];   /* "0::" path, e.g. "/ttws-rt.slice" */
+		char controllers[RT_LIST_MAX]; /* its cgroup.controllers */
+		bool hybrid; /* v1 hierarchies mounted next to the unified one */
+	} cgroup;
+	struct {
+		struct rt_item item;
+		bool enabled;                     /* cpuset in controllers */
+		char cpus_effective[RT_LIST_MAX]; /* cpuset.cpus.effective */
+		char v1_mount[RT_PATH_MAX]; /* where v1 holds cpuset, or "" */
+	} cpuset;
+	struct {
+		struct rt_item item;
+		int64_t quota_us;   /* -1 = "max" (no cap) or unknown */
+		uint64_t period_us; /* 0 = unknown */
+	} cpu_max;
+	struct {
+		struct rt_item item;
+		int64_t runtime_us; /* sched_rt_runtime_us, -1 = no throttling */
+		int64_t period_us;  /* sched_rt_period_us, 0 = unknown */
+	} throttle;
+};
+
+/*
+ * Apply cfg to the calling thread and process and fill *ret with what was
+ * obtained. Returns 0 even when items failed: the report says which and
+ * why. After 0 the caller owns ret->dma.fd and must call rt_release().
+ *
+ * Order: affinity first (prefaulted pages come from the pinned CPU's
+ * node), stack prefault before mlockall (growing a locked stack past
+ * RLIMIT_MEMLOCK would be SIGSEGV), heap prefault, SCHED_FIFO last (the
+ * page faults above do not run at RT priority), then DMA latency and the
+ * read-only checks.
+ *
+ * mlockall is not attempted when RLIMIT_MEMLOCK is finite and CAP_IPC_LOCK
+ * is missing: MCL_FUTURE under a small limit makes later thread stacks and
+ * io_uring rings fail to map. Under AddressSanitizer mlockall is a no-op
+ * (the sanitizer intercepts it); the VmLck check reports that as
+ * -EOPNOTSUPP.
+ *
+ * Errors (ret untouched): -EINVAL cfg or ret is NULL, priority outside
+ * 0..99, cpu outside -1..CPU_SETSIZE-1, a prefault above
+ * RT_PREFAULT_MAX_KIB.
+ */
+int rt_apply(const struct rt_config *cfg, struct rt_report *ret);
+
+/*
+ * Fill *ret with the current state without changing anything (every
+ * config item not requested). Same errors as rt_apply(); owns no fd.
+ */
+int rt_probe(struct rt_report *ret);
+
+/*
+ * Close the DMA latency request (the kernel drops it with the fd). Does
+ * not undo the scheduling policy or the memory lock. Accepts NULL and a
+ * report already released; returns NULL so that callers can write
+ * "r = rt_release(r);".
+ */
+struct rt_report *rt_release(struct rt_report *r);
+
+/* Number of requested items not obtained. */
+unsigned rt_report_n_failed(const struct rt_report *r);
+
+/*
+ * Format the report as text, one line per item:
+ *   "sched: ok: SCHED_FIFO priority 80 reset-on-fork"
+ *   "memlock: FAILED: not locked, VmLck 0 KiB ...; error EPERM (...); fix: ..."
+ * into buf (size bytes, always NUL-terminated when size > 0).
+ * Returns the length written (without the NUL), or -ENOBUFS when it did
+ * not fit (buf then holds a truncated prefix), -EINVAL on NULL arguments.
+ */
+int rt_report_format_text(const struct rt_report *r, char *buf, size_t size);
+
+/*
+ * Same as one JSON object on one line, without a trailing newline:
+ * {"sched":{"requested":true,"obtained":true,"errno":0,"error":null,
+ *  "fix":null,"policy":"SCHED_FIFO","priority":80,...},"memlock":{...},...}
+ * Strings from the system are escaped. Errors as rt_report_format_text().
+ */
+int rt_report_format_json(const struct rt_report *r, char *buf, size_t size);
+
+/*
+ * Format a CPU set as a kernel-style list ("0-3,6") into buf. Returns the
+ * length, -ENOBUFS when it does not fit, -EINVAL on NULL arguments.
+ */
+int rt_cpulist_format(const cpu_set_t *set, char *buf, size_t size);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t rt_now_ns(void);
+
+/*
+ * Busy-wait until CLOCK_MONOTONIC reaches deadline_ns, but never longer
+ * than max_spin_ns from the call: a SCHED_FIFO thread that spins
+ * unbounded is stopped by RT throttling for tens of milliseconds
+ * (sched_rt_runtime_us). Relaxes the core between reads (PAUSE on x86,
+ * YIELD on aarch64). Returns the last clock read, in ns: >= deadline_ns
+ * unless the bound stopped it first. A deadline in the past or
+ * max_spin_ns 0 return at once.
+ */
+uint64_t rt_spin_until(uint64_t deadline_ns, uint64_t max_spin_ns);
+
+#endif
