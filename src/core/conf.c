@@ -363,7 +363,16 @@ static int conf_handler(void *user, const char *section, const char *name,
 					 name);
 		}
 	}
+	if (section[0] == '\0') {
+		return conf_fail(p, "key '%s' outside any [section]", name);
+	}
 	return conf_fail(p, "unknown section [%s] (key '%s')", section, name);
+}
+
+static int conf_accept_all(void *user, const char *section, const char *name,
+			   const char *value)
+{
+	return 1;
 }
 
 /* Checks across keys, after the whole file is read. */
@@ -438,7 +447,14 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	}
 	conf_default(&p->conf);
 	p->file = file_name;
-	line = ini_parse_string(text, conf_handler, p);
+	/* libinih keeps going after an error and returns only the first
+	 * failing line, without saying whether the syntax or our handler
+	 * failed there. A first pass that accepts every key finds syntax
+	 * errors alone, so each message names the line it is about. */
+	line = ini_parse_string(text, conf_accept_all, NULL);
+	if (line == 0) {
+		line = ini_parse_string(text, conf_handler, p);
+	}
 	if (line != 0 || p->failed) {
 		if (err) {
 			snprintf(err, err_size, "%s:%d: %s", file_name, line,

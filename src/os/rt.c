@@ -892,18 +892,18 @@ struct rt_report *rt_release(struct rt_report *r)
 
 unsigned rt_report_n_failed(const struct rt_report *r)
 {
-	const struct rt_item *items[] = {
-		&r->sched.item,	  &r->memlock.item, &r->stack.item,
-		&r->heap.item,	  &r->affinity.item, &r->dma.item,
-		&r->cgroup.item,  &r->cpuset.item,  &r->cpu_max.item,
-		&r->throttle.item,
-	};
 	unsigned n = 0;
 	size_t i;
 
 	if (!r) {
 		return 0;
 	}
+	const struct rt_item *items[] = {
+		&r->sched.item,	 &r->memlock.item, &r->stack.item,
+		&r->heap.item,	 &r->affinity.item, &r->dma.item,
+		&r->cgroup.item, &r->cpuset.item,  &r->cpu_max.item,
+		&r->throttle.item,
+	};
 	for (i = 0; i < ARRAY_SIZE(items); i++) {
 		n += items[i]->requested && !items[i]->obtained;
 	}

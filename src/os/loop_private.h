@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_OS_LOOP_PRIVATE_H
+#define TTWS_OS_LOOP_PRIVATE_H
+
+/*
+ * What the loop backends share, in the manner of linuxptp's
+ * servo_private.h: struct loop is embedded in each backend's own struct
+ * (container_of), and the backend fills in an ops table. loop.c owns
+ * everything common: socket slots, the timerfd, the eventfd, the wheel,
+ * timestamps and counters. A backend only waits, receives and sends.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "os/loop.h"
+
+/*
+ * user_data of an io_uring request and data.u64 of an epoll event:
+ * the kind of request in bits 0-7, a socket or tx slot index in bits
+ * 8-31, the socket's generation in bits 32-63. The generation keeps a
+ * late cancel from matching a request of the slot's next socket.
+ */
+enum loop_tag {
+	LOOP_TAG_IGNORE = 0, /* cancels, timeout updates: nothing to do */
+	LOOP_TAG_RECV = 1,
+	LOOP_TAG_SEND = 2,
+	LOOP_TAG_TIMER = 3,   /* timerfd read (or poll) */
+	LOOP_TAG_WAKE = 4,    /* eventfd read (or poll) */
+	LOOP_TAG_TIMEOUT = 5, /* IORING_OP_TIMEOUT */
+};
+
+static inline uint64_t loop_tag_make(enum loop_tag tag, uint32_t idx,
+				     uint32_t gen)
+{
+	return (uint64_t)gen << 32 | (uint64_t)(idx & 0xffffff) << 8 |
+	       (uint64_t)tag;
+}
+
+static inline enum loop_tag loop_tag_kind(uint64_t ud)
+{
+	return (enum loop_tag)(ud & 0xff);
+}
+
+static inline uint32_t loop_tag_idx(uint64_t ud)
+{
+	return (uint32_t)(ud >> 8) & 0xffffff;
+}
+
+static inline uint32_t loop_tag_gen(uint64_t ud)
+{
+	return (uint32_t)(ud >> 32);
+}
+
+struct loop_sock {
+	struct loop *loop;
+	unsigned idx; /* slot index, also the io_uring buffer group id */
+	uint32_t gen; /* bumped at each loop_add_socket() of this slot */
+	int fd;
+	int type; /* SO_TYPE: decides whether 0 bytes is EOF */
+	loop_rx_fn fn;
+	void *user_data;
+	loop_released_fn released;
+	void *released_data;
+	/*
+	 * Requests in the kernel that name this slot (receive, sends). The
+	 * slot is released when it is closing and this drops to 0.
+	 */
+	unsigned inflight;
+	bool used;
+	bool closing;    /* loop_remove_socket() called */
+	bool rx_armed;   /* a receive request is in the kernel */
+	bool rx_stopped; /* EOF or fatal error: do not re-arm */
+	int next;        /* free list / release queue link, -1 = end */
+};
+
+struct loop_ops {
+	/* Free the backend (and, through loop_common_fini(), the loop). */
+	void (*free)(struct loop *l);
+	/* Arm receive on a new socket; may take an SQE. */
+	int (*sock_arm)(struct loop *l, struct loop_sock *s);
+	/* Start removal: cancel or unregister; inflight says when done. */
+	void (*sock_cancel)(struct loop *l, struct loop_sock *s);
+	/* Send len bytes (len <= max_msg, s not closing). */
+	int (*send)(struct loop *l, struct loop_sock *s, const void *buf,
+		    size_t len);
+	/* Arm the timer to when_ns (abs. CLOCK_MONOTONIC); UINT64_MAX = off. */
+	int (*timer_set)(struct loop *l, uint64_t when_ns);
+	/* Wait (or not) and dispatch; returns completions handled. */
+	int (*wait)(struct loop *l, bool block);
+	/* Hand queued requests to the kernel; NULL when there is no queue. */
+	int (*flush)(struct loop *l);
+};
+
+struct loop {
+	const struct loop_ops *ops;
+	enum loop_backend backend; /* LOOP_IO_URING or LOOP_EPOLL */
+	enum loop_rx_mode rx_mode;
+	struct loop_config cfg;
+	struct wheel *wheel; /* not owned */
+
+	struct loop_sock *socks; /* cfg.max_sockets slots */
+	int free_head;           /* free slot list */
+	int release_head;        /* slots to release at the end of run_once */
+	int release_tail;
+
+	int timer_fd;           /* CLOCK_MONOTONIC, TFD_TIMER_ABSTIME */
+	uint64_t timer_armed_ns; /* what the kernel holds, UINT64_MAX = off */
+	bool timer_fired;        /* a timer completion came in this round */
+
+	int wake_fd; /* eventfd for loop_wake() */
+	atomic_bool wake_pending;
+	loop_wake_fn wake_fn;
+	void *wake_data;
+	atomic_bool stop;
+
+	/* CLOCK_REALTIME - CLOCK_MONOTONIC (ns), sampled per dispatch. */
+	int64_t realtime_offset_ns;
+
+	int fallback_err;
+	char note[160];
+
+	struct loop_counters counters;
+};
+
+/*
+ * Single writer: a relaxed atomic store (GCC/Clang builtin on a plain
+ * field) makes a concurrent snapshot well-defined at no cost on x86-64
+ * and aarch64.
+ */
+#define LOOP_COUNT_ADD(l, field, n)                                            \
+	__atomic_store_n(&(l)->counters.field, (l)->counters.field + (n),      \
+			 __ATOMIC_RELAXED)
+#define LOOP_COUNT(l, field) LOOP_COUNT_ADD(l, field, 1)
+
+/*
+ * Set up the common part inside a backend's struct: copies cfg, allocates
+ * the socket slots, creates the eventfd and (unless the backend needs
+ * none) the timerfd. fd_flags are added to EFD_CLOEXEC / TFD_CLOEXEC
+ * (the epoll backend wants O_NONBLOCK). On failure everything it made is
+ * undone by loop_common_fini(), which the backend calls either way.
+ */
+int loop_common_init(struct loop *l, const struct loop_config *cfg,
+		     struct wheel *w, bool want_timerfd, int fd_flags);
+void loop_common_fini(struct loop *l);
+
+/* Backend constructors: 0 and *ret, or negative errno. */
+int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
+		   struct loop **ret);
+int loop_epoll_new(const struct loop_config *cfg, struct wheel *w,
+		   struct loop **ret);
+
+/* timerfd_settime(TFD_TIMER_ABSTIME) to when_ns, UINT64_MAX disarms. */
+int loop_timerfd_set(struct loop *l, uint64_t when_ns);
+
+/* Sample CLOCK_REALTIME - CLOCK_MONOTONIC before a dispatch batch. */
+void loop_clock_sample(struct loop *l);
+
+/*
+ * If c is a receive timestamp (SCM_TIMESTAMPNS, also the y2038 _NEW
+ * layout), store it as CLOCK_REALTIME ns and return true.
+ */
+bool loop_cmsg_ts(const struct cmsghdr *c, uint64_t *ret_realtime_ns);
+
+/*
+ * Hand a received datagram (or 0 bytes) to s's callback. flags are the
+ * recvmsg msg_flags (MSG_TRUNC), realtime_ns 0 when no timestamp came.
+ * Handles EOF (0 bytes on a connection-oriented socket): sets
+ * rx_stopped and reports LOOP_EV_EOF once. Nothing is delivered to a
+ * closing or stopped socket. Returns true when receive must stop.
+ */
+bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
+		       size_t len, int flags, uint64_t realtime_ns);
+
+/*
+ * Report a receive error (negative errno). Returns true, after setting
+ * rx_stopped, when the error cannot clear.
+ */
+bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err);
+
+/* Report a failed send to s's callback (unless it is closing). */
+void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err);
+
+/* A request naming s completed: release s when closing and idle. */
+void loop_sock_put(struct loop *l, struct loop_sock *s);
+
+/* Slot i if it holds a socket of generation gen, else NULL. */
+struct loop_sock *loop_sock_lookup(struct loop *l, uint32_t idx,
+				   uint32_t gen);
+
+/* The timer completed: the kernel holds no armed value any more. */
+void loop_timer_fired(struct loop *l);
+
+/* The eventfd was read: clear the pending flag, run the wake callback. */
+void loop_wake_fired(struct loop *l);
+
+#endif

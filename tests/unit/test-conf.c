@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/conf.h"
+#include "core/macro.h"
+
+static int parse(const char *text, struct conf *c, char *err)
+{
+	return conf_parse(text, "ttwsd.conf", c, err, CONF_ERR_MAX + 64);
+}
+
+static void conf_empty_is_defaults(void **state)
+{
+	struct conf c, d;
+	char err[CONF_ERR_MAX + 64];
+
+	(void)state;
+	memset(&c, 0xa5, sizeof(c));
+	assert_int_equal(parse("", &c, err), 0);
+	conf_default(&d);
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_int_equal(c.rt.priority, 80);
+	assert_int_equal(c.stream.frame_ns, 10 * NSEC_PER_MSEC);
+	assert_int_equal(c.servo.resync_threshold_ns, 15 * NSEC_PER_USEC);
+	assert_string_equal(c.servo.estimator, "ttws");
+}
+
+static void conf_every_section(void **state)
+{
+	static const char text[] =
+		"# comment\n"
+		"[rt]\npriority = 70\ncpu = 1\nlock_memory = no\n"
+		"dma_latency = off\nprefault_heap_kib = 1024\n"
+		"[loop]\nbackend = epoll\nspin_guard_us = 100\n"
+		"busy_poll_us = 50\nsocket_priority = 6\n"
+		"[stream]\nframe_us = 7500\ncodec = lc3\ndelay_ms = 45.5\n"
+		"delay_min_ms = 20\ndelay_max_ms = 100\nmono = yes\n"
+		"tone_left_hz = 1000\n"
+		"[servo]\nestimator = median-iir\nresync_threshold_us = 20\n"
+		"probe_every_events = 2\nci_us = 30000\n"
+		"[reconnect]\nbackoff_min_ms = 50\nbackoff_max_ms = 2000\n"
+		"[link.left]\ntransport = unix\npath = /run/ttws/left.sock\n"
+		"[link.right]\ntransport = l2cap\n"
+		"address = 00:11:22:33:44:55\naddress_random = true\n"
+		"psm = 0x81\n";
+	struct conf c;
+	char err[CONF_ERR_MAX + 64];
+
+	(void)state;
+	assert_int_equal(parse(text, &c, err), 0);
+	assert_int_equal(c.rt.priority, 70);
+	assert_int_equal(c.rt.cpu, 1);
+	assert_false(c.rt.lock_memory);
+	assert_false(c.rt.dma_latency);
+	assert_int_equal(c.rt.prefault_heap_kib, 1024);
+	assert_string_equal(c.loop.backend, "epoll");
+	assert_int_equal(c.loop.spin_guard_us, 100);
+	assert_int_equal(c.loop.busy_poll_us, 50);
+	assert_int_equal(c.loop.socket_priority, 6);
+	assert_int_equal(c.stream.frame_ns, 7500 * NSEC_PER_USEC);
+	assert_int_equal(c.stream.codec, CONF_CODEC_LC3);
+	assert_int_equal(c.stream.delay_ns, 45500 * NSEC_PER_USEC);
+	assert_true(c.stream.mono);
+	assert_int_equal(c.stream.tone_hz[CONF_EAR_LEFT], 1000);
+	assert_string_equal(c.servo.estimator, "median-iir");
+	assert_int_equal(c.servo.resync_threshold_ns, 20 * NSEC_PER_USEC);
+	assert_int_equal(c.servo.probe_every_events, 2);
+	assert_int_equal(c.servo.ci_us, 30000);
+	assert_int_equal(c.reconnect.backoff_min_ns, 50 * NSEC_PER_MSEC);
+	assert_int_equal(c.link[CONF_EAR_LEFT].transport, CONF_TRANSPORT_UNIX);
+	assert_string_equal(c.link[CONF_EAR_LEFT].path, "/run/ttws/left.sock");
+	assert_int_equal(c.link[CONF_EAR_RIGHT].transport,
+			 CONF_TRANSPORT_L2CAP);
+	assert_string_equal(c.link[CONF_EAR_RIGHT].address,
+			    "00:11:22:33:44:55");
+	assert_true(c.link[CONF_EAR_RIGHT].address_random);
+	assert_int_equal(c.link[CONF_EAR_RIGHT].psm, 0x81);
+}
+
+/* Each bad file: its text and the exact start of the error message. */
+static const struct {
+	const char *text;
+	const char *err;
+} bad[] = {
+	{ "[rt]\npriority = 100\n", "ttwsd.conf:2: [rt] priority: out of range 0..99" },
+	{ "[rt]\n\npriority = x\n", "ttwsd.conf:3: [rt] priority: 'x' is not an integer" },
+	{ "[rt]\nprio = 1\n", "ttwsd.conf:2: [rt] unknown key 'prio'" },
+	{ "[rtt]\npriority = 1\n", "ttwsd.conf:2: unknown section [rtt]" },
+	{ "[rt]\nlock_memory = maybe\n", "ttwsd.conf:2: [rt] lock_memory: 'maybe' is not a boolean" },
+	{ "[stream]\ncodec = mp3\n", "ttwsd.conf:2: [stream] codec: unknown value 'mp3'" },
+	{ "[stream]\nframe_us = 8000\n", "ttwsd.conf: [stream] frame_us: must be 7500 or 10000" },
+	{ "[stream]\nframe_us = 5000\n", "ttwsd.conf:2: [stream] frame_us: out of range" },
+	{ "[stream]\ndelay_min_ms = 90\ndelay_max_ms = 80\n", "ttwsd.conf: [stream] delay_min_ms is above" },
+	{ "[link.left]\ntransport = tcp\n", "ttwsd.conf:2: [link.left] transport: unknown value 'tcp'" },
+	{ "[link.left]\ntransport = unix\n", "ttwsd.conf: [link.left] path: required" },
+	{ "[link.right]\ntransport = l2cap\n", "ttwsd.conf: [link.right] address: required" },
+	{ "[link.right]\naddress = 00:11:22:33:44\n", "ttwsd.conf:2: [link.right] address: '00:11:22:33:44' is not a Bluetooth address" },
+	{ "[link.right]\npsm = 0x100\n", "ttwsd.conf:2: [link.right] psm: out of range 1..255" },
+	{ "[link.middle]\npsm = 1\n", "ttwsd.conf:2: unknown section [link.middle]" },
+	{ "[loop]\nbackend = kqueue\n", "ttwsd.conf: [loop] backend: must be" },
+	{ "[servo]\nestimator = magic\n", "ttwsd.conf: [servo] estimator: must be" },
+	{ "[rt\npriority = 1\n", "ttwsd.conf:1: syntax error" },
+	{ "priority = 1\n", "ttwsd.conf:1: key 'priority' outside any [section]" },
+	{ "[rt]\npriority 1\n", "ttwsd.conf:2: syntax error" },
+	/* The first error wins, later ones do not overwrite it. */
+	{ "[rt]\ncpu = 1\npriority = 200\nfoo = 1\n", "ttwsd.conf:3: [rt] priority" },
+};
+
+static void conf_bad_files(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct conf c, before;
+		char err[CONF_ERR_MAX + 64] = "";
+
+		memset(&c, 0x5a, sizeof(c));
+		before = c;
+		assert_int_equal(parse(bad[i].text, &c, err), -EINVAL);
+		if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0) {
+			fail_msg("case %zu: got '%s', want '%s...'", i, err,
+				 bad[i].err);
+		}
+		/* A rejected reload leaves the running snapshot alone. */
+		assert_memory_equal(&c, &before, sizeof(c));
+	}
+}
+
+static void conf_names(void **state)
+{
+	(void)state;
+	assert_string_equal(conf_transport_name(CONF_TRANSPORT_HCI_UART),
+			    "hci-uart");
+	assert_string_equal(conf_ear_name(CONF_EAR_RIGHT), "right");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(conf_empty_is_defaults),
+		cmocka_unit_test(conf_every_section),
+		cmocka_unit_test(conf_bad_files),
+		cmocka_unit_test(conf_names),
+	};
+
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}
