@@ -105,10 +105,10 @@ static int unescape_span(struct span s, char *ret, size_t size)
 	for (i = 0; i < s.n; i++) {
 		char c = s.p[i];
 
-		if (c == '\\' && i + 3 < s.n &&
-		    s.p[i + 1] >= '0' && s.p[i + 1] <= '3' &&
-		    s.p[i + 2] >= '0' && s.p[i + 2] <= '7' &&
-		    s.p[i + 3] >= '0' && s.p[i + 3] <= '7') {
+		if (c == '\\' && i + 3 < s.n && s.p[i + 1] >= '0' &&
+		    s.p[i + 1] <= '3' && s.p[i + 2] >= '0' &&
+		    s.p[i + 2] <= '7' && s.p[i + 3] >= '0' &&
+		    s.p[i + 3] <= '7') {
 			c = (char)(((s.p[i + 1] - '0') << 6) |
 				   ((s.p[i + 2] - '0') << 3) |
 				   (s.p[i + 3] - '0'));
@@ -285,8 +285,7 @@ int cgroup_parse_cpu_max(const char *text, int64_t *ret_quota_us,
 	return 0;
 }
 
-int cgroup_parse_cpulist(const char *text, uint64_t *ret_mask,
-			 size_t n_words)
+int cgroup_parse_cpulist(const char *text, uint64_t *ret_mask, size_t n_words)
 {
 	const char *p = text;
 	uint64_t first, last, c;

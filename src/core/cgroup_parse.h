@@ -67,8 +67,7 @@ int cgroup_parse_cpu_max(const char *text, int64_t *ret_quota_us,
  * Errors: -EINVAL malformed or a range runs backwards, -ERANGE a CPU does
  * not fit the bitmap.
  */
-int cgroup_parse_cpulist(const char *text, uint64_t *ret_mask,
-			 size_t n_words);
+int cgroup_parse_cpulist(const char *text, uint64_t *ret_mask, size_t n_words);
 
 /*
  * True when name is one of the space-separated words of a

@@ -49,7 +49,10 @@ struct plan *plan_free(struct plan *p);
 
 /*
  * Target instant of frame n (host ns). Frames must be asked for in
- * nondecreasing n: asking for frame n applies the slew for frames up to n.
+ * nondecreasing n: asking for frame n applies the slew for frames up to n
+ * (and closes the delivery window if n reaches its end). Asking again for
+ * the same n returns the same instant, so both ears can ask for it. A
+ * smaller n than already asked gets the current delay, unslewed.
  */
 uint64_t plan_target(struct plan *p, uint64_t n);
 
@@ -67,7 +70,21 @@ void plan_observe_delivery(struct plan *p, uint64_t delay_ns);
 uint64_t plan_delay(const struct plan *p);
 uint64_t plan_delay_target(const struct plan *p);
 
-/* First frame whose target is at or after host_ns (for a late start). */
+/*
+ * The smoothed per-window P99 of delivery delays (ns) the target is built
+ * on. Returns 0, or -ENODATA before the first window with observations
+ * closed (*ret_ns untouched).
+ */
+int plan_delivery_p99(const struct plan *p, uint64_t *ret_ns);
+
+/* The highest frame asked for so far (0 before any). */
+uint64_t plan_frame(const struct plan *p);
+
+/*
+ * First frame whose target is at or after host_ns (for a late start),
+ * computed with the current applied delay: ask for it promptly, as the
+ * delay may slew by up to max_slew_ns per frame skipped.
+ */
 uint64_t plan_frame_at(const struct plan *p, uint64_t host_ns);
 
 #endif

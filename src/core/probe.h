@@ -15,17 +15,20 @@
 
 #include <stdint.h>
 
+/* Plain struct so it can be embedded; fields are private to probe.c. */
 struct probe {
 	uint64_t ci_ns;
 	uint32_t every_events;
-	uint64_t rng;      /* PRNG state */
-	uint64_t base_ns;  /* start of the current period */
+	uint64_t rng;      /* phase of the next request, 0.64 fixed point */
+	uint64_t base_ns;  /* start of the current period (the last send) */
 	uint64_t next_ns;  /* next send instant */
+	uint64_t origin_ns; /* host instant of phase 0 (added) */
 };
 
 /*
- * ci_ns: connection interval (host ns); every_events in 1..3; the first
- * request goes at now_ns. Returns 0 or -EINVAL.
+ * ci_ns: connection interval (host ns, 1 ns .. 4 s); every_events in
+ * 1..3; the first request goes at now_ns; the same seed gives the same
+ * schedule. Returns 0 or -EINVAL.
  */
 int probe_init(struct probe *p, uint64_t ci_ns, uint32_t every_events,
 	       uint64_t seed, uint64_t now_ns);
@@ -35,8 +38,19 @@ uint64_t probe_due(const struct probe *p);
 
 /*
  * A request was sent at now_ns: schedule the next one in the next period
- * at a dithered phase. Returns the new due instant (host ns).
+ * at a dithered phase. Returns the new due instant (host ns), which lies
+ * in (now_ns + (every_events - 1) * ci_ns, now_ns + every_events * ci_ns].
+ * The phases (due instant modulo ci_ns) follow the golden-ratio sequence
+ * from the instant of probe_init(), so they stay evenly spread even when
+ * sends are late.
  */
 uint64_t probe_sent(struct probe *p, uint64_t now_ns);
+
+/*
+ * Added: the link's connection interval changed (LL connection update).
+ * The next request is due at now_ns. Returns 0 or -EINVAL (ci_ns 0 or
+ * over 4 s).
+ */
+int probe_set_ci(struct probe *p, uint64_t ci_ns, uint64_t now_ns);
 
 #endif

@@ -66,6 +66,9 @@ size_t proto_encoded_size(const struct link_msg *m);
  *	-ENOBUFS   cap too small
  * On error buf and *ret_len are untouched: nothing is written before every
  * check has passed.
+ * AUDIO data may overlap buf: a codec frame encoded in place at offset
+ * LINK_HEADER_SIZE + LINK_AUDIO_FIXED_SIZE is not copied at all, and any
+ * other overlap is moved as by memmove() before the header is written.
  */
 int proto_encode(const struct link_msg *m, uint8_t *buf, size_t cap,
 		 size_t *ret_len);

@@ -51,7 +51,19 @@ struct servo_status {
 	uint64_t samples;    /* samples accepted */
 	uint64_t rejected;   /* samples gated out */
 	uint64_t steps;      /* resynchronisations (steps) */
+	/*
+	 * The newest sample's disagreement with the model as it stood
+	 * before that sample (ns). SERVO_TTWS: ear-time distance above the
+	 * reverse-delay floor (> 0: earlier than the floor allows; < 0:
+	 * queued longer than the luckiest samples). Baselines: NTP offset
+	 * minus model.
+	 */
 	int64_t last_residual_ns;
+	/* Added: RENDER_REPORT forward samples seen, and how many of them
+	 * the model put before their own departure by more than
+	 * resync_threshold_ns (a model running ahead; counted only). */
+	uint64_t forward_samples;
+	uint64_t forward_violations;
 };
 
 struct servo;

@@ -331,6 +331,18 @@ static void wheel_slot_rescan(struct wheel *w, unsigned level,
 	w->stale[level] &= ~(UINT64_C(1) << digit);
 }
 
+static bool wheel_slot_has_hard(const struct wheel_slot *s)
+{
+	const struct wheel_link *l;
+
+	for (l = s->head.next; l != &s->head; l = l->next) {
+		if (wheel_timer_of_const(l)->cls == WHEEL_HARD) {
+			return true;
+		}
+	}
+	return false;
+}
+
 uint64_t wheel_next_deadline(struct wheel *w, bool *ret_hard)
 {
 	uint64_t next = UINT64_MAX;
@@ -351,6 +363,10 @@ uint64_t wheel_next_deadline(struct wheel *w, bool *ret_hard)
 		}
 		next = MIN(s->min_ns[WHEEL_HARD], s->min_ns[WHEEL_SOFT]);
 		hard = s->min_ns[WHEEL_HARD] == next;
+		if (next == UINT64_MAX) {
+			/* Also the "no timer of this class" value: look. */
+			hard = wheel_slot_has_hard(s);
+		}
 	}
 	if (ret_hard) {
 		*ret_hard = hard;

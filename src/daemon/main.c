@@ -14,11 +14,13 @@
 #include "core/macro.h"
 #include "daemon/latency.h"
 #include "daemon/conffile.h"
+#include "daemon/daemon.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ttwsd [--config FILE]\n"
+		"Usage: ttwsd [--config FILE] [--duration S] [--frame-log FILE]"
+		" [--stats-file FILE]\n"
 		"       ttwsd --check-config [--config FILE]\n"
 		"       ttwsd --latency-test [--duration S | --loops N] "
 		"[--interval-us N]\n"
@@ -29,8 +31,12 @@ static void usage(FILE *f)
 		"  --config FILE       configuration (default "
 		"/etc/ttws/ttwsd.conf)\n"
 		"  --check-config      validate the configuration and exit\n"
+		"  --frame-log FILE    CSV of every frame sent (ear, seq, "
+		"send time, pts)\n"
+		"  --stats-file FILE   JSON status written at exit\n"
 		"  --latency-test      measure the RT loop's wake-up latency\n"
-		"  --duration S        seconds to measure (default 5)\n"
+		"  --duration S        run (or measure) for S seconds "
+		"(latency test: 5)\n"
 		"  --loops N           wake-ups to measure (overrides "
 		"--duration)\n"
 		"  --interval-us N     timer period in us (default 1000)\n"
@@ -90,6 +96,8 @@ enum {
 	OPT_CONFIG,
 	OPT_CHECK,
 	OPT_VERSION,
+	OPT_FRAME_LOG,
+	OPT_STATS_FILE,
 };
 
 int main(int argc, char **argv)
@@ -108,9 +116,13 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "frame-log", required_argument, NULL, OPT_FRAME_LOG },
+		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct daemon_opts dopts = { 0 };
+	uint64_t run_ns = 0;
 	struct latency_opts lat;
 	const char *config = "/etc/ttws/ttwsd.conf";
 	bool latency = false, check = false, config_given = false;
@@ -126,7 +138,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DURATION:
 			err = parse_seconds(optarg, &lat.duration_ns);
+			run_ns = lat.duration_ns;
 			lat.loops = 0;
+			break;
+		case OPT_FRAME_LOG:
+			dopts.frame_log = optarg;
+			break;
+		case OPT_STATS_FILE:
+			dopts.stats_file = optarg;
 			break;
 		case OPT_LOOPS:
 			err = parse_u64(optarg, "--loops", UINT32_MAX,
@@ -221,7 +240,7 @@ int main(int argc, char **argv)
 	}
 
 	(void)config_given;
-	fprintf(stderr, "ttwsd: streaming mode is not built yet; "
-			"try --latency-test\n");
-	return 1;
+	dopts.config = config;
+	dopts.duration_ns = run_ns;
+	return daemon_run(&dopts);
 }

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os/sockopt.h"
+
 struct wheel;
 struct loop;
 struct loop_sock;
@@ -73,9 +75,17 @@ struct loop_config {
 	 * kernel. 0 = off. At most 10 ms (a longer spin starves the CPU).
 	 */
 	uint64_t spin_guard_ns;
+	/*
+	 * io_uring: use single-shot recvmsg even where multishot works.
+	 * For benchmarks and tests of that path; false in production.
+	 */
+	bool uring_singleshot;
 };
 
-/* auto, timerfd, 8 sockets, 2048 bytes, rx_depth 64, 64 tx slots, guard 0. */
+/*
+ * auto, timerfd, 8 sockets, 2048 bytes, rx_depth 64, 64 tx slots, guard 0,
+ * multishot where the kernel has it.
+ */
 void loop_config_default(struct loop_config *ret);
 
 /* "auto", "io_uring", "epoll" -> *ret. -EINVAL for anything else. */
@@ -161,7 +171,8 @@ struct loop_rx {
 	/*
 	 * Receive is no longer armed: no LOOP_EV_DATA will follow for this
 	 * socket. True with LOOP_EV_EOF and with errors that cannot clear
-	 * (-EBADF, -ENOTSOCK, -EINVAL, -EFAULT, -EOPNOTSUPP, -ENOTCONN);
+	 * (-EBADF, -ENOTSOCK, -EINVAL, -EFAULT, -EOPNOTSUPP, -ENOTCONN,
+	 * and -EBUSY when the loop could not queue the next receive);
 	 * transient errors (e.g. -ECONNREFUSED on UDP) keep receiving.
 	 * The owner should loop_remove_socket().
 	 */
@@ -311,9 +322,18 @@ struct loop_counters {
 	uint64_t cq_overflow;     /* io_uring: completions the CQ overflowed */
 	uint64_t tx;              /* datagrams sent */
 	uint64_t tx_errors;       /* sends failed (returned or delivered) */
-	uint64_t tx_no_slot;      /* loop_send() refused: no tx slot */
+	uint64_t tx_no_slot;      /* loop_send() -EAGAIN: no slot / buffer full */
 	uint64_t wakes;           /* wake callbacks run */
 };
+
+/*
+ * io_uring NAPI busy polling on the loop's ring (see sockopt.h): fills
+ * *ret and returns 0; the outcome is in ret->err: -EOPNOTSUPP on the
+ * epoll backend (use SO_BUSY_POLL, sockopt_apply()) or when liburing
+ * lacks io_uring_register_napi(3). Call before the loop runs.
+ */
+int loop_set_napi(struct loop *l, unsigned busy_poll_us,
+		  bool prefer_busy_poll, struct sockopt_napi_report *ret);
 
 /* Copy the counters into *ret. Any thread. */
 void loop_get_counters(const struct loop *l, struct loop_counters *ret);

@@ -1,1 +1,284 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * epoll backend of the loop: the fallback when io_uring is unavailable
+ * (DESIGN.md, "Transports"). Level-triggered EPOLLIN on every socket,
+ * then recvmsg(MSG_DONTWAIT) until EAGAIN or rx_depth datagrams, so one
+ * busy socket cannot starve the others; the rest waits for the next
+ * round. The timerfd and the eventfd are O_NONBLOCK and read directly.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/macro.h"
+#include "os/loop.h"
+#include "os/loop_private.h"
+
+struct loop_epoll {
+	struct loop loop;
+	int epfd;
+	struct epoll_event *events;
+	unsigned n_events;
+	unsigned char *rx_buf; /* max_msg: one datagram at a time */
+	union {
+		struct cmsghdr align;
+		unsigned char buf[LOOP_CMSG_LEN];
+	} cmsg;
+};
+
+static struct loop_epoll *to_epoll(struct loop *l)
+{
+	return container_of(l, struct loop_epoll, loop);
+}
+
+static int epoll_sock_arm(struct loop *l, struct loop_sock *s)
+{
+	struct loop_epoll *le = to_epoll(l);
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u64 = loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen),
+	};
+
+	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+		return -errno;
+	}
+	s->rx_armed = true;
+	return 0;
+}
+
+static void sock_disarm(struct loop_epoll *le, struct loop_sock *s)
+{
+	if (!s->rx_armed) {
+		return;
+	}
+	/* Level-triggered EPOLLHUP would otherwise wake us forever. */
+	epoll_ctl(le->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	s->rx_armed = false;
+}
+
+static void epoll_sock_cancel(struct loop *l, struct loop_sock *s)
+{
+	/* epoll_ctl is synchronous: nothing stays in flight. */
+	sock_disarm(to_epoll(l), s);
+}
+
+static int epoll_send(struct loop *l, struct loop_sock *s, const void *buf,
+		      size_t len)
+{
+	/* MSG_NOSIGNAL: a closed peer is EPIPE, not SIGPIPE. send(2). */
+	if (send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		int r = -errno;
+
+		if (r == -EAGAIN || r == -EWOULDBLOCK) {
+			LOOP_COUNT(l, tx_no_slot);
+			return -EAGAIN;
+		}
+		LOOP_COUNT(l, tx_errors);
+		return r;
+	}
+	LOOP_COUNT(l, tx);
+	return 0;
+}
+
+static int epoll_timer_set(struct loop *l, uint64_t when_ns)
+{
+	return loop_timerfd_set(l, when_ns);
+}
+
+static void on_readable(struct loop_epoll *le, struct loop_sock *s)
+{
+	struct loop *l = &le->loop;
+
+	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
+		struct iovec iov = { le->rx_buf, l->cfg.max_msg };
+		struct msghdr mh = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = le->cmsg.buf,
+			.msg_controllen = sizeof(le->cmsg.buf),
+		};
+		struct cmsghdr *c;
+		uint64_t rt = 0;
+		ssize_t n;
+		bool stop;
+
+		if (s->closing || s->rx_stopped) {
+			break;
+		}
+		n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				break;
+			}
+			if (errno == EINTR) {
+				continue;
+			}
+			/*
+			 * Fatal or not, stop this round: level-triggered
+			 * epoll brings a still-readable socket back.
+			 */
+			loop_deliver_rx_error(l, s, -errno);
+			if (s->rx_stopped) {
+				sock_disarm(le, s);
+			}
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			loop_cmsg_ts(c, &rt);
+		}
+		stop = loop_deliver_data(l, s, le->rx_buf, (size_t)n,
+					 mh.msg_flags, rt);
+		if (s->rx_stopped) {
+			sock_disarm(le, s);
+		}
+		if (stop) {
+			break;
+		}
+	}
+}
+
+static void drain(struct loop *l, int fd, bool timer)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v)) {
+		return; /* EAGAIN: a stale readiness */
+	}
+	if (timer) {
+		loop_timer_fired(l);
+	} else {
+		loop_wake_fired(l);
+	}
+}
+
+static int epoll_wait_dispatch(struct loop *l, bool block)
+{
+	struct loop_epoll *le = to_epoll(l);
+	int n;
+
+	n = epoll_wait(le->epfd, le->events, (int)le->n_events, block ? -1 : 0);
+	if (n < 0) {
+		return errno == EINTR ? 0 : -errno;
+	}
+	loop_clock_sample(l);
+	for (int i = 0; i < n; i++) {
+		uint64_t ud = le->events[i].data.u64;
+		struct loop_sock *s;
+
+		switch (loop_tag_kind(ud)) {
+		case LOOP_TAG_RECV:
+			/* NULL or closing when an earlier callback removed it. */
+			s = loop_sock_lookup(l, loop_tag_idx(ud),
+					     loop_tag_gen(ud));
+			if (s && s->rx_armed) {
+				on_readable(le, s);
+			}
+			break;
+		case LOOP_TAG_TIMER:
+			drain(l, l->timer_fd, true);
+			break;
+		case LOOP_TAG_WAKE:
+			drain(l, l->wake_fd, false);
+			break;
+		case LOOP_TAG_IGNORE:
+		case LOOP_TAG_SEND:
+		case LOOP_TAG_TIMEOUT:
+			break;
+		}
+	}
+	return n;
+}
+
+static void epoll_free(struct loop *l)
+{
+	struct loop_epoll *le = to_epoll(l);
+
+	if (le->epfd >= 0) {
+		close(le->epfd);
+	}
+	free(le->events);
+	free(le->rx_buf);
+	loop_common_fini(l);
+	free(le);
+}
+
+static const struct loop_ops epoll_ops = {
+	.free = epoll_free,
+	.sock_arm = epoll_sock_arm,
+	.sock_cancel = epoll_sock_cancel,
+	.send = epoll_send,
+	.timer_set = epoll_timer_set,
+	.wait = epoll_wait_dispatch,
+	.flush = NULL,
+};
+
+static int add_fd(struct loop_epoll *le, int fd, enum loop_tag tag)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u64 = loop_tag_make(tag, 0, 0),
+	};
+
+	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+int loop_epoll_new(const struct loop_config *cfg, struct wheel *w,
+		   struct loop **ret)
+{
+	struct loop_epoll *le;
+	struct loop *l;
+	int r;
+
+	if (cfg->timer != LOOP_TIMER_TIMERFD) {
+		return -EINVAL;
+	}
+	le = calloc(1, sizeof(*le));
+	if (!le) {
+		return -ENOMEM;
+	}
+	l = &le->loop;
+	le->epfd = -1;
+	l->ops = &epoll_ops;
+	l->backend = LOOP_EPOLL;
+	l->rx_mode = LOOP_RX_EPOLL;
+	r = loop_common_init(l, cfg, w, true, 1);
+	if (r < 0) {
+		goto fail;
+	}
+	le->n_events = cfg->max_sockets + 2;
+	le->events = calloc(le->n_events, sizeof(*le->events));
+	le->rx_buf = malloc(cfg->max_msg);
+	if (!le->events || !le->rx_buf) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	le->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (le->epfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = add_fd(le, l->timer_fd, LOOP_TAG_TIMER);
+	if (r < 0) {
+		goto fail;
+	}
+	r = add_fd(le, l->wake_fd, LOOP_TAG_WAKE);
+	if (r < 0) {
+		goto fail;
+	}
+	snprintf(l->note, sizeof(l->note), "epoll, %s, timerfd",
+		 loop_rx_mode_name(l->rx_mode));
+	*ret = l;
+	return 0;
+
+fail:
+	epoll_free(l);
+	return r;
+}

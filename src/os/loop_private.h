@@ -54,6 +54,13 @@ static inline uint32_t loop_tag_gen(uint64_t ud)
 	return (uint32_t)(ud >> 32);
 }
 
+/*
+ * Control buffer per datagram: SCM_TIMESTAMPNS (CMSG_SPACE(16) = 32) and
+ * room for one more small cmsg the owner may have enabled (e.g.
+ * SCM_CREDENTIALS); anything beyond is cut (MSG_CTRUNC) without harm.
+ */
+#define LOOP_CMSG_LEN 64
+
 struct loop_sock {
 	struct loop *loop;
 	unsigned idx; /* slot index, also the io_uring buffer group id */
@@ -92,6 +99,9 @@ struct loop_ops {
 	int (*wait)(struct loop *l, bool block);
 	/* Hand queued requests to the kernel; NULL when there is no queue. */
 	int (*flush)(struct loop *l);
+	/* io_uring NAPI registration; NULL when the backend has none. */
+	int (*napi)(struct loop *l, unsigned busy_poll_us, bool prefer,
+		    struct sockopt_napi_report *ret);
 };
 
 struct loop {

@@ -42,19 +42,19 @@
 struct rt_config rt_config_default(void)
 {
 	return (struct rt_config){
-		.priority = RT_PRIORITY_DEFAULT,
-		.cpu = -1,
-		.lock_memory = true,
-		.prefault_stack_kib = 256,
-		.prefault_heap_kib = 4096,
-		.dma_latency = true,
+	    .priority = RT_PRIORITY_DEFAULT,
+	    .cpu = -1,
+	    .lock_memory = true,
+	    .prefault_stack_kib = 256,
+	    .prefault_heap_kib = 4096,
+	    .dma_latency = true,
 	};
 }
 
 /* ---- small helpers ------------------------------------------------- */
 
 static void item_fix(struct rt_item *it, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void item_fix(struct rt_item *it, const char *fmt, ...)
 {
@@ -154,8 +154,8 @@ static int read_text_alloc(const char *path, char **ret)
 static bool have_cap(unsigned cap)
 {
 	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-		.pid = 0,
+	    .version = _LINUX_CAPABILITY_VERSION_3,
+	    .pid = 0,
 	};
 	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
 
@@ -296,8 +296,8 @@ static void apply_sched(const struct rt_config *cfg, struct rt_report *r)
 				 "(AmbientCapabilities=CAP_SYS_NICE) or set "
 				 "LimitRTPRIO=%d in ttwsd.service "
 				 "(limits.conf: rtprio %d)",
-				 (unsigned long long)rl.rlim_cur,
-				 cfg->priority, cfg->priority);
+				 (unsigned long long)rl.rlim_cur, cfg->priority,
+				 cfg->priority);
 		} else {
 			item_fix(it,
 				 "privileged but refused: with "
@@ -342,13 +342,12 @@ static void apply_memlock(const struct rt_config *cfg, struct rt_report *r)
 {
 	struct rt_item *it = &r->memlock.item;
 	struct rlimit rl;
-	uint64_t kib = 0;
-	int k;
 
 	it->requested = cfg->lock_memory;
 	r->memlock.cap_ipc_lock = have_cap(CAP_IPC_LOCK);
 	r->memlock.limit_kib = UINT64_MAX;
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
 		r->memlock.limit_kib = (uint64_t)rl.rlim_cur / 1024;
 	}
 
@@ -386,6 +385,14 @@ static void apply_memlock(const struct rt_config *cfg, struct rt_report *r)
 	} else if (it->requested) {
 		it->obtained = true;
 	}
+}
+
+/* After the prefaults: VmLck then shows what stays resident. */
+static void check_memlock(struct rt_report *r)
+{
+	struct rt_item *it = &r->memlock.item;
+	uint64_t kib = 0;
+	int k;
 
 	k = read_vmlck_kib(&kib);
 	if (k == 0) {
@@ -490,8 +497,9 @@ static void apply_heap(const struct rt_config *cfg, struct rt_report *r)
 	p = malloc(bytes);
 	if (!p) {
 		item_fail(it, -ENOMEM);
-		item_fix(it, "malloc(%u KiB) failed: lower prefault_heap_kib "
-			     "or raise LimitMEMLOCK=",
+		item_fix(it,
+			 "malloc(%u KiB) failed: lower prefault_heap_kib "
+			 "or raise LimitMEMLOCK=",
 			 cfg->prefault_heap_kib);
 		return;
 	}
@@ -502,8 +510,9 @@ static void apply_heap(const struct rt_config *cfg, struct rt_report *r)
 	r->heap.kib = cfg->prefault_heap_kib;
 	it->obtained = true;
 	if (!r->heap.mallopt_ok) {
-		item_fix(it, "mallopt() refused (%s): freed memory may go "
-			     "back to the kernel and fault again",
+		item_fix(it,
+			 "mallopt() refused (%s): freed memory may go "
+			 "back to the kernel and fault again",
 			 RT_ASAN ? "sanitizer allocator"
 				 : "not glibc's allocator?");
 	}
@@ -565,11 +574,12 @@ static void apply_dma(const struct rt_config *cfg, struct rt_report *r)
 	if (fd < 0) {
 		item_fail(it, -errno);
 		if (it->err == -EACCES || it->err == -EPERM) {
-			item_fix(it, DMA_LATENCY_PATH " is root-only: run as "
-				     "root, or add a udev rule KERNEL==\""
-				     "cpu_dma_latency\", GROUP=\"ttws\", "
-				     "MODE=\"0660\" (and DeviceAllow= if the "
-				     "unit restricts devices)");
+			item_fix(it, DMA_LATENCY_PATH
+				 " is root-only: run as "
+				 "root, or add a udev rule KERNEL==\""
+				 "cpu_dma_latency\", GROUP=\"ttws\", "
+				 "MODE=\"0660\" (and DeviceAllow= if the "
+				 "unit restricts devices)");
 		} else if (it->err == -ENOENT) {
 			item_fix(it, "no PM QoS device in this kernel: deep "
 				     "C-state exits stay uncontrolled; "
@@ -645,8 +655,7 @@ static void probe_cgroup(const struct rt_config *cfg, struct rt_report *r)
 		char any[RT_PATH_MAX];
 
 		r->cgroup.hybrid = cgroup_parse_mountinfo_v1(
-					   mountinfo, NULL, any,
-					   sizeof(any)) == 0;
+				       mountinfo, NULL, any, sizeof(any)) == 0;
 		if (cgroup_parse_mountinfo_v1(mountinfo, "cpuset",
 					      r->cpuset.v1_mount,
 					      sizeof(r->cpuset.v1_mount)) < 0) {
@@ -672,8 +681,9 @@ static void probe_cgroup(const struct rt_config *cfg, struct rt_report *r)
 		if (k < 0) {
 			r->cgroup.controllers[0] = '\0';
 			item_fail(cg, k);
-			item_fix(cg, "cannot read %s (cgroup namespace or "
-				     "mount does not match /proc/self/cgroup)",
+			item_fix(cg,
+				 "cannot read %s (cgroup namespace or "
+				 "mount does not match /proc/self/cgroup)",
 				 file);
 		} else {
 			k = 0;
@@ -706,7 +716,7 @@ static void probe_cgroup(const struct rt_config *cfg, struct rt_report *r)
 
 	/* cgroup-v2.rst "Cpuset": cpuset.cpus.effective. */
 	r->cpuset.enabled =
-		cgroup_parse_has_controller(r->cgroup.controllers, "cpuset");
+	    cgroup_parse_has_controller(r->cgroup.controllers, "cpuset");
 	snprintf(file, sizeof(file), "%s/cpuset.cpus.effective", dir);
 	k = read_text(file, r->cpuset.cpus_effective,
 		      sizeof(r->cpuset.cpus_effective));
@@ -723,8 +733,9 @@ static void probe_cgroup(const struct rt_config *cfg, struct rt_report *r)
 		    cgroup_parse_cpulist(r->cpuset.cpus_effective, mask,
 					 ARRAY_SIZE(mask)) >= 0 &&
 		    !(mask[c / 64] & (UINT64_C(1) << (c % 64)))) {
-			item_fix(cs, "configured CPU %d is not in "
-				     "cpuset.cpus.effective (%s)",
+			item_fix(cs,
+				 "configured CPU %d is not in "
+				 "cpuset.cpus.effective (%s)",
 				 cfg->cpu, r->cpuset.cpus_effective);
 		}
 	} else {
@@ -867,6 +878,7 @@ int rt_apply(const struct rt_config *cfg, struct rt_report *ret)
 	apply_stack(cfg, r);
 	apply_memlock(cfg, r);
 	apply_heap(cfg, r);
+	check_memlock(r);
 	apply_sched(cfg, r);
 	apply_dma(cfg, r);
 	probe_cgroup(cfg, r);
@@ -899,10 +911,10 @@ unsigned rt_report_n_failed(const struct rt_report *r)
 		return 0;
 	}
 	const struct rt_item *items[] = {
-		&r->sched.item,	 &r->memlock.item, &r->stack.item,
-		&r->heap.item,	 &r->affinity.item, &r->dma.item,
-		&r->cgroup.item, &r->cpuset.item,  &r->cpu_max.item,
-		&r->throttle.item,
+	    &r->sched.item,    &r->memlock.item,  &r->stack.item,
+	    &r->heap.item,     &r->affinity.item, &r->dma.item,
+	    &r->cgroup.item,   &r->cpuset.item,	  &r->cpu_max.item,
+	    &r->throttle.item,
 	};
 	for (i = 0; i < ARRAY_SIZE(items); i++) {
 		n += items[i]->requested && !items[i]->obtained;
@@ -920,7 +932,7 @@ struct out {
 };
 
 static void out_printf(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void out_printf(struct out *o, const char *fmt, ...)
 {
@@ -1043,7 +1055,7 @@ int rt_report_format_text(const struct rt_report *r, char *buf, size_t size)
 
 	text_item_begin(&o, "cpu.max", &r->cpu_max.item);
 	if (!r->cpu_max.item.obtained) {
-		out_printf(&o, "unknown");
+		out_printf(&o, "not read");
 	} else if (r->cpu_max.quota_us < 0) {
 		out_printf(&o, "max %" PRIu64 " (no cap)",
 			   r->cpu_max.period_us);
@@ -1055,7 +1067,7 @@ int rt_report_format_text(const struct rt_report *r, char *buf, size_t size)
 
 	text_item_begin(&o, "rt-throttle", &r->throttle.item);
 	if (!r->throttle.item.obtained) {
-		out_printf(&o, "unknown");
+		out_printf(&o, "not read");
 	} else if (r->throttle.runtime_us < 0) {
 		out_printf(&o, "off");
 	} else {
@@ -1201,8 +1213,7 @@ int rt_report_format_json(const struct rt_report *r, char *buf, size_t size)
 	json_str_or_null(&o, r->cgroup.path);
 	out_printf(&o, ",\"controllers\":");
 	json_str(&o, r->cgroup.controllers);
-	out_printf(&o, ",\"hybrid\":%s}",
-		   r->cgroup.hybrid ? "true" : "false");
+	out_printf(&o, ",\"hybrid\":%s}", r->cgroup.hybrid ? "true" : "false");
 
 	json_item_begin(&o, "cpuset", &r->cpuset.item, false);
 	out_printf(&o, ",\"enabled\":%s,\"cpus_effective\":",
@@ -1216,14 +1227,13 @@ int rt_report_format_json(const struct rt_report *r, char *buf, size_t size)
 	if (!r->cpu_max.item.obtained) {
 		out_printf(&o, ",\"quota_us\":null,\"period_us\":null}");
 	} else if (r->cpu_max.quota_us < 0) {
-		out_printf(&o, ",\"quota_us\":\"max\",\"period_us\":%" PRIu64
-			       "}",
+		out_printf(&o,
+			   ",\"quota_us\":\"max\",\"period_us\":%" PRIu64 "}",
 			   r->cpu_max.period_us);
 	} else {
-		out_printf(&o,
-			   ",\"quota_us\":%" PRId64 ",\"period_us\":%" PRIu64
-			   "}",
-			   r->cpu_max.quota_us, r->cpu_max.period_us);
+		out_printf(
+		    &o, ",\"quota_us\":%" PRId64 ",\"period_us\":%" PRIu64 "}",
+		    r->cpu_max.quota_us, r->cpu_max.period_us);
 	}
 
 	json_item_begin(&o, "rt_throttle", &r->throttle.item, false);

@@ -40,12 +40,12 @@
 #define RT_LIST_MAX 256
 
 struct rt_config {
-	int priority;              /* SCHED_FIFO 1..99, 0 = leave policy */
-	int cpu;                   /* pin to this CPU, -1 = leave affinity */
-	bool lock_memory;          /* mlockall(MCL_CURRENT | MCL_FUTURE) */
+	int priority;		     /* SCHED_FIFO 1..99, 0 = leave policy */
+	int cpu;		     /* pin to this CPU, -1 = leave affinity */
+	bool lock_memory;	     /* mlockall(MCL_CURRENT | MCL_FUTURE) */
 	unsigned prefault_stack_kib; /* KiB of this thread's stack, 0 = none */
 	unsigned prefault_heap_kib;  /* KiB of heap kept resident, 0 = none */
-	bool dma_latency;          /* hold /dev/cpu_dma_latency at 0 us */
+	bool dma_latency;	     /* hold /dev/cpu_dma_latency at 0 us */
 };
 
 /*
@@ -83,9 +83,9 @@ struct rt_report {
 	} sched;
 	struct {
 		struct rt_item item;
-		uint64_t vmlck_kib;  /* VmLck of /proc/self/status */
-		uint64_t limit_kib;  /* RLIMIT_MEMLOCK, UINT64_MAX = unlimited */
-		bool cap_ipc_lock;   /* CAP_IPC_LOCK in the effective set */
+		uint64_t vmlck_kib; /* VmLck of /proc/self/status */
+		uint64_t limit_kib; /* RLIMIT_MEMLOCK, UINT64_MAX = unlimited */
+		bool cap_ipc_lock;  /* CAP_IPC_LOCK in the effective set */
 	} memlock;
 	struct {
 		struct rt_item item;
@@ -93,30 +93,32 @@ struct rt_report {
 	} stack;
 	struct {
 		struct rt_item item;
-		unsigned kib; /* malloc'd, touched and freed */
+		unsigned kib;	 /* malloc'd, touched and freed */
 		bool mallopt_ok; /* glibc accepted both mallopt() settings */
 	} heap;
 	struct {
 		struct rt_item item;
-		int cpu;                /* as configured, -1 = left alone */
-		char cpus[RT_LIST_MAX]; /* the thread's affinity after, "0-3,6" */
+		int cpu; /* as configured, -1 = left alone */
+		/* The thread's affinity after the call, e.g. "0-3,6". */
+		char cpus[RT_LIST_MAX];
 	} affinity;
 	struct {
 		struct rt_item item;
-		int fd;          /* held open, O_CLOEXEC; -1 when not held */
-		int32_t value_us; /* effective system-wide value read back,
-				     -1 when unknown */
+		int fd; /* held open, O_CLOEXEC; -1 when not held */
+		/* Effective system-wide value read back, -1 = unknown. */
+		int32_t value_us;
 	} dma;
 	struct {
 		struct rt_item item;
-		char mount[RT_PATH_MAX];  /* cgroup2 mount point */
-		char path[RT_PATH_MAX];   /* "0::" path, e.g. "/ttws-rt.slice" */
+		char mount[RT_PATH_MAX]; /* cgroup2 mount point */
+		char path[RT_PATH_MAX];	 /* "0::" path, e.g. "/ttws-rt.slice" */
 		char controllers[RT_LIST_MAX]; /* its cgroup.controllers */
-		bool hybrid; /* v1 hierarchies mounted next to the unified one */
+		/* v1 hierarchies are mounted next to the unified one. */
+		bool hybrid;
 	} cgroup;
 	struct {
 		struct rt_item item;
-		bool enabled;                     /* cpuset in controllers */
+		bool enabled;			  /* cpuset in controllers */
 		char cpus_effective[RT_LIST_MAX]; /* cpuset.cpus.effective */
 		char v1_mount[RT_PATH_MAX]; /* where v1 holds cpuset, or "" */
 	} cpuset;
@@ -127,8 +129,10 @@ struct rt_report {
 	} cpu_max;
 	struct {
 		struct rt_item item;
-		int64_t runtime_us; /* sched_rt_runtime_us, -1 = no throttling */
-		int64_t period_us;  /* sched_rt_period_us, 0 = unknown */
+		/* sched_rt_runtime_us, -1 = no throttling. */
+		int64_t runtime_us;
+		/* sched_rt_period_us, 0 = unknown. */
+		int64_t period_us;
 	} throttle;
 };
 
@@ -175,17 +179,20 @@ unsigned rt_report_n_failed(const struct rt_report *r);
 /*
  * Format the report as text, one line per item:
  *   "sched: ok: SCHED_FIFO priority 80 reset-on-fork"
- *   "memlock: FAILED: not locked, VmLck 0 KiB ...; error EPERM (...); fix: ..."
- * into buf (size bytes, always NUL-terminated when size > 0).
- * Returns the length written (without the NUL), or -ENOBUFS when it did
- * not fit (buf then holds a truncated prefix), -EINVAL on NULL arguments.
+ *   "memlock: FAILED: VmLck 0 KiB, ...; error ENOMEM (...); fix: ..."
+ * (status ok, warn, FAILED or "not requested") into buf (size bytes,
+ * always NUL-terminated when size > 0). Returns the length written
+ * (without the NUL), or -ENOBUFS when it did not fit (buf then holds a
+ * truncated prefix), -EINVAL on NULL arguments.
  */
 int rt_report_format_text(const struct rt_report *r, char *buf, size_t size);
 
 /*
  * Same as one JSON object on one line, without a trailing newline:
- * {"sched":{"requested":true,"obtained":true,"errno":0,"error":null,
- *  "fix":null,"policy":"SCHED_FIFO","priority":80,...},"memlock":{...},...}
+ * {"sched":{"status":"ok","requested":true,"obtained":true,"errno":0,
+ *  "error":null,"fix":null,"policy":"SCHED_FIFO","priority":80,...},
+ *  "memlock":{...},...,"n_failed":2}
+ * ("error" is the errno name, e.g. "EPERM"; absent values are null).
  * Strings from the system are escaped. Errors as rt_report_format_text().
  */
 int rt_report_format_json(const struct rt_report *r, char *buf, size_t size);

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frame timeline: T_n = T_0 + n * frame_ns + delay_n (see plan.h).
+ *
+ * Integer nanoseconds throughout, and every T_n is computed from T_0, never
+ * by adding frame_ns to the previous target, so nothing accumulates: a
+ * 7.5 ms frame is exactly 7 500 000 ns (360 samples at 48 kHz; LC3 frame
+ * durations of the Bluetooth LC3 specification 1.0) and frame 10^9 is exactly
+ * 7.5 * 10^15 ns after frame 0.
+ *
+ * The adaptive delay only ever changes through slew_to(), by at most
+ * max_slew_ns per frame, so a new window estimate never makes a jump in
+ * the presentation times both ears are given.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/macro.h"
+#include "core/plan.h"
+#include "core/servo.h"
+
+struct plan {
+	struct plan_config cfg;
+	uint64_t t0_ns;
+	uint64_t n;          /* frame the applied delay belongs to */
+	uint64_t delay_ns;   /* applied delay of frame n */
+	uint64_t target_ns;  /* where delay_ns is slewing to */
+	uint64_t window_end; /* first frame of the next window; > n */
+	struct ewma p99;     /* smoothed per-window P99 (ns) */
+	struct hist window;  /* delivery delays seen in this window */
+};
+
+void plan_config_default(struct plan_config *ret)
+{
+	*ret = (struct plan_config){
+		.frame_ns = 10 * NSEC_PER_MSEC,
+		.delay_initial_ns = 40 * NSEC_PER_MSEC,
+		.delay_min_ns = 20 * NSEC_PER_MSEC,
+		.delay_max_ns = 200 * NSEC_PER_MSEC,
+		.margin_ns = 5 * NSEC_PER_MSEC,
+		.window_frames = 100,
+		.ewma_alpha = 0.2,
+		.max_slew_ns = 1 * NSEC_PER_USEC,
+	};
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t clamp_delay(const struct plan *p, uint64_t d)
+{
+	return MIN(MAX(d, p->cfg.delay_min_ns), p->cfg.delay_max_ns);
+}
+
+/* T_0 + n * frame + delay, saturating (only after ~5 * 10^4 years). */
+static uint64_t target_at(const struct plan *p, uint64_t n, uint64_t delay)
+{
+	if (n > UINT64_MAX / p->cfg.frame_ns) {
+		return UINT64_MAX;
+	}
+	return add_sat(add_sat(p->t0_ns, n * p->cfg.frame_ns), delay);
+}
+
+/* Advance the applied delay to frame n, max_slew_ns per frame. */
+static void slew_to(struct plan *p, uint64_t n)
+{
+	uint64_t steps, diff, slew = p->cfg.max_slew_ns;
+
+	if (n <= p->n) {
+		return;
+	}
+	steps = n - p->n;
+	p->n = n;
+	if (slew == 0 || p->delay_ns == p->target_ns) {
+		return;
+	}
+	diff = p->delay_ns < p->target_ns ? p->target_ns - p->delay_ns
+					  : p->delay_ns - p->target_ns;
+	/* steps * slew <= diff here, so the product cannot overflow. */
+	if (steps <= diff / slew) {
+		diff = steps * slew;
+	}
+	if (p->delay_ns < p->target_ns) {
+		p->delay_ns += diff;
+	} else {
+		p->delay_ns -= diff;
+	}
+}
+
+/*
+ * End of a window: its P99 feeds the EWMA and the target follows. A
+ * window without observations (no render reports yet, a link down) says
+ * nothing about delivery, so it leaves the target where it was.
+ */
+static void close_window(struct plan *p)
+{
+	uint64_t p99, smooth;
+	double v;
+
+	if (hist_percentile(&p->window, 99.0, &p99) < 0) {
+		return;
+	}
+	hist_reset(&p->window);
+	v = ewma_update(&p->p99, (double)p99);
+	/* v >= 0: every input is. 2^64 as a double is exact. */
+	smooth = v >= 18446744073709551616.0 ? UINT64_MAX
+					     : (uint64_t)(v + 0.5);
+	p->target_ns = clamp_delay(p, add_sat(smooth, p->cfg.margin_ns));
+}
+
+int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
+	     struct plan **ret)
+{
+	struct plan *p;
+	int r;
+
+	if (!cfg || !ret) {
+		return -EINVAL;
+	}
+	if (cfg->frame_ns == 0 || cfg->window_frames == 0 ||
+	    cfg->delay_min_ns > cfg->delay_max_ns ||
+	    cfg->delay_initial_ns < cfg->delay_min_ns ||
+	    cfg->delay_initial_ns > cfg->delay_max_ns) {
+		return -EINVAL;
+	}
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		return -ENOMEM;
+	}
+	r = ewma_init(&p->p99, cfg->ewma_alpha);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	p->cfg = *cfg;
+	p->t0_ns = t0_host_ns;
+	p->n = 0;
+	p->delay_ns = cfg->delay_initial_ns;
+	p->target_ns = cfg->delay_initial_ns;
+	p->window_end = cfg->window_frames;
+	hist_init(&p->window);
+
+	*ret = p;
+	return 0;
+}
+
+struct plan *plan_free(struct plan *p)
+{
+	free(p);
+	return NULL;
+}
+
+uint64_t plan_target(struct plan *p, uint64_t n)
+{
+	uint64_t wf = p->cfg.window_frames;
+
+	if (n > p->n) {
+		if (n >= p->window_end) {
+			/*
+			 * Slew under the old target up to the window's end,
+			 * then under the new one. A jump over several
+			 * windows closes one: only one had observations.
+			 */
+			slew_to(p, p->window_end);
+			close_window(p);
+			p->window_end = n / wf >= UINT64_MAX / wf
+						? UINT64_MAX
+						: (n / wf + 1) * wf;
+		}
+		slew_to(p, n);
+	}
+	/* n < p->n (not allowed by the contract): the current delay. */
+	return target_at(p, n, p->delay_ns);
+}
+
+int plan_pts(struct plan *p, uint64_t n, const struct servo *s,
+	     uint64_t *ret_ear_ns)
+{
+	/* Both ears map the same T_n: only the servos differ. */
+	return servo_map(s, plan_target(p, n), ret_ear_ns);
+}
+
+void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
+{
+	hist_record(&p->window, delay_ns);
+}
+
+uint64_t plan_delay(const struct plan *p)
+{
+	return p->delay_ns;
+}
+
+uint64_t plan_delay_target(const struct plan *p)
+{
+	return p->target_ns;
+}
+
+int plan_delivery_p99(const struct plan *p, uint64_t *ret_ns)
+{
+	double v;
+	int r;
+
+	r = ewma_value(&p->p99, &v);
+	if (r < 0) {
+		return r;
+	}
+	*ret_ns = v >= 18446744073709551616.0 ? UINT64_MAX
+					      : (uint64_t)(v + 0.5);
+	return 0;
+}
+
+uint64_t plan_frame_at(const struct plan *p, uint64_t host_ns)
+{
+	uint64_t base = add_sat(p->t0_ns, p->delay_ns);
+	uint64_t d;
+
+	if (host_ns <= base) {
+		return 0;
+	}
+	d = host_ns - base;
+	/* ceil(d / frame) without overflowing d + frame - 1. */
+	return d / p->cfg.frame_ns + (d % p->cfg.frame_ns != 0);
+}
+
+uint64_t plan_frame(const struct plan *p)
+{
+	return p->n;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "core/macro.h"
+#include "core/spsc.h"
+#include "daemon/conffile.h"
+#include "daemon/engine.h"
+#include "daemon/log.h"
+#include "daemon/status.h"
+
+#define DAEMON_DRAIN_NS (50 * NSEC_PER_MSEC)
+#define DAEMON_FRAME_LOG_RING (1u << 20)
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct conf conf;
+	struct engine *engine;
+	sd_event *event;
+	struct spsc frame_ring;
+	uint8_t *frame_mem;
+	FILE *frame_file;
+	uint64_t watchdog_usec;
+	uint64_t last_heartbeat;
+	uint64_t last_watchdog_ns;
+};
+
+static void daemon_drain_frames(struct daemon *d)
+{
+	struct stream_frame_rec r;
+
+	if (!d->frame_file) {
+		return;
+	}
+	while (spsc_read(&d->frame_ring, &r, sizeof(r)) == 0) {
+		fprintf(d->frame_file,
+			"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+			conf_ear_name(r.ear), r.seq, r.tx_host_ns,
+			r.pts_ear_ns, r.shadow_pts_ns);
+	}
+}
+
+static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
+{
+	struct daemon *d = user;
+	struct engine_snapshot snap;
+	uint64_t now = usec * NSEC_PER_USEC;
+
+	log_drain();
+	daemon_drain_frames(d);
+	/* The watchdog pings only while the RT thread makes progress, so a
+	 * hung RT loop gets the service restarted. */
+	if (d->watchdog_usec) {
+		engine_snapshot(d->engine, &snap);
+		if (snap.heartbeat != d->last_heartbeat) {
+			d->last_heartbeat = snap.heartbeat;
+			if (now - d->last_watchdog_ns >=
+			    d->watchdog_usec * NSEC_PER_USEC / 4) {
+				sd_notify(0, "WATCHDOG=1");
+				d->last_watchdog_ns = now;
+			}
+		}
+	}
+	sd_event_source_set_time(s, usec + DAEMON_DRAIN_NS / NSEC_PER_USEC);
+	return 0;
+}
+
+static int daemon_on_exit_signal(sd_event_source *s,
+				 const struct signalfd_siginfo *si, void *user)
+{
+	struct daemon *d = user;
+
+	log_info("signal %u: stopping", si->ssi_signo);
+	sd_notify(0, "STOPPING=1");
+	return sd_event_exit(d->event, 0);
+}
+
+static int daemon_on_hup(sd_event_source *s, const struct signalfd_siginfo *si,
+			 void *user)
+{
+	struct daemon *d = user;
+	struct conf next;
+	char err[CONF_ERR_MAX + CONF_PATH_MAX];
+
+	if (conffile_load(d->o->config, &next, err, sizeof(err)) < 0) {
+		log_error("reload refused, keeping the running configuration: "
+			  "%s",
+			  err);
+		return 0;
+	}
+	/* The engine holds its own copy; live swapping of the RT side's
+	 * snapshot is not wired yet, so be honest about it. */
+	log_notice("%s is valid; restart ttwsd to apply it", d->o->config);
+	return 0;
+}
+
+static int daemon_on_duration(sd_event_source *s, uint64_t usec, void *user)
+{
+	struct daemon *d = user;
+
+	return sd_event_exit(d->event, 0);
+}
+
+static void daemon_log_rt(const char *text)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+
+	if (!copy) {
+		return;
+	}
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		log_main(strstr(line, "FAILED") ? LOG_WARNING : LOG_INFO,
+			 "rt %s", line);
+	}
+	free(copy);
+}
+
+static int daemon_write_stats(struct daemon *d)
+{
+	struct engine_snapshot snap;
+	FILE *f;
+	int r;
+
+	engine_snapshot(d->engine, &snap);
+	status_log_summary(&snap, &d->conf);
+	if (!d->o->stats_file) {
+		return 0;
+	}
+	f = fopen(d->o->stats_file, "we");
+	if (!f) {
+		log_error("cannot write %s: %s", d->o->stats_file,
+			  strerror(errno));
+		return -errno;
+	}
+	r = status_write_json(f, &snap, &d->conf,
+			      engine_backend_note(d->engine));
+	if (fclose(f) != 0 && r == 0) {
+		r = -errno;
+	}
+	return r;
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+	struct daemon d = { .o = o };
+	char err[CONF_ERR_MAX + CONF_PATH_MAX];
+	char *rt_text = NULL;
+	sigset_t mask;
+	uint64_t now_usec;
+	int r, rc = 1;
+
+	if (log_init() < 0) {
+		fprintf(stderr, "ttwsd: out of memory\n");
+		return 1;
+	}
+	if (conffile_load(o->config, &d.conf, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (o->frame_log) {
+		d.frame_mem = malloc(DAEMON_FRAME_LOG_RING);
+		d.frame_file = fopen(o->frame_log, "we");
+		if (!d.frame_mem || !d.frame_file) {
+			log_error("cannot open frame log %s: %s", o->frame_log,
+				  strerror(errno));
+			goto out;
+		}
+		spsc_init(&d.frame_ring, d.frame_mem, DAEMON_FRAME_LOG_RING);
+		fprintf(d.frame_file, "ear,seq,tx_host_ns,pts_ear_ns,"
+				      "naive_pts_ear_ns\n");
+	}
+
+	/* Signals go to sd-event's signalfd; block them in every thread,
+	 * the RT thread inherits the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = engine_new(&d.conf, d.frame_file ? &d.frame_ring : NULL,
+		       &d.engine);
+	if (r < 0) {
+		log_error("engine: %s", strerror(-r));
+		goto out;
+	}
+	rt_text = malloc(8192);
+	r = engine_start(d.engine, rt_text, rt_text ? 8192 : 0);
+	if (rt_text) {
+		daemon_log_rt(rt_text);
+	}
+	if (r < 0) {
+		log_error("RT thread failed to start: %s (%s)", strerror(-r),
+			  engine_backend_note(d.engine));
+		goto out;
+	}
+	log_info("RT loop: %s", engine_backend_note(d.engine));
+
+	r = sd_event_default(&d.event);
+	if (r < 0) {
+		log_error("sd-event: %s", strerror(-r));
+		goto out;
+	}
+	sd_event_add_signal(d.event, NULL, SIGTERM, daemon_on_exit_signal, &d);
+	sd_event_add_signal(d.event, NULL, SIGINT, daemon_on_exit_signal, &d);
+	sd_event_add_signal(d.event, NULL, SIGHUP, daemon_on_hup, &d);
+	sd_event_now(d.event, CLOCK_MONOTONIC, &now_usec);
+	sd_event_add_time(d.event, NULL, CLOCK_MONOTONIC,
+			  now_usec + DAEMON_DRAIN_NS / NSEC_PER_USEC, 10000,
+			  daemon_on_timer, &d);
+	if (o->duration_ns) {
+		sd_event_add_time(d.event, NULL, CLOCK_MONOTONIC,
+				  now_usec + o->duration_ns / NSEC_PER_USEC, 0,
+				  daemon_on_duration, &d);
+	}
+	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0) {
+		d.watchdog_usec = 0;
+	}
+	sd_notify(0, "READY=1\nSTATUS=streaming");
+	r = sd_event_loop(d.event);
+	if (r < 0) {
+		log_error("main loop: %s", strerror(-r));
+		goto out;
+	}
+	engine_stop(d.engine);
+	log_drain();
+	daemon_drain_frames(&d);
+	rc = daemon_write_stats(&d) < 0 ? 1 : 0;
+	if (log_dropped()) {
+		log_warning("%" PRIu64 " RT log records dropped (ring full)",
+			    log_dropped());
+	}
+out:
+	d.engine = engine_free(d.engine);
+	log_drain();
+	d.event = sd_event_unref(d.event);
+	if (d.frame_file) {
+		fclose(d.frame_file);
+	}
+	free(d.frame_mem);
+	free(rt_text);
+	return rc;
+}

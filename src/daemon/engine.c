@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "core/macro.h"
+#include "core/plan.h"
+#include "core/wheel.h"
+#include "daemon/log.h"
+#include "os/rt.h"
+#include "os/sockopt.h"
+
+#define ENGINE_STATS_NS (100 * NSEC_PER_MSEC)
+#define ENGINE_START_LEAD_NS (200 * NSEC_PER_MSEC)
+
+struct engine {
+	struct conf conf;
+	struct spsc *frame_log;
+	struct wheel *wheel;
+	struct loop *loop;
+	struct plan *plan;
+	struct link *links[CONF_N_EARS];
+	struct stream *stream;
+	struct wheel_timer stats_timer;
+	uint64_t iterations;
+
+	pthread_t thread;
+	bool running;
+	sem_t started;
+	int start_err;
+	struct rt_report rt;
+	char note[160];
+
+	/* Seqlock: odd while the RT thread writes snap. */
+	_Atomic uint32_t snap_seq;
+	struct engine_snapshot snap;
+};
+
+int engine_new(const struct conf *c, struct spsc *frame_log,
+	       struct engine **ret)
+{
+	struct engine *e;
+
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		return -ENOMEM;
+	}
+	e->conf = *c;
+	e->frame_log = frame_log;
+	e->rt.dma.fd = -1;
+	sem_init(&e->started, 0, 0);
+	*ret = e;
+	return 0;
+}
+
+static void engine_teardown(struct engine *e)
+{
+	unsigned i;
+
+	e->stream = stream_free(e->stream);
+	e->loop = loop_free(e->loop);
+	for (i = 0; i < CONF_N_EARS; i++) {
+		e->links[i] = link_free(e->links[i]);
+	}
+	e->plan = plan_free(e->plan);
+	e->wheel = wheel_free(e->wheel);
+}
+
+struct engine *engine_free(struct engine *e)
+{
+	if (!e) {
+		return NULL;
+	}
+	if (e->running) {
+		engine_stop(e);
+	}
+	engine_teardown(e);
+	rt_release(&e->rt);
+	sem_destroy(&e->started);
+	free(e);
+	return NULL;
+}
+
+static void engine_publish(struct engine *e, uint64_t now_ns)
+{
+	struct engine_snapshot *s = &e->snap;
+	uint32_t seq;
+	unsigned i;
+
+	seq = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
+	atomic_store_explicit(&e->snap_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	s->taken_ns = now_ns;
+	s->heartbeat = e->iterations;
+	s->backend = loop_backend(e->loop);
+	loop_get_counters(e->loop, &s->loop);
+	stream_get_stats(e->stream, &s->stream);
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (!e->links[i]) {
+			continue;
+		}
+		link_get_stats(e->links[i], &s->ear[i].link);
+		servo_status(link_servo(e->links[i]), &s->ear[i].servo);
+		servo_status(link_shadow(e->links[i]), &s->ear[i].shadow);
+	}
+	atomic_store_explicit(&e->snap_seq, seq + 2, memory_order_release);
+}
+
+void engine_snapshot(struct engine *e, struct engine_snapshot *ret)
+{
+	uint32_t a, b;
+
+	/* Readers retry; the writer never waits for them. */
+	do {
+		a = atomic_load_explicit(&e->snap_seq, memory_order_acquire);
+		memcpy(ret, &e->snap, sizeof(*ret));
+		atomic_thread_fence(memory_order_acquire);
+		b = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
+	} while ((a & 1) || a != b);
+}
+
+static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct engine *e = container_of(t, struct engine, stats_timer);
+	unsigned i;
+
+	e->iterations++;
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (e->links[i]) {
+			link_tick(e->links[i], now_ns);
+		}
+	}
+	engine_publish(e, now_ns);
+	wheel_add(e->wheel, t, now_ns + ENGINE_STATS_NS);
+}
+
+static int engine_setup(struct engine *e)
+{
+	struct rt_config rc = rt_config_default();
+	struct plan_config pc;
+	struct loop_config lc;
+	struct link_env env;
+	uint64_t now, t0;
+	unsigned i;
+	int r;
+
+	rc.priority = e->conf.rt.priority;
+	rc.cpu = e->conf.rt.cpu;
+	rc.lock_memory = e->conf.rt.lock_memory;
+	rc.dma_latency = e->conf.rt.dma_latency;
+	rc.prefault_heap_kib = e->conf.rt.prefault_heap_kib;
+	rc.prefault_stack_kib = e->conf.rt.prefault_stack_kib;
+	r = rt_apply(&rc, &e->rt);
+	if (r < 0) {
+		snprintf(e->note, sizeof(e->note), "real-time set-up: %s",
+			 strerror(-r));
+		return r;
+	}
+
+	now = rt_now_ns();
+	e->wheel = wheel_new(now);
+	if (!e->wheel) {
+		return -ENOMEM;
+	}
+	loop_config_default(&lc);
+	r = loop_backend_from_string(e->conf.loop.backend, &lc.backend);
+	if (r < 0) {
+		return r;
+	}
+	lc.spin_guard_ns = (uint64_t)e->conf.loop.spin_guard_us *
+			   NSEC_PER_USEC;
+	r = loop_new(&lc, e->wheel, &e->loop);
+	if (r < 0) {
+		snprintf(e->note, sizeof(e->note), "event loop (%s): %s",
+			 e->conf.loop.backend, strerror(-r));
+		return r;
+	}
+	snprintf(e->note, sizeof(e->note), "%s", loop_backend_note(e->loop));
+
+	plan_config_default(&pc);
+	pc.frame_ns = e->conf.stream.frame_ns;
+	pc.delay_initial_ns = e->conf.stream.delay_ns;
+	pc.delay_min_ns = e->conf.stream.delay_min_ns;
+	pc.delay_max_ns = e->conf.stream.delay_max_ns;
+	pc.margin_ns = e->conf.stream.delay_margin_ns;
+	t0 = now + ENGINE_START_LEAD_NS;
+	r = plan_new(&pc, t0, &e->plan);
+	if (r < 0) {
+		return r;
+	}
+
+	env.loop = e->loop;
+	env.wheel = e->wheel;
+	env.plan = e->plan;
+	env.conf = &e->conf;
+	env.seed = now;
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (e->conf.link[i].transport == CONF_TRANSPORT_NONE) {
+			continue;
+		}
+		r = link_new(&env, i, &e->links[i]);
+		if (r < 0) {
+			return r;
+		}
+	}
+	r = stream_new(&e->conf, e->wheel, e->plan, e->links, e->frame_log,
+		       &e->stream);
+	if (r < 0) {
+		return r;
+	}
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (e->links[i]) {
+			link_start(e->links[i], now);
+		}
+	}
+	stream_start(e->stream, t0);
+	wheel_timer_init(&e->stats_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
+			 engine_stats_fire);
+	wheel_add(e->wheel, &e->stats_timer, now + ENGINE_STATS_NS);
+	engine_publish(e, now);
+	return 0;
+}
+
+static void *engine_thread(void *arg)
+{
+	struct engine *e = arg;
+	unsigned i;
+	int r;
+
+	prctl(PR_SET_NAME, "ttws-rt-init");
+	r = engine_setup(e);
+	e->start_err = r;
+	sem_post(&e->started);
+	if (r < 0) {
+		return NULL;
+	}
+	/* From here on the thread is in steady state: the name marks it
+	 * for the no-allocation test (tests/integration/rtcheck). */
+	prctl(PR_SET_NAME, "ttws-rt");
+	r = loop_run(e->loop);
+	if (r < 0) {
+		log_rt(LOG_ERR, "event loop failed: %s", strerror(-r));
+	}
+	/* Tell the earbuds, then let the STOPs leave. */
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (e->links[i]) {
+			link_shutdown(e->links[i]);
+		}
+	}
+	stream_stop(e->stream);
+	loop_run_once(e->loop, false);
+	engine_publish(e, rt_now_ns());
+	return NULL;
+}
+
+int engine_start(struct engine *e, char *rt_text, size_t rt_text_size)
+{
+	int r;
+
+	r = pthread_create(&e->thread, NULL, engine_thread, e);
+	if (r) {
+		return -r;
+	}
+	e->running = true;
+	while (sem_wait(&e->started) < 0 && errno == EINTR) {
+	}
+	if (rt_text && rt_text_size) {
+		if (rt_report_format_text(&e->rt, rt_text, rt_text_size) < 0) {
+			rt_text[0] = '\0';
+		}
+	}
+	if (e->start_err < 0) {
+		pthread_join(e->thread, NULL);
+		e->running = false;
+		return e->start_err;
+	}
+	return 0;
+}
+
+void engine_stop(struct engine *e)
+{
+	if (!e->running) {
+		return;
+	}
+	loop_stop(e->loop);
+	pthread_join(e->thread, NULL);
+	e->running = false;
+}
+
+const char *engine_backend_note(const struct engine *e)
+{
+	return e->note;
+}

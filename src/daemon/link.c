@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/link.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/macro.h"
+#include "core/plan.h"
+#include "core/probe.h"
+#include "core/servo.h"
+#include "core/wheel.h"
+#include "daemon/log.h"
+#include "os/loop.h"
+#include "os/rt.h"
+#include "os/unix.h"
+
+#define LINK_TX_HISTORY 512 /* frames whose send instant we remember */
+#define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
+
+struct link_tx {
+	uint64_t seq;
+	uint64_t tx_ns;
+};
+
+struct link {
+	struct link_env env;
+	enum conf_ear ear;
+	const struct conf_link *cf;
+	enum link_state state;
+
+	int fd;
+	struct loop_sock *sock;
+	uint16_t tx_seq;
+
+	struct wheel_timer retry_timer; /* soft: reconnect back-off */
+	struct wheel_timer hello_timer; /* soft: HELLO_ACK timeout */
+	struct wheel_timer probe_timer; /* hard: next SYNC_REQ */
+	struct probe probe;
+	uint64_t backoff_ns;
+
+	struct servo *servo;  /* configured estimator */
+	struct servo *shadow; /* naive, same samples, for comparison */
+
+	/* The timing exchange in flight (one at a time). */
+	bool sync_pending;
+	bool sync_have_resp;
+	uint32_t sync_req_id;
+	uint64_t t1, t2, t3, t4;
+
+	struct link_tx tx[LINK_TX_HISTORY];
+	struct link_stats st;
+	uint8_t buf[LINK_HEADER_SIZE + 64];
+};
+
+const char *link_state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_ST_IDLE:
+		return "idle";
+	case LINK_ST_HELLO:
+		return "hello";
+	case LINK_ST_SYNCING:
+		return "syncing";
+	case LINK_ST_STREAMING:
+		return "streaming";
+	}
+	return "?";
+}
+
+static void link_retry_fire(struct wheel_timer *t, uint64_t now_ns);
+static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns);
+static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns);
+
+int link_new(const struct link_env *env, enum conf_ear ear,
+	     struct link **ret)
+{
+	struct servo_config sc;
+	struct link *l;
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		return -ENOMEM;
+	}
+	l->env = *env;
+	l->ear = ear;
+	l->cf = &env->conf->link[ear];
+	l->fd = -1;
+	l->backoff_ns = env->conf->reconnect.backoff_min_ns;
+	wheel_timer_init(&l->retry_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
+			 link_retry_fire);
+	wheel_timer_init(&l->hello_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
+			 link_hello_fire);
+	wheel_timer_init(&l->probe_timer, WHEEL_HARD, 0, link_probe_fire);
+
+	servo_config_default(&sc);
+	r = servo_kind_from_string(env->conf->servo.estimator, &sc.kind);
+	if (r < 0) {
+		free(l);
+		return r;
+	}
+	sc.resync_threshold_ns = env->conf->servo.resync_threshold_ns;
+	sc.holdover_after_ns = env->conf->servo.holdover_ns;
+	sc.ci_us = env->conf->servo.ci_us;
+	r = servo_new(&sc, &l->servo);
+	if (r < 0) {
+		free(l);
+		return r;
+	}
+	sc.kind = SERVO_NAIVE;
+	r = servo_new(&sc, &l->shadow);
+	if (r < 0) {
+		servo_free(l->servo);
+		free(l);
+		return r;
+	}
+	l->st.ci_us = env->conf->servo.ci_us;
+	l->st.battery_pct = 0xff;
+	*ret = l;
+	return 0;
+}
+
+struct link *link_free(struct link *l)
+{
+	if (!l) {
+		return NULL;
+	}
+	if (l->fd >= 0) {
+		close(l->fd);
+	}
+	servo_free(l->servo);
+	servo_free(l->shadow);
+	free(l);
+	return NULL;
+}
+
+static const char *link_name(const struct link *l)
+{
+	return conf_ear_name(l->ear);
+}
+
+static int link_send(struct link *l, const uint8_t *buf, size_t len)
+{
+	int r;
+
+	if (!l->sock) {
+		return -ENOTCONN;
+	}
+	r = loop_send(l->env.loop, l->sock, buf, len);
+	if (r < 0) {
+		l->st.send_errors++;
+	}
+	return r;
+}
+
+static void link_released(struct loop *loop, int fd, void *user_data)
+{
+	close(fd);
+}
+
+/* Back to IDLE: drop the socket, forget the clock model (the earbud may
+ * have rebooted), try again after the back-off, doubled each time. */
+static void link_drop(struct link *l, uint64_t now_ns, const char *why)
+{
+	struct wheel *w = l->env.wheel;
+
+	if (l->sock) {
+		loop_remove_socket(l->env.loop, l->sock, link_released, l);
+		l->sock = NULL;
+		l->fd = -1;
+		l->st.disconnects++;
+	}
+	wheel_cancel(w, &l->hello_timer);
+	wheel_cancel(w, &l->probe_timer);
+	l->state = LINK_ST_IDLE;
+	l->st.connected = false;
+	l->sync_pending = false;
+	servo_reset(l->servo);
+	servo_reset(l->shadow);
+	log_rt(LOG_WARNING, "%s ear: %s; reconnecting in %llu ms",
+	       link_name(l), why,
+	       (unsigned long long)(l->backoff_ns / NSEC_PER_MSEC));
+	wheel_add(w, &l->retry_timer, now_ns + l->backoff_ns);
+	l->st.backoff_ns = l->backoff_ns;
+	l->backoff_ns *= 2;
+	if (l->backoff_ns > l->env.conf->reconnect.backoff_max_ns) {
+		l->backoff_ns = l->env.conf->reconnect.backoff_max_ns;
+	}
+}
+
+static void link_on_hello_ack(struct link *l, const struct link_msg *m,
+			      uint64_t now_ns)
+{
+	const struct link_hello_ack *a = &m->hello_ack;
+	uint64_t ci_ns;
+
+	if (l->state != LINK_ST_HELLO) {
+		l->st.unexpected++;
+		return;
+	}
+	if (a->status != LINK_HELLO_OK) {
+		link_drop(l, now_ns, "earbud refused HELLO");
+		return;
+	}
+	if ((l->ear == CONF_EAR_LEFT && a->role != LINK_ROLE_LEFT) ||
+	    (l->ear == CONF_EAR_RIGHT && a->role != LINK_ROLE_RIGHT)) {
+		link_drop(l, now_ns, "earbud answered with the wrong role");
+		return;
+	}
+	wheel_cancel(l->env.wheel, &l->hello_timer);
+	l->backoff_ns = l->env.conf->reconnect.backoff_min_ns;
+	l->st.ci_us = a->ci_us ? a->ci_us : l->env.conf->servo.ci_us;
+	ci_ns = (uint64_t)l->st.ci_us * NSEC_PER_USEC;
+	probe_init(&l->probe, ci_ns, l->env.conf->servo.probe_every_events,
+		   l->env.seed ^ ((uint64_t)l->ear << 32) ^ l->st.connects,
+		   now_ns);
+	l->state = LINK_ST_SYNCING;
+	wheel_add(l->env.wheel, &l->probe_timer, probe_due(&l->probe));
+	log_rt(LOG_INFO, "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
+	       link_name(l), a->version, l->st.ci_us, a->caps);
+}
+
+static void link_feed(struct link *l)
+{
+	int r;
+
+	r = servo_sync_sample(l->servo, l->t1, l->t2, l->t3, l->t4);
+	servo_sync_sample(l->shadow, l->t1, l->t2, l->t3, l->t4);
+	l->sync_pending = false;
+	if (r == 0) {
+		l->st.sync_samples++;
+	}
+}
+
+static void link_on_sync_resp(struct link *l, const struct link_msg *m,
+			      uint64_t rx_ns)
+{
+	const struct link_sync_resp *s = &m->sync_resp;
+
+	if (!l->sync_pending || s->req_id != l->sync_req_id ||
+	    s->t1_host_ns != l->t1) {
+		l->st.unexpected++;
+		return;
+	}
+	l->t2 = s->t2_ear_ns;
+	l->t3 = s->t3_ear_ns;
+	l->t4 = rx_ns;
+	l->sync_have_resp = true;
+	/* Two-step: the precise t3 comes in SYNC_FOLLOWUP (PTP Follow_Up). */
+	if (!(m->hdr.flags & LINK_F_TWO_STEP)) {
+		link_feed(l);
+	}
+}
+
+static void link_on_followup(struct link *l, const struct link_msg *m)
+{
+	if (!l->sync_pending || !l->sync_have_resp ||
+	    m->sync_followup.req_id != l->sync_req_id) {
+		l->st.unexpected++;
+		return;
+	}
+	l->t3 = m->sync_followup.t3_ear_ns;
+	link_feed(l);
+}
+
+static void link_on_report(struct link *l, const struct link_msg *m)
+{
+	const struct link_render_report *r = &m->render_report;
+	const struct link_tx *tx = &l->tx[r->frame_seq % LINK_TX_HISTORY];
+	uint64_t mapped;
+
+	l->st.reports++;
+	l->st.ear_late = r->late_frames;
+	l->st.ear_underruns = r->underruns;
+	l->st.ear_buffer = r->buffer_frames;
+	if (r->render_ear_ns == 0) {
+		l->st.not_rendered++;
+	}
+	if (tx->seq != r->frame_seq || tx->tx_ns == 0) {
+		return;
+	}
+	servo_forward_sample(l->servo, tx->tx_ns, r->rx_ear_ns);
+	servo_forward_sample(l->shadow, tx->tx_ns, r->rx_ear_ns);
+	/* Delivery delay in host time for the adaptive presentation delay:
+	 * how long after its send the frame was in the earbud. */
+	if (servo_map(l->servo, tx->tx_ns, &mapped) == 0 &&
+	    r->rx_ear_ns > mapped) {
+		double rate = servo_rate(l->servo);
+
+		plan_observe_delivery(l->env.plan,
+				      (uint64_t)((double)(r->rx_ear_ns - mapped) /
+						 rate));
+	}
+}
+
+static void link_rx(struct loop *loop, struct loop_sock *s,
+		    const struct loop_rx *rx, void *user_data)
+{
+	struct link *l = user_data;
+	struct link_msg m;
+	uint64_t rx_ns;
+	int r;
+
+	switch (rx->ev) {
+	case LOOP_EV_DATA:
+		break;
+	case LOOP_EV_EOF:
+		link_drop(l, rx->user_ts_ns, "earbud closed the link");
+		return;
+	case LOOP_EV_RX_ERROR:
+	case LOOP_EV_TX_ERROR:
+		if (rx->rx_stopped || rx->err == -EPIPE ||
+		    rx->err == -ECONNRESET) {
+			link_drop(l, rx->user_ts_ns, "link error");
+		} else {
+			l->st.send_errors++;
+		}
+		return;
+	}
+	rx_ns = rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns;
+	if (!rx->has_kernel_ts) {
+		l->st.tx_no_kernel_ts++;
+	}
+	r = proto_decode(rx->data, rx->len, &m);
+	if (r < 0) {
+		int i = proto_error_index(r);
+
+		/* Counted and dropped; the session goes on (ttws-link(7)). */
+		if (i >= 0) {
+			l->st.malformed[i]++;
+		}
+		return;
+	}
+	switch (m.hdr.type) {
+	case LINK_HELLO_ACK:
+		link_on_hello_ack(l, &m, rx->user_ts_ns);
+		break;
+	case LINK_SYNC_RESP:
+		link_on_sync_resp(l, &m, rx_ns);
+		break;
+	case LINK_SYNC_FOLLOWUP:
+		link_on_followup(l, &m);
+		break;
+	case LINK_RENDER_REPORT:
+		link_on_report(l, &m);
+		break;
+	case LINK_STATUS:
+		l->st.battery_pct = m.status.battery_pct;
+		l->st.ear_buffer = m.status.buffer_frames;
+		break;
+	default:
+		/* Host-bound types only; a HELLO or AUDIO from an earbud is
+		 * a confused peer, not a fatal one. */
+		l->st.unexpected++;
+		break;
+	}
+	if (l->state == LINK_ST_SYNCING) {
+		struct servo_status ss;
+
+		servo_status(l->servo, &ss);
+		if (ss.state != SERVO_UNLOCKED) {
+			l->state = LINK_ST_STREAMING;
+			log_rt(LOG_INFO, "%s ear: servo locked, streaming",
+			       link_name(l));
+		}
+	}
+}
+
+static uint64_t link_hello_octets(const struct conf *c)
+{
+	/* One channel per ear, 48 kHz, S16: samples per frame x 2. */
+	return c->stream.frame_ns * 48000 / NSEC_PER_SEC * 2;
+}
+
+static void link_connect(struct link *l, uint64_t now_ns)
+{
+	struct link_hello h = { 0 };
+	size_t len;
+	int r, fd = -1;
+
+	switch (l->cf->transport) {
+	case CONF_TRANSPORT_UNIX:
+		r = unix_seqpacket_connect(l->cf->path, &fd);
+		break;
+	case CONF_TRANSPORT_NONE:
+		return;
+	case CONF_TRANSPORT_HCI_UART:
+	case CONF_TRANSPORT_L2CAP:
+	default:
+		r = -EPROTONOSUPPORT;
+		break;
+	}
+	if (r < 0) {
+		l->st.connect_fails++;
+		link_drop(l, now_ns,
+			  r == -EPROTONOSUPPORT ?
+				  "transport not supported by this build" :
+				  "connect failed");
+		return;
+	}
+	r = loop_add_socket(l->env.loop, fd, link_rx, l, &l->sock);
+	if (r < 0) {
+		close(fd);
+		l->st.connect_fails++;
+		link_drop(l, now_ns, "no socket slot in the loop");
+		return;
+	}
+	l->fd = fd;
+	l->tx_seq = 0;
+	l->st.connects++;
+	l->st.connected = true;
+	l->state = LINK_ST_HELLO;
+
+	h.version_max = LINK_VERSION;
+	h.role = l->ear == CONF_EAR_LEFT ? LINK_ROLE_LEFT : LINK_ROLE_RIGHT;
+	h.codec = LINK_CODEC_PCM_S16;
+	h.channels = 1;
+	h.sample_rate_hz = 48000;
+	h.frame_us = (uint32_t)(l->env.conf->stream.frame_ns / NSEC_PER_USEC);
+	h.octets_per_frame = (uint16_t)link_hello_octets(l->env.conf);
+	h.delay_us = (uint32_t)(plan_delay(l->env.plan) / NSEC_PER_USEC);
+	if (proto_encode_hello(&h, l->tx_seq++, 0, l->buf, sizeof(l->buf),
+			       &len) == 0) {
+		link_send(l, l->buf, len);
+	}
+	wheel_add(l->env.wheel, &l->hello_timer,
+		  now_ns + l->env.conf->reconnect.hello_timeout_ns);
+	log_rt(LOG_INFO, "%s ear: connected to %s", link_name(l), l->cf->path);
+}
+
+static void link_retry_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	link_connect(container_of(t, struct link, retry_timer), now_ns);
+}
+
+static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct link *l = container_of(t, struct link, hello_timer);
+
+	l->st.hello_timeouts++;
+	link_drop(l, now_ns, "no HELLO_ACK");
+}
+
+static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct link *l = container_of(t, struct link, probe_timer);
+	struct link_sync_req q;
+	size_t len;
+
+	if (l->sync_pending) {
+		if (now_ns - l->t1 < LINK_SYNC_STALE_NS) {
+			/* One exchange at a time: the reply of the last is
+			 * still on its way (loss, a long interval). */
+			wheel_add(l->env.wheel, t,
+				  probe_sent(&l->probe, now_ns));
+			return;
+		}
+		l->st.sync_lost++;
+	}
+	q.req_id = ++l->sync_req_id;
+	/* Read the clock as late as possible before the send. */
+	q.t1_host_ns = rt_now_ns();
+	if (proto_encode_sync_req(&q, l->tx_seq++, 0, l->buf, sizeof(l->buf),
+				  &len) == 0 &&
+	    link_send(l, l->buf, len) == 0) {
+		l->sync_pending = true;
+		l->sync_have_resp = false;
+		l->t1 = q.t1_host_ns;
+		l->st.sync_sent++;
+	}
+	wheel_add(l->env.wheel, t, probe_sent(&l->probe, now_ns));
+}
+
+void link_start(struct link *l, uint64_t now_ns)
+{
+	if (l->cf->transport == CONF_TRANSPORT_NONE) {
+		return;
+	}
+	wheel_add(l->env.wheel, &l->retry_timer, now_ns);
+}
+
+void link_shutdown(struct link *l)
+{
+	struct link_stop s = { .reason = LINK_STOP_SHUTDOWN };
+	size_t len;
+
+	wheel_cancel(l->env.wheel, &l->retry_timer);
+	wheel_cancel(l->env.wheel, &l->hello_timer);
+	wheel_cancel(l->env.wheel, &l->probe_timer);
+	if (l->sock && proto_encode_stop(&s, l->tx_seq++, 0, l->buf,
+					 sizeof(l->buf), &len) == 0) {
+		link_send(l, l->buf, len);
+	}
+}
+
+bool link_ready(const struct link *l)
+{
+	return l->state == LINK_ST_STREAMING && l->sock;
+}
+
+int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
+		    const void *data, size_t len, uint64_t now_ns)
+{
+	/* Header + fixed part + one 10 ms mono S16 frame at 48 kHz. */
+	uint8_t buf[LINK_HEADER_SIZE + LINK_AUDIO_FIXED_SIZE + 2048];
+	struct link_audio a = {
+		.frame_seq = seq,
+		.pts_ear_ns = pts_ear_ns,
+		.data_len = (uint16_t)len,
+		.data = data,
+	};
+	size_t n;
+	int r;
+
+	if (len > 2048) {
+		return -EMSGSIZE;
+	}
+	r = proto_encode_audio(&a, l->tx_seq, 0, buf, sizeof(buf), &n);
+	if (r < 0) {
+		return r;
+	}
+	r = link_send(l, buf, n);
+	if (r < 0) {
+		return r;
+	}
+	l->tx_seq++;
+	l->tx[seq % LINK_TX_HISTORY].seq = seq;
+	l->tx[seq % LINK_TX_HISTORY].tx_ns = now_ns;
+	l->st.frames_sent++;
+	return 0;
+}
+
+const struct servo *link_servo(const struct link *l)
+{
+	return l->servo;
+}
+
+const struct servo *link_shadow(const struct link *l)
+{
+	return l->shadow;
+}
+
+void link_tick(struct link *l, uint64_t now_ns)
+{
+	servo_tick(l->servo, now_ns);
+	servo_tick(l->shadow, now_ns);
+	if (l->state == LINK_ST_STREAMING) {
+		struct servo_status ss;
+
+		servo_status(l->servo, &ss);
+		if (ss.state == SERVO_UNLOCKED) {
+			l->state = LINK_ST_SYNCING;
+		}
+	}
+}
+
+void link_get_stats(const struct link *l, struct link_stats *ret)
+{
+	*ret = l->st;
+	ret->state = l->state;
+}

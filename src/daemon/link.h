@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_DAEMON_LINK_H
+#define TTWS_DAEMON_LINK_H
+
+/*
+ * One ear's session with its earbud (ttws-link(7)), run by the RT thread:
+ * connect, HELLO, timing exchanges on a dithered hard timer, AUDIO out,
+ * RENDER_REPORT / STATUS in, reconnect with back-off when the earbud
+ * vanishes (the other ear is a separate link and keeps playing).
+ *
+ * Everything is allocated by link_new() on the main thread before the RT
+ * thread starts; after that nothing here allocates, blocks or logs
+ * directly (log_rt()).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/conf.h"
+#include "core/proto.h"
+
+struct loop;
+struct wheel;
+struct plan;
+struct servo;
+
+enum link_state {
+	LINK_ST_IDLE = 0,    /* waiting for the next connect attempt */
+	LINK_ST_HELLO = 1,   /* connected, HELLO sent, no HELLO_ACK yet */
+	LINK_ST_SYNCING = 2, /* timing exchanges, servo not locked yet */
+	LINK_ST_STREAMING = 3, /* servo locked: AUDIO flows */
+};
+
+/* What the link needs from its RT thread; not owned. */
+struct link_env {
+	struct loop *loop;
+	struct wheel *wheel;
+	struct plan *plan;
+	const struct conf *conf;
+	uint64_t seed; /* dithering of timing requests */
+};
+
+/* Counters and state, copied out by the engine's snapshot. */
+struct link_stats {
+	enum link_state state;
+	bool connected;
+	uint64_t connects;       /* successful connects */
+	uint64_t connect_fails;
+	uint64_t disconnects;
+	uint64_t hello_timeouts;
+	uint64_t sync_sent;
+	uint64_t sync_samples;   /* complete exchanges fed to the servo */
+	uint64_t sync_lost;      /* exchanges never completed */
+	uint64_t frames_sent;
+	uint64_t send_errors;
+	uint64_t reports;        /* RENDER_REPORTs received */
+	uint64_t not_rendered;   /* reports with render time 0 */
+	uint32_t ear_late;       /* earbud's cumulative late count */
+	uint32_t ear_underruns;
+	uint16_t ear_buffer;     /* frames buffered at the earbud */
+	uint8_t battery_pct;
+	uint32_t ci_us;
+	uint64_t malformed[PROTO_N_ERRORS];
+	uint64_t unexpected;     /* well-formed but wrong for the state */
+	uint64_t backoff_ns;     /* current reconnect back-off */
+	uint64_t tx_no_kernel_ts;
+};
+
+struct link;
+
+/* Allocate a link for ear. -ENOMEM / -EINVAL (servo configuration). */
+int link_new(const struct link_env *env, enum conf_ear ear,
+	     struct link **ret);
+struct link *link_free(struct link *l);
+
+/* First connect attempt at now_ns (host ns). RT thread. */
+void link_start(struct link *l, uint64_t now_ns);
+
+/* Send STOP and close: shutdown. RT thread. */
+void link_shutdown(struct link *l);
+
+/* The earbud is connected and its servo locked: AUDIO may go. */
+bool link_ready(const struct link *l);
+
+/*
+ * Send frame seq with its presentation time pts_ear_ns (earbud ns) and
+ * data (codec payload, len octets). now_ns is the host send instant
+ * recorded for the RENDER_REPORT's forward sample. 0 or -errno.
+ */
+int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
+		    const void *data, size_t len, uint64_t now_ns);
+
+/* The servo used for presentation times, and the naive shadow servo
+ * fed the same samples (for the sync report's comparison). */
+const struct servo *link_servo(const struct link *l);
+const struct servo *link_shadow(const struct link *l);
+
+/* Let the servos notice silence (holdover). now_ns host ns. */
+void link_tick(struct link *l, uint64_t now_ns);
+
+void link_get_stats(const struct link *l, struct link_stats *ret);
+
+const char *link_state_name(enum link_state s);
+
+#endif

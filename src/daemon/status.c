@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/status.h"
+
+#include <errno.h>
+#include <inttypes.h>
+
+#include "core/proto.h"
+#include "daemon/log.h"
+
+/* The decode errors of core/proto, for labelled counters. */
+static const int status_proto_errs[PROTO_N_ERRORS] = {
+	-ENODATA, -EBADMSG, -EILSEQ, -EPROTONOSUPPORT, -EMSGSIZE,
+	-EOVERFLOW, -E2BIG, -ENOMSG, -EPROTO, -ERANGE,
+};
+
+static void status_servo_json(FILE *f, const char *key,
+			      const struct servo_status *s)
+{
+	fprintf(f,
+		"\"%s\":{\"state\":\"%s\",\"offset_ns\":%" PRId64
+		",\"rate_ppb\":%" PRId64 ",\"samples\":%" PRIu64
+		",\"rejected\":%" PRIu64 ",\"steps\":%" PRIu64
+		",\"last_residual_ns\":%" PRId64 "}",
+		key, servo_state_name(s->state), s->offset_ns, s->rate_ppb,
+		s->samples, s->rejected, s->steps, s->last_residual_ns);
+}
+
+int status_write_json(FILE *f, const struct engine_snapshot *s,
+		      const struct conf *c, const char *backend_note)
+{
+	unsigned e, i;
+
+	fprintf(f, "{\"backend\":\"%s\",\"backend_note\":\"%s\",",
+		loop_backend_name(s->backend), backend_note);
+	fprintf(f,
+		"\"stream\":{\"frames\":%" PRIu64 ",\"late_ticks\":%" PRIu64
+		",\"delay_us\":%.1f,\"delay_target_us\":%.1f},",
+		s->stream.ticks, s->stream.late_ticks,
+		(double)s->stream.delay_ns / 1e3,
+		(double)s->stream.delay_target_ns / 1e3);
+	fprintf(f,
+		"\"loop\":{\"wakeups\":%" PRIu64 ",\"rx\":%" PRIu64
+		",\"rx_no_kernel_ts\":%" PRIu64 ",\"tx\":%" PRIu64
+		",\"tx_errors\":%" PRIu64 ",\"timers_expired\":%" PRIu64 "},",
+		s->loop.wakeups, s->loop.rx, s->loop.rx_no_kernel_ts,
+		s->loop.tx, s->loop.tx_errors, s->loop.timers_expired);
+	fprintf(f, "\"ears\":{");
+	for (e = 0; e < CONF_N_EARS; e++) {
+		const struct engine_ear *x = &s->ear[e];
+		const struct link_stats *l = &x->link;
+
+		fprintf(f, "%s\"%s\":{", e ? "," : "", conf_ear_name(e));
+		fprintf(f, "\"transport\":\"%s\",\"state\":\"%s\",",
+			conf_transport_name(c->link[e].transport),
+			link_state_name(l->state));
+		fprintf(f,
+			"\"connects\":%" PRIu64 ",\"connect_fails\":%" PRIu64
+			",\"disconnects\":%" PRIu64
+			",\"frames_sent\":%" PRIu64 ",\"reports\":%" PRIu64
+			",\"not_rendered\":%" PRIu64 ",\"ear_late\":%u"
+			",\"ear_underruns\":%u,\"ear_buffer\":%u"
+			",\"sync_sent\":%" PRIu64 ",\"sync_samples\":%" PRIu64
+			",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
+			",\"unexpected\":%" PRIu64 ",\"malformed\":{",
+			l->connects, l->connect_fails, l->disconnects,
+			l->frames_sent, l->reports, l->not_rendered,
+			l->ear_late, l->ear_underruns, l->ear_buffer,
+			l->sync_sent, l->sync_samples, l->sync_lost, l->ci_us,
+			l->unexpected);
+		for (i = 0; i < PROTO_N_ERRORS; i++) {
+			int idx = proto_error_index(status_proto_errs[i]);
+
+			fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
+				proto_error_name(status_proto_errs[i]),
+				idx >= 0 ? l->malformed[idx] : 0);
+		}
+		fprintf(f, "},");
+		status_servo_json(f, "servo", &x->servo);
+		fprintf(f, ",");
+		status_servo_json(f, "naive", &x->shadow);
+		fprintf(f, "}");
+	}
+	fprintf(f, "}}\n");
+	return ferror(f) ? -EIO : 0;
+}
+
+void status_log_summary(const struct engine_snapshot *s,
+			const struct conf *c)
+{
+	unsigned e;
+
+	for (e = 0; e < CONF_N_EARS; e++) {
+		const struct engine_ear *x = &s->ear[e];
+
+		if (c->link[e].transport == CONF_TRANSPORT_NONE) {
+			continue;
+		}
+		log_info("%s ear: %s, servo %s offset %" PRId64
+			 " ns rate %+.3f ppm, %" PRIu64 " frames sent, %" PRIu64
+			 " reports, %u late at the earbud, %" PRIu64
+			 " reconnects",
+			 conf_ear_name(e), link_state_name(x->link.state),
+			 servo_state_name(x->servo.state), x->servo.offset_ns,
+			 (double)x->servo.rate_ppb / 1000.0,
+			 x->link.frames_sent, x->link.reports,
+			 x->link.ear_late,
+			 x->link.connects ? x->link.connects - 1 : 0);
+	}
+}

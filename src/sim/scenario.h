@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_SIM_SCENARIO_H
+#define TTWS_SIM_SCENARIO_H
+
+/*
+ * Scenario files for ttws-earbud-sim: INI (libinih), semantics pinned in
+ * DESIGN.md "The scenario model, pinned". Every key is optional; a key
+ * left out takes the default below, which is ideal hardware: perfect
+ * crystals, the shortest interval, no loss, no jitter, no drop.
+ *
+ *  section   key               default      range / meaning
+ *  [run]     duration_s        60           (0, 1e6] seconds of audio
+ *            seed              1            0..2^64-1 (decimal or 0x hex)
+ *            frame_ms          10           [1, 100] ms per audio frame
+ *  [dongle]  ppm               0            [-1000, 1000] dongle crystal
+ *  [left]    ppm               0            [-1000, 1000] earbud crystal
+ *  [right]   wander_ppb_per_s  0            [0, 1000] frequency random
+ *                                           walk, ppb per sqrt(s)
+ *            offset_ms         0            [-1e7, 1e9] ear - host at h=0
+ *            ci_us             7500         multiple of 1250 in
+ *                                           [7500, 4000000] (BLE, Core
+ *                                           5.4, Vol 6, Part B, 4.5.1)
+ *            anchor_phase_us   0            [0, ci_us) dongle us from
+ *                                           link start to first event
+ *            loss              0            [0, 0.9] per-event loss
+ *            hci_jitter_dist   exponential  exponential | lognormal |
+ *                                           uniform
+ *            hci_jitter_us     0            [0, 100000] jitter scale:
+ *                                           the mean (exponential,
+ *                                           lognormal) or the width
+ *                                           (uniform)
+ *            drop_at_s         0            [0, 1e6] link goes down, s
+ *                                           after the start
+ *            drop_for_s        0            [0, 1e6] down this long; 0
+ *                                           means the link never drops
+ *
+ * Anything else is an error: an unknown section or key, a key outside a
+ * section, a key given twice, a value that does not parse or is out of
+ * range, or an INI syntax error. The message names file:line and the
+ * reason.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/simlink.h"
+
+enum scenario_side {
+	SCENARIO_LEFT = 0,
+	SCENARIO_RIGHT = 1,
+};
+#define SCENARIO_SIDES 2
+
+struct scenario_ear {
+	double ppm;
+	double wander_ppb_per_s;
+	double offset_ms;
+	uint32_t ci_us;
+	uint32_t anchor_phase_us;
+	double loss;
+	enum simlink_jitter hci_jitter_dist;
+	double hci_jitter_us;
+	double drop_at_s;
+	double drop_for_s;
+};
+
+struct scenario {
+	char name[64]; /* file name without directory and ".ini" */
+	double duration_s;
+	uint64_t seed;
+	double frame_ms;
+	double dongle_ppm;
+	struct scenario_ear ear[SCENARIO_SIDES];
+};
+
+/* Fill *ret with the defaults of the table above, name "default". */
+void scenario_default(struct scenario *ret);
+
+/*
+ * Parse a scenario from f; path names it in messages and gives the
+ * scenario its name. Returns 0 and *ret, or -EINVAL with a message
+ * "path:line: reason" in err (err_size bytes, always terminated; err may
+ * be NULL). *ret is untouched on error.
+ */
+int scenario_parse(FILE *f, const char *path, struct scenario *ret,
+		   char *err, size_t err_size);
+
+/*
+ * scenario_parse() on the file at path; -errno and "path: reason" if it
+ * cannot be opened.
+ */
+int scenario_load(const char *path, struct scenario *ret, char *err,
+		  size_t err_size);
+
+const char *scenario_side_name(enum scenario_side side);
+
+#endif
