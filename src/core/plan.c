@@ -50,6 +50,18 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
+/* A nonnegative double of ns, rounded and saturated: 2^64 is exact. */
+static uint64_t round_ns(double v)
+{
+	if (!(v > 0.0)) {
+		return 0;
+	}
+	if (v >= 18446744073709551616.0) {
+		return UINT64_MAX;
+	}
+	return (uint64_t)(v + 0.5);
+}
+
 static uint64_t clamp_delay(const struct plan *p, uint64_t d)
 {
 	return MIN(MAX(d, p->cfg.delay_min_ns), p->cfg.delay_max_ns);
@@ -98,16 +110,12 @@ static void slew_to(struct plan *p, uint64_t n)
 static void close_window(struct plan *p)
 {
 	uint64_t p99, smooth;
-	double v;
 
 	if (hist_percentile(&p->window, 99.0, &p99) < 0) {
 		return;
 	}
 	hist_reset(&p->window);
-	v = ewma_update(&p->p99, (double)p99);
-	/* v >= 0: every input is. 2^64 as a double is exact. */
-	smooth = v >= 18446744073709551616.0 ? UINT64_MAX
-					     : (uint64_t)(v + 0.5);
+	smooth = round_ns(ewma_update(&p->p99, (double)p99));
 	p->target_ns = clamp_delay(p, add_sat(smooth, p->cfg.margin_ns));
 }
 
@@ -208,8 +216,7 @@ int plan_delivery_p99(const struct plan *p, uint64_t *ret_ns)
 	if (r < 0) {
 		return r;
 	}
-	*ret_ns = v >= 18446744073709551616.0 ? UINT64_MAX
-					      : (uint64_t)(v + 0.5);
+	*ret_ns = round_ns(v);
 	return 0;
 }
 

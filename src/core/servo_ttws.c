@@ -66,7 +66,7 @@
 #define TTWS_LOCK_N 4
 #define TTWS_STEP_LOCK_N 2
 /* No outlier verdicts until this many samples since reset or step. */
-#define TTWS_FRESH_N 16
+#define TTWS_FRESH_N 32
 /* The hull needs this much to be better than the previous slope. */
 #define TTWS_HULL_MIN_N 16
 #define TTWS_HULL_MIN_SPAN_NS (2 * NSEC_PER_SEC)
@@ -80,7 +80,7 @@
 #define TTWS_STABLE_SPAN_NS (2 * NSEC_PER_SEC)
 #define TTWS_STABLE_N 32
 /* A run of far-below samples this unlikely is a clock jump (see top). */
-#define TTWS_RUN_LOG_P (-13.8) /* ln(1e-6) */
+#define TTWS_RUN_LOG_P (-20.7) /* ln(1e-9) */
 #define TTWS_RUN_MIN 8
 
 struct servo_ttws {
@@ -316,7 +316,12 @@ static bool ttws_outlier(struct servo_ttws *t, int64_t r_env)
 {
 	struct servo *s = &t->servo;
 	double thr = (double)s->cfg.resync_threshold_ns;
-	double tol = thr + 3.0 * t->offset_sd;
+	/*
+	 * A new sample may beat the envelope of a young or heavy-tailed
+	 * window by about the spread of its lucky samples (the gate) without
+	 * anything being wrong: a lognormal floor is approached slowly.
+	 */
+	double tol = thr + 3.0 * t->offset_sd + t->gate_ns;
 	double run;
 
 	if (t->fresh < TTWS_FRESH_N) {
@@ -332,15 +337,14 @@ static bool ttws_outlier(struct servo_ttws *t, int64_t r_env)
 	/*
 	 * Far below: a long queue, unless the window says runs this long
 	 * do not happen (a fraction near_frac of samples lands within the
-	 * threshold of the envelope).
+	 * threshold of the envelope; halved, because the envelope of a long
+	 * window is a lucky extreme that new samples reach less often).
 	 */
 	t->neg_run++;
-	if (t->near_frac >= 1.0) {
-		run = TTWS_RUN_MIN;
-	} else if (t->near_frac <= 0.0) {
+	if (t->near_frac <= 0.0) {
 		run = TTWS_WINDOW;
 	} else {
-		run = ceil(TTWS_RUN_LOG_P / log1p(-t->near_frac));
+		run = ceil(TTWS_RUN_LOG_P / log1p(-t->near_frac / 2));
 	}
 	run = MAX(run, TTWS_RUN_MIN);
 	run = MIN(run, TTWS_WINDOW / 2);

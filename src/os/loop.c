@@ -31,13 +31,13 @@
 void loop_config_default(struct loop_config *ret)
 {
 	*ret = (struct loop_config){
-		.backend = LOOP_AUTO,
-		.timer = LOOP_TIMER_TIMERFD,
-		.max_sockets = 8,
-		.max_msg = 2048,
-		.rx_depth = 64,
-		.tx_slots = 64,
-		.spin_guard_ns = 0,
+	    .backend = LOOP_AUTO,
+	    .timer = LOOP_TIMER_TIMERFD,
+	    .max_sockets = 8,
+	    .max_msg = 2048,
+	    .rx_depth = 64,
+	    .tx_slots = 64,
+	    .spin_guard_ns = 0,
 	};
 }
 
@@ -47,9 +47,9 @@ int loop_backend_from_string(const char *s, enum loop_backend *ret)
 		const char *name;
 		enum loop_backend b;
 	} names[] = {
-		{ "auto", LOOP_AUTO },
-		{ "io_uring", LOOP_IO_URING },
-		{ "epoll", LOOP_EPOLL },
+	    {"auto", LOOP_AUTO},
+	    {"io_uring", LOOP_IO_URING},
+	    {"epoll", LOOP_EPOLL},
 	};
 
 	if (!s || !ret) {
@@ -162,10 +162,9 @@ int loop_common_init(struct loop *l, const struct loop_config *cfg,
 		return -errno;
 	}
 	if (want_timerfd) {
-		l->timer_fd = timerfd_create(CLOCK_MONOTONIC,
-					     TFD_CLOEXEC |
-						     (fd_flags ? TFD_NONBLOCK
-							       : 0));
+		l->timer_fd =
+		    timerfd_create(CLOCK_MONOTONIC,
+				   TFD_CLOEXEC | (fd_flags ? TFD_NONBLOCK : 0));
 		if (l->timer_fd < 0) {
 			return -errno;
 		}
@@ -184,8 +183,7 @@ void loop_common_fini(struct loop *l)
 	free(l->socks);
 }
 
-int loop_new(const struct loop_config *cfg, struct wheel *w,
-	     struct loop **ret)
+int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 {
 	struct loop *l = NULL;
 	int r;
@@ -222,8 +220,8 @@ int loop_new(const struct loop_config *cfg, struct wheel *w,
 				 "io_uring unavailable (%s), using epoll%s",
 				 strerror(-uring_err),
 				 cfg->timer == LOOP_TIMER_URING_TIMEOUT
-					 ? " and a timerfd"
-					 : "");
+				     ? " and a timerfd"
+				     : "");
 		}
 		break;
 	default:
@@ -305,8 +303,7 @@ int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
 	 * one-sided wake-up delay the servo must not see (DESIGN.md,
 	 * "Transports"); socket(7), SO_TIMESTAMPNS.
 	 */
-	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) <
-	    0) {
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
 		return -errno;
 	}
 
@@ -406,8 +403,7 @@ static void release_run(struct loop *l)
 	}
 }
 
-int loop_send(struct loop *l, struct loop_sock *s, const void *buf,
-	      size_t len)
+int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len)
 {
 	if (!l || !s || s->loop != l || !s->used || (!buf && len)) {
 		return -EINVAL;
@@ -454,7 +450,12 @@ int loop_wake(struct loop *l)
 
 void loop_wake_fired(struct loop *l)
 {
-	atomic_store(&l->wake_pending, false);
+	/*
+	 * An exchange, not a store: reading the flag a waker's exchange
+	 * wrote makes that waker's earlier writes visible to the callback
+	 * (acquire/release through the read-modify-write).
+	 */
+	(void)atomic_exchange(&l->wake_pending, false);
 	LOOP_COUNT(l, wakes);
 	if (l->wake_fn) {
 		l->wake_fn(l, l->wake_data);
@@ -469,7 +470,7 @@ void loop_stop(struct loop *l)
 
 int loop_timerfd_set(struct loop *l, uint64_t when_ns)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	/* An all-zero it_value disarms: timerfd_create(2). */
 	if (when_ns != UINT64_MAX) {
@@ -534,7 +535,8 @@ bool loop_cmsg_ts(const struct cmsghdr *c, uint64_t *ret_realtime_ns)
 		int64_t v[2];
 
 		memcpy(v, CMSG_DATA(c), sizeof(v));
-		*ret_realtime_ns = (uint64_t)v[0] * NSEC_PER_SEC + (uint64_t)v[1];
+		*ret_realtime_ns =
+		    (uint64_t)v[0] * NSEC_PER_SEC + (uint64_t)v[1];
 		return true;
 	}
 #endif
@@ -550,7 +552,7 @@ static bool zero_is_eof(const struct loop_sock *s)
 bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
 		       size_t len, int flags, uint64_t realtime_ns)
 {
-	struct loop_rx rx = { .ev = LOOP_EV_DATA };
+	struct loop_rx rx = {.ev = LOOP_EV_DATA};
 
 	if (s->closing || s->rx_stopped) {
 		return true;
@@ -607,7 +609,7 @@ static bool rx_error_is_fatal(int err)
 
 bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err)
 {
-	struct loop_rx rx = { .ev = LOOP_EV_RX_ERROR, .err = err };
+	struct loop_rx rx = {.ev = LOOP_EV_RX_ERROR, .err = err};
 
 	if (s->closing || s->rx_stopped) {
 		return true;
@@ -624,7 +626,7 @@ bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err)
 
 void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err)
 {
-	struct loop_rx rx = { .ev = LOOP_EV_TX_ERROR, .err = err };
+	struct loop_rx rx = {.ev = LOOP_EV_TX_ERROR, .err = err};
 
 	LOOP_COUNT(l, tx_errors);
 	if (s->closing) {
@@ -683,7 +685,8 @@ int loop_run_once(struct loop *l, bool block)
 	if (dl != UINT64_MAX) {
 		guard = hard ? l->cfg.spin_guard_ns : 0;
 		now = rt_now_ns();
-		if (guard && now < dl && dl - now <= guard + LOOP_SPIN_MARGIN_NS) {
+		if (guard && now < dl &&
+		    dl - now <= guard + LOOP_SPIN_MARGIN_NS) {
 			uint64_t t0 = now;
 
 			now = rt_spin_until(dl, guard + LOOP_SPIN_MARGIN_NS);
@@ -724,18 +727,18 @@ int loop_run(struct loop *l)
 	return r;
 }
 
-int loop_set_napi(struct loop *l, unsigned busy_poll_us,
-		  bool prefer_busy_poll, struct sockopt_napi_report *ret)
+int loop_set_napi(struct loop *l, unsigned busy_poll_us, bool prefer_busy_poll,
+		  struct sockopt_napi_report *ret)
 {
 	if (!l || !ret) {
 		return -EINVAL;
 	}
 	if (!l->ops->napi) {
 		*ret = (struct sockopt_napi_report){
-			.requested = true,
-			.busy_poll_us = busy_poll_us,
-			.prefer_busy_poll = prefer_busy_poll,
-			.err = -EOPNOTSUPP,
+		    .requested = true,
+		    .busy_poll_us = busy_poll_us,
+		    .prefer_busy_poll = prefer_busy_poll,
+		    .err = -EOPNOTSUPP,
 		};
 		snprintf(ret->note, sizeof(ret->note),
 			 "not with the %s backend (use SO_BUSY_POLL)",

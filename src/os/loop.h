@@ -35,7 +35,7 @@ struct loop;
 struct loop_sock;
 
 enum loop_backend {
-	LOOP_AUTO = 0,     /* io_uring, else epoll (reason in the note) */
+	LOOP_AUTO = 0,	   /* io_uring, else epoll (reason in the note) */
 	LOOP_IO_URING = 1, /* io_uring or fail */
 	LOOP_EPOLL = 2,
 };
@@ -60,7 +60,7 @@ struct loop_config {
 	enum loop_backend backend;
 	enum loop_timer timer;
 	unsigned max_sockets; /* socket slots, 1..1024 */
-	size_t max_msg;       /* bytes per datagram, rx and tx, 1..65536 */
+	size_t max_msg;	      /* bytes per datagram, rx and tx, 1..65536 */
 	/*
 	 * Receive buffers per socket, 1..32768 (rounded up to a power of two
 	 * on io_uring, where it is the provided-buffer ring size). A burst
@@ -109,8 +109,7 @@ const char *loop_backend_name(enum loop_backend b);
  * the io_uring error itself (e.g. -EPERM); any error of eventfd(2),
  * timerfd_create(2) or epoll_create1(2).
  */
-int loop_new(const struct loop_config *cfg, struct wheel *w,
-	     struct loop **ret);
+int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret);
 
 /*
  * Free the loop, its buffers and its own fds (ring, timerfd, eventfd,
@@ -131,8 +130,8 @@ int loop_fallback_err(const struct loop *l);
 
 /*
  * One line for status, owned by the loop: e.g. "io_uring, multishot
- * recvmsg with provided buffers" or "io_uring unavailable (Operation not
- * permitted), using epoll".
+ * recvmsg with provided buffers, timerfd" or "io_uring unavailable
+ * (Operation not permitted), using epoll".
  */
 const char *loop_backend_note(const struct loop *l);
 
@@ -183,9 +182,10 @@ struct loop_rx {
 	/*
 	 * The kernel's receive timestamp (SO_TIMESTAMPNS), converted from
 	 * CLOCK_REALTIME to CLOCK_MONOTONIC ns by subtracting realtime -
-	 * monotonic read when the completion is handled: the two clock reads
-	 * bracket each other, which bounds the offset error to half their
-	 * spacing (tens of ns). What is left: a step of CLOCK_REALTIME
+	 * monotonic, read once per batch of completions as they are handled
+	 * (a realtime read between two monotonic reads, paired with their
+	 * midpoint: offset error at most half their spacing, tens of ns).
+	 * What is left: a step of CLOCK_REALTIME
 	 * (settimeofday) between reception and handling shifts the result by
 	 * the step, and an NTP slew by at most 500 ppm of the delay (25 ns
 	 * for 50 us). Clamped to user_ts_ns so the order kernel <= user
@@ -260,8 +260,7 @@ int loop_sock_fd(const struct loop_sock *s);
  * (io_uring) or the socket buffer is full (epoll); -ESHUTDOWN when s is
  * being removed; on epoll any error of send(2).
  */
-int loop_send(struct loop *l, struct loop_sock *s, const void *buf,
-	      size_t len);
+int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len);
 
 /*
  * Callback for loop_wake(): runs in the loop thread, at least once after
@@ -307,23 +306,23 @@ void loop_stop(struct loop *l);
  * field is a value it had, the fields need not be from the same instant.
  */
 struct loop_counters {
-	uint64_t wakeups;         /* returns from the wait with events */
-	uint64_t timer_fires;     /* timerfd / timeout completions */
-	uint64_t timer_rearms;    /* timerfd_settime() / timeout updates */
+	uint64_t wakeups;	  /* returns from the wait with events */
+	uint64_t timer_fires;	  /* timerfd / timeout completions */
+	uint64_t timer_rearms;	  /* timerfd_settime() / timeout updates */
 	uint64_t timers_expired;  /* wheel callbacks run */
-	uint64_t spins;           /* hard deadlines spun for */
-	uint64_t spin_ns;         /* total ns spent spinning */
-	uint64_t rx;              /* datagrams delivered (LOOP_EV_DATA) */
+	uint64_t spins;		  /* hard deadlines spun for */
+	uint64_t spin_ns;	  /* total ns spent spinning */
+	uint64_t rx;		  /* datagrams delivered (LOOP_EV_DATA) */
 	uint64_t rx_no_kernel_ts; /* of which without a kernel timestamp */
-	uint64_t rx_truncated;    /* of which cut at max_msg */
-	uint64_t rx_errors;       /* LOOP_EV_RX_ERROR delivered */
-	uint64_t rx_rearms;       /* receive requests re-armed */
-	uint64_t rx_nobufs;       /* io_uring: buffer ring ran empty (ENOBUFS) */
-	uint64_t cq_overflow;     /* io_uring: completions the CQ overflowed */
-	uint64_t tx;              /* datagrams sent */
-	uint64_t tx_errors;       /* sends failed (returned or delivered) */
-	uint64_t tx_no_slot;      /* loop_send() -EAGAIN: no slot / buffer full */
-	uint64_t wakes;           /* wake callbacks run */
+	uint64_t rx_truncated;	  /* of which cut at max_msg */
+	uint64_t rx_errors;	  /* LOOP_EV_RX_ERROR delivered */
+	uint64_t rx_rearms;	  /* receive requests re-armed */
+	uint64_t rx_nobufs;   /* io_uring: buffer ring ran empty (ENOBUFS) */
+	uint64_t cq_overflow; /* io_uring: completions the CQ overflowed */
+	uint64_t tx;	      /* datagrams sent */
+	uint64_t tx_errors;   /* sends failed (returned or delivered) */
+	uint64_t tx_no_slot;  /* loop_send() -EAGAIN: no slot / buffer full */
+	uint64_t wakes;	      /* wake callbacks run */
 };
 
 /*
@@ -332,8 +331,8 @@ struct loop_counters {
  * epoll backend (use SO_BUSY_POLL, sockopt_apply()) or when liburing
  * lacks io_uring_register_napi(3). Call before the loop runs.
  */
-int loop_set_napi(struct loop *l, unsigned busy_poll_us,
-		  bool prefer_busy_poll, struct sockopt_napi_report *ret);
+int loop_set_napi(struct loop *l, unsigned busy_poll_us, bool prefer_busy_poll,
+		  struct sockopt_napi_report *ret);
 
 /* Copy the counters into *ret. Any thread. */
 void loop_get_counters(const struct loop *l, struct loop_counters *ret);

@@ -40,8 +40,8 @@ static int epoll_sock_arm(struct loop *l, struct loop_sock *s)
 {
 	struct loop_epoll *le = to_epoll(l);
 	struct epoll_event ev = {
-		.events = EPOLLIN,
-		.data.u64 = loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen),
+	    .events = EPOLLIN,
+	    .data.u64 = loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen),
 	};
 
 	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
@@ -95,12 +95,12 @@ static void on_readable(struct loop_epoll *le, struct loop_sock *s)
 	struct loop *l = &le->loop;
 
 	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
-		struct iovec iov = { le->rx_buf, l->cfg.max_msg };
+		struct iovec iov = {le->rx_buf, l->cfg.max_msg};
 		struct msghdr mh = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = le->cmsg.buf,
-			.msg_controllen = sizeof(le->cmsg.buf),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = le->cmsg.buf,
+		    .msg_controllen = sizeof(le->cmsg.buf),
 		};
 		struct cmsghdr *c;
 		uint64_t rt = 0;
@@ -172,7 +172,8 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 
 		switch (loop_tag_kind(ud)) {
 		case LOOP_TAG_RECV:
-			/* NULL or closing when an earlier callback removed it. */
+			/* NULL or closing when an earlier callback removed it.
+			 */
 			s = loop_sock_lookup(l, loop_tag_idx(ud),
 					     loop_tag_gen(ud));
 			if (s && s->rx_armed) {
@@ -208,20 +209,20 @@ static void epoll_free(struct loop *l)
 }
 
 static const struct loop_ops epoll_ops = {
-	.free = epoll_free,
-	.sock_arm = epoll_sock_arm,
-	.sock_cancel = epoll_sock_cancel,
-	.send = epoll_send,
-	.timer_set = epoll_timer_set,
-	.wait = epoll_wait_dispatch,
-	.flush = NULL,
+    .free = epoll_free,
+    .sock_arm = epoll_sock_arm,
+    .sock_cancel = epoll_sock_cancel,
+    .send = epoll_send,
+    .timer_set = epoll_timer_set,
+    .wait = epoll_wait_dispatch,
+    .flush = NULL,
 };
 
 static int add_fd(struct loop_epoll *le, int fd, enum loop_tag tag)
 {
 	struct epoll_event ev = {
-		.events = EPOLLIN,
-		.data.u64 = loop_tag_make(tag, 0, 0),
+	    .events = EPOLLIN,
+	    .data.u64 = loop_tag_make(tag, 0, 0),
 	};
 
 	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {

@@ -77,10 +77,10 @@ struct loop_sock {
 	 */
 	unsigned inflight;
 	bool used;
-	bool closing;    /* loop_remove_socket() called */
-	bool rx_armed;   /* a receive request is in the kernel */
+	bool closing;	 /* loop_remove_socket() called */
+	bool rx_armed;	 /* a receive request is in the kernel */
 	bool rx_stopped; /* EOF or fatal error: do not re-arm */
-	int next;        /* free list / release queue link, -1 = end */
+	int next;	 /* free list / release queue link, -1 = end */
 };
 
 struct loop_ops {
@@ -112,13 +112,13 @@ struct loop {
 	struct wheel *wheel; /* not owned */
 
 	struct loop_sock *socks; /* cfg.max_sockets slots */
-	int free_head;           /* free slot list */
-	int release_head;        /* slots to release at the end of run_once */
+	int free_head;		 /* free slot list */
+	int release_head;	 /* slots to release at the end of run_once */
 	int release_tail;
 
-	int timer_fd;           /* CLOCK_MONOTONIC, TFD_TIMER_ABSTIME */
+	int timer_fd;		 /* CLOCK_MONOTONIC, TFD_TIMER_ABSTIME */
 	uint64_t timer_armed_ns; /* what the kernel holds, UINT64_MAX = off */
-	bool timer_fired;        /* a timer completion came in this round */
+	bool timer_fired;	 /* a timer completion came in this round */
 
 	int wake_fd; /* eventfd for loop_wake() */
 	atomic_bool wake_pending;
@@ -197,8 +197,7 @@ void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err);
 void loop_sock_put(struct loop *l, struct loop_sock *s);
 
 /* Slot i if it holds a socket of generation gen, else NULL. */
-struct loop_sock *loop_sock_lookup(struct loop *l, uint32_t idx,
-				   uint32_t gen);
+struct loop_sock *loop_sock_lookup(struct loop *l, uint32_t idx, uint32_t gen);
 
 /* The timer completed: the kernel holds no armed value any more. */
 void loop_timer_fired(struct loop *l);

@@ -41,14 +41,14 @@ struct uring_sock {
 	struct msghdr mh;
 	struct iovec iov;
 	struct io_uring_buf_ring *br; /* multishot only */
-	unsigned char *bufs;          /* rx_entries buffers of buf_size */
-	unsigned char *cmsg;          /* single-shot control buffer */
+	unsigned char *bufs;	      /* rx_entries buffers of buf_size */
+	unsigned char *cmsg;	      /* single-shot control buffer */
 };
 
 struct uring_tx {
 	struct loop_sock *sock; /* NULL when free */
-	unsigned char *buf;     /* max_msg bytes */
-	int next;               /* free list */
+	unsigned char *buf;	/* max_msg bytes */
+	int next;		/* free list */
 };
 
 /*
@@ -69,7 +69,8 @@ struct loop_uring {
 	bool ring_ok;
 
 	unsigned rx_entries; /* buffers per socket, power of two */
-	size_t buf_size;     /* bytes per receive buffer */
+	size_t buf_size;     /* stride between receive buffers */
+	unsigned buf_len;    /* bytes the kernel may fill: max_msg exactly */
 	void *rx_mem;
 	size_t rx_mem_len;
 	void *br_mem; /* the buffer rings, one page-aligned stride each */
@@ -148,8 +149,7 @@ static int reader_arm(struct loop_uring *lu, struct uring_reader *rd)
  * A timerfd or eventfd completion: true when the fd was read (the timer
  * expired, a wake came). Re-arms the request either way.
  */
-static bool reader_done(struct loop_uring *lu, struct uring_reader *rd,
-			int res)
+static bool reader_done(struct loop_uring *lu, struct uring_reader *rd, int res)
 {
 	bool got = false;
 	int r;
@@ -179,7 +179,7 @@ static void buf_recycle(struct loop_uring *lu, unsigned idx, unsigned bid)
 		return;
 	}
 	io_uring_buf_ring_add(us->br, us->bufs + (size_t)bid * lu->buf_size,
-			      (unsigned)lu->buf_size, (unsigned short)bid,
+			      lu->buf_len, (unsigned short)bid,
 			      io_uring_buf_ring_mask(lu->rx_entries), 0);
 	io_uring_buf_ring_advance(us->br, 1);
 }
@@ -206,10 +206,10 @@ static int rx_arm(struct loop_uring *lu, struct loop_sock *s)
 		us->iov.iov_base = us->bufs;
 		us->iov.iov_len = lu->loop.cfg.max_msg;
 		us->mh = (struct msghdr){
-			.msg_iov = &us->iov,
-			.msg_iovlen = 1,
-			.msg_control = us->cmsg,
-			.msg_controllen = LOOP_CMSG_LEN,
+		    .msg_iov = &us->iov,
+		    .msg_iovlen = 1,
+		    .msg_control = us->cmsg,
+		    .msg_controllen = LOOP_CMSG_LEN,
 		};
 		io_uring_prep_recvmsg(sqe, s->fd, &us->mh, 0);
 		break;
@@ -250,7 +250,8 @@ static void uring_sock_cancel(struct loop *l, struct loop_sock *s)
 	if (s->rx_armed) {
 		cancel(lu, loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen));
 	}
-	/* A send to a peer that stopped reading would otherwise wait forever. */
+	/* A send to a peer that stopped reading would otherwise wait forever.
+	 */
 	for (unsigned i = 0; i < l->cfg.tx_slots; i++) {
 		if (lu->tx[i].sock == s) {
 			cancel(lu, loop_tag_make(LOOP_TAG_SEND, i, s->gen));
@@ -280,8 +281,8 @@ static int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
 	memcpy(t->buf, buf, len);
 	/* MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE. send(2). */
 	io_uring_prep_send(sqe, s->fd, t->buf, len, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, loop_tag_make(LOOP_TAG_SEND, (uint32_t)i,
-						   s->gen));
+	io_uring_sqe_set_data64(
+	    sqe, loop_tag_make(LOOP_TAG_SEND, (uint32_t)i, s->gen));
 	s->inflight++;
 	return 0;
 }
@@ -350,8 +351,8 @@ static void rx_singleshot(struct loop_uring *lu, struct loop_sock *s, int res)
 	for (c = CMSG_FIRSTHDR(&us->mh); c; c = CMSG_NXTHDR(&us->mh, c)) {
 		loop_cmsg_ts(c, &rt);
 	}
-	loop_deliver_data(&lu->loop, s, us->bufs, (size_t)res,
-			  us->mh.msg_flags, rt);
+	loop_deliver_data(&lu->loop, s, us->bufs, (size_t)res, us->mh.msg_flags,
+			  rt);
 }
 
 static void on_recv(struct loop_uring *lu, const struct io_uring_cqe *cqe)
@@ -514,7 +515,7 @@ static int uring_wait(struct loop *l, bool block)
 {
 	struct loop_uring *lu = to_uring(l);
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
+	unsigned n = 0;
 	int r;
 
 	if (lu->fatal) {
@@ -534,12 +535,18 @@ static int uring_wait(struct loop *l, bool block)
 		return r;
 	}
 	loop_clock_sample(l);
-	io_uring_for_each_cqe(&lu->ring, head, cqe)
-	{
+	/*
+	 * One completion at a time, marked seen after its handler: a
+	 * handler may submit (re-arm, send), and io_uring_peek_cqe(3) also
+	 * flushes completions the kernel kept back on CQ overflow. At most
+	 * one ring's worth, so a flood cannot hold off the timers.
+	 */
+	while (n < lu->ring.cq.ring_entries &&
+	       io_uring_peek_cqe(&lu->ring, &cqe) == 0) {
 		on_cqe(lu, cqe);
+		io_uring_cqe_seen(&lu->ring, cqe);
 		n++;
 	}
-	io_uring_cq_advance(&lu->ring, n);
 	count_overflow(lu);
 	return (int)n;
 }
@@ -637,11 +644,15 @@ static int bufrings_setup(struct loop_uring *lu)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
 	lu->rx_entries = roundup_pow2(cfg->rx_depth);
-	lu->buf_size = round_up(sizeof(struct io_uring_recvmsg_out) +
-					LOOP_CMSG_LEN + cfg->max_msg,
-				64);
-	lu->br_stride = round_up(lu->rx_entries * sizeof(struct io_uring_buf),
-				 page);
+	/*
+	 * Exactly max_msg of payload fits, so a longer datagram is cut
+	 * (MSG_TRUNC) the same way on every backend.
+	 */
+	lu->buf_len = (unsigned)(sizeof(struct io_uring_recvmsg_out) +
+				 LOOP_CMSG_LEN + cfg->max_msg);
+	lu->buf_size = round_up(lu->buf_len, 64);
+	lu->br_stride =
+	    round_up(lu->rx_entries * sizeof(struct io_uring_buf), page);
 	lu->br_mem_len = lu->br_stride * cfg->max_sockets;
 	lu->rx_mem_len = lu->buf_size * lu->rx_entries * cfg->max_sockets;
 	lu->br_mem = map(lu->br_mem_len);
@@ -652,14 +663,14 @@ static int bufrings_setup(struct loop_uring *lu)
 
 	for (unsigned i = 0; i < cfg->max_sockets; i++) {
 		struct uring_sock *us = &lu->us[i];
-		struct io_uring_buf_reg reg = { 0 };
+		struct io_uring_buf_reg reg = {0};
 		int r;
 
 		us->br = (struct io_uring_buf_ring *)((char *)lu->br_mem +
 						      i * lu->br_stride);
 		us->bufs = (unsigned char *)lu->rx_mem +
 			   (size_t)i * lu->rx_entries * lu->buf_size;
-		us->mh = (struct msghdr){ .msg_controllen = LOOP_CMSG_LEN };
+		us->mh = (struct msghdr){.msg_controllen = LOOP_CMSG_LEN};
 
 		reg.ring_addr = (uint64_t)(uintptr_t)us->br;
 		reg.ring_entries = lu->rx_entries;
@@ -673,10 +684,9 @@ static int bufrings_setup(struct loop_uring *lu)
 		io_uring_buf_ring_init(us->br);
 		for (unsigned b = 0; b < lu->rx_entries; b++) {
 			io_uring_buf_ring_add(
-				us->br, us->bufs + (size_t)b * lu->buf_size,
-				(unsigned)lu->buf_size, (unsigned short)b,
-				io_uring_buf_ring_mask(lu->rx_entries),
-				(int)b);
+			    us->br, us->bufs + (size_t)b * lu->buf_size,
+			    lu->buf_len, (unsigned short)b,
+			    io_uring_buf_ring_mask(lu->rx_entries), (int)b);
 		}
 		io_uring_buf_ring_advance(us->br, (int)lu->rx_entries);
 	}
@@ -692,7 +702,7 @@ static int bufrings_setup(struct loop_uring *lu)
  */
 static bool multishot_works(struct loop_uring *lu)
 {
-	struct __kernel_timespec to = { .tv_sec = 1 };
+	struct __kernel_timespec to = {.tv_sec = 1};
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	bool works = false, done = false;
@@ -715,7 +725,8 @@ static bool multishot_works(struct loop_uring *lu)
 	io_uring_prep_recvmsg_multishot(sqe, sv[0], &lu->us[0].mh, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 0;
-	io_uring_sqe_set_data64(sqe, 1);
+	/* IGNORE: a completion that outlives the probe is dropped. */
+	io_uring_sqe_set_data64(sqe, loop_tag_make(LOOP_TAG_IGNORE, 0, 0));
 	if (io_uring_submit(&lu->ring) != 1) {
 		goto out;
 	}
@@ -725,8 +736,8 @@ static bool multishot_works(struct loop_uring *lu)
 			break;
 		}
 		if (i == 0) {
-			works = cqe->res > 0 &&
-				(cqe->flags & IORING_CQE_F_MORE);
+			works =
+			    cqe->res > 0 && (cqe->flags & IORING_CQE_F_MORE);
 		}
 		if (cqe->flags & IORING_CQE_F_BUFFER) {
 			buf_recycle(lu, 0,
@@ -756,20 +767,20 @@ static int uring_napi(struct loop *l, unsigned busy_poll_us, bool prefer,
 }
 
 static const struct loop_ops uring_ops = {
-	.free = uring_free,
-	.sock_arm = uring_sock_arm,
-	.sock_cancel = uring_sock_cancel,
-	.send = uring_send,
-	.timer_set = uring_timer_set,
-	.wait = uring_wait,
-	.flush = uring_flush,
-	.napi = uring_napi,
+    .free = uring_free,
+    .sock_arm = uring_sock_arm,
+    .sock_cancel = uring_sock_cancel,
+    .send = uring_send,
+    .timer_set = uring_timer_set,
+    .wait = uring_wait,
+    .flush = uring_flush,
+    .napi = uring_napi,
 };
 
 int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 		   struct loop **ret)
 {
-	struct io_uring_params p = { 0 };
+	struct io_uring_params p = {0};
 	struct loop_uring *lu;
 	struct loop *l;
 	unsigned sq, cq;
@@ -858,15 +869,15 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 		lu->tx_free = (int)i;
 	}
 
-	lu->wake = (struct uring_reader){ .fd = l->wake_fd,
-					  .tag = LOOP_TAG_WAKE };
+	lu->wake =
+	    (struct uring_reader){.fd = l->wake_fd, .tag = LOOP_TAG_WAKE};
 	r = reader_arm(lu, &lu->wake);
 	if (r < 0) {
 		goto fail;
 	}
 	if (cfg->timer == LOOP_TIMER_TIMERFD) {
-		lu->timer = (struct uring_reader){ .fd = l->timer_fd,
-						   .tag = LOOP_TAG_TIMER };
+		lu->timer = (struct uring_reader){.fd = l->timer_fd,
+						  .tag = LOOP_TAG_TIMER};
 		r = reader_arm(lu, &lu->timer);
 		if (r < 0) {
 			goto fail;
@@ -879,8 +890,9 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 
 	snprintf(l->note, sizeof(l->note), "io_uring, %s, %s",
 		 loop_rx_mode_name(l->rx_mode),
-		 cfg->timer == LOOP_TIMER_TIMERFD ? "timerfd"
-						  : "absolute io_uring timeout");
+		 cfg->timer == LOOP_TIMER_TIMERFD
+		     ? "timerfd"
+		     : "absolute io_uring timeout");
 	*ret = l;
 	return 0;
 

@@ -16,10 +16,10 @@
 void sockopt_config_default(struct sockopt_config *ret)
 {
 	*ret = (struct sockopt_config){
-		.busy_poll_us = -1,
-		.priority = -1,
-		.rcvlowat = -1,
-		.timestamps = false,
+	    .busy_poll_us = -1,
+	    .priority = -1,
+	    .rcvlowat = -1,
+	    .timestamps = false,
 	};
 }
 
@@ -40,7 +40,7 @@ static int get_int(int fd, int opt, int *ret)
 static void one(int fd, int opt, bool requested, int value, int expect,
 		struct sockopt_result *r)
 {
-	*r = (struct sockopt_result){ .requested = requested, .value = value };
+	*r = (struct sockopt_result){.requested = requested, .value = value};
 	if (requested &&
 	    setsockopt(fd, SOL_SOCKET, opt, &value, sizeof(value)) < 0) {
 		r->err = -errno;
@@ -64,10 +64,7 @@ int sockopt_apply(int fd, const struct sockopt_config *cfg,
 		return r;
 	}
 
-	/*
-	 * SO_BUSY_POLL exists only with CONFIG_NET_RX_BUSY_POLL (else
-	 * -ENOPROTOOPT); raising it needs CAP_NET_ADMIN (-EPERM).
-	 */
+	/* Refusals are reported, not fatal: see sockopt.h per option. */
 	one(fd, SO_BUSY_POLL, cfg->busy_poll_us >= 0, cfg->busy_poll_us,
 	    cfg->busy_poll_us, &rep.busy_poll);
 	one(fd, SO_PRIORITY, cfg->priority >= 0, cfg->priority, cfg->priority,
@@ -82,10 +79,10 @@ int sockopt_apply(int fd, const struct sockopt_config *cfg,
 unsigned sockopt_report_n_failed(const struct sockopt_report *r)
 {
 	const struct sockopt_result *all[] = {
-		&r->busy_poll,
-		&r->priority,
-		&r->rcvlowat,
-		&r->timestamps,
+	    &r->busy_poll,
+	    &r->priority,
+	    &r->rcvlowat,
+	    &r->timestamps,
 	};
 	unsigned n = 0;
 
@@ -148,7 +145,7 @@ static void put_result(struct out *o, const char *name, const char *unit,
 int sockopt_report_format(const struct sockopt_report *r, char *buf,
 			  size_t size)
 {
-	struct out o = { .buf = buf, .size = size };
+	struct out o = {.buf = buf, .size = size};
 
 	if (!r || !buf || size == 0) {
 		return -EINVAL;
@@ -165,9 +162,9 @@ int sockopt_uring_napi(struct io_uring *ring, unsigned busy_poll_us,
 		       bool prefer_busy_poll, struct sockopt_napi_report *ret)
 {
 	struct sockopt_napi_report rep = {
-		.requested = true,
-		.busy_poll_us = busy_poll_us,
-		.prefer_busy_poll = prefer_busy_poll,
+	    .requested = true,
+	    .busy_poll_us = busy_poll_us,
+	    .prefer_busy_poll = prefer_busy_poll,
 	};
 
 	if (!ring || !ret) {
@@ -175,8 +172,8 @@ int sockopt_uring_napi(struct io_uring *ring, unsigned busy_poll_us,
 	}
 #if HAVE_IO_URING_NAPI
 	struct io_uring_napi napi = {
-		.busy_poll_to = busy_poll_us,
-		.prefer_busy_poll = prefer_busy_poll,
+	    .busy_poll_to = busy_poll_us,
+	    .prefer_busy_poll = prefer_busy_poll,
 	};
 	int r = io_uring_register_napi(ring, &napi);
 

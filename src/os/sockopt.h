@@ -16,9 +16,11 @@ struct io_uring;
 
 struct sockopt_config {
 	/*
-	 * SO_BUSY_POLL, us of busy polling on a blocking receive. Raising it
-	 * above the socket's current value (net.core.busy_read at creation)
-	 * needs CAP_NET_ADMIN: socket(7). Negative = leave alone.
+	 * SO_BUSY_POLL, us of busy polling on a blocking receive. socket(7)
+	 * says raising it above the socket's current value (net.core.
+	 * busy_read at creation) needs CAP_NET_ADMIN, and older kernels
+	 * answer -EPERM; 6.18 (measured here) accepts it unprivileged.
+	 * -ENOPROTOOPT without CONFIG_NET_RX_BUSY_POLL. Negative = leave.
 	 */
 	int busy_poll_us;
 	/*
@@ -38,11 +40,11 @@ void sockopt_config_default(struct sockopt_config *ret);
 /* One option: what was asked, what setsockopt said, what reads back. */
 struct sockopt_result {
 	bool requested;
-	int value;        /* as asked (timestamps: 1) */
-	int err;          /* 0 or negative errno of setsockopt(2) */
-	int readback;     /* getsockopt(2) afterwards, when readback_err == 0 */
+	int value;	  /* as asked (timestamps: 1) */
+	int err;	  /* 0 or negative errno of setsockopt(2) */
+	int readback;	  /* getsockopt(2) afterwards, when readback_err == 0 */
 	int readback_err; /* 0 or negative errno of getsockopt(2) */
-	bool ok;          /* requested, err == 0 and readback as expected */
+	bool ok;	  /* requested, err == 0 and readback as expected */
 };
 
 struct sockopt_report {
@@ -82,8 +84,8 @@ struct sockopt_napi_report {
 	bool requested;
 	unsigned busy_poll_us;
 	bool prefer_busy_poll;
-	int err;        /* 0, -EOPNOTSUPP when not built in, or the kernel's */
-	char note[96];  /* e.g. "not available in liburing 2.3" */
+	int err;       /* 0, -EOPNOTSUPP when not built in, or the kernel's */
+	char note[96]; /* e.g. "not available in liburing 2.3" */
 };
 
 /*

@@ -397,7 +397,7 @@ int scenario_parse(FILE *f, const char *path, struct scenario *ret,
 	struct parse_ctx *c;
 	int r;
 
-	/* About 1 KiB: fine on any stack, but keep it off the RT habit. */
+	/* On the heap: callers may parse from small thread stacks. */
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		return -ENOMEM;

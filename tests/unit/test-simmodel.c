@@ -21,6 +21,7 @@
 #include "sim/simclock.h"
 #include "sim/simlink.h"
 #include "sim/simrng.h"
+#include "sim/simvirt.h"
 
 /* A host instant far from zero, as CLOCK_MONOTONIC is on a running box. */
 #define H0 (UINT64_C(20000) * NSEC_PER_SEC)
@@ -700,6 +701,187 @@ static void test_jitter_names(void **state)
 	assert_int_equal(simlink_jitter_from_string("gaussian", &j), -EINVAL);
 }
 
+/* A hard little scenario: every feature of the model at once. */
+static void virt_scenario(struct scenario *sc)
+{
+	scenario_default(sc);
+	sc->duration_s = 30.0;
+	sc->seed = 4242;
+	sc->dongle_ppm = 15.0;
+	sc->ear[0].ppm = 35.0;
+	sc->ear[0].wander_ppb_per_s = 3.0;
+	sc->ear[0].offset_ms = 4321.0;
+	sc->ear[0].ci_us = 15000;
+	sc->ear[0].anchor_phase_us = 1000;
+	sc->ear[0].loss = 0.05;
+	sc->ear[0].hci_jitter_dist = SIMLINK_JITTER_LOGNORMAL;
+	sc->ear[0].hci_jitter_us = 50.0;
+	sc->ear[1].ppm = -25.0;
+	sc->ear[1].ci_us = 7500;
+	sc->ear[1].anchor_phase_us = 5000;
+	sc->ear[1].hci_jitter_dist = SIMLINK_JITTER_UNIFORM;
+	sc->ear[1].hci_jitter_us = 40.0;
+	sc->ear[1].drop_at_s = 10.0;
+	sc->ear[1].drop_for_s = 3.0;
+}
+
+static struct simvirt_result *virt_run(const struct scenario *sc,
+				       unsigned estimators)
+{
+	struct simvirt_result *res = malloc(sizeof(*res));
+	struct simvirt_options opt;
+
+	assert_non_null(res);
+	simvirt_options_default(&opt);
+	opt.estimators = estimators;
+	assert_int_equal(simvirt_run(sc, &opt, res), 0);
+	return res;
+}
+
+static void assert_est_equal(const struct simvirt_estimator *a,
+			     const struct simvirt_estimator *b)
+{
+	assert_int_equal(a->enabled, b->enabled);
+	assert_memory_equal(&a->err, &b->err, sizeof(a->err));
+	assert_memory_equal(&a->err_sum_ns, &b->err_sum_ns,
+			    sizeof(a->err_sum_ns));
+	assert_int_equal(a->over_15us, b->over_15us);
+	assert_int_equal(a->delay_ns, b->delay_ns);
+	for (int s = 0; s < SCENARIO_SIDES; s++) {
+		const struct simvirt_ear *x = &a->ear[s], *y = &b->ear[s];
+
+		assert_int_equal(x->rendered, y->rendered);
+		assert_int_equal(x->late, y->late);
+		assert_int_equal(x->lost, y->lost);
+		assert_int_equal(x->unsent, y->unsent);
+		assert_int_equal(x->relocked, y->relocked);
+		assert_memory_equal(&x->relock_s, &y->relock_s,
+				    sizeof(x->relock_s));
+		assert_int_equal(x->status.samples, y->status.samples);
+		assert_int_equal(x->status.offset_ns, y->status.offset_ns);
+		assert_int_equal(x->status.rate_ppb, y->status.rate_ppb);
+	}
+}
+
+static void test_virtual_reproducible(void **state)
+{
+	const unsigned all = (1u << SIMVIRT_ESTIMATORS) - 1;
+	struct simvirt_result *a, *b, *c;
+	struct scenario sc;
+
+	virt_scenario(&sc);
+	a = virt_run(&sc, all);
+	b = virt_run(&sc, all);
+	assert_int_equal(a->frames, b->frames);
+	assert_int_equal(a->events, b->events);
+	for (int s = 0; s < SCENARIO_SIDES; s++) {
+		assert_int_equal(a->exchanges[s], b->exchanges[s]);
+		assert_int_equal(a->samples[s], b->samples[s]);
+		assert_memory_equal(&a->link[s], &b->link[s],
+				    sizeof(a->link[s]));
+	}
+	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
+		assert_true(a->est[k].enabled);
+		assert_est_equal(&a->est[k], &b->est[k]);
+	}
+	/* Another seed, another run: the seed really drives it. */
+	sc.seed++;
+	c = virt_run(&sc, all);
+	assert_true(memcmp(&a->est[SERVO_TTWS].err, &c->est[SERVO_TTWS].err,
+			   sizeof(a->est[0].err)) != 0);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void test_virtual_identical_input(void **state)
+{
+	const unsigned all = (1u << SIMVIRT_ESTIMATORS) - 1;
+	struct simvirt_result *both, *one;
+	struct scenario sc;
+
+	/*
+	 * The link never depends on an estimator: each estimator alone gives
+	 * exactly its numbers of a run of all three.
+	 */
+	virt_scenario(&sc);
+	both = virt_run(&sc, all);
+	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
+		one = virt_run(&sc, 1u << k);
+		for (int j = 0; j < SIMVIRT_ESTIMATORS; j++) {
+			assert_int_equal(one->est[j].enabled, j == k);
+		}
+		assert_est_equal(&one->est[k], &both->est[k]);
+		for (int s = 0; s < SCENARIO_SIDES; s++) {
+			assert_memory_equal(&one->link[s], &both->link[s],
+					    sizeof(one->link[s]));
+		}
+		free(one);
+	}
+	free(both);
+}
+
+static void test_virtual_accounting(void **state)
+{
+	const unsigned all = (1u << SIMVIRT_ESTIMATORS) - 1;
+	struct simvirt_result *res;
+	struct scenario sc;
+
+	virt_scenario(&sc);
+	res = virt_run(&sc, all);
+	/* 30 s of 10 ms frames; 2 s of warm-up are not counted. */
+	assert_int_equal(res->frames, 3000);
+	assert_int_equal(res->counted_from, 200);
+	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
+		const struct simvirt_estimator *e = &res->est[k];
+		const struct simvirt_ear *l = &e->ear[SCENARIO_LEFT];
+		const struct simvirt_ear *r = &e->ear[SCENARIO_RIGHT];
+
+		for (int s = 0; s < SCENARIO_SIDES; s++) {
+			const struct simvirt_ear *x = &e->ear[s];
+
+			assert_int_equal(x->rendered + x->late + x->lost +
+						 x->unsent,
+					 2800);
+		}
+		/* Only frames both ears played are in the error. */
+		assert_true(hist_count(&e->err) <= MIN(l->rendered,
+						       r->rendered));
+		assert_true(hist_count(&e->err) > 2000);
+		/* The right link was down 3 s: 300 frames never got there. */
+		assert_int_equal(l->lost, 0);
+		assert_true(r->lost + r->unsent >= 300);
+		assert_true(r->lost <= 301);
+		assert_false(l->dropped);
+		assert_true(r->dropped);
+	}
+	/* Exchanges of a 7.5 ms link probed at least every 2 events. */
+	assert_true(res->exchanges[SCENARIO_RIGHT] >= 30000 / 15);
+	assert_true(res->samples[SCENARIO_RIGHT] <
+		    res->exchanges[SCENARIO_RIGHT]);
+	free(res);
+}
+
+static void test_virtual_invalid(void **state)
+{
+	struct simvirt_result *res = malloc(sizeof(*res));
+	struct simvirt_options opt;
+	struct scenario sc;
+
+	assert_non_null(res);
+	virt_scenario(&sc);
+	simvirt_options_default(&opt);
+	opt.estimators = 0;
+	assert_int_equal(simvirt_run(&sc, &opt, res), -EINVAL);
+	simvirt_options_default(&opt);
+	opt.probe_every = 4;
+	assert_int_equal(simvirt_run(&sc, &opt, res), -EINVAL);
+	simvirt_options_default(&opt);
+	opt.warmup_s = -1;
+	assert_int_equal(simvirt_run(&sc, &opt, res), -EINVAL);
+	free(res);
+}
+
 /* cmocka_unit_test() with the "module/what_it_checks" name. */
 #define simmodel_unit_test(what)                                              \
 	{                                                                     \
@@ -732,6 +914,10 @@ int main(void)
 		simmodel_unit_test(link_drop),
 		simmodel_unit_test(link_reproducible),
 		simmodel_unit_test(link_invalid),
+		simmodel_unit_test(virtual_reproducible),
+		simmodel_unit_test(virtual_identical_input),
+		simmodel_unit_test(virtual_accounting),
+		simmodel_unit_test(virtual_invalid),
 	};
 
 	return cmocka_run_group_tests_name("simmodel", tests, NULL, NULL);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_SIM_LIVE_H
+#define TTWS_SIM_LIVE_H
+
+/*
+ * ttws-earbud-sim --pair: two simulated earbuds as a real process. Each
+ * listens on an AF_UNIX SOCK_SEQPACKET socket (the unix transport, standing
+ * in for an L2CAP channel) and speaks ttws-link(7) to whoever connects,
+ * applying the scenario's model (sim/simclock, sim/simlink) in real time
+ * against the host's CLOCK_MONOTONIC: a message from the host is taken at
+ * its kernel receive timestamp, waits for the modelled connection event,
+ * is stamped in the earbud's own clock, and every reply is sent at the
+ * instant the model says the host would receive it.
+ *
+ * Each frame is "rendered" at its presentation time in the earbud's clock;
+ * the render log records the TRUE host instant of that (the model's
+ * inverse clock), so the inter-ear error is measured, not estimated.
+ */
+
+#include <stdint.h>
+
+#include "sim/scenario.h"
+
+struct live_opts {
+	const char *path[SCENARIO_SIDES]; /* listening socket per ear */
+	const char *render_log;           /* CSV, or NULL */
+	double duration_s;                /* 0 = until SIGTERM/SIGINT */
+	int priority;                     /* SCHED_FIFO, 0 = none */
+	uint32_t spin_guard_us;           /* precise reply instants */
+};
+
+/*
+ * Run until the duration ends or a signal; print a per-ear summary on
+ * stdout. Returns the exit code (0, or 1 with a message on stderr).
+ */
+int live_run(const struct scenario *sc, const struct live_opts *o);
+
+#endif
