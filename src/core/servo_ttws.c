@@ -82,6 +82,8 @@
 /* A run of far-below samples this unlikely is a clock jump (see top). */
 #define TTWS_RUN_LOG_P (-20.7) /* ln(1e-9) */
 #define TTWS_RUN_MIN 8
+#define TTWS_ITER 1
+#define TTWS_ENV_MODE 0
 
 struct servo_ttws {
 	struct servo servo;
@@ -196,66 +198,45 @@ static bool ttws_hull_slope(struct servo_ttws *t, const double *v, unsigned n,
 	return false;
 }
 
-static void ttws_fit(struct servo_ttws *t)
+/*
+ * Excess delay of every sample over the envelope of slope b (e[i] >= 0,
+ * 0 at the envelope), and the gate: the TTWS_GATE_Q quantile of e.
+ */
+static double ttws_gate(struct servo_ttws *t, unsigned n, double b)
 {
-	struct servo *s = &t->servo;
-	unsigned nw = ttws_index(t, t->count - 1);
-	uint64_t t4n = t->t4[nw], t3n = t->t3[nw];
-	double *x = t->x, *o = t->o, *e = t->e;
-	double thr = (double)s->cfg.resync_threshold_ns;
-	double b_ref, b_env, vmax, gate, scale, lambda, b, a0;
-	double sw = 0, sx = 0, so = 0, sxx = 0, sxo = 0, xbar, obar, env;
-	unsigned n, k, near = 0;
-	int64_t span;
+	const double *x = t->x, *o = t->o;
+	double vmax = -INFINITY;
+	unsigned k;
 
-	/* Age out, keeping at least the newest sample. */
-	while (t->count > 1 &&
-	       servo_diff(t4n, t->t4[ttws_index(t, 0)]) >
-		       (int64_t)TTWS_MAX_AGE_NS) {
-		t->count--;
-	}
-	n = t->count;
 	for (unsigned i = 0; i < n; i++) {
-		unsigned j = ttws_index(t, i);
-		int64_t dx = servo_diff(t->t4[j], t4n);
-
-		x[i] = (double)dx;
-		o[i] = (double)(servo_diff(t->t3[j], t3n) - dx);
-	}
-	span = (int64_t)-x[0];
-
-	/* 1. Envelope slope. */
-	b_ref = t->have_fit ? t->rate : t->prior_rate;
-	b_env = b_ref;
-	if (n >= TTWS_HULL_MIN_N && span >= (int64_t)TTWS_HULL_MIN_SPAN_NS) {
-		double db;
-
-		for (unsigned i = 0; i < n; i++) {
-			t->tmp[i] = o[i] - b_ref * x[i];
-		}
-		if (ttws_hull_slope(t, t->tmp, n, &db)) {
-			b_env = b_ref + db;
-		}
-	}
-
-	/* 2. Excess delay over the envelope, and the quantile gate. */
-	vmax = -INFINITY;
-	for (unsigned i = 0; i < n; i++) {
-		vmax = MAX(vmax, o[i] - b_env * x[i]);
+		vmax = MAX(vmax, o[i] - b * x[i]);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		e[i] = vmax - (o[i] - b_env * x[i]);
-		t->tmp[i] = e[i];
-		if (e[i] <= thr) {
-			near++;
-		}
+		t->e[i] = vmax - (o[i] - b * x[i]);
+		t->tmp[i] = t->e[i];
 	}
 	k = (unsigned)ceil(TTWS_GATE_Q * n);
 	k = MAX(k, MIN(n, TTWS_GATE_MIN));
-	gate = servo_select(t->tmp, n, k - 1);
-	scale = MAX(gate / 2, TTWS_SCALE_MIN_NS);
+	return servo_select(t->tmp, n, k - 1);
+}
 
-	/* 3. Delay-weighted regression with a ridge prior on the slope. */
+struct ttws_line {
+	double b;      /* slope */
+	double a0;     /* offset at the newest sample (x = 0), ns */
+	double sw;     /* sum of weights */
+	double xbar;   /* weighted mean abscissa, ns */
+	double sxx;    /* weighted spread of the abscissae plus the prior */
+	double scale;  /* standard deviation of a unit-weight sample, ns */
+};
+
+/* Step 3: the delay-weighted, ridge-regularised fit of the gated samples. */
+static void ttws_wls(const struct servo_ttws *t, unsigned n, double gate,
+		     struct ttws_line *ret)
+{
+	const double *x = t->x, *o = t->o, *e = t->e;
+	double scale = MAX(gate / 2, TTWS_SCALE_MIN_NS);
+	double sw = 0, sx = 0, so = 0, sxx = 0, sxo = 0, xbar, obar, lambda;
+
 	for (unsigned i = 0; i < n; i++) {
 		double w;
 
@@ -280,27 +261,91 @@ static void ttws_fit(struct servo_ttws *t)
 		sxx += w * dx * dx;
 		sxo += w * dx * (o[i] - obar);
 	}
-	/* The unit-weight sample has standard deviation ~scale. */
+	/* Prior precision in the units of the data: (scale / sd)^2. */
 	lambda = (scale * scale) / (t->prior_sd * t->prior_sd);
-	b = (sxo + lambda * t->prior_rate) / (sxx + lambda);
-	a0 = obar - b * xbar;
+	ret->b = (sxo + lambda * t->prior_rate) / (sxx + lambda);
+	ret->a0 = obar - ret->b * xbar;
+	ret->sw = sw;
+	ret->xbar = xbar;
+	ret->sxx = sxx + lambda;
+	ret->scale = scale;
+}
 
+static void ttws_fit(struct servo_ttws *t)
+{
+	struct servo *s = &t->servo;
+	unsigned nw = ttws_index(t, t->count - 1);
+	uint64_t t4n = t->t4[nw], t3n = t->t3[nw];
+	double *x = t->x, *o = t->o;
+	double thr = (double)s->cfg.resync_threshold_ns;
+	double b, gate = 0, env;
+	struct ttws_line line = { 0 };
+	unsigned n, near = 0;
+	int64_t span;
+
+	/* Age out, keeping at least the newest sample. */
+	while (t->count > 1 &&
+	       servo_diff(t4n, t->t4[ttws_index(t, 0)]) >
+		       (int64_t)TTWS_MAX_AGE_NS) {
+		t->count--;
+	}
+	n = t->count;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = ttws_index(t, i);
+		int64_t dx = servo_diff(t->t4[j], t4n);
+
+		x[i] = (double)dx;
+		o[i] = (double)(servo_diff(t->t3[j], t3n) - dx);
+	}
+	span = (int64_t)-x[0];
+
+	/*
+	 * 1. Envelope slope: the previous fit's, or the prior; Moon's hull
+	 * once the window is long enough to have one.
+	 */
+	b = t->have_fit ? t->rate : t->prior_rate;
+	if (TTWS_ENV_MODE != 1 && n >= TTWS_HULL_MIN_N &&
+	    span >= (int64_t)TTWS_HULL_MIN_SPAN_NS) {
+		double db;
+
+		for (unsigned i = 0; i < n; i++) {
+			t->tmp[i] = o[i] - b * x[i];
+		}
+		if (ttws_hull_slope(t, t->tmp, n, &db)) {
+			b += db;
+		}
+	}
+
+	/* 2. and 3., iterated so the gate follows the fitted slope. */
+	for (unsigned it = 0; it < TTWS_ITER; it++) {
+		gate = ttws_gate(t, n, b);
+		ttws_wls(t, n, gate, &line);
+		b = line.b;
+	}
+
+	near = 0;
 	env = -INFINITY;
 	for (unsigned i = 0; i < n; i++) {
 		env = MAX(env, o[i] - b * x[i]);
 	}
+	for (unsigned i = 0; i < n; i++) {
+		if (env - (o[i] - b * x[i]) <= thr) {
+			near++;
+		}
+	}
 
 	t->have_fit = true;
 	t->rate = b;
-	t->rate_sd = scale / sqrt(sxx + lambda);
-	t->offset_sd = scale * sqrt(1.0 / sw + xbar * xbar / (sxx + lambda));
-	t->lift = env - a0;
+	t->rate_sd = line.scale / sqrt(line.sxx);
+	t->offset_sd = line.scale * sqrt(1.0 / line.sw +
+					 line.xbar * line.xbar / line.sxx);
+	t->lift = env - line.a0;
 	t->near_frac = (double)near / n;
 	t->gate_ns = gate;
-	t->newest_excess_ns = e[n - 1];
+	t->newest_excess_ns = t->e[n - 1];
 
 	s->model.ref_host = t4n;
-	s->model.ref_ear = t3n + (uint64_t)llround(a0);
+	s->model.ref_ear = t3n + (uint64_t)llround(line.a0);
 	s->model.rate = b;
 	s->model.valid = t->fresh >= t->lock_n;
 	s->model.settled = s->model.valid && n >= TTWS_STABLE_N &&

@@ -39,13 +39,14 @@
  * power of two <= slack: deadlines that are close land on the same instant,
  * hence the same level 0 slot and the same wake-up.
  *
- * From level WHEEL_LANE_LEVEL up a slot is four lists ("lanes") picked by
- * a hash of the firing instant. Cascading such a slot walks timers nobody
- * touched for a long time, one cache miss per step of a linked list; four
- * lists walked side by side with prefetch keep four misses in flight (2.5x
- * faster expiry at 1M timers). Hashing the instant, not the timer, keeps
- * fact 3. Lanes 1..3 live in a side array so the slots every add touches
- * stay 32 bytes.
+ * A slot that grows past WHEEL_WIDEN timers is "widened" into four lists
+ * ("lanes") picked by a hash of the firing instant, until it empties.
+ * Cascading a big slot walks timers nobody touched for a long time, one
+ * cache miss per step of a linked list; four lists walked side by side
+ * with prefetch keep four misses in flight (2.5x faster expiry with 1M
+ * timers). Hashing the instant, not the timer, keeps fact 3, and widening
+ * moves the list in order. Small slots never pay for lanes, whose heads
+ * live in a side array so the slots every add touches stay small.
  *
  * Each slot keeps a lower bound of the earliest instant per class, exact
  * unless the timer that set it was cancelled (the slot is then "stale" and
@@ -66,35 +67,27 @@
 
 #define WHEEL_LANE_BITS 2
 #define WHEEL_LANES (1u << WHEEL_LANE_BITS)
-/*
- * Slots below level 3 are at most 4 us wide, hold few timers and were
- * filled recently: one lane, no side array to touch.
- */
-#ifndef WHEEL_LANE_LEVEL
-#define WHEEL_LANE_LEVEL 3
-#endif
-#define WHEEL_LANE_BASE (WHEEL_LANE_LEVEL * WHEEL_SLOTS)
-/* Below this many timers a cascade is not worth interleaving. */
-#define WHEEL_INTERLEAVE_MIN 16
+/* Widening costs a walk of this many timers, once per slot lifetime. */
+#define WHEEL_WIDEN 32
 
 /* wheel_timer.where beyond the slot indices. */
 #define WHEEL_WHERE_DUE UINT32_C(0xfffffffe) /* fires at next wheel_expire */
 #define WHEEL_WHERE_RUN UINT32_C(0xffffffff) /* in the running batch */
 
 struct wheel_slot {
-	struct wheel_link head; /* lane 0 */
+	struct wheel_link head; /* lane 0, the only one until wide */
 	/*
 	 * Per class, a lower bound of the slot's firing instants, exact
 	 * while the slot's stale bit is clear; UINT64_MAX when none.
 	 */
 	uint64_t min_ns[2];
+	uint32_t count; /* timers in all lanes */
+	bool wide;      /* timers are spread over the lanes */
 };
 
-/* The rest of a slot at a level >= WHEEL_LANE_LEVEL. */
+/* Lanes 1.. of a slot, used only while it is wide. */
 struct wheel_lanes {
-	struct wheel_link lane[WHEEL_LANES - 1]; /* lanes 1.. */
-	uint32_t count;                          /* timers in all lanes */
-	uint32_t mask;                           /* bit i: lane i in use */
+	struct wheel_link lane[WHEEL_LANES - 1];
 };
 
 struct wheel {
@@ -108,7 +101,7 @@ struct wheel {
 	struct wheel_link due;        /* instant <= now_ns when added */
 	struct wheel_link run;        /* batch of the running expiry */
 	struct wheel_slot slot[WHEEL_NSLOTS];
-	struct wheel_lanes lanes[WHEEL_NSLOTS - WHEEL_LANE_BASE];
+	struct wheel_lanes lanes[WHEEL_NSLOTS];
 };
 
 static inline struct wheel_timer *wheel_timer_of(struct wheel_link *l)
@@ -133,21 +126,18 @@ static inline unsigned wheel_digit(uint64_t t, unsigned level)
 	return (unsigned)(t >> (level * WHEEL_BITS)) & WHEEL_MASK;
 }
 
-static inline unsigned wheel_nlanes(unsigned idx)
+static inline unsigned wheel_nlanes(const struct wheel *w, unsigned idx)
 {
-	return idx < WHEEL_LANE_BASE ? 1 : WHEEL_LANES;
+	return w->slot[idx].wide ? WHEEL_LANES : 1;
 }
 
 /*
- * The lane of instant e in slot idx. Fibonacci hashing: the top bits of
+ * The lane of instant e in a wide slot. Fibonacci hashing: the top bits of
  * the product depend on every bit of e, so soft instants (multiples of a
  * power of two) spread too.
  */
-static inline unsigned wheel_lane(uint64_t e, unsigned idx)
+static inline unsigned wheel_lane(uint64_t e)
 {
-	if (idx < WHEEL_LANE_BASE) {
-		return 0;
-	}
 	return (unsigned)((e * UINT64_C(0x9e3779b97f4a7c15)) >>
 			  (64 - WHEEL_LANE_BITS));
 }
@@ -158,7 +148,7 @@ static inline struct wheel_link *wheel_head(struct wheel *w, unsigned idx,
 	if (!lane) {
 		return &w->slot[idx].head;
 	}
-	return &w->lanes[idx - WHEEL_LANE_BASE].lane[lane - 1];
+	return &w->lanes[idx].lane[lane - 1];
 }
 
 static inline const struct wheel_link *
@@ -167,7 +157,7 @@ wheel_head_const(const struct wheel *w, unsigned idx, unsigned lane)
 	if (!lane) {
 		return &w->slot[idx].head;
 	}
-	return &w->lanes[idx - WHEEL_LANE_BASE].lane[lane - 1];
+	return &w->lanes[idx].lane[lane - 1];
 }
 
 static inline void wheel_list_init(struct wheel_link *h)
@@ -222,17 +212,31 @@ static void wheel_slot_reset(struct wheel *w, unsigned idx)
 	wheel_list_init(&s->head);
 	s->min_ns[WHEEL_HARD] = UINT64_MAX;
 	s->min_ns[WHEEL_SOFT] = UINT64_MAX;
-	if (idx >= WHEEL_LANE_BASE) {
-		struct wheel_lanes *x = &w->lanes[idx - WHEEL_LANE_BASE];
-		uint32_t m;
-
-		for (m = x->mask & ~1u; m; m &= m - 1) {
-			i = (unsigned)__builtin_ctz(m);
-			wheel_list_init(&x->lane[i - 1]);
+	s->count = 0;
+	if (s->wide) {
+		for (i = 0; i < WHEEL_LANES - 1; i++) {
+			wheel_list_init(&w->lanes[idx].lane[i]);
 		}
-		x->count = 0;
-		x->mask = 0;
+		s->wide = false;
 	}
+}
+
+/* Spread the one list of slot idx over the lanes, keeping list order. */
+static void wheel_widen(struct wheel *w, unsigned idx)
+{
+	struct wheel_link *h = &w->slot[idx].head, *l, *next;
+
+	for (l = h->next; l != h; l = next) {
+		unsigned lane = wheel_lane(wheel_timer_of(l)->expires_ns);
+
+		next = l->next;
+		if (lane) {
+			l->prev->next = next;
+			next->prev = l->prev;
+			wheel_list_append(wheel_head(w, idx, lane), l);
+		}
+	}
+	w->slot[idx].wide = true;
 }
 
 /* Slot idx has become empty: reset it and clear it from the bitmaps. */
@@ -258,15 +262,15 @@ static inline void wheel_file(struct wheel *w, struct wheel_timer *t)
 	unsigned idx = level * WHEEL_SLOTS + digit;
 	struct wheel_slot *s = &w->slot[idx];
 
-	if (idx < WHEEL_LANE_BASE) {
+	if (!s->wide) {
 		wheel_list_append(&s->head, &t->link);
+		/* Level 0 slots hold one instant: one lane whatever the size. */
+		if (++s->count > WHEEL_WIDEN && level) {
+			wheel_widen(w, idx);
+		}
 	} else {
-		struct wheel_lanes *x = &w->lanes[idx - WHEEL_LANE_BASE];
-		unsigned lane = wheel_lane(e, idx);
-
-		wheel_list_append(wheel_head(w, idx, lane), &t->link);
-		x->count++;
-		x->mask |= 1u << lane;
+		wheel_list_append(wheel_head(w, idx, wheel_lane(e)), &t->link);
+		s->count++;
 	}
 	t->where = idx;
 	if (e < s->min_ns[t->cls]) {
@@ -299,7 +303,6 @@ static void wheel_unlink(struct wheel *w, struct wheel_timer *t)
 	struct wheel_link *prev = t->link.prev;
 	struct wheel_link *next = t->link.next;
 	uint32_t idx = t->where;
-	bool empty;
 
 	prev->next = next;
 	next->prev = prev;
@@ -308,20 +311,7 @@ static void wheel_unlink(struct wheel *w, struct wheel_timer *t)
 	w->count--;
 
 	if (idx < WHEEL_NSLOTS) {
-		/* prev == next only when both are the head: list empty. */
-		if (idx < WHEEL_LANE_BASE) {
-			empty = prev == next;
-		} else {
-			struct wheel_lanes *x =
-				&w->lanes[idx - WHEEL_LANE_BASE];
-
-			if (prev == next) {
-				x->mask &= ~(1u << wheel_lane(t->expires_ns,
-							      idx));
-			}
-			empty = !--x->count;
-		}
-		if (empty) {
+		if (!--w->slot[idx].count) {
 			wheel_slot_clear(w, idx);
 		} else if (t->expires_ns == w->slot[idx].min_ns[t->cls]) {
 			w->stale[idx / WHEEL_SLOTS] |= UINT64_C(1)
@@ -360,7 +350,7 @@ struct wheel *wheel_new(uint64_t now_ns)
 	wheel_list_init(&w->due);
 	wheel_list_init(&w->run);
 	for (i = 0; i < WHEEL_NSLOTS; i++) {
-		for (j = 1; j < wheel_nlanes(i); j++) {
+		for (j = 1; j < WHEEL_LANES; j++) {
 			wheel_list_init(wheel_head(w, i, j));
 		}
 		wheel_slot_reset(w, i);
@@ -390,7 +380,7 @@ struct wheel *wheel_free(struct wheel *w)
 	wheel_list_forget(&w->due);
 	wheel_list_forget(&w->run);
 	for (i = 0; i < WHEEL_NSLOTS; i++) {
-		for (j = 0; j < wheel_nlanes(i); j++) {
+		for (j = 0; j < wheel_nlanes(w, i); j++) {
 			wheel_list_forget(wheel_head(w, i, j));
 		}
 	}
@@ -429,7 +419,7 @@ static void wheel_slot_rescan(struct wheel *w, unsigned idx)
 
 	s->min_ns[WHEEL_HARD] = UINT64_MAX;
 	s->min_ns[WHEEL_SOFT] = UINT64_MAX;
-	for (i = 0; i < wheel_nlanes(idx); i++) {
+	for (i = 0; i < wheel_nlanes(w, idx); i++) {
 		h = wheel_head(w, idx, i);
 		for (l = h->next; l != h; l = l->next) {
 			const struct wheel_timer *t = wheel_timer_of(l);
@@ -447,7 +437,7 @@ static bool wheel_slot_has_hard(struct wheel *w, unsigned idx)
 	struct wheel_link *h, *l;
 	unsigned i;
 
-	for (i = 0; i < wheel_nlanes(idx); i++) {
+	for (i = 0; i < wheel_nlanes(w, idx); i++) {
 		h = wheel_head(w, idx, i);
 		for (l = h->next; l != h; l = l->next) {
 			if (wheel_timer_of(l)->cls == WHEEL_HARD) {
@@ -506,15 +496,12 @@ static inline void wheel_chain(struct wheel_link *h,
 static inline void wheel_splice(struct wheel *w, unsigned idx,
 				struct wheel_link ***tailp)
 {
-	uint32_t m;
+	unsigned i;
 
-	if (idx < WHEEL_LANE_BASE) {
-		wheel_chain(&w->slot[idx].head, tailp);
-	} else {
-		m = w->lanes[idx - WHEEL_LANE_BASE].mask;
-		for (; m; m &= m - 1) {
-			wheel_chain(wheel_head(w, idx, (unsigned)__builtin_ctz(m)),
-				    tailp);
+	wheel_chain(&w->slot[idx].head, tailp);
+	if (w->slot[idx].wide) {
+		for (i = 1; i < WHEEL_LANES; i++) {
+			wheel_chain(wheel_head(w, idx, i), tailp);
 		}
 	}
 	wheel_slot_reset(w, idx);
@@ -588,54 +575,48 @@ static inline void wheel_refile(struct wheel *w, struct wheel_link *l,
 
 /*
  * Refile every timer of the cascaded slot idx, then empty it. The lanes of
- * a big slot are walked side by side, each next node prefetched a round
- * ahead, so a cold slot costs about a quarter of the serial misses; a
- * small one is not worth the bookkeeping. Within a lane the order, hence
- * fact 3, is kept. The slot is a higher level than any timer refiled
- * lands in, so its lists are not touched meanwhile.
+ * a wide slot are walked side by side, each next node prefetched a round
+ * ahead, so a cold slot costs about a quarter of the serial misses. Within
+ * a lane the order, hence fact 3, is kept. The slot is a higher level than
+ * any timer refiled lands in, so its lists are not touched meanwhile.
  */
 static void wheel_cascade(struct wheel *w, unsigned idx,
 			  struct wheel_link ***tailp)
 {
 	struct wheel_link *cur[WHEEL_LANES], *end[WHEEL_LANES], *l, *next;
-	uint32_t m = 1;
 	unsigned i, n = 0;
 
-	if (idx >= WHEEL_LANE_BASE) {
-		m = w->lanes[idx - WHEEL_LANE_BASE].mask;
+	if (!w->slot[idx].wide) {
+		end[0] = &w->slot[idx].head;
+		for (l = end[0]->next; l != end[0]; l = next) {
+			next = l->next;
+			wheel_refile(w, l, tailp);
+		}
+		wheel_slot_reset(w, idx);
+		return;
 	}
-	for (; m; m &= m - 1) {
-		end[n] = wheel_head(w, idx, (unsigned)__builtin_ctz(m));
+	for (i = 0; i < WHEEL_LANES; i++) {
+		end[n] = wheel_head(w, idx, i);
 		cur[n] = end[n]->next;
-		n++;
+		if (cur[n] != end[n]) {
+			__builtin_prefetch(cur[n]);
+			n++;
+		}
 	}
-	if (idx < WHEEL_LANE_BASE ||
-	    w->lanes[idx - WHEEL_LANE_BASE].count < WHEEL_INTERLEAVE_MIN) {
-		for (i = 0; i < n; i++) {
-			for (l = cur[i]; l != end[i]; l = next) {
-				next = l->next;
-				wheel_refile(w, l, tailp);
+	while (n) {
+		for (i = 0; i < n;) {
+			l = cur[i];
+			if (l == end[i]) {
+				/* Done: the last lane takes its place. */
+				n--;
+				cur[i] = cur[n];
+				end[i] = end[n];
+				continue;
 			}
-		}
-	} else {
-		for (i = 0; i < n; i++) {
+			cur[i] = l->next;
 			__builtin_prefetch(cur[i]);
-		}
-		while (n) {
-			for (i = 0; i < n;) {
-				l = cur[i];
-				if (l == end[i]) {
-					/* Done: the last lane takes its place. */
-					n--;
-					cur[i] = cur[n];
-					end[i] = end[n];
-					continue;
-				}
-				cur[i] = l->next;
-				__builtin_prefetch(cur[i]);
-				wheel_refile(w, l, tailp);
-				i++;
-			}
+			wheel_refile(w, l, tailp);
+			i++;
 		}
 	}
 	wheel_slot_reset(w, idx);
@@ -812,17 +793,18 @@ static int wheel_check_slot(const struct wheel *w, unsigned idx, size_t *n)
 	uint64_t min[2] = { UINT64_MAX, UINT64_MAX };
 	const struct wheel_link *h, *l;
 	size_t len = 0;
-	uint32_t mask = 0;
 	unsigned i;
 	int c, r;
 
-	for (i = 0; i < wheel_nlanes(idx); i++) {
+	if (s->wide && !level) {
+		return -EUCLEAN;
+	}
+	for (i = 0; i < WHEEL_LANES; i++) {
 		h = wheel_head_const(w, idx, i);
 		r = wheel_check_list(h, idx, w->count, &len);
 		if (r < 0) {
 			return r;
 		}
-		mask |= (uint32_t)!wheel_list_empty(h) << i;
 		for (l = h->next; l != h; l = l->next) {
 			const struct wheel_timer *t = wheel_timer_of_const(l);
 			uint64_t e = t->expires_ns;
@@ -831,7 +813,7 @@ static int wheel_check_slot(const struct wheel *w, unsigned idx, size_t *n)
 			if (e <= w->now_ns ||
 			    wheel_level(e, w->now_ns) != level ||
 			    wheel_digit(e, level) != digit ||
-			    wheel_lane(e, idx) != i) {
+			    (s->wide ? wheel_lane(e) : 0) != i) {
 				return -EUCLEAN;
 			}
 			if (e < min[t->cls]) {
@@ -842,9 +824,7 @@ static int wheel_check_slot(const struct wheel *w, unsigned idx, size_t *n)
 	if (!!len != !!(w->bits[level] & bit)) {
 		return -EUCLEAN;
 	}
-	if (idx >= WHEEL_LANE_BASE &&
-	    (len != w->lanes[idx - WHEEL_LANE_BASE].count ||
-	     mask != w->lanes[idx - WHEEL_LANE_BASE].mask)) {
+	if (len != s->count) {
 		return -EUCLEAN;
 	}
 	for (c = WHEEL_HARD; c <= WHEEL_SOFT; c++) {

@@ -25,8 +25,9 @@ TTWS_CGROUP_ROOT=$root "$SCRIPT" setup 1 4242 >"$tmp/out"
 [[ $(cat "$root/ttws.rt/cpuset.cpus.partition") == isolated ]]
 [[ $(cat "$root/ttws.rt/cpu.max") == "90000 100000" ]]
 [[ $(cat "$root/ttws.rt/cgroup.procs") == 4242 ]]
-grep -q cpuset "$root/cgroup.subtree_control"
-TTWS_CGROUP_ROOT=$root "$SCRIPT" check | grep -q "cpuset.cpus: 1"
+grep -qx "+cpuset +cpu" "$root/cgroup.subtree_control"
+TTWS_CGROUP_ROOT=$root "$SCRIPT" check >"$tmp/check"
+grep -q "cpuset.cpus: 1" "$tmp/check"
 
 # Without the cpuset controller: refused, with the fix in words.
 echo "cpu memory" >"$root/cgroup.controllers"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# An earbud vanishes: the right link drops for 2 s at 3 s. ttwsd must keep
+# the left ear playing without a gap, reconnect the right with back-off,
+# re-lock it and stream to it again; the RT thread stays allocation-free
+# through the drop and the reconnect (rtcheck).
+#
+#   sync-reconnect.sh BUILD_DIR RTCHECK_SO
+set -euo pipefail
+BUILD=$1 SHIM=$(realpath "$2")
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+sed -e 's/^drop_at_s.*//' -e 's/^drop_for_s.*//' \
+	"$ROOT/tests/scenarios/nominal.ini" >"$tmp/drop.ini"
+printf '\n' >>"$tmp/drop.ini"
+# Append to [right], the last section of nominal.ini.
+tail -n 5 "$tmp/drop.ini" | grep -q '^\[right\]\|^hci_jitter' ||
+	fail "nominal.ini no longer ends with [right]"
+printf 'drop_at_s = 3\ndrop_for_s = 2\n' >>"$tmp/drop.ini"
+
+use_shim=1
+ldd "$BUILD/src/daemon/ttwsd" | grep -q libasan && use_shim=0
+export TTWS_RTCHECK_OUT=$tmp/rt.txt
+((use_shim)) && export TTWSD_PRELOAD=$SHIM
+
+"$ROOT/tests/integration/demo.sh" "$BUILD" --scenario "$tmp/drop.ini" \
+	--duration 9 --json --keep "$tmp/run" >"$tmp/out" ||
+	fail "demo failed: $(cat "$tmp/out")"
+r=$(tail -n 1 "$tmp/out")
+echo "$r"
+j() { jq -r "$1" <<<"$r"; }
+
+(($(j .ears.right.reconnects) >= 1)) || fail "right ear never reconnected"
+(($(j .ears.left.reconnects) == 0)) || fail "left ear reconnected"
+[[ $(j .ears.right.state) == streaming ]] || fail "right ear not streaming at the end"
+# Left: every frame of the run, no gap, while the right was away.
+sent_left=$(awk -F, '$1 == "left"' "$tmp/run/frames.csv" | wc -l)
+(($(j .frames.rendered_left) == sent_left)) || fail "left lost frames during the drop"
+(( sent_left >= 800 )) || fail "left sent only $sent_left frames"
+# Left frame numbers are contiguous (no gap while the right was down).
+awk -F, '$1 == "left" { if (prev != "" && $2 != prev + 1) { bad = 1 } prev = $2 }
+	END { exit bad }' "$tmp/run/frames.csv" || fail "gap in the left ear's frames"
+# Right: frames before and after the drop, none during it.
+right=$(j .frames.rendered_right)
+((right >= 300 && right <= sent_left - 150)) || fail "right rendered $right"
+if ((use_shim)); then
+	while read -r name n; do
+		[[ $name == clock_gettime ]] && continue
+		((n == 0)) || fail "RT thread called $name $n times"
+	done <"$tmp/rt.txt"
+fi
+echo "sync-reconnect: ok"
