@@ -22,10 +22,9 @@
  *     timer: those due fire, the rest drop to a lower level. Nothing else
  *     moves, so an advance costs the slots it passes, not the timers that
  *     stay.
- *  3. Timers with the same firing instant are always in the same list
- *     (same slot, and same lane: see below), and lists are appended at
- *     the tail, so equal instants keep their add order through any number
- *     of cascades.
+ *  3. Timers with the same firing instant are always in the same list,
+ *     and lists are appended at the tail, so equal instants keep their add
+ *     order through any number of cascades.
  * Level 0 slots are 1 ns wide and 11 levels cover 64 bits (the top level
  * holds bits 60..63), so there is no overflow list and no rounding: a hard
  * timer fires exactly when now >= deadline.
@@ -38,15 +37,6 @@
  * Soft timers get a firing instant rounded up to a multiple of the largest
  * power of two <= slack: deadlines that are close land on the same instant,
  * hence the same level 0 slot and the same wake-up.
- *
- * A slot that grows past WHEEL_WIDEN timers is "widened" into four lists
- * ("lanes") picked by a hash of the firing instant, until it empties.
- * Cascading a big slot walks timers nobody touched for a long time, one
- * cache miss per step of a linked list; four lists walked side by side
- * with prefetch keep four misses in flight (2.5x faster expiry with 1M
- * timers). Hashing the instant, not the timer, keeps fact 3, and widening
- * moves the list in order. Small slots never pay for lanes, whose heads
- * live in a side array so the slots every add touches stay small.
  *
  * Each slot keeps a lower bound of the earliest instant per class, exact
  * unless the timer that set it was cancelled (the slot is then "stale" and
@@ -65,29 +55,17 @@
 #define WHEEL_LEVELS 11
 #define WHEEL_NSLOTS (WHEEL_LEVELS * WHEEL_SLOTS)
 
-#define WHEEL_LANE_BITS 2
-#define WHEEL_LANES (1u << WHEEL_LANE_BITS)
-/* Widening costs a walk of this many timers, once per slot lifetime. */
-#define WHEEL_WIDEN 32
-
 /* wheel_timer.where beyond the slot indices. */
 #define WHEEL_WHERE_DUE UINT32_C(0xfffffffe) /* fires at next wheel_expire */
 #define WHEEL_WHERE_RUN UINT32_C(0xffffffff) /* in the running batch */
 
 struct wheel_slot {
-	struct wheel_link head; /* lane 0, the only one until wide */
+	struct wheel_link head;
 	/*
 	 * Per class, a lower bound of the slot's firing instants, exact
 	 * while the slot's stale bit is clear; UINT64_MAX when none.
 	 */
 	uint64_t min_ns[2];
-	uint32_t count; /* timers in all lanes */
-	bool wide;      /* timers are spread over the lanes */
-};
-
-/* Lanes 1.. of a slot, used only while it is wide. */
-struct wheel_lanes {
-	struct wheel_link lane[WHEEL_LANES - 1];
 };
 
 struct wheel {
@@ -101,7 +79,6 @@ struct wheel {
 	struct wheel_link due;        /* instant <= now_ns when added */
 	struct wheel_link run;        /* batch of the running expiry */
 	struct wheel_slot slot[WHEEL_NSLOTS];
-	struct wheel_lanes lanes[WHEEL_NSLOTS];
 };
 
 static inline struct wheel_timer *wheel_timer_of(struct wheel_link *l)
@@ -124,40 +101,6 @@ static inline unsigned wheel_level(uint64_t e, uint64_t now)
 static inline unsigned wheel_digit(uint64_t t, unsigned level)
 {
 	return (unsigned)(t >> (level * WHEEL_BITS)) & WHEEL_MASK;
-}
-
-static inline unsigned wheel_nlanes(const struct wheel *w, unsigned idx)
-{
-	return w->slot[idx].wide ? WHEEL_LANES : 1;
-}
-
-/*
- * The lane of instant e in a wide slot. Fibonacci hashing: the top bits of
- * the product depend on every bit of e, so soft instants (multiples of a
- * power of two) spread too.
- */
-static inline unsigned wheel_lane(uint64_t e)
-{
-	return (unsigned)((e * UINT64_C(0x9e3779b97f4a7c15)) >>
-			  (64 - WHEEL_LANE_BITS));
-}
-
-static inline struct wheel_link *wheel_head(struct wheel *w, unsigned idx,
-					    unsigned lane)
-{
-	if (!lane) {
-		return &w->slot[idx].head;
-	}
-	return &w->lanes[idx].lane[lane - 1];
-}
-
-static inline const struct wheel_link *
-wheel_head_const(const struct wheel *w, unsigned idx, unsigned lane)
-{
-	if (!lane) {
-		return &w->slot[idx].head;
-	}
-	return &w->lanes[idx].lane[lane - 1];
 }
 
 static inline void wheel_list_init(struct wheel_link *h)
@@ -203,40 +146,14 @@ static uint64_t wheel_fire_ns(enum wheel_class cls, uint64_t deadline_ns,
 	return (deadline_ns + g - 1) & ~(g - 1);
 }
 
-/* Empty the lists and minima of slot idx; the bitmaps are the caller's. */
+/* Empty the list and minima of slot idx; the bitmaps are the caller's. */
 static void wheel_slot_reset(struct wheel *w, unsigned idx)
 {
 	struct wheel_slot *s = &w->slot[idx];
-	unsigned i;
 
 	wheel_list_init(&s->head);
 	s->min_ns[WHEEL_HARD] = UINT64_MAX;
 	s->min_ns[WHEEL_SOFT] = UINT64_MAX;
-	s->count = 0;
-	if (s->wide) {
-		for (i = 0; i < WHEEL_LANES - 1; i++) {
-			wheel_list_init(&w->lanes[idx].lane[i]);
-		}
-		s->wide = false;
-	}
-}
-
-/* Spread the one list of slot idx over the lanes, keeping list order. */
-static void wheel_widen(struct wheel *w, unsigned idx)
-{
-	struct wheel_link *h = &w->slot[idx].head, *l, *next;
-
-	for (l = h->next; l != h; l = next) {
-		unsigned lane = wheel_lane(wheel_timer_of(l)->expires_ns);
-
-		next = l->next;
-		if (lane) {
-			l->prev->next = next;
-			next->prev = l->prev;
-			wheel_list_append(wheel_head(w, idx, lane), l);
-		}
-	}
-	w->slot[idx].wide = true;
 }
 
 /* Slot idx has become empty: reset it and clear it from the bitmaps. */
@@ -262,16 +179,7 @@ static inline void wheel_file(struct wheel *w, struct wheel_timer *t)
 	unsigned idx = level * WHEEL_SLOTS + digit;
 	struct wheel_slot *s = &w->slot[idx];
 
-	if (!s->wide) {
-		wheel_list_append(&s->head, &t->link);
-		/* Level 0 slots hold one instant: one lane whatever the size. */
-		if (++s->count > WHEEL_WIDEN && level) {
-			wheel_widen(w, idx);
-		}
-	} else {
-		wheel_list_append(wheel_head(w, idx, wheel_lane(e)), &t->link);
-		s->count++;
-	}
+	wheel_list_append(&s->head, &t->link);
 	t->where = idx;
 	if (e < s->min_ns[t->cls]) {
 		s->min_ns[t->cls] = e;
@@ -311,7 +219,8 @@ static void wheel_unlink(struct wheel *w, struct wheel_timer *t)
 	w->count--;
 
 	if (idx < WHEEL_NSLOTS) {
-		if (!--w->slot[idx].count) {
+		/* prev == next only when both are the head: list empty. */
+		if (prev == next) {
 			wheel_slot_clear(w, idx);
 		} else if (t->expires_ns == w->slot[idx].min_ns[t->cls]) {
 			w->stale[idx / WHEEL_SLOTS] |= UINT64_C(1)
@@ -340,7 +249,7 @@ bool wheel_pending(const struct wheel_timer *t)
 struct wheel *wheel_new(uint64_t now_ns)
 {
 	struct wheel *w;
-	unsigned i, j;
+	unsigned i;
 
 	w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -350,9 +259,6 @@ struct wheel *wheel_new(uint64_t now_ns)
 	wheel_list_init(&w->due);
 	wheel_list_init(&w->run);
 	for (i = 0; i < WHEEL_NSLOTS; i++) {
-		for (j = 1; j < WHEEL_LANES; j++) {
-			wheel_list_init(wheel_head(w, i, j));
-		}
 		wheel_slot_reset(w, i);
 	}
 	return w;
@@ -371,7 +277,7 @@ static void wheel_list_forget(struct wheel_link *h)
 
 struct wheel *wheel_free(struct wheel *w)
 {
-	unsigned i, j;
+	unsigned i;
 
 	if (!w) {
 		return NULL;
@@ -380,9 +286,7 @@ struct wheel *wheel_free(struct wheel *w)
 	wheel_list_forget(&w->due);
 	wheel_list_forget(&w->run);
 	for (i = 0; i < WHEEL_NSLOTS; i++) {
-		for (j = 0; j < wheel_nlanes(w, i); j++) {
-			wheel_list_forget(wheel_head(w, i, j));
-		}
+		wheel_list_forget(&w->slot[i].head);
 	}
 	free(w);
 	return NULL;
@@ -414,35 +318,27 @@ void wheel_cancel(struct wheel *w, struct wheel_timer *t)
 static void wheel_slot_rescan(struct wheel *w, unsigned idx)
 {
 	struct wheel_slot *s = &w->slot[idx];
-	struct wheel_link *h, *l;
-	unsigned i;
+	struct wheel_link *l;
 
 	s->min_ns[WHEEL_HARD] = UINT64_MAX;
 	s->min_ns[WHEEL_SOFT] = UINT64_MAX;
-	for (i = 0; i < wheel_nlanes(w, idx); i++) {
-		h = wheel_head(w, idx, i);
-		for (l = h->next; l != h; l = l->next) {
-			const struct wheel_timer *t = wheel_timer_of(l);
+	for (l = s->head.next; l != &s->head; l = l->next) {
+		const struct wheel_timer *t = wheel_timer_of(l);
 
-			if (t->expires_ns < s->min_ns[t->cls]) {
-				s->min_ns[t->cls] = t->expires_ns;
-			}
+		if (t->expires_ns < s->min_ns[t->cls]) {
+			s->min_ns[t->cls] = t->expires_ns;
 		}
 	}
 	w->stale[idx / WHEEL_SLOTS] &= ~(UINT64_C(1) << (idx % WHEEL_SLOTS));
 }
 
-static bool wheel_slot_has_hard(struct wheel *w, unsigned idx)
+static bool wheel_slot_has_hard(const struct wheel_slot *s)
 {
-	struct wheel_link *h, *l;
-	unsigned i;
+	const struct wheel_link *l;
 
-	for (i = 0; i < wheel_nlanes(w, idx); i++) {
-		h = wheel_head(w, idx, i);
-		for (l = h->next; l != h; l = l->next) {
-			if (wheel_timer_of(l)->cls == WHEEL_HARD) {
-				return true;
-			}
+	for (l = s->head.next; l != &s->head; l = l->next) {
+		if (wheel_timer_of_const(l)->cls == WHEEL_HARD) {
+			return true;
 		}
 	}
 	return false;
@@ -470,7 +366,7 @@ uint64_t wheel_next_deadline(struct wheel *w, bool *ret_hard)
 		hard = s->min_ns[WHEEL_HARD] == next;
 		if (next == UINT64_MAX) {
 			/* Also the "no timer of this class" value: look. */
-			hard = wheel_slot_has_hard(w, idx);
+			hard = wheel_slot_has_hard(s);
 		}
 	}
 	if (ret_hard) {
@@ -479,31 +375,17 @@ uint64_t wheel_next_deadline(struct wheel *w, bool *ret_hard)
 	return next;
 }
 
-/* Append list h, if not empty, to the singly linked chain at *tailp. */
-static inline void wheel_chain(struct wheel_link *h,
-			       struct wheel_link ***tailp)
-{
-	if (h->next != h) {
-		**tailp = h->next;
-		*tailp = &h->prev->next;
-	}
-}
-
 /*
- * Append every list of slot idx to the chain ending at *tailp and empty
- * the slot. The bitmaps are the caller's.
+ * Append the list of slot idx to the singly linked chain ending at *tailp
+ * and empty the slot. The bitmaps are the caller's.
  */
 static inline void wheel_splice(struct wheel *w, unsigned idx,
 				struct wheel_link ***tailp)
 {
-	unsigned i;
+	struct wheel_link *h = &w->slot[idx].head;
 
-	wheel_chain(&w->slot[idx].head, tailp);
-	if (w->slot[idx].wide) {
-		for (i = 1; i < WHEEL_LANES; i++) {
-			wheel_chain(wheel_head(w, idx, i), tailp);
-		}
-	}
+	**tailp = h->next;
+	*tailp = &h->prev->next;
 	wheel_slot_reset(w, idx);
 }
 
@@ -574,50 +456,18 @@ static inline void wheel_refile(struct wheel *w, struct wheel_link *l,
 }
 
 /*
- * Refile every timer of the cascaded slot idx, then empty it. The lanes of
- * a wide slot are walked side by side, each next node prefetched a round
- * ahead, so a cold slot costs about a quarter of the serial misses. Within
- * a lane the order, hence fact 3, is kept. The slot is a higher level than
- * any timer refiled lands in, so its lists are not touched meanwhile.
+ * Refile every timer of the cascaded slot idx, in list order (fact 3),
+ * then empty it. The slot is a higher level than any timer refiled lands
+ * in, so its list is not touched meanwhile.
  */
 static void wheel_cascade(struct wheel *w, unsigned idx,
 			  struct wheel_link ***tailp)
 {
-	struct wheel_link *cur[WHEEL_LANES], *end[WHEEL_LANES], *l, *next;
-	unsigned i, n = 0;
+	struct wheel_link *h = &w->slot[idx].head, *l, *next;
 
-	if (!w->slot[idx].wide) {
-		end[0] = &w->slot[idx].head;
-		for (l = end[0]->next; l != end[0]; l = next) {
-			next = l->next;
-			wheel_refile(w, l, tailp);
-		}
-		wheel_slot_reset(w, idx);
-		return;
-	}
-	for (i = 0; i < WHEEL_LANES; i++) {
-		end[n] = wheel_head(w, idx, i);
-		cur[n] = end[n]->next;
-		if (cur[n] != end[n]) {
-			__builtin_prefetch(cur[n]);
-			n++;
-		}
-	}
-	while (n) {
-		for (i = 0; i < n;) {
-			l = cur[i];
-			if (l == end[i]) {
-				/* Done: the last lane takes its place. */
-				n--;
-				cur[i] = cur[n];
-				end[i] = end[n];
-				continue;
-			}
-			cur[i] = l->next;
-			__builtin_prefetch(cur[i]);
-			wheel_refile(w, l, tailp);
-			i++;
-		}
+	for (l = h->next; l != h; l = next) {
+		next = l->next;
+		wheel_refile(w, l, tailp);
 	}
 	wheel_slot_reset(w, idx);
 }
@@ -791,40 +641,28 @@ static int wheel_check_slot(const struct wheel *w, unsigned idx, size_t *n)
 	unsigned level = idx / WHEEL_SLOTS, digit = idx % WHEEL_SLOTS;
 	uint64_t bit = UINT64_C(1) << digit;
 	uint64_t min[2] = { UINT64_MAX, UINT64_MAX };
-	const struct wheel_link *h, *l;
+	const struct wheel_link *l;
 	size_t len = 0;
-	unsigned i;
 	int c, r;
 
-	if (s->wide && !level) {
-		return -EUCLEAN;
+	r = wheel_check_list(&s->head, idx, w->count, &len);
+	if (r < 0) {
+		return r;
 	}
-	for (i = 0; i < WHEEL_LANES; i++) {
-		h = wheel_head_const(w, idx, i);
-		r = wheel_check_list(h, idx, w->count, &len);
-		if (r < 0) {
-			return r;
-		}
-		for (l = h->next; l != h; l = l->next) {
-			const struct wheel_timer *t = wheel_timer_of_const(l);
-			uint64_t e = t->expires_ns;
+	for (l = s->head.next; l != &s->head; l = l->next) {
+		const struct wheel_timer *t = wheel_timer_of_const(l);
+		uint64_t e = t->expires_ns;
 
-			/* Fact 1 against the current time, and fact 3. */
-			if (e <= w->now_ns ||
-			    wheel_level(e, w->now_ns) != level ||
-			    wheel_digit(e, level) != digit ||
-			    (s->wide ? wheel_lane(e) : 0) != i) {
-				return -EUCLEAN;
-			}
-			if (e < min[t->cls]) {
-				min[t->cls] = e;
-			}
+		/* The placement rule of fact 1, against the current time. */
+		if (e <= w->now_ns || wheel_level(e, w->now_ns) != level ||
+		    wheel_digit(e, level) != digit) {
+			return -EUCLEAN;
+		}
+		if (e < min[t->cls]) {
+			min[t->cls] = e;
 		}
 	}
 	if (!!len != !!(w->bits[level] & bit)) {
-		return -EUCLEAN;
-	}
-	if (len != s->count) {
 		return -EUCLEAN;
 	}
 	for (c = WHEEL_HARD; c <= WHEEL_SOFT; c++) {
@@ -835,10 +673,6 @@ static int wheel_check_slot(const struct wheel *w, unsigned idx, size_t *n)
 		if (!(w->stale[level] & bit) && s->min_ns[c] != min[c]) {
 			return -EUCLEAN;
 		}
-	}
-	if (!len && (s->min_ns[WHEEL_HARD] != UINT64_MAX ||
-		     s->min_ns[WHEEL_SOFT] != UINT64_MAX)) {
-		return -EUCLEAN;
 	}
 	*n += len;
 	return 0;

@@ -18,6 +18,13 @@
  *    the caller's wake-up). The frame clock and timing requests.
  *  - WHEEL_SOFT: may fire anywhere in [deadline, deadline + slack] so that
  *    several soft timers share one wake-up. Supervision, back-off, stats.
+ *    Precisely: at the deadline rounded up to a multiple of the largest
+ *    power of two <= slack_ns, so soft timers with nearby deadlines land
+ *    on the same instant (the deadline itself if that would pass
+ *    UINT64_MAX, or when slack_ns < 2).
+ *
+ * The "firing instant" below is the deadline for hard timers and that
+ * rounded value for soft ones. Not thread-safe: one wheel, one thread.
  */
 
 #include <stdbool.h>
@@ -62,7 +69,8 @@ struct wheel_timer {
 };
 
 /*
- * Prepare a timer. slack_ns is ignored for WHEEL_HARD. Does not add it.
+ * Prepare a timer: not pending, slack_ns (ns) kept for WHEEL_SOFT only.
+ * Does not add it. t must not be pending in a wheel.
  */
 void wheel_timer_init(struct wheel_timer *t, enum wheel_class cls,
 		      uint64_t slack_ns, wheel_fn fn);
@@ -80,9 +88,13 @@ struct wheel *wheel_new(uint64_t now_ns);
 struct wheel *wheel_free(struct wheel *w);
 
 /*
- * File t to fire at deadline_ns (ns, CLOCK_MONOTONIC). A pending timer is
- * moved. A deadline at or before the wheel's current time fires at the next
- * wheel_expire(). Returns 0, or -EINVAL if t has no callback.
+ * File t to fire at deadline_ns (ns, CLOCK_MONOTONIC). O(1). A pending
+ * timer is moved, and counts as added now for the order of equal firing
+ * instants. A firing instant at or before the wheel's current time fires
+ * at the next wheel_expire() call (never in the one running, so a callback
+ * re-adding itself in the past cannot loop). The wheel does not own t; a
+ * timer is pending in at most one wheel at a time. Returns 0, or -EINVAL
+ * if t has no callback or no valid class (t is then left untouched).
  */
 int wheel_add(struct wheel *w, struct wheel_timer *t, uint64_t deadline_ns);
 
@@ -90,19 +102,26 @@ int wheel_add(struct wheel *w, struct wheel_timer *t, uint64_t deadline_ns);
 void wheel_cancel(struct wheel *w, struct wheel_timer *t);
 
 /*
- * The instant (ns) the caller should next call wheel_expire(): the earliest
- * hard deadline, or for soft timers the latest instant their slack allows
- * them to be coalesced to, whichever is first. UINT64_MAX when empty.
- * *ret_hard (may be NULL) says whether a hard timer is due at that instant,
- * so the loop can apply its spin guard only to hard deadlines.
+ * The instant (ns) the caller should next call wheel_expire(): the
+ * earliest firing instant, exact (a hard timer's deadline to the ns, a
+ * soft timer's coalesced instant), or the wheel's current time when a
+ * timer is already due. UINT64_MAX when empty (or when the only timers
+ * are at UINT64_MAX). *ret_hard (may be NULL) says whether a hard timer
+ * fires at that instant, so the loop can apply its spin guard only to
+ * hard deadlines. O(levels) with bitmaps; after the earliest timer of a
+ * slot was cancelled, the first call rescans that one slot. Timers of a
+ * batch wheel_expire() is running are not considered.
  */
 uint64_t wheel_next_deadline(struct wheel *w, bool *ret_hard);
 
 /*
  * Advance the wheel to now_ns and call every timer whose firing instant is
- * <= now_ns, in deadline order (equal deadlines in the order they were
- * added). Returns the number of callbacks run. now_ns earlier than the
- * wheel's time is treated as the wheel's time.
+ * <= now_ns, in nondecreasing firing-instant order, equal instants in the
+ * order they were added. The batch is fixed on entry: a timer of it that a
+ * callback cancels or moves does not run, and timers added by callbacks
+ * run at a later call. Returns the number of callbacks run. now_ns earlier
+ * than the wheel's time is treated as the wheel's time. A call from inside
+ * a callback does nothing and returns 0.
  */
 unsigned wheel_expire(struct wheel *w, uint64_t now_ns);
 
@@ -114,8 +133,9 @@ uint64_t wheel_now(const struct wheel *w);
 
 /*
  * Verify every internal invariant (each timer filed in the slot its
- * expiry maps to, list links consistent, counts and bitmaps agree).
- * Returns 0, or -EUCLEAN at the first violation. For tests.
+ * firing instant maps to, list links consistent, counts, bitmaps and
+ * per-slot minima agree). O(timers + slots). May be called from a
+ * callback. Returns 0, or -EUCLEAN at the first violation. For tests.
  */
 int wheel_check(const struct wheel *w);
 

@@ -13,7 +13,9 @@
 #include "core/macro.h"
 #include "core/plan.h"
 #include "core/wheel.h"
+#include "daemon/chan.h"
 #include "daemon/log.h"
+#include "daemon/sockchan.h"
 #include "os/rt.h"
 #include "os/sockopt.h"
 
@@ -141,12 +143,31 @@ static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 	wheel_add(e->wheel, t, now_ns + ENGINE_STATS_NS);
 }
 
+/* The channel an ear's link talks through, by transport. */
+static int engine_chan_new(struct engine *e, enum conf_ear ear,
+			   struct chan **ret)
+{
+	const struct conf_link *cl = &e->conf.link[ear];
+
+	switch (cl->transport) {
+	case CONF_TRANSPORT_UNIX:
+	case CONF_TRANSPORT_L2CAP:
+		return sockchan_new(e->loop, cl, ret);
+	case CONF_TRANSPORT_HCI_UART:
+		return -EPROTONOSUPPORT;
+	case CONF_TRANSPORT_NONE:
+		break;
+	}
+	return -EINVAL;
+}
+
 static int engine_setup(struct engine *e)
 {
 	struct rt_config rc = rt_config_default();
 	struct plan_config pc;
 	struct loop_config lc;
 	struct link_env env;
+	struct chan *chan;
 	uint64_t now, t0;
 	unsigned i;
 	int r;
@@ -205,7 +226,13 @@ static int engine_setup(struct engine *e)
 		if (e->conf.link[i].transport == CONF_TRANSPORT_NONE) {
 			continue;
 		}
-		r = link_new(&env, i, &e->links[i]);
+		r = engine_chan_new(e, i, &chan);
+		if (r < 0) {
+			snprintf(e->note, sizeof(e->note), "%s ear: %s",
+				 conf_ear_name(i), strerror(-r));
+			return r;
+		}
+		r = link_new(&env, i, chan, &e->links[i]);
 		if (r < 0) {
 			return r;
 		}

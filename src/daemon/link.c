@@ -14,7 +14,7 @@
 #include "daemon/log.h"
 #include "os/loop.h"
 #include "os/rt.h"
-#include "os/unix.h"
+#include "daemon/chan.h"
 
 #define LINK_TX_HISTORY 512 /* frames whose send instant we remember */
 #define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
@@ -30,8 +30,7 @@ struct link {
 	const struct conf_link *cf;
 	enum link_state state;
 
-	int fd;
-	struct loop_sock *sock;
+	struct chan *chan; /* owned */
 	uint16_t tx_seq;
 
 	struct wheel_timer retry_timer; /* soft: reconnect back-off */
@@ -59,6 +58,8 @@ const char *link_state_name(enum link_state s)
 	switch (s) {
 	case LINK_ST_IDLE:
 		return "idle";
+	case LINK_ST_CONNECTING:
+		return "connecting";
 	case LINK_ST_HELLO:
 		return "hello";
 	case LINK_ST_SYNCING:
@@ -73,7 +74,9 @@ static void link_retry_fire(struct wheel_timer *t, uint64_t now_ns);
 static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns);
 static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns);
 
-int link_new(const struct link_env *env, enum conf_ear ear,
+static const struct chan_cb link_chan_cb;
+
+int link_new(const struct link_env *env, enum conf_ear ear, struct chan *chan,
 	     struct link **ret)
 {
 	struct servo_config sc;
@@ -87,7 +90,6 @@ int link_new(const struct link_env *env, enum conf_ear ear,
 	l->env = *env;
 	l->ear = ear;
 	l->cf = &env->conf->link[ear];
-	l->fd = -1;
 	l->backoff_ns = env->conf->reconnect.backoff_min_ns;
 	wheel_timer_init(&l->retry_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
 			 link_retry_fire);
@@ -118,6 +120,8 @@ int link_new(const struct link_env *env, enum conf_ear ear,
 	}
 	l->st.ci_us = env->conf->servo.ci_us;
 	l->st.battery_pct = 0xff;
+	l->chan = chan;
+	chan_set_cb(chan, &link_chan_cb, l);
 	*ret = l;
 	return 0;
 }
@@ -127,9 +131,7 @@ struct link *link_free(struct link *l)
 	if (!l) {
 		return NULL;
 	}
-	if (l->fd >= 0) {
-		close(l->fd);
-	}
+	chan_free(l->chan);
 	servo_free(l->servo);
 	servo_free(l->shadow);
 	free(l);
@@ -145,19 +147,11 @@ static int link_send(struct link *l, const uint8_t *buf, size_t len)
 {
 	int r;
 
-	if (!l->sock) {
-		return -ENOTCONN;
-	}
-	r = loop_send(l->env.loop, l->sock, buf, len);
+	r = chan_send(l->chan, buf, len);
 	if (r < 0) {
 		l->st.send_errors++;
 	}
 	return r;
-}
-
-static void link_released(struct loop *loop, int fd, void *user_data)
-{
-	close(fd);
 }
 
 /* Back to IDLE: drop the socket, forget the clock model (the earbud may
@@ -166,10 +160,10 @@ static void link_drop(struct link *l, uint64_t now_ns, const char *why)
 {
 	struct wheel *w = l->env.wheel;
 
-	if (l->sock) {
-		loop_remove_socket(l->env.loop, l->sock, link_released, l);
-		l->sock = NULL;
-		l->fd = -1;
+	if (l->chan->is_open) {
+		chan_close(l->chan);
+	}
+	if (l->st.connected) {
 		l->st.disconnects++;
 	}
 	wheel_cancel(w, &l->hello_timer);
@@ -295,35 +289,17 @@ static void link_on_report(struct link *l, const struct link_msg *m)
 	}
 }
 
-static void link_rx(struct loop *loop, struct loop_sock *s,
-		    const struct loop_rx *rx, void *user_data)
+static void link_chan_msg(void *user_data, const void *data, size_t len,
+			  uint64_t rx_ns, bool has_kernel_ts)
 {
 	struct link *l = user_data;
 	struct link_msg m;
-	uint64_t rx_ns;
 	int r;
 
-	switch (rx->ev) {
-	case LOOP_EV_DATA:
-		break;
-	case LOOP_EV_EOF:
-		link_drop(l, rx->user_ts_ns, "earbud closed the link");
-		return;
-	case LOOP_EV_RX_ERROR:
-	case LOOP_EV_TX_ERROR:
-		if (rx->rx_stopped || rx->err == -EPIPE ||
-		    rx->err == -ECONNRESET) {
-			link_drop(l, rx->user_ts_ns, "link error");
-		} else {
-			l->st.send_errors++;
-		}
-		return;
+	if (!has_kernel_ts) {
+		l->st.rx_no_kernel_ts++;
 	}
-	rx_ns = rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns;
-	if (!rx->has_kernel_ts) {
-		l->st.tx_no_kernel_ts++;
-	}
-	r = proto_decode(rx->data, rx->len, &m);
+	r = proto_decode(data, len, &m);
 	if (r < 0) {
 		int i = proto_error_index(r);
 
@@ -335,7 +311,7 @@ static void link_rx(struct loop *loop, struct loop_sock *s,
 	}
 	switch (m.hdr.type) {
 	case LINK_HELLO_ACK:
-		link_on_hello_ack(l, &m, rx->user_ts_ns);
+		link_on_hello_ack(l, &m, rx_ns);
 		break;
 	case LINK_SYNC_RESP:
 		link_on_sync_resp(l, &m, rx_ns);
@@ -368,46 +344,32 @@ static void link_rx(struct loop *loop, struct loop_sock *s,
 	}
 }
 
+static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
+{
+	struct link *l = user_data;
+
+	if (l->state == LINK_ST_CONNECTING) {
+		l->st.connect_fails++;
+		link_drop(l, now_ns, err == -EPROTONOSUPPORT ?
+					     "transport not available" :
+					     "connect failed");
+		return;
+	}
+	link_drop(l, now_ns, "earbud closed the link");
+}
+
 static uint64_t link_hello_octets(const struct conf *c)
 {
 	/* One channel per ear, 48 kHz, S16: samples per frame x 2. */
 	return c->stream.frame_ns * 48000 / NSEC_PER_SEC * 2;
 }
 
-static void link_connect(struct link *l, uint64_t now_ns)
+static void link_chan_open(void *user_data, uint64_t now_ns)
 {
+	struct link *l = user_data;
 	struct link_hello h = { 0 };
 	size_t len;
-	int r, fd = -1;
 
-	switch (l->cf->transport) {
-	case CONF_TRANSPORT_UNIX:
-		r = unix_seqpacket_connect(l->cf->path, &fd);
-		break;
-	case CONF_TRANSPORT_NONE:
-		return;
-	case CONF_TRANSPORT_HCI_UART:
-	case CONF_TRANSPORT_L2CAP:
-	default:
-		r = -EPROTONOSUPPORT;
-		break;
-	}
-	if (r < 0) {
-		l->st.connect_fails++;
-		link_drop(l, now_ns,
-			  r == -EPROTONOSUPPORT ?
-				  "transport not supported by this build" :
-				  "connect failed");
-		return;
-	}
-	r = loop_add_socket(l->env.loop, fd, link_rx, l, &l->sock);
-	if (r < 0) {
-		close(fd);
-		l->st.connect_fails++;
-		link_drop(l, now_ns, "no socket slot in the loop");
-		return;
-	}
-	l->fd = fd;
 	l->tx_seq = 0;
 	l->st.connects++;
 	l->st.connected = true;
@@ -425,9 +387,33 @@ static void link_connect(struct link *l, uint64_t now_ns)
 			       &len) == 0) {
 		link_send(l, l->buf, len);
 	}
+	wheel_cancel(l->env.wheel, &l->hello_timer);
 	wheel_add(l->env.wheel, &l->hello_timer,
 		  now_ns + l->env.conf->reconnect.hello_timeout_ns);
-	log_rt(LOG_INFO, "%s ear: connected to %s", link_name(l), l->cf->path);
+	log_rt(LOG_INFO, "%s ear: %s channel open", link_name(l),
+	       chan_name(l->chan));
+}
+
+static const struct chan_cb link_chan_cb = {
+	.open = link_chan_open,
+	.msg = link_chan_msg,
+	.closed = link_chan_closed,
+};
+
+static void link_connect(struct link *l, uint64_t now_ns)
+{
+	int r;
+
+	l->state = LINK_ST_CONNECTING;
+	/* Opening may take connection events (l2cap, hci-uart): the HELLO
+	 * timeout bounds it too. */
+	wheel_add(l->env.wheel, &l->hello_timer,
+		  now_ns + l->env.conf->reconnect.hello_timeout_ns);
+	r = chan_open(l->chan, now_ns);
+	if (r < 0) {
+		l->st.connect_fails++;
+		link_drop(l, now_ns, "cannot start connecting");
+	}
 }
 
 static void link_retry_fire(struct wheel_timer *t, uint64_t now_ns)
@@ -440,7 +426,9 @@ static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns)
 	struct link *l = container_of(t, struct link, hello_timer);
 
 	l->st.hello_timeouts++;
-	link_drop(l, now_ns, "no HELLO_ACK");
+	link_drop(l, now_ns, l->state == LINK_ST_CONNECTING ?
+				     "connect timed out" :
+				     "no HELLO_ACK");
 }
 
 static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)
@@ -489,15 +477,16 @@ void link_shutdown(struct link *l)
 	wheel_cancel(l->env.wheel, &l->retry_timer);
 	wheel_cancel(l->env.wheel, &l->hello_timer);
 	wheel_cancel(l->env.wheel, &l->probe_timer);
-	if (l->sock && proto_encode_stop(&s, l->tx_seq++, 0, l->buf,
-					 sizeof(l->buf), &len) == 0) {
+	if (l->chan->is_open &&
+	    proto_encode_stop(&s, l->tx_seq++, 0, l->buf, sizeof(l->buf),
+			      &len) == 0) {
 		link_send(l, l->buf, len);
 	}
 }
 
 bool link_ready(const struct link *l)
 {
-	return l->state == LINK_ST_STREAMING && l->sock;
+	return l->state == LINK_ST_STREAMING && l->chan->is_open;
 }
 
 int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,

@@ -26,10 +26,11 @@ struct plan;
 struct servo;
 
 enum link_state {
-	LINK_ST_IDLE = 0,    /* waiting for the next connect attempt */
-	LINK_ST_HELLO = 1,   /* connected, HELLO sent, no HELLO_ACK yet */
-	LINK_ST_SYNCING = 2, /* timing exchanges, servo not locked yet */
-	LINK_ST_STREAMING = 3, /* servo locked: AUDIO flows */
+	LINK_ST_IDLE = 0,       /* waiting for the next connect attempt */
+	LINK_ST_CONNECTING = 1, /* the channel is opening */
+	LINK_ST_HELLO = 2,      /* open, HELLO sent, no HELLO_ACK yet */
+	LINK_ST_SYNCING = 3,    /* timing exchanges, servo not locked yet */
+	LINK_ST_STREAMING = 4,  /* servo locked: AUDIO flows */
 };
 
 /* What the link needs from its RT thread; not owned. */
@@ -64,13 +65,17 @@ struct link_stats {
 	uint64_t malformed[PROTO_N_ERRORS];
 	uint64_t unexpected;     /* well-formed but wrong for the state */
 	uint64_t backoff_ns;     /* current reconnect back-off */
-	uint64_t tx_no_kernel_ts;
+	uint64_t rx_no_kernel_ts; /* messages without a kernel timestamp */
 };
 
 struct link;
+struct chan;
 
-/* Allocate a link for ear. -ENOMEM / -EINVAL (servo configuration). */
-int link_new(const struct link_env *env, enum conf_ear ear,
+/*
+ * Allocate a link for ear over chan (owned from now on: freed with the
+ * link, even when this fails). -ENOMEM / -EINVAL (servo configuration).
+ */
+int link_new(const struct link_env *env, enum conf_ear ear, struct chan *chan,
 	     struct link **ret);
 struct link *link_free(struct link *l);
 

@@ -476,6 +476,38 @@ static void test_callback_cancels_others(void **state)
 	wheel_free(w);
 }
 
+static unsigned nested_ret;
+
+static void expire_nested(struct tt *x, uint64_t now_ns)
+{
+	nested_ret = wheel_expire(cur_wheel, now_ns + 1000);
+	assert_int_equal(wheel_now(cur_wheel), now_ns);
+}
+
+static void test_expire_from_callback(void **state)
+{
+	struct wheel *w = new_wheel(0);
+	struct tt a, b, c;
+
+	tt_init(&a, 1, WHEEL_HARD, 0);
+	tt_init(&b, 2, WHEEL_HARD, 0);
+	tt_init(&c, 3, WHEEL_HARD, 0);
+	a.action = expire_nested;
+	tt_add(w, &a, 10);
+	tt_add(w, &b, 10);
+	tt_add(w, &c, 500);
+	nested_ret = 99;
+	/* The nested call must neither run b early nor advance to 1010. */
+	assert_int_equal(expire(w, 10), 2);
+	assert_int_equal(nested_ret, 0);
+	assert_int_equal(nlog, 2);
+	assert_int_equal(fire_log[1].id, 2);
+	assert_int_equal(c.fired, 0);
+	assert_int_equal(wheel_now(w), 10);
+	assert_int_equal(wheel_next_deadline(w, NULL), 500);
+	wheel_free(w);
+}
+
 static void test_cancel_not_pending(void **state)
 {
 	struct wheel *w = new_wheel(50);
@@ -625,6 +657,22 @@ static void test_next_deadline(void **state)
 	assert_int_equal(wheel_next_deadline(w, &hard), 4999);
 	assert_false(hard);
 	assert_int_equal(wheel_next_deadline(w, NULL), 4999);
+
+	/* UINT64_MAX is a real instant too: only a hard one is hard. */
+	{
+		struct wheel *w2 = new_wheel(0);
+
+		tt_init(&p, 8, WHEEL_SOFT, 0);
+		tt_add(w2, &p, UINT64_MAX);
+		assert_int_equal(wheel_next_deadline(w2, &hard), UINT64_MAX);
+		assert_false(hard);
+		tt_init(&h2, 9, WHEEL_HARD, 0);
+		tt_add(w2, &h2, UINT64_MAX);
+		assert_int_equal(wheel_next_deadline(w2, &hard), UINT64_MAX);
+		assert_true(hard);
+		wheel_free(w2);
+		cur_wheel = w;
+	}
 
 	/* After an advance the earliest is again exact. */
 	assert_int_equal(expire(w, 4999), 1);
@@ -994,6 +1042,7 @@ int main(void)
 		wheel_unit_test(soft_coalesce),
 		wheel_unit_test(callback_readds_self),
 		wheel_unit_test(callback_cancels_others),
+		wheel_unit_test(expire_from_callback),
 		wheel_unit_test(cancel_not_pending),
 		wheel_unit_test(beyond_span),
 		wheel_unit_test(next_deadline),

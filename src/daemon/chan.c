@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/chan.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+void chan_set_cb(struct chan *c, const struct chan_cb *cb, void *user_data)
+{
+	c->cb = *cb;
+	c->user_data = user_data;
+}
+
+int chan_open(struct chan *c, uint64_t now_ns)
+{
+	if (c->is_open) {
+		return -EALREADY;
+	}
+	return c->ops->open(c, now_ns);
+}
+
+int chan_send(struct chan *c, const void *msg, size_t len)
+{
+	if (!c->is_open) {
+		return -ENOTCONN;
+	}
+	return c->ops->send(c, msg, len);
+}
+
+void chan_close(struct chan *c)
+{
+	c->ops->close(c);
+	c->is_open = false;
+}
+
+struct chan *chan_free(struct chan *c)
+{
+	if (c) {
+		c->ops->free(c);
+	}
+	return NULL;
+}
+
+const char *chan_name(const struct chan *c)
+{
+	return c->ops->name;
+}

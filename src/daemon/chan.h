@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_DAEMON_CHAN_H
+#define TTWS_DAEMON_CHAN_H
+
+/*
+ * A channel carries ttws-link messages to one earbud, one message per
+ * datagram or L2CAP SDU, whatever the transport underneath: an AF_UNIX
+ * seqpacket socket, a BlueZ kernel L2CAP socket, or an LE credit-based
+ * channel on a dongle the daemon drives itself (hci-uart). The link state
+ * machine (daemon/link) only sees this interface.
+ *
+ * Everything runs in the RT thread: channels never block, allocate or log
+ * directly after chan_*_new().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct chan;
+
+/* What the owner (the link) is told. All times host ns (CLOCK_MONOTONIC). */
+struct chan_cb {
+	/* The channel is open: messages may be sent. */
+	void (*open)(void *user_data, uint64_t now_ns);
+	/*
+	 * One message arrived. rx_ns is the kernel's receive timestamp when
+	 * has_kernel_ts, else the instant the loop handled it. msg is valid
+	 * only during the call.
+	 */
+	void (*msg)(void *user_data, const void *msg, size_t len, uint64_t rx_ns,
+		    bool has_kernel_ts);
+	/*
+	 * Opening failed, or an open channel closed (peer gone, transport
+	 * error): err is a negative errno. No callback follows until the next
+	 * chan_open().
+	 */
+	void (*closed)(void *user_data, int err, uint64_t now_ns);
+};
+
+struct chan_ops {
+	const char *name; /* "unix", "l2cap", "hci-uart" */
+	int (*open)(struct chan *c, uint64_t now_ns);
+	int (*send)(struct chan *c, const void *msg, size_t len);
+	void (*close)(struct chan *c);
+	void (*free)(struct chan *c);
+};
+
+/* Embedded at the start of each implementation's struct. */
+struct chan {
+	const struct chan_ops *ops;
+	struct chan_cb cb;
+	void *user_data;
+	bool is_open;
+};
+
+/* Set the owner's callbacks; before the first chan_open(). */
+void chan_set_cb(struct chan *c, const struct chan_cb *cb, void *user_data);
+
+/*
+ * Start opening. The result comes through cb.open or cb.closed, possibly
+ * from inside this call. 0, or a negative errno when nothing was started
+ * (no callback follows).
+ */
+int chan_open(struct chan *c, uint64_t now_ns);
+
+/* Send one message (copied). 0, -ENOTCONN when not open, or -errno. */
+int chan_send(struct chan *c, const void *msg, size_t len);
+
+/* Close without a cb.closed callback. A closed channel may be reopened. */
+void chan_close(struct chan *c);
+
+struct chan *chan_free(struct chan *c);
+
+const char *chan_name(const struct chan *c);
+
+#endif
