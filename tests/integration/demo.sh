@@ -103,7 +103,7 @@ ears=$(jq -c '.ears | with_entries(.value |= {state, servo: .servo.state,
 if ((!JSON)); then
 	echo
 	echo "per ear (ttwsd's view at exit):"
-	jq -r '.ears | to_entries[] | "  \(.key): link \(.value.state), servo \(.value.servo.state), offset \(.value.servo.offset_ns) ns, rate \(.value.servo.rate_ppb / 1000) ppm, \(.value.frames_sent) frames sent, \((.value.connects // 1) - 1) reconnects"' "$dir/stats.json"
+	jq -r '.ears | to_entries[] | "  \(.key): link \(.value.state), servo \(.value.servo.state), offset \(.value.servo.offset_ns / 1e9) s, rate \(.value.servo.rate_ppb / 1000) ppm, \(.value.frames_sent) frames sent, \((.value.connects // 1) - 1) reconnects"' "$dir/stats.json"
 	grep -v '^{' "$dir/sim.out" | sed 's/^/  /'
 	echo
 	head -n -1 "$dir/report.txt"

@@ -661,13 +661,14 @@ static void test_next_deadline(void **state)
 	/* UINT64_MAX is a real instant too: only a hard one is hard. */
 	{
 		struct wheel *w2 = new_wheel(0);
+		struct tt us, uh;
 
-		tt_init(&p, 8, WHEEL_SOFT, 0);
-		tt_add(w2, &p, UINT64_MAX);
+		tt_init(&us, 8, WHEEL_SOFT, 0);
+		tt_add(w2, &us, UINT64_MAX);
 		assert_int_equal(wheel_next_deadline(w2, &hard), UINT64_MAX);
 		assert_false(hard);
-		tt_init(&h2, 9, WHEEL_HARD, 0);
-		tt_add(w2, &h2, UINT64_MAX);
+		tt_init(&uh, 9, WHEEL_HARD, 0);
+		tt_add(w2, &uh, UINT64_MAX);
 		assert_int_equal(wheel_next_deadline(w2, &hard), UINT64_MAX);
 		assert_true(hard);
 		wheel_free(w2);
