@@ -70,14 +70,14 @@ struct wheel_slot {
 
 struct wheel {
 	uint64_t now_ns;
-	uint64_t levels;              /* bit L: bits[L] != 0 */
+	uint64_t levels;	      /* bit L: bits[L] != 0 */
 	uint64_t bits[WHEEL_LEVELS];  /* bit s: slot s is non-empty */
 	uint64_t stale[WHEEL_LEVELS]; /* bit s: min_ns needs a rescan */
-	size_t count;                 /* every pending timer, all lists */
-	size_t due_hard;              /* hard timers on the due list */
-	bool running;                 /* inside wheel_expire() */
-	struct wheel_link due;        /* instant <= now_ns when added */
-	struct wheel_link run;        /* batch of the running expiry */
+	size_t count;		      /* every pending timer, all lists */
+	size_t due_hard;	      /* hard timers on the due list */
+	bool running;		      /* inside wheel_expire() */
+	struct wheel_link due;	      /* instant <= now_ns when added */
+	struct wheel_link run;	      /* batch of the running expiry */
 	struct wheel_slot slot[WHEEL_NSLOTS];
 };
 
@@ -114,8 +114,7 @@ static inline bool wheel_list_empty(const struct wheel_link *h)
 	return h->next == h;
 }
 
-static inline void wheel_list_append(struct wheel_link *h,
-				     struct wheel_link *n)
+static inline void wheel_list_append(struct wheel_link *h, struct wheel_link *n)
 {
 	struct wheel_link *tail = h->prev;
 
@@ -235,9 +234,9 @@ void wheel_timer_init(struct wheel_timer *t, enum wheel_class cls,
 		      uint64_t slack_ns, wheel_fn fn)
 {
 	*t = (struct wheel_timer){
-		.cls = cls,
-		.slack_ns = cls == WHEEL_SOFT ? slack_ns : 0,
-		.fn = fn,
+	    .cls = cls,
+	    .slack_ns = cls == WHEEL_SOFT ? slack_ns : 0,
+	    .fn = fn,
 	};
 }
 
@@ -403,6 +402,7 @@ static int wheel_collect(struct wheel *w, uint64_t now_ns,
 	unsigned hi = wheel_digit(now_ns, top);
 	uint64_t below = w->levels & ((UINT64_C(1) << top) - 1);
 	uint64_t bits, elapsed, hibit;
+	unsigned digit;
 	int cascade = -1;
 
 	/* Levels under top lie in a block now_ns has left: all due. */
@@ -411,10 +411,8 @@ static int wheel_collect(struct wheel *w, uint64_t now_ns,
 
 		below &= below - 1;
 		for (bits = w->bits[level]; bits; bits &= bits - 1) {
-			wheel_splice(w,
-				     level * WHEEL_SLOTS +
-					     (unsigned)__builtin_ctzll(bits),
-				     tailp);
+			digit = (unsigned)__builtin_ctzll(bits);
+			wheel_splice(w, level * WHEEL_SLOTS + digit, tailp);
 		}
 		w->bits[level] = 0;
 		w->stale[level] = 0;
@@ -424,10 +422,8 @@ static int wheel_collect(struct wheel *w, uint64_t now_ns,
 	/* Level top: slots strictly between the two digits are due. */
 	elapsed = ((UINT64_C(1) << hi) - 1) & ~((UINT64_C(2) << lo) - 1);
 	for (bits = w->bits[top] & elapsed; bits; bits &= bits - 1) {
-		wheel_splice(w,
-			     top * WHEEL_SLOTS +
-				     (unsigned)__builtin_ctzll(bits),
-			     tailp);
+		digit = (unsigned)__builtin_ctzll(bits);
+		wheel_splice(w, top * WHEEL_SLOTS + digit, tailp);
 	}
 	hibit = UINT64_C(1) << hi;
 	if (w->bits[top] & hibit) {
@@ -472,6 +468,12 @@ static void wheel_cascade(struct wheel *w, unsigned idx,
 	wheel_slot_reset(w, idx);
 }
 
+/* Whether a fires strictly before b. */
+static inline bool wheel_before(struct wheel_link *a, struct wheel_link *b)
+{
+	return wheel_timer_of(a)->expires_ns < wheel_timer_of(b)->expires_ns;
+}
+
 static struct wheel_link *wheel_merge(struct wheel_link *a,
 				      struct wheel_link *b)
 {
@@ -479,8 +481,7 @@ static struct wheel_link *wheel_merge(struct wheel_link *a,
 
 	/* a precedes b in the batch: on ties a goes first (stability). */
 	while (a && b) {
-		if (wheel_timer_of(b)->expires_ns <
-		    wheel_timer_of(a)->expires_ns) {
+		if (wheel_before(b, a)) {
 			*tail = b;
 			tail = &b->next;
 			b = b->next;
@@ -510,8 +511,7 @@ static struct wheel_link *wheel_sort(struct wheel_link *list)
 	while (list) {
 		struct wheel_link *last = list;
 
-		while (last->next && wheel_timer_of(last->next)->expires_ns >=
-					     wheel_timer_of(last)->expires_ns) {
+		while (last->next && !wheel_before(last->next, last)) {
 			last = last->next;
 		}
 		run = list;
@@ -609,8 +609,7 @@ static int wheel_check_list(const struct wheel_link *h, uint32_t where,
 	const struct wheel_link *l;
 	size_t len = 0;
 
-	if (!h->next || !h->prev || h->prev->next != h ||
-	    h->next->prev != h) {
+	if (!h->next || !h->prev || h->prev->next != h || h->next->prev != h) {
 		return -EUCLEAN;
 	}
 	for (l = h->next; l != h; l = l->next) {
@@ -640,7 +639,7 @@ static int wheel_check_slot(const struct wheel *w, unsigned idx, size_t *n)
 	const struct wheel_slot *s = &w->slot[idx];
 	unsigned level = idx / WHEEL_SLOTS, digit = idx % WHEEL_SLOTS;
 	uint64_t bit = UINT64_C(1) << digit;
-	uint64_t min[2] = { UINT64_MAX, UINT64_MAX };
+	uint64_t min[2] = {UINT64_MAX, UINT64_MAX};
 	const struct wheel_link *l;
 	size_t len = 0;
 	int c, r;

@@ -43,7 +43,7 @@ struct wheel_timer;
  * Expiry callback. now_ns is the time passed to wheel_expire(). The timer
  * is no longer pending when this runs: the callback may re-add or free it,
  * and may add or cancel any other timer of the same wheel. It must not call
- * wheel_expire() or wheel_free() on that wheel.
+ * wheel_free() on that wheel (wheel_expire() from a callback does nothing).
  */
 typedef void (*wheel_fn)(struct wheel_timer *t, uint64_t now_ns);
 
@@ -60,7 +60,7 @@ struct wheel_timer {
 	 */
 	struct wheel_link link;
 	uint64_t expires_ns; /* firing instant the wheel files it under */
-	uint32_t where;      /* slot index, or the due or run list */
+	uint32_t where;	     /* slot index, or the due or run list */
 	/* Read-only for users once added. */
 	enum wheel_class cls;
 	uint64_t deadline_ns; /* as passed to wheel_add() */

@@ -126,7 +126,7 @@ static void heap_sift_down(struct heap *h, uint32_t i, struct heap_ent e)
 /* t must not be pending: the workload always cancels first. */
 static void heap_add(struct heap *h, struct heap_timer *t, uint64_t d)
 {
-	struct heap_ent e = { .key = d, .t = t };
+	struct heap_ent e = {.key = d, .t = t};
 
 	t->deadline_ns = d;
 	heap_sift_up(h, h->n++, e);
@@ -186,7 +186,7 @@ static void bench_heap_rearm(struct heap_timer *t, uint64_t now_ns)
 
 struct bench_cfg {
 	uint32_t live;
-	uint64_t ops;   /* add+cancel pairs per round */
+	uint64_t ops;	/* add+cancel pairs per round */
 	uint64_t fires; /* expirations per round */
 	unsigned rounds;
 };
@@ -234,8 +234,8 @@ static double bench_heap_add_cancel(const struct bench_cfg *c,
 
 	bench_heap.n = 0;
 	for (k = 0; k < c->live; k++) {
-		tm[k] = (struct heap_timer){ .idx = HEAP_NONE,
-					     .fn = bench_heap_rearm };
+		tm[k] = (struct heap_timer){.idx = HEAP_NONE,
+					    .fn = bench_heap_rearm};
 		heap_add(&bench_heap, &tm[k],
 			 now + 1 + bench_below(BENCH_SPAN_NS));
 	}
@@ -292,8 +292,8 @@ static double bench_heap_expire(const struct bench_cfg *c,
 
 	bench_heap.n = 0;
 	for (k = 0; k < c->live; k++) {
-		tm[k] = (struct heap_timer){ .idx = HEAP_NONE,
-					     .fn = bench_heap_rearm };
+		tm[k] = (struct heap_timer){.idx = HEAP_NONE,
+					    .fn = bench_heap_rearm};
 		heap_add(&bench_heap, &tm[k],
 			 now + 1 + bench_below(BENCH_SPAN_NS));
 	}
@@ -323,19 +323,19 @@ int main(int argc, char **argv)
 {
 	const bool quick = argc > 1 && !strcmp(argv[1], "--quick");
 	const struct bench_cfg full[] = {
-		{ 64, 4000000, 2000000, 7 },
-		{ 1024, 4000000, 2000000, 7 },
-		{ 65536, 3000000, 2000000, 7 },
-		{ 1u << 20, 2000000, 2000000, 5 },
+	    {64, 4000000, 2000000, 7},
+	    {1024, 4000000, 2000000, 7},
+	    {65536, 3000000, 2000000, 7},
+	    {1u << 20, 2000000, 2000000, 5},
 	};
 	const struct bench_cfg fast[] = {
-		{ 64, 200000, 100000, 3 },
-		{ 1024, 200000, 100000, 3 },
-		{ 65536, 200000, 100000, 3 },
-		{ 1u << 20, 200000, 100000, 1 },
+	    {64, 200000, 100000, 3},
+	    {1024, 200000, 100000, 3},
+	    {65536, 200000, 100000, 3},
+	    {1u << 20, 200000, 100000, 1},
 	};
 	const struct bench_cfg *cfg = quick ? fast : full;
-	const char *key[] = { "64", "1k", "64k", "1m" };
+	const char *key[] = {"64", "1k", "64k", "1m"};
 	double ac_ratio[4], ex_ratio[4];
 	struct wheel_timer *wt;
 	struct heap_timer *ht;

@@ -153,7 +153,8 @@ static void test_ordering(void **state)
 	}
 	while (wheel_count(w)) {
 		uint64_t prev = wheel_now(w);
-		uint64_t now = prev + 1 + splitmix64(&seed) % (prev - base + 97);
+		uint64_t now =
+		    prev + 1 + splitmix64(&seed) % (prev - base + 97);
 		unsigned first = nlog;
 
 		expire(w, now);
@@ -173,7 +174,7 @@ static void test_fifo(void **state)
 	struct tt tt[10];
 	const uint64_t d = 1000000;
 	struct wheel *w = new_wheel(0);
-	unsigned i, want[] = { 0, 1, 2, 4, 5, 6, 7, 8, 9, 3 };
+	unsigned i, want[] = {0, 1, 2, 4, 5, 6, 7, 8, 9, 3};
 
 	/*
 	 * Added at different times, so first filed at different levels and
@@ -213,34 +214,34 @@ static void test_fifo(void **state)
 }
 
 static const uint64_t exact_deltas[] = {
-	1,
-	2,
-	3,
-	63,
-	64,
-	65,
-	127,
-	4095,
-	4096,
-	4097,
-	262143,
-	1000 + 7,
-	999999,
-	7500000 + 13,
-	NSEC_PER_SEC - 1,
-	NSEC_PER_SEC + 1,
-	10 * NSEC_PER_SEC + 123457,
-	(UINT64_C(1) << 36) + 1,
-	HOUR_NS + 12345,
-	5 * HOUR_NS - 1,
+    1,
+    2,
+    3,
+    63,
+    64,
+    65,
+    127,
+    4095,
+    4096,
+    4097,
+    262143,
+    1000 + 7,
+    999999,
+    7500000 + 13,
+    NSEC_PER_SEC - 1,
+    NSEC_PER_SEC + 1,
+    10 * NSEC_PER_SEC + 123457,
+    (UINT64_C(1) << 36) + 1,
+    HOUR_NS + 12345,
+    5 * HOUR_NS - 1,
 };
 
 static const uint64_t exact_bases[] = {
-	0,
-	123456789,
-	(UINT64_C(1) << 36) - 1,
-	(UINT64_C(1) << 42) - 3,
-	UINT64_C(0x0123456789abcdef),
+    0,
+    123456789,
+    (UINT64_C(1) << 36) - 1,
+    (UINT64_C(1) << 42) - 3,
+    UINT64_C(0x0123456789abcdef),
 };
 
 static void check_exact(uint64_t base, uint64_t d, unsigned mode)
@@ -302,14 +303,14 @@ static void test_hard_exact(void **state)
 static void test_soft_window(void **state)
 {
 	static const uint64_t slacks[] = {
-		1, 2, 3, 1000, 1023, 1024, 1000000, 7300000, NSEC_PER_SEC,
+	    1, 2, 3, 1000, 1023, 1024, 1000000, 7300000, NSEC_PER_SEC,
 	};
 	unsigned i, b;
 
 	for (i = 0; i < ARRAY_SIZE(slacks); i++) {
 		for (b = 0; b < ARRAY_SIZE(exact_bases); b++) {
-			uint64_t d = exact_bases[b] + 10 * NSEC_PER_MSEC + 7 * i +
-				     1;
+			uint64_t d =
+			    exact_bases[b] + 10 * NSEC_PER_MSEC + 7 * i + 1;
 			struct wheel *w = new_wheel(exact_bases[b]);
 			uint64_t at;
 			bool hard = true;
@@ -359,8 +360,8 @@ static void test_soft_coalesce(void **state)
 
 	/* Deadlines 0.1 ms apart at odd offsets, inside one window. */
 	for (i = 0; i < 8; i++) {
-		dl[i] = base + 3 * NSEC_PER_MSEC + i * 100 * NSEC_PER_USEC +
-			i * 17;
+		dl[i] =
+		    base + 3 * NSEC_PER_MSEC + i * 100 * NSEC_PER_USEC + i * 17;
 	}
 	/* Control: as hard timers they need one wake-up each. */
 	for (i = 0; i < 8; i++) {
@@ -433,11 +434,11 @@ static struct tt oth[6];
 
 static void act_on_others(struct tt *x, uint64_t now_ns)
 {
-	wheel_cancel(cur_wheel, &oth[2].t);              /* in this batch */
-	tt_add(cur_wheel, &oth[3], now_ns - 1);          /* batch -> due */
-	tt_add(cur_wheel, &oth[4], now_ns + 1000);       /* batch -> later */
-	tt_add(cur_wheel, &oth[5], now_ns - 40);         /* new -> due */
-	wheel_cancel(cur_wheel, &oth[1].t);              /* already ran */
+	wheel_cancel(cur_wheel, &oth[2].t);	   /* in this batch */
+	tt_add(cur_wheel, &oth[3], now_ns - 1);	   /* batch -> due */
+	tt_add(cur_wheel, &oth[4], now_ns + 1000); /* batch -> later */
+	tt_add(cur_wheel, &oth[5], now_ns - 40);   /* new -> due */
+	wheel_cancel(cur_wheel, &oth[1].t);	   /* already ran */
 }
 
 static void test_callback_cancels_others(void **state)
@@ -543,14 +544,10 @@ static void test_beyond_span(void **state)
 {
 	const uint64_t base = 987654321;
 	const uint64_t far[] = {
-		base + HOUR_NS + 7,
-		base + 3 * HOUR_NS + 1,
-		base + DAY_NS + 3,
-		base + 10 * DAY_NS - 1,
-		base + 400 * DAY_NS + 11,
-		UINT64_C(1) << 62,
-		UINT64_MAX - 1,
-		UINT64_MAX,
+	    base + HOUR_NS + 7,	      base + 3 * HOUR_NS + 1,
+	    base + DAY_NS + 3,	      base + 10 * DAY_NS - 1,
+	    base + 400 * DAY_NS + 11, UINT64_C(1) << 62,
+	    UINT64_MAX - 1,	      UINT64_MAX,
 	};
 	struct tt tt[ARRAY_SIZE(far)];
 	struct wheel *w = new_wheel(base);
@@ -782,8 +779,7 @@ static struct {
 } rt;
 
 /* The spec written out the slow way: round up to the largest 2^k <= slack. */
-static uint64_t rt_fire(enum wheel_class cls, uint64_t deadline,
-			uint64_t slack)
+static uint64_t rt_fire(enum wheel_class cls, uint64_t deadline, uint64_t slack)
 {
 	uint64_t g = 1, rem;
 
@@ -978,9 +974,9 @@ static void rt_run(uint64_t seed, uint64_t start, unsigned ops)
 		struct rt_ref *r = &rt.ref[i];
 
 		r->cls = rt_rand(2) ? WHEEL_SOFT : WHEEL_HARD;
-		r->slack = r->cls == WHEEL_SOFT ?
-				   rt_rand(UINT64_C(1) << rt_rand(34)) :
-				   0;
+		r->slack = r->cls == WHEEL_SOFT
+			       ? rt_rand(UINT64_C(1) << rt_rand(34))
+			       : 0;
 		memset(&rt.tt[i], 0, sizeof(rt.tt[i]));
 		rt.tt[i].id = i;
 		wheel_timer_init(&rt.tt[i].t, r->cls, r->slack, rt_fn);
@@ -1028,29 +1024,29 @@ static void test_random_vs_reference(void **state)
 }
 
 /* cmocka_unit_test() with the "module/what_it_checks" name. */
-#define wheel_unit_test(what)                                                 \
-	{                                                                     \
-		"wheel/" #what, test_##what, NULL, NULL, NULL                 \
+#define wheel_unit_test(what)                                                  \
+	{                                                                      \
+		"wheel/" #what, test_##what, NULL, NULL, NULL                  \
 	}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		wheel_unit_test(ordering),
-		wheel_unit_test(fifo),
-		wheel_unit_test(hard_exact),
-		wheel_unit_test(soft_window),
-		wheel_unit_test(soft_coalesce),
-		wheel_unit_test(callback_readds_self),
-		wheel_unit_test(callback_cancels_others),
-		wheel_unit_test(expire_from_callback),
-		wheel_unit_test(cancel_not_pending),
-		wheel_unit_test(beyond_span),
-		wheel_unit_test(next_deadline),
-		wheel_unit_test(add_needs_callback),
-		wheel_unit_test(check_detects_corruption),
-		wheel_unit_test(free_forgets),
-		wheel_unit_test(random_vs_reference),
+	    wheel_unit_test(ordering),
+	    wheel_unit_test(fifo),
+	    wheel_unit_test(hard_exact),
+	    wheel_unit_test(soft_window),
+	    wheel_unit_test(soft_coalesce),
+	    wheel_unit_test(callback_readds_self),
+	    wheel_unit_test(callback_cancels_others),
+	    wheel_unit_test(expire_from_callback),
+	    wheel_unit_test(cancel_not_pending),
+	    wheel_unit_test(beyond_span),
+	    wheel_unit_test(next_deadline),
+	    wheel_unit_test(add_needs_callback),
+	    wheel_unit_test(check_detects_corruption),
+	    wheel_unit_test(free_forgets),
+	    wheel_unit_test(random_vs_reference),
 	};
 
 	return cmocka_run_group_tests_name("wheel", tests, NULL, NULL);
