@@ -11,11 +11,10 @@
 
 /*
  * Segments: one per pushed quantum still (partly) buffered, oldest first.
- * With pops between pushes at most frame / min_quantum + 2 are live;
- * PipeWire's smallest quantum is 16 samples, so 64 covers a 480-sample
- * frame with room to spare, and a full table is reported as -ENOSPC.
+ * Each holds at least one sample, so while no whole frame is buffered at
+ * most frame_samples are live; frame_samples + 2 slots mean a push fails
+ * for want of a slot only when a frame is waiting to be popped.
  */
-#define FRAMER_MAX_SEGS 64
 
 struct framer_seg {
 	uint64_t first;    /* absolute index of the quantum's first sample */
@@ -36,7 +35,8 @@ struct framer {
 	uint64_t in_total;  /* samples ever pushed since reset */
 	uint64_t out_total; /* samples ever popped since reset */
 	uint64_t seq;
-	struct framer_seg seg[FRAMER_MAX_SEGS];
+	struct framer_seg *seg;
+	uint32_t seg_cap;
 	uint32_t seg_head;  /* index of the oldest */
 	uint32_t seg_n;
 	bool have_last;     /* a quantum was pushed since reset */
@@ -77,6 +77,12 @@ int framer_new(const struct framer_config *c, struct framer **ret)
 	/* A frame minus one sample can be waiting when a whole quantum
 	 * arrives. */
 	f->cap = c->frame_samples + c->max_quantum;
+	f->seg_cap = c->frame_samples + 2;
+	f->seg = calloc(f->seg_cap, sizeof(*f->seg));
+	if (!f->seg) {
+		framer_free(f);
+		return -ENOMEM;
+	}
 	for (e = 0; e < FRAMER_N_EARS; e++) {
 		f->fifo[e] = calloc(f->cap, f->out_size);
 		if (!f->fifo[e]) {
@@ -98,6 +104,7 @@ struct framer *framer_free(struct framer *f)
 	for (e = 0; e < FRAMER_N_EARS; e++) {
 		free(f->fifo[e]);
 	}
+	free(f->seg);
 	free(f);
 	return NULL;
 }
@@ -201,11 +208,11 @@ int framer_push(struct framer *f, const struct framer_quantum *q,
 		return -EINVAL;
 	}
 	if (q->samples > f->cap - framer_fill(f) ||
-	    f->seg_n == FRAMER_MAX_SEGS) {
+	    f->seg_n == f->seg_cap) {
 		return -ENOSPC;
 	}
 
-	sg = &f->seg[(f->seg_head + f->seg_n) % FRAMER_MAX_SEGS];
+	sg = &f->seg[(f->seg_head + f->seg_n) % f->seg_cap];
 	memset(sg, 0, sizeof(*sg));
 	sg->first = f->in_total;
 	sg->pos0 = q->position;
@@ -288,7 +295,7 @@ int framer_pop(struct framer *f, void *left, void *right,
 	fr.discont = sg->discont && head == sg->first;
 	for (k = 0; k < f->seg_n; k++) {
 		struct framer_seg *s =
-			&f->seg[(f->seg_head + k) % FRAMER_MAX_SEGS];
+			&f->seg[(f->seg_head + k) % f->seg_cap];
 
 		if (s->first >= end) {
 			break;
@@ -313,7 +320,7 @@ int framer_pop(struct framer *f, void *left, void *right,
 		if (sg->first + sg->samples > f->out_total) {
 			break;
 		}
-		f->seg_head = (f->seg_head + 1) % FRAMER_MAX_SEGS;
+		f->seg_head = (f->seg_head + 1) % f->seg_cap;
 		f->seg_n--;
 	}
 	if (ret) {
@@ -346,7 +353,7 @@ int framer_pull_ring(struct framer *f, struct spsc *ring, void *scratch,
 		return -EBADMSG;
 	}
 	if (q.samples > f->cap - framer_fill(f) ||
-	    f->seg_n == FRAMER_MAX_SEGS) {
+	    f->seg_n == f->seg_cap) {
 		return -ENOSPC;
 	}
 	spsc_skip(ring, sizeof(q));

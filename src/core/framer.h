@@ -118,8 +118,9 @@ size_t framer_frame_bytes(const struct framer *f);
 /*
  * Append quantum q whose samples are at pcm (framer_quantum_bytes(f,
  * q->samples) bytes, any alignment). All or nothing: -ENOSPC when the
- * samples do not fit next to what is buffered (pop frames first), -EINVAL
- * when q->samples is 0 or above max_quantum.
+ * samples do not fit next to what is buffered, which happens only while a
+ * whole frame is waiting (pop it first); -EINVAL when q->samples is 0 or
+ * above max_quantum.
  */
 int framer_push(struct framer *f, const struct framer_quantum *q,
 		const void *pcm);

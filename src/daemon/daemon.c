@@ -16,6 +16,7 @@
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
+#include "os/l2cap.h"
 
 #define DAEMON_DRAIN_NS (50 * NSEC_PER_MSEC)
 #define DAEMON_FRAME_LOG_RING (1u << 20)
@@ -124,6 +125,39 @@ static void daemon_log_rt(const char *text)
 	free(copy);
 }
 
+/*
+ * Say now, clearly, when a configured transport cannot work on this
+ * host. Returns how many configured ears can work.
+ */
+static unsigned daemon_check_transports(const struct conf *c)
+{
+	char why[256];
+	unsigned e, usable = 0;
+
+	for (e = 0; e < CONF_N_EARS; e++) {
+		switch (c->link[e].transport) {
+		case CONF_TRANSPORT_NONE:
+			continue;
+		case CONF_TRANSPORT_L2CAP:
+			if (l2cap_kernel_support(why, sizeof(why)) < 0) {
+				log_error("%s ear: transport = l2cap: %s",
+					  conf_ear_name(e), why);
+				continue;
+			}
+			break;
+		case CONF_TRANSPORT_HCI_UART:
+			log_error("%s ear: transport = hci-uart is not "
+				  "available in this build yet",
+				  conf_ear_name(e));
+			continue;
+		case CONF_TRANSPORT_UNIX:
+			break;
+		}
+		usable++;
+	}
+	return usable;
+}
+
 static int daemon_write_stats(struct daemon *d)
 {
 	struct engine_snapshot snap;
@@ -164,6 +198,12 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	if (conffile_load(o->config, &d.conf, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		return 1;
+	}
+	if (daemon_check_transports(&d.conf) == 0) {
+		log_error("no ear can be reached with this configuration "
+			  "(%s): nothing to do",
+			  o->config);
 		return 1;
 	}
 	if (o->frame_log) {

@@ -152,7 +152,7 @@ static int engine_chan_new(struct engine *e, enum conf_ear ear,
 	switch (cl->transport) {
 	case CONF_TRANSPORT_UNIX:
 	case CONF_TRANSPORT_L2CAP:
-		return sockchan_new(e->loop, cl, ret);
+		return sockchan_new(e->loop, &e->conf, cl, ret);
 	case CONF_TRANSPORT_HCI_UART:
 		return -EPROTONOSUPPORT;
 	case CONF_TRANSPORT_NONE:

@@ -3,17 +3,23 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/macro.h"
+#include "daemon/log.h"
+#include "os/l2cap.h"
 #include "os/loop.h"
 #include "os/rt.h"
+#include "os/sockopt.h"
 #include "os/unix.h"
 
 struct sockchan {
 	struct chan chan;
 	struct loop *loop;
 	const struct conf_link *cfg;
+	const struct conf *conf;
+	bool connecting; /* an l2cap connect is waited for */
 	struct loop_sock *sock;
 	int fd; /* ours until the loop releases it */
 };
@@ -25,6 +31,15 @@ static void sockchan_released(struct loop *l, int fd, void *user_data)
 
 static void sockchan_drop(struct sockchan *s)
 {
+	if (s->connecting) {
+		/* A connect given up (timeout, shutdown): cancel, then the fd
+		 * is ours again (loop_cancel_connecting()). */
+		if (loop_cancel_connecting(s->loop, s->fd) == 0) {
+			close(s->fd);
+		}
+		s->connecting = false;
+		s->fd = -1;
+	}
 	if (s->sock) {
 		/* The released callback closes it once the loop is done. */
 		loop_remove_socket(s->loop, s->sock, sockchan_released, s);
@@ -65,35 +80,118 @@ static void sockchan_rx(struct loop *l, struct loop_sock *sock,
 	}
 }
 
+/* Socket options of [loop] for a link socket (DESIGN.md, "Transports"). */
+static void sockchan_sockopts(const struct sockchan *s,
+			      struct sockopt_config *ret)
+{
+	sockopt_config_default(ret);
+	ret->busy_poll_us = s->conf->loop.busy_poll_us;
+	ret->priority = s->conf->loop.socket_priority;
+	ret->timestamps = true;
+}
+
+static void sockchan_attach(struct sockchan *s, int fd, uint64_t now_ns)
+{
+	struct chan *c = &s->chan;
+	int r;
+
+	r = loop_add_socket(s->loop, fd, sockchan_rx, s, &s->sock);
+	if (r < 0) {
+		close(fd);
+		c->cb.closed(c->user_data, r, now_ns);
+		return;
+	}
+	s->fd = fd;
+	c->is_open = true;
+	c->cb.open(c->user_data, now_ns);
+}
+
+static void sockchan_connected(struct loop *l, int fd, int err,
+			       void *user_data)
+{
+	struct sockchan *s = user_data;
+
+	s->connecting = false;
+	if (err < 0) {
+		close(fd);
+		s->chan.cb.closed(s->chan.user_data, err, rt_now_ns());
+		return;
+	}
+	sockchan_attach(s, fd, rt_now_ns());
+}
+
+static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
+{
+	struct l2cap_config lc;
+	struct l2cap_report rep;
+	int r, fd = -1;
+
+	memset(&lc, 0, sizeof(lc));
+	r = l2cap_bdaddr_parse(s->cfg->address, &lc.remote.bdaddr);
+	if (r < 0) {
+		return r;
+	}
+	lc.remote.type = s->cfg->address_random ? L2CAP_ADDR_LE_RANDOM :
+						  L2CAP_ADDR_LE_PUBLIC;
+	/* Our side: any adapter, its public LE address. */
+	lc.local.type = L2CAP_ADDR_LE_PUBLIC;
+	lc.psm = s->cfg->psm;
+	lc.rx_mtu = 2048;
+	lc.security = L2CAP_SECURITY_LOW;
+	sockchan_sockopts(s, &lc.sock);
+	lc.tx_timestamps = true;
+	r = l2cap_connect_start(&lc, &fd, &rep);
+	if (r < 0 && r != -EINPROGRESS) {
+		return r;
+	}
+	if (l2cap_report_n_failed(&rep)) {
+		log_rt(LOG_NOTICE, "l2cap %s: %u socket options not obtained",
+		       s->cfg->address, l2cap_report_n_failed(&rep));
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 static int sockchan_open(struct chan *c, uint64_t now_ns)
 {
 	struct sockchan *s = container_of(c, struct sockchan, chan);
+	struct sockopt_config so;
+	struct sockopt_report sr;
 	int fd = -1, r;
 
 	switch (s->cfg->transport) {
 	case CONF_TRANSPORT_UNIX:
 		r = unix_seqpacket_connect(s->cfg->path, &fd);
+		if (r == 0) {
+			sockchan_sockopts(s, &so);
+			sockopt_apply(fd, &so, &sr);
+			sockchan_attach(s, fd, now_ns);
+			return 0;
+		}
 		break;
 	case CONF_TRANSPORT_L2CAP:
+		r = sockchan_open_l2cap(s, &fd);
+		if (r == 0) {
+			/* BlueZ connects asynchronously: the loop waits for
+			 * the socket to become writable, never the thread. */
+			r = loop_add_connecting(s->loop, fd, sockchan_connected,
+						s);
+			if (r < 0) {
+				close(fd);
+				break;
+			}
+			s->connecting = true;
+			s->fd = fd;
+			return 0;
+		}
+		break;
 	case CONF_TRANSPORT_HCI_UART:
 	case CONF_TRANSPORT_NONE:
 	default:
 		r = -EPROTONOSUPPORT;
 		break;
 	}
-	if (r < 0) {
-		c->cb.closed(c->user_data, r, now_ns);
-		return 0;
-	}
-	r = loop_add_socket(s->loop, fd, sockchan_rx, s, &s->sock);
-	if (r < 0) {
-		close(fd);
-		c->cb.closed(c->user_data, r, now_ns);
-		return 0;
-	}
-	s->fd = fd;
-	c->is_open = true;
-	c->cb.open(c->user_data, now_ns);
+	c->cb.closed(c->user_data, r, now_ns);
 	return 0;
 }
 
@@ -121,16 +219,24 @@ static void sockchan_free(struct chan *c)
 	free(s);
 }
 
-static const struct chan_ops sockchan_ops = {
-	.name = "socket",
+static const struct chan_ops sockchan_unix_ops = {
+	.name = "unix",
 	.open = sockchan_open,
 	.send = sockchan_send,
 	.close = sockchan_close,
 	.free = sockchan_free,
 };
 
-int sockchan_new(struct loop *l, const struct conf_link *cfg,
-		 struct chan **ret)
+static const struct chan_ops sockchan_l2cap_ops = {
+	.name = "l2cap",
+	.open = sockchan_open,
+	.send = sockchan_send,
+	.close = sockchan_close,
+	.free = sockchan_free,
+};
+
+int sockchan_new(struct loop *l, const struct conf *conf,
+		 const struct conf_link *cfg, struct chan **ret)
 {
 	struct sockchan *s;
 
@@ -142,8 +248,11 @@ int sockchan_new(struct loop *l, const struct conf_link *cfg,
 	if (!s) {
 		return -ENOMEM;
 	}
-	s->chan.ops = &sockchan_ops;
+	s->chan.ops = cfg->transport == CONF_TRANSPORT_UNIX ?
+			      &sockchan_unix_ops :
+			      &sockchan_l2cap_ops;
 	s->loop = l;
+	s->conf = conf;
 	s->fd = -1;
 	s->cfg = cfg;
 	*ret = &s->chan;

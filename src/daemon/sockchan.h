@@ -14,12 +14,13 @@
 struct loop;
 
 /*
- * A channel to the earbud described by cfg (transport unix or l2cap; not
- * copied: it must outlive the channel). The owner sets its callbacks with
+ * A channel to the earbud described by cfg (transport unix or l2cap), with
+ * the socket options of conf's [loop] section. Neither is copied: both
+ * must outlive the channel. The owner sets its callbacks with
  * chan_set_cb(). Returns 0, -ENOMEM, or -EPROTONOSUPPORT for another
  * transport.
  */
-int sockchan_new(struct loop *l, const struct conf_link *cfg,
-		 struct chan **ret);
+int sockchan_new(struct loop *l, const struct conf *conf,
+		 const struct conf_link *cfg, struct chan **ret);
 
 #endif

@@ -5,6 +5,8 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,7 @@ int loop_common_init(struct loop *l, const struct loop_config *cfg,
 	l->free_head = -1;
 	l->release_head = -1;
 	l->release_tail = -1;
+	l->tx_free = -1;
 	atomic_init(&l->wake_pending, false);
 	atomic_init(&l->stop, false);
 
@@ -153,8 +156,21 @@ int loop_common_init(struct loop *l, const struct loop_config *cfg,
 		s->loop = l;
 		s->idx = i;
 		s->fd = -1;
+		s->tx_head = -1;
+		s->tx_tail = -1;
 		s->next = l->free_head;
 		l->free_head = (int)i;
+	}
+
+	l->tx = calloc(cfg->tx_slots, sizeof(*l->tx));
+	l->tx_mem = calloc(cfg->tx_slots, cfg->max_msg);
+	if (!l->tx || !l->tx_mem) {
+		return -ENOMEM;
+	}
+	for (unsigned i = cfg->tx_slots; i-- > 0;) {
+		l->tx[i].buf = l->tx_mem + (size_t)i * cfg->max_msg;
+		l->tx[i].next = l->tx_free;
+		l->tx_free = (int)i;
 	}
 
 	l->wake_fd = eventfd(0, EFD_CLOEXEC | (fd_flags ? EFD_NONBLOCK : 0));
@@ -180,6 +196,8 @@ void loop_common_fini(struct loop *l)
 	if (l->wake_fd >= 0) {
 		close(l->wake_fd);
 	}
+	free(l->tx);
+	free(l->tx_mem);
 	free(l->socks);
 }
 
@@ -281,6 +299,47 @@ struct loop_sock *loop_sock_lookup(struct loop *l, uint32_t idx, uint32_t gen)
 	return s;
 }
 
+/* Take the first free slot for fd (the caller checked there is one). */
+static struct loop_sock *slot_take(struct loop *l, int fd,
+				   enum loop_slot_kind kind)
+{
+	struct loop_sock *s = &l->socks[l->free_head];
+
+	l->free_head = s->next;
+	s->next = -1;
+	s->gen++;
+	s->fd = fd;
+	s->type = 0;
+	s->kind = kind;
+	s->can_read = true;
+	s->can_write = true;
+	s->tx_head = -1;
+	s->tx_tail = -1;
+	s->fn = NULL;
+	s->connect_fn = NULL;
+	s->user_data = NULL;
+	s->released = NULL;
+	s->released_data = NULL;
+	s->inflight = 0;
+	s->used = true;
+	s->closing = false;
+	s->rx_armed = false;
+	s->rx_stopped = false;
+	return s;
+}
+
+/* Back on the free list at once (nothing in the kernel names it). */
+static void slot_give(struct loop *l, struct loop_sock *s)
+{
+	s->used = false;
+	s->closing = false;
+	s->fd = -1;
+	s->fn = NULL;
+	s->connect_fn = NULL;
+	s->next = l->free_head;
+	l->free_head = (int)s->idx;
+}
+
 int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
 		    struct loop_sock **ret)
 {
@@ -307,32 +366,213 @@ int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
 		return -errno;
 	}
 
-	s = &l->socks[l->free_head];
-	l->free_head = s->next;
-	s->next = -1;
-	s->gen++;
-	s->fd = fd;
+	s = slot_take(l, fd, LOOP_SLOT_SOCKET);
 	s->type = type;
 	s->fn = fn;
 	s->user_data = user_data;
-	s->released = NULL;
-	s->released_data = NULL;
-	s->inflight = 0;
-	s->used = true;
-	s->closing = false;
-	s->rx_armed = false;
-	s->rx_stopped = false;
 
 	r = l->ops->sock_arm(l, s);
 	if (r < 0) {
-		s->used = false;
-		s->fd = -1;
-		s->next = l->free_head;
-		l->free_head = (int)s->idx;
+		slot_give(l, s);
 		return r;
 	}
 	*ret = s;
 	return 0;
+}
+
+int loop_add_stream(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
+		    struct loop_sock **ret)
+{
+	struct loop_sock *s;
+	socklen_t sl;
+	int fl, type = 0, r;
+
+	if (!l || fd < 0 || !fn || !ret) {
+		return -EINVAL;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		return -errno;
+	}
+	if (!(fl & O_NONBLOCK)) {
+		return -EINVAL;
+	}
+	sl = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0) {
+		if (errno != ENOTSOCK) {
+			return -errno;
+		}
+		type = 0;
+	} else if (type != SOCK_STREAM) {
+		return -EPROTOTYPE;
+	}
+	if (l->free_head < 0) {
+		return -ENOSPC;
+	}
+
+	s = slot_take(l, fd, LOOP_SLOT_STREAM);
+	s->type = type;
+	s->can_read = (fl & O_ACCMODE) != O_WRONLY;
+	s->can_write = (fl & O_ACCMODE) != O_RDONLY;
+	s->fn = fn;
+	s->user_data = user_data;
+
+	r = l->ops->sock_arm(l, s);
+	if (r < 0) {
+		slot_give(l, s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static struct loop_sock *connect_find(struct loop *l, int fd)
+{
+	for (unsigned i = 0; i < l->cfg.max_sockets; i++) {
+		struct loop_sock *s = &l->socks[i];
+
+		if (s->used && s->kind == LOOP_SLOT_CONNECT && s->fd == fd) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+int loop_add_connecting(struct loop *l, int fd, loop_connect_fn fn,
+			void *user_data)
+{
+	struct loop_sock *s;
+	socklen_t sl;
+	int type, r;
+
+	if (!l || fd < 0 || !fn) {
+		return -EINVAL;
+	}
+	sl = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0) {
+		return -errno;
+	}
+	if (connect_find(l, fd)) {
+		return -EEXIST;
+	}
+	if (l->free_head < 0) {
+		return -ENOSPC;
+	}
+	s = slot_take(l, fd, LOOP_SLOT_CONNECT);
+	s->type = type;
+	s->connect_fn = fn;
+	s->user_data = user_data;
+	r = l->ops->connect_arm(l, s);
+	if (r < 0) {
+		slot_give(l, s);
+		return r;
+	}
+	return 0;
+}
+
+int loop_cancel_connecting(struct loop *l, int fd)
+{
+	struct loop_sock *s;
+
+	if (!l || fd < 0) {
+		return -EINVAL;
+	}
+	s = connect_find(l, fd);
+	if (!s) {
+		return -ENOENT;
+	}
+	l->ops->connect_cancel(l, s);
+	slot_give(l, s);
+	return 0;
+}
+
+/*
+ * Whether the connect behind a POLLOUT (or POLLERR / POLLHUP) worked:
+ * SO_ERROR, as connect(2) says for EINPROGRESS. Reading it also clears
+ * it.
+ */
+static int connect_result(int fd, unsigned revents)
+{
+	socklen_t sl = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0) {
+		return -errno;
+	}
+	if (err) {
+		return -err;
+	}
+	if (!(revents & POLLOUT) && (revents & (POLLERR | POLLHUP))) {
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+void loop_connect_done(struct loop *l, struct loop_sock *s, int res)
+{
+	loop_connect_fn fn = s->connect_fn;
+	void *data = s->user_data;
+	int fd = s->fd, err;
+
+	/* The slot first: fn may take it again (loop_add_socket()). */
+	slot_give(l, s);
+	err = res < 0 ? res : connect_result(fd, (unsigned)res);
+	LOOP_COUNT(l, connects);
+	fn(l, fd, err, data);
+}
+
+int loop_tx_get(struct loop *l)
+{
+	int i = l->tx_free;
+
+	if (i >= 0) {
+		l->tx_free = l->tx[i].next;
+		l->tx[i].next = -1;
+		l->tx[i].off = 0;
+		l->tx[i].inflight = false;
+	}
+	return i;
+}
+
+void loop_tx_put(struct loop *l, int i)
+{
+	l->tx[i].sock = NULL;
+	l->tx[i].inflight = false;
+	l->tx[i].next = l->tx_free;
+	l->tx_free = i;
+}
+
+void loop_tx_push(struct loop *l, struct loop_sock *s, int i)
+{
+	l->tx[i].sock = s;
+	l->tx[i].next = -1;
+	if (s->tx_tail >= 0) {
+		l->tx[s->tx_tail].next = i;
+	} else {
+		s->tx_head = i;
+	}
+	s->tx_tail = i;
+}
+
+void loop_tx_unlink(struct loop *l, struct loop_sock *s, int i)
+{
+	int prev = -1;
+
+	for (int j = s->tx_head; j >= 0; prev = j, j = l->tx[j].next) {
+		if (j != i) {
+			continue;
+		}
+		if (prev >= 0) {
+			l->tx[prev].next = l->tx[i].next;
+		} else {
+			s->tx_head = l->tx[i].next;
+		}
+		if (s->tx_tail == i) {
+			s->tx_tail = prev;
+		}
+		l->tx[i].next = -1;
+		return;
+	}
 }
 
 static void release_queue(struct loop *l, struct loop_sock *s)
@@ -391,12 +631,7 @@ static void release_run(struct loop *l)
 		if (l->release_head < 0) {
 			l->release_tail = -1;
 		}
-		s->used = false;
-		s->closing = false;
-		s->fd = -1;
-		s->fn = NULL;
-		s->next = l->free_head;
-		l->free_head = (int)s->idx;
+		slot_give(l, s);
 		if (fn) {
 			fn(l, fd, data);
 		}
@@ -413,6 +648,14 @@ int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len)
 	}
 	if (s->closing) {
 		return -ESHUTDOWN;
+	}
+	if (s->kind == LOOP_SLOT_STREAM) {
+		if (!s->can_write) {
+			return -EBADF;
+		}
+		if (len == 0) {
+			return 0;
+		}
 	}
 	return l->ops->send(l, s, buf, len);
 }
@@ -546,7 +789,8 @@ bool loop_cmsg_ts(const struct cmsghdr *c, uint64_t *ret_realtime_ns)
 /* 0 bytes is EOF only where the socket type has a connection to end. */
 static bool zero_is_eof(const struct loop_sock *s)
 {
-	return s->type == SOCK_SEQPACKET || s->type == SOCK_STREAM;
+	return s->kind == LOOP_SLOT_STREAM || s->type == SOCK_SEQPACKET ||
+	       s->type == SOCK_STREAM;
 }
 
 bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
@@ -614,7 +858,8 @@ bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err)
 	if (s->closing || s->rx_stopped) {
 		return true;
 	}
-	if (rx_error_is_fatal(err)) {
+	/* A byte stream that failed has lost its place: see loop.h. */
+	if (s->kind == LOOP_SLOT_STREAM || rx_error_is_fatal(err)) {
 		s->rx_stopped = true;
 		rx.rx_stopped = true;
 	}

@@ -80,6 +80,15 @@ struct loop_config {
 	 * For benchmarks and tests of that path; false in production.
 	 */
 	bool uring_singleshot;
+	/*
+	 * io_uring: treat every stream (loop_add_stream()) as if its first
+	 * IORING_OP_READ had completed with -EAGAIN: receive with
+	 * IORING_OP_POLL_ADD(POLLIN) then read(2), and wait for POLLOUT
+	 * (IORING_OP_POLL_ADD) before each batch of writes, as after a WRITE
+	 * that said -EAGAIN. For tests of that path; false in production.
+	 * Ignored by epoll.
+	 */
+	bool uring_stream_poll;
 };
 
 /*
@@ -152,7 +161,11 @@ const char *loop_rx_mode_name(enum loop_rx_mode m);
 
 /* What a socket callback is told. */
 enum loop_event {
-	LOOP_EV_DATA = 0,     /* a datagram; err is 0 or -EMSGSIZE */
+	/*
+	 * A datagram; err is 0 or -EMSGSIZE. On a stream the bytes that
+	 * arrived (see loop_add_stream()); err is 0.
+	 */
+	LOOP_EV_DATA = 0,
 	LOOP_EV_EOF = 1,      /* peer closed: err = -ECONNRESET */
 	LOOP_EV_RX_ERROR = 2, /* receive failed with err */
 	LOOP_EV_TX_ERROR = 3, /* a send queued by loop_send() failed (err) */
@@ -173,6 +186,7 @@ struct loop_rx {
 	 * (-EBADF, -ENOTSOCK, -EINVAL, -EFAULT, -EOPNOTSUPP, -ENOTCONN,
 	 * and -EBUSY when the loop could not queue the next receive);
 	 * transient errors (e.g. -ECONNREFUSED on UDP) keep receiving.
+	 * On a stream every receive error stops it (loop_add_stream()).
 	 * The owner should loop_remove_socket().
 	 */
 	bool rx_stopped;
@@ -233,6 +247,111 @@ int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
 		    struct loop_sock **ret);
 
 /*
+ * Add a byte stream: a tty or pty (a serial HCI dongle), a pipe, a
+ * connected SOCK_STREAM socket. It takes one of the max_sockets slots,
+ * like a socket, and everything said of sockets holds for it: the fd
+ * stays the caller's and may be closed once released (loop_remove_socket()
+ * with a loop_released_fn) or after loop_free(); loop_sock_fd() gives it.
+ *
+ * fd must be O_NONBLOCK: the epoll backend and the poll fallback below
+ * read(2) and write(2) it from the loop thread, which must not block. A
+ * tty should be raw (cfmakeraw(3)) with VMIN=1 VTIME=0, and opened
+ * O_NOCTTY. An O_WRONLY fd (the write end of a pipe) only sends: receive
+ * is not armed. An O_RDONLY fd only receives: loop_send() says -EBADF.
+ *
+ * Receive: each LOOP_EV_DATA carries the bytes that arrived, at most
+ * max_msg, in order; where one call ends says nothing about the sender's
+ * writes (a framer, e.g. core/h4, reassembles). user_ts_ns is set;
+ * has_kernel_ts is false (a tty has no receive timestamp; the chunk
+ * counts in rx and rx_no_kernel_ts). io_uring: one IORING_OP_READ per
+ * stream, re-armed after each completion, into a buffer of the slot's
+ * provided-buffer ring (IOSQE_BUFFER_SELECT; LOOP_RX_URING_MULTISHOT)
+ * or the slot's own buffer (single-shot). A READ of an O_NONBLOCK file
+ * the kernel cannot wait on (the file lacks FMODE_NOWAIT: ttys on
+ * some kernels; 6.18 waits) completes with -EAGAIN at once; the stream then switches for
+ * good to IORING_OP_POLL_ADD(POLLIN) followed by read(2) until EAGAIN or
+ * rx_depth chunks (counted in stream_poll). epoll: level-triggered
+ * EPOLLIN, then read(2) until EAGAIN or rx_depth chunks.
+ *
+ * End of a stream, always with rx_stopped:
+ *  - 0 bytes: LOOP_EV_EOF (err -ECONNRESET). The writer of a pipe
+ *    closed, the peer of a socket shut down, or a tty was hung up: a pty
+ *    slave whose master was closed reads 0 (the kernel hangs it up with
+ *    tty_vhangup(); input not read yet is discarded), and so does the
+ *    tty of an unplugged USB-serial dongle once usb-serial has hung it
+ *    up.
+ *  - any read error: LOOP_EV_RX_ERROR. -EIO: a pty master whose slave
+ *    was closed, or a read that raced the hangup of an unplugged
+ *    USB-serial dongle (TTY_IO_ERROR); -ENODEV / -ENXIO: a device that
+ *    went away under its driver; -EBADF. A byte stream that failed has
+ *    lost its place, so no error is treated as transient.
+ *  After a hangup writes fail with -EIO (LOOP_EV_TX_ERROR or returned),
+ *  and reopening a vanished dongle fails with -ENODEV or -ENXIO.
+ *
+ * Send: see loop_send().
+ *
+ * Errors (*ret untouched): -EINVAL (also: fd not O_NONBLOCK), -EBADF,
+ * -ENOSPC (no free slot), -EPROTOTYPE for a socket that is not
+ * SOCK_STREAM (use loop_add_socket()), any error of epoll_ctl(2) (-EPERM:
+ * the file cannot be polled) or of queueing the read (-EBUSY).
+ */
+int loop_add_stream(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
+		    struct loop_sock **ret);
+
+/*
+ * Result of loop_add_connecting(): err is 0 (connected) or the socket's
+ * negative errno (SO_ERROR: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...;
+ * -ENOTCONN if the poll reported an error or hang-up but SO_ERROR held
+ * none). Runs once, in the loop thread, from loop_run_once(). By then the
+ * slot is free again and the loop holds no reference to fd: fn may close
+ * fd, or hand it to loop_add_socket() / loop_add_stream() (which may take
+ * the very slot the connect used).
+ */
+typedef void (*loop_connect_fn)(struct loop *l, int fd, int err,
+				void *user_data);
+
+/*
+ * Wait, without blocking, for the asynchronous connect(2) of a
+ * non-blocking socket (it returned -EINPROGRESS; BlueZ L2CAP and TCP do):
+ * IORING_OP_POLL_ADD(POLLOUT) / one-shot EPOLLOUT, then SO_ERROR, then fn.
+ * Also fine after a connect that succeeded at once (AF_UNIX does): fn
+ * then runs with 0 in the next iteration. fd is not added for receive:
+ * call loop_add_socket() or loop_add_stream() from fn. There is no
+ * timeout: run a wheel timer and call loop_cancel_connecting() from it.
+ *
+ * fd stays the caller's and takes one of the max_sockets slots until fn
+ * runs or the connect is cancelled. Between this call and then, fd must
+ * not be closed (the result would be lost and the slot with it).
+ *
+ * Errors: -EINVAL, -EBADF, -ENOTSOCK, -EEXIST (a connect of fd is
+ * already waited for), -ENOSPC (no free slot), -EBUSY (submission queue
+ * full), any error of epoll_ctl(2).
+ */
+int loop_add_connecting(struct loop *l, int fd, loop_connect_fn fn,
+			void *user_data);
+
+/*
+ * Stop waiting for fd's connect. When this returns 0, fn will never run,
+ * the slot is free (another loop_add_* may take it at once) and fd may be
+ * closed at once, also from inside a callback.
+ *
+ * What closing then does: epoll drops its registration inside this call.
+ * On io_uring a poll the kernel has taken holds a reference to the
+ * socket itself (not to the fd number, so the number may be reused
+ * safely); the cancel queued by this call is submitted at the end of the
+ * current loop_run_once(), or by the next one when called from outside
+ * the loop's callbacks, and the reference is gone when that
+ * loop_run_once() returns. Only from then on does close(fd) tear the
+ * socket down (abort the connection attempt, free a bound port or PSM).
+ * A poll not yet submitted is turned into a no-op instead. The caller
+ * must not close fd before this call.
+ *
+ * Errors: -EINVAL; -ENOENT when no connect of fd is waited for (fn has
+ * run already, or it was cancelled).
+ */
+int loop_cancel_connecting(struct loop *l, int fd);
+
+/*
  * Stop receiving and sending on s and give the slot back. No callback of
  * s runs after this returns, except released (may be NULL), which runs
  * once later, when in-flight receives and sends are cancelled or
@@ -256,9 +375,38 @@ int loop_sock_fd(const struct loop_sock *s);
  * callback as LOOP_EV_TX_ERROR.
  * epoll: send(MSG_DONTWAIT | MSG_NOSIGNAL) now; a failure is returned.
  *
+ * On a stream (loop_add_stream()) buf is one packet: it goes to the
+ * kernel whole in ONE write, because some HCI controllers and emulators
+ * misparse a header split across writes (DESIGN.md, "Transports"), and
+ * sends on one stream are written strictly in the order of the calls.
+ * When the kernel takes only a prefix (a short write), the loop writes
+ * the rest next, before any later send of that stream; so a packet is
+ * split across writes only after the kernel accepted a prefix of it,
+ * which a real tty does only when its output buffer is full (and a pipe
+ * only for packets over PIPE_BUF). Sends wait in a FIFO of tx slots until
+ * written; a stream that cannot take more data (POLLOUT) holds them.
+ * io_uring: the waiting sends go out at the end of the iteration as one
+ * chain of IORING_OP_WRITE (IORING_OP_SEND with MSG_NOSIGNAL |
+ * MSG_WAITALL on a socket) linked with IOSQE_IO_LINK, so the kernel
+ * starts each only after the previous one completed in full (unlinked
+ * WRITEs on one file may complete out of order); a short write breaks
+ * the chain (-ECANCELED for the rest, which the loop sends again after
+ * the remainder), and no new chain starts while one is in flight. A
+ * WRITE that says -EAGAIN (a file without FMODE_NOWAIT) waits for
+ * IORING_OP_POLL_ADD(POLLOUT) before the next chain. Failures are
+ * delivered as LOOP_EV_TX_ERROR, one per send, and that send is dropped.
+ * epoll: when nothing waits, write(2) (send(2) with MSG_DONTWAIT |
+ * MSG_NOSIGNAL on a socket) now: the kernel's error is returned; on
+ * -EAGAIN or a short write the send (or its rest) waits for EPOLLOUT and
+ * later failures are delivered as LOOP_EV_TX_ERROR. Writing a pipe
+ * whose reader is gone raises SIGPIPE, as write(2) does (ttwsd ignores
+ * it); sockets do not (MSG_NOSIGNAL).
+ *
  * Errors: -EMSGSIZE when len > max_msg; -EAGAIN when no tx slot is free
- * (io_uring) or the socket buffer is full (epoll); -ESHUTDOWN when s is
- * being removed; on epoll any error of send(2).
+ * (io_uring, and epoll streams) or the socket buffer is full (epoll
+ * datagrams); -ESHUTDOWN when s is being removed; on epoll any error of
+ * send(2) (write(2) on a stream). Streams: -EBADF for an O_RDONLY fd;
+ * len 0 sends nothing and returns 0.
  */
 int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len);
 
@@ -312,7 +460,7 @@ struct loop_counters {
 	uint64_t timers_expired;  /* wheel callbacks run */
 	uint64_t spins;		  /* hard deadlines spun for */
 	uint64_t spin_ns;	  /* total ns spent spinning */
-	uint64_t rx;		  /* datagrams delivered (LOOP_EV_DATA) */
+	uint64_t rx;		  /* datagrams (stream chunks) delivered */
 	uint64_t rx_no_kernel_ts; /* of which without a kernel timestamp */
 	uint64_t rx_truncated;	  /* of which cut at max_msg */
 	uint64_t rx_errors;	  /* LOOP_EV_RX_ERROR delivered */
@@ -323,6 +471,9 @@ struct loop_counters {
 	uint64_t tx_errors;   /* sends failed (returned or delivered) */
 	uint64_t tx_no_slot;  /* loop_send() -EAGAIN: no slot / buffer full */
 	uint64_t wakes;	      /* wake callbacks run */
+	uint64_t tx_short;    /* stream writes the kernel took only part of */
+	uint64_t stream_poll; /* io_uring: streams on POLL_ADD + read(2) */
+	uint64_t connects;    /* connect results delivered (loop_connect_fn) */
 };
 
 /*

@@ -5,9 +5,17 @@
  * then recvmsg(MSG_DONTWAIT) until EAGAIN or rx_depth datagrams, so one
  * busy socket cannot starve the others; the rest waits for the next
  * round. The timerfd and the eventfd are O_NONBLOCK and read directly.
+ *
+ * Streams: EPOLLIN while receiving and EPOLLOUT while sends wait, both
+ * level-triggered, read(2) and write(2) (send(2) on a socket); a stream
+ * with neither is not in the epoll set at all, since EPOLLERR and
+ * EPOLLHUP are reported whatever the mask says. Connects: one-shot
+ * EPOLLOUT, deleted before the callback so that the fd may be added
+ * again at once.
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +27,16 @@
 #include "os/loop.h"
 #include "os/loop_private.h"
 
+/* What the epoll set holds for a stream slot. */
+struct epoll_slot {
+	uint32_t events;
+	bool added;
+};
+
 struct loop_epoll {
 	struct loop loop;
 	int epfd;
+	struct epoll_slot *slots; /* max_sockets */
 	struct epoll_event *events;
 	unsigned n_events;
 	unsigned char *rx_buf; /* max_msg: one datagram at a time */
@@ -36,6 +51,66 @@ static struct loop_epoll *to_epoll(struct loop *l)
 	return container_of(l, struct loop_epoll, loop);
 }
 
+/*
+ * Make the epoll set hold what stream s needs now: EPOLLIN while it
+ * receives, EPOLLOUT while sends wait, or nothing.
+ */
+static int stream_update(struct loop_epoll *le, struct loop_sock *s)
+{
+	struct epoll_slot *es = &le->slots[s->idx];
+	struct epoll_event ev = {
+	    .data.u64 = loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen),
+	};
+	uint32_t want = 0;
+
+	if (!s->closing && s->can_read && !s->rx_stopped) {
+		want |= EPOLLIN;
+	}
+	if (!s->closing && s->tx_head >= 0) {
+		want |= EPOLLOUT;
+	}
+	s->rx_armed = want & EPOLLIN;
+	if (es->added && want == es->events) {
+		return 0;
+	}
+	if (!want) {
+		if (es->added) {
+			epoll_ctl(le->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+		}
+		es->added = false;
+		es->events = 0;
+		return 0;
+	}
+	ev.events = want;
+	if (epoll_ctl(le->epfd, es->added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+		      s->fd, &ev) < 0) {
+		return -errno;
+	}
+	es->added = true;
+	es->events = want;
+	return 0;
+}
+
+static int stream_arm(struct loop_epoll *le, struct loop_sock *s)
+{
+	struct epoll_event ev = {.events = 0};
+
+	le->slots[s->idx] = (struct epoll_slot){0};
+	if (s->can_read) {
+		return stream_update(le, s);
+	}
+	/*
+	 * Send only: joins the set when sends wait. Check now that epoll
+	 * takes the fd at all (-EPERM for a regular file), not at the
+	 * first short write.
+	 */
+	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+		return -errno;
+	}
+	epoll_ctl(le->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	return 0;
+}
+
 static int epoll_sock_arm(struct loop *l, struct loop_sock *s)
 {
 	struct loop_epoll *le = to_epoll(l);
@@ -44,6 +119,9 @@ static int epoll_sock_arm(struct loop *l, struct loop_sock *s)
 	    .data.u64 = loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen),
 	};
 
+	if (s->kind == LOOP_SLOT_STREAM) {
+		return stream_arm(le, s);
+	}
 	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
 		return -errno;
 	}
@@ -63,13 +141,194 @@ static void sock_disarm(struct loop_epoll *le, struct loop_sock *s)
 
 static void epoll_sock_cancel(struct loop *l, struct loop_sock *s)
 {
+	struct loop_epoll *le = to_epoll(l);
+
 	/* epoll_ctl is synchronous: nothing stays in flight. */
-	sock_disarm(to_epoll(l), s);
+	if (s->kind != LOOP_SLOT_STREAM) {
+		sock_disarm(le, s);
+		return;
+	}
+	while (s->tx_head >= 0) {
+		int i = s->tx_head;
+
+		loop_tx_unlink(l, s, i);
+		loop_tx_put(l, i);
+	}
+	stream_update(le, s); /* closing: leaves the set */
+}
+
+/* One write(2) (send(2) on a socket) of a stream: bytes or -errno. */
+static ssize_t stream_write(struct loop_sock *s, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		if (s->type == SOCK_STREAM) {
+			/* MSG_NOSIGNAL: EPIPE, not SIGPIPE. send(2). */
+			n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else {
+			n = write(s->fd, buf, len);
+		}
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	return n;
+}
+
+/*
+ * A stream send: write now when nothing waits; what the kernel does not
+ * take (all of it on EAGAIN, the rest after a short write) waits in the
+ * FIFO for EPOLLOUT. The tx slot is taken before the write, so that a
+ * short write always has a place for its rest.
+ */
+static int stream_send(struct loop_epoll *le, struct loop_sock *s,
+		       const void *buf, size_t len)
+{
+	struct loop *l = &le->loop;
+	struct loop_tx *t;
+	ssize_t n = 0;
+	int i = loop_tx_get(l), r;
+
+	if (i < 0) {
+		LOOP_COUNT(l, tx_no_slot);
+		return -EAGAIN;
+	}
+	t = &l->tx[i];
+	if (s->tx_head < 0) {
+		n = stream_write(s, buf, len);
+		if (n >= 0 && (size_t)n == len) {
+			loop_tx_put(l, i);
+			LOOP_COUNT(l, tx);
+			return 0;
+		}
+		if (n < 0 && n != -EAGAIN) {
+			loop_tx_put(l, i);
+			LOOP_COUNT(l, tx_errors);
+			return (int)n;
+		}
+		if (n > 0) {
+			LOOP_COUNT(l, tx_short);
+		} else {
+			n = 0;
+		}
+	}
+	memcpy(t->buf, buf, len);
+	t->len = len;
+	t->off = (size_t)n;
+	loop_tx_push(l, s, i);
+	r = stream_update(le, s);
+	if (r < 0 && n == 0) {
+		loop_tx_unlink(l, s, i);
+		loop_tx_put(l, i);
+		LOOP_COUNT(l, tx_errors);
+		return r;
+	}
+	return 0;
+}
+
+/* EPOLLOUT (or an error): write what waits, in order. */
+static void stream_writable(struct loop_epoll *le, struct loop_sock *s)
+{
+	struct loop *l = &le->loop;
+
+	while (s->tx_head >= 0 && !s->closing) {
+		int i = s->tx_head;
+		struct loop_tx *t = &l->tx[i];
+		size_t left = t->len - t->off;
+		ssize_t n = stream_write(s, t->buf + t->off, left);
+
+		if (n >= 0 && (size_t)n == left) {
+			loop_tx_unlink(l, s, i);
+			loop_tx_put(l, i);
+			LOOP_COUNT(l, tx);
+		} else if (n >= 0) {
+			t->off += (size_t)n;
+			if (n > 0) {
+				LOOP_COUNT(l, tx_short);
+			}
+			return;
+		} else if (n == -EAGAIN) {
+			return;
+		} else {
+			/* This send fails; the next ones try on their own. */
+			loop_tx_unlink(l, s, i);
+			loop_tx_put(l, i);
+			loop_deliver_tx_error(l, s, (int)n);
+		}
+	}
+}
+
+/* EPOLLIN (or an error, or a hang-up): read(2) what is there. */
+static void stream_readable(struct loop_epoll *le, struct loop_sock *s)
+{
+	struct loop *l = &le->loop;
+
+	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
+		ssize_t n;
+
+		if (s->closing || s->rx_stopped) {
+			return;
+		}
+		n = read(s->fd, le->rx_buf, l->cfg.max_msg);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				loop_deliver_rx_error(l, s, -errno);
+			}
+			return;
+		}
+		if (loop_deliver_data(l, s, le->rx_buf, (size_t)n, 0, 0)) {
+			return;
+		}
+	}
+}
+
+static void on_stream_event(struct loop_epoll *le, struct loop_sock *s,
+			    uint32_t events)
+{
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && s->can_read) {
+		stream_readable(le, s);
+	}
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+		stream_writable(le, s);
+	}
+	/*
+	 * A closing stream left the set in loop_remove_socket(); a failed
+	 * MOD leaves the old mask, which is still right for receive.
+	 */
+	if (!s->closing) {
+		stream_update(le, s);
+	}
+}
+
+static int epoll_connect_arm(struct loop *l, struct loop_sock *s)
+{
+	struct loop_epoll *le = to_epoll(l);
+	struct epoll_event ev = {
+	    .events = EPOLLOUT | EPOLLONESHOT,
+	    .data.u64 = loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen),
+	};
+
+	if (epoll_ctl(le->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+static void epoll_connect_cancel(struct loop *l, struct loop_sock *s)
+{
+	epoll_ctl(to_epoll(l)->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 }
 
 static int epoll_send(struct loop *l, struct loop_sock *s, const void *buf,
 		      size_t len)
 {
+	if (s->kind == LOOP_SLOT_STREAM) {
+		return stream_send(to_epoll(l), s, buf, len);
+	}
 	/* MSG_NOSIGNAL: a closed peer is EPIPE, not SIGPIPE. send(2). */
 	if (send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		int r = -errno;
@@ -176,8 +435,26 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 			 */
 			s = loop_sock_lookup(l, loop_tag_idx(ud),
 					     loop_tag_gen(ud));
-			if (s && s->rx_armed) {
+			if (!s) {
+				break;
+			}
+			if (s->kind == LOOP_SLOT_STREAM) {
+				if (!s->closing) {
+					on_stream_event(le, s,
+							le->events[i].events);
+				}
+			} else if (s->rx_armed) {
 				on_readable(le, s);
+			}
+			break;
+		case LOOP_TAG_CONNECT:
+			s = loop_sock_lookup(l, loop_tag_idx(ud),
+					     loop_tag_gen(ud));
+			if (s && s->kind == LOOP_SLOT_CONNECT) {
+				/* Out of the set before fn may add it. */
+				epoll_ctl(le->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+				loop_connect_done(l, s,
+						  (int)le->events[i].events);
 			}
 			break;
 		case LOOP_TAG_TIMER:
@@ -189,6 +466,7 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 		case LOOP_TAG_IGNORE:
 		case LOOP_TAG_SEND:
 		case LOOP_TAG_TIMEOUT:
+		case LOOP_TAG_TXPOLL:
 			break;
 		}
 	}
@@ -204,6 +482,7 @@ static void epoll_free(struct loop *l)
 	}
 	free(le->events);
 	free(le->rx_buf);
+	free(le->slots);
 	loop_common_fini(l);
 	free(le);
 }
@@ -213,6 +492,8 @@ static const struct loop_ops epoll_ops = {
     .sock_arm = epoll_sock_arm,
     .sock_cancel = epoll_sock_cancel,
     .send = epoll_send,
+    .connect_arm = epoll_connect_arm,
+    .connect_cancel = epoll_connect_cancel,
     .timer_set = epoll_timer_set,
     .wait = epoll_wait_dispatch,
     .flush = NULL,
@@ -257,7 +538,8 @@ int loop_epoll_new(const struct loop_config *cfg, struct wheel *w,
 	le->n_events = cfg->max_sockets + 2;
 	le->events = calloc(le->n_events, sizeof(*le->events));
 	le->rx_buf = malloc(cfg->max_msg);
-	if (!le->events || !le->rx_buf) {
+	le->slots = calloc(cfg->max_sockets, sizeof(*le->slots));
+	if (!le->events || !le->rx_buf || !le->slots) {
 		r = -ENOMEM;
 		goto fail;
 	}

@@ -30,6 +30,8 @@ enum loop_tag {
 	LOOP_TAG_TIMER = 3,   /* timerfd read (or poll) */
 	LOOP_TAG_WAKE = 4,    /* eventfd read (or poll) */
 	LOOP_TAG_TIMEOUT = 5, /* IORING_OP_TIMEOUT */
+	LOOP_TAG_TXPOLL = 6,  /* io_uring: POLLOUT before writing a stream */
+	LOOP_TAG_CONNECT = 7, /* POLLOUT of a socket in loop_add_connecting() */
 };
 
 static inline uint64_t loop_tag_make(enum loop_tag tag, uint32_t idx,
@@ -61,13 +63,40 @@ static inline uint32_t loop_tag_gen(uint64_t ud)
  */
 #define LOOP_CMSG_LEN 64
 
+/* What a slot holds. */
+enum loop_slot_kind {
+	LOOP_SLOT_SOCKET = 0,  /* loop_add_socket(): datagrams */
+	LOOP_SLOT_STREAM = 1,  /* loop_add_stream(): bytes */
+	LOOP_SLOT_CONNECT = 2, /* loop_add_connecting(): waits for POLLOUT */
+};
+
+/*
+ * A preallocated send buffer (cfg.tx_slots of them, max_msg bytes each).
+ * Datagram sends (io_uring) hold one while the kernel has it; a stream
+ * keeps its unwritten sends in a FIFO of them, linked through next.
+ */
+struct loop_tx {
+	struct loop_sock *sock; /* NULL when free */
+	unsigned char *buf;
+	size_t len; /* bytes to send */
+	size_t off; /* stream: bytes the kernel took already */
+	int next;   /* free list, or the stream's FIFO; -1 = end */
+	bool inflight; /* io_uring: a request for it is in the kernel */
+};
+
 struct loop_sock {
 	struct loop *loop;
 	unsigned idx; /* slot index, also the io_uring buffer group id */
 	uint32_t gen; /* bumped at each loop_add_socket() of this slot */
 	int fd;
-	int type; /* SO_TYPE: decides whether 0 bytes is EOF */
+	int type; /* SO_TYPE: decides whether 0 bytes is EOF; 0 = no socket */
+	enum loop_slot_kind kind;
+	bool can_read;	/* stream: not O_WRONLY (receive is armed) */
+	bool can_write; /* stream: not O_RDONLY */
+	int tx_head;	/* stream: FIFO of unwritten struct loop_tx, -1 = */
+	int tx_tail;	/* empty; the head is the one being written */
 	loop_rx_fn fn;
+	loop_connect_fn connect_fn; /* LOOP_SLOT_CONNECT */
 	void *user_data;
 	loop_released_fn released;
 	void *released_data;
@@ -90,9 +119,20 @@ struct loop_ops {
 	int (*sock_arm)(struct loop *l, struct loop_sock *s);
 	/* Start removal: cancel or unregister; inflight says when done. */
 	void (*sock_cancel)(struct loop *l, struct loop_sock *s);
-	/* Send len bytes (len <= max_msg, s not closing). */
+	/*
+	 * Send len bytes (len <= max_msg, s not closing; on a stream
+	 * 0 < len and s->can_write).
+	 */
 	int (*send)(struct loop *l, struct loop_sock *s, const void *buf,
 		    size_t len);
+	/* Wait for POLLOUT on a LOOP_SLOT_CONNECT slot. */
+	int (*connect_arm)(struct loop *l, struct loop_sock *s);
+	/*
+	 * Forget a connect: after this nothing in flight can reach fn (the
+	 * slot's generation is bumped when it is taken again) and the
+	 * kernel holds no reference by fd number.
+	 */
+	void (*connect_cancel)(struct loop *l, struct loop_sock *s);
 	/* Arm the timer to when_ns (abs. CLOCK_MONOTONIC); UINT64_MAX = off. */
 	int (*timer_set)(struct loop *l, uint64_t when_ns);
 	/* Wait (or not) and dispatch; returns completions handled. */
@@ -115,6 +155,10 @@ struct loop {
 	int free_head;		 /* free slot list */
 	int release_head;	 /* slots to release at the end of run_once */
 	int release_tail;
+
+	struct loop_tx *tx; /* cfg.tx_slots */
+	unsigned char *tx_mem;
+	int tx_free; /* free list of tx */
 
 	int timer_fd;		 /* CLOCK_MONOTONIC, TFD_TIMER_ABSTIME */
 	uint64_t timer_armed_ns; /* what the kernel holds, UINT64_MAX = off */
@@ -147,7 +191,7 @@ struct loop {
 
 /*
  * Set up the common part inside a backend's struct: copies cfg, allocates
- * the socket slots, creates the eventfd and (unless the backend needs
+ * the socket slots and the tx buffers, creates the eventfd and (unless the backend needs
  * none) the timerfd. fd_flags are added to EFD_CLOEXEC / TFD_CLOEXEC
  * (the epoll backend wants O_NONBLOCK). On failure everything it made is
  * undone by loop_common_fini(), which the backend calls either way.
@@ -186,12 +230,26 @@ bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
 
 /*
  * Report a receive error (negative errno). Returns true, after setting
- * rx_stopped, when the error cannot clear.
+ * rx_stopped, when the error cannot clear (on a stream: any error).
  */
 bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err);
 
 /* Report a failed send to s's callback (unless it is closing). */
 void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err);
+
+/* A free tx buffer (its index) or -1; loop_tx_put() gives it back. */
+int loop_tx_get(struct loop *l);
+void loop_tx_put(struct loop *l, int i);
+
+/* Append tx buffer i to s's FIFO / take it out from wherever it is. */
+void loop_tx_push(struct loop *l, struct loop_sock *s, int i);
+void loop_tx_unlink(struct loop *l, struct loop_sock *s, int i);
+
+/*
+ * A LOOP_SLOT_CONNECT poll completed with res (poll revents, or a
+ * negative errno): give the slot back, read SO_ERROR and call fn.
+ */
+void loop_connect_done(struct loop *l, struct loop_sock *s, int res);
 
 /* A request naming s completed: release s when closing and idle. */
 void loop_sock_put(struct loop *l, struct loop_sock *s);

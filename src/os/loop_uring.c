@@ -11,6 +11,16 @@
  *
  * Send: IORING_OP_SEND from a preallocated tx slot.
  *
+ * Streams (loop_add_stream()): one IORING_OP_READ at a time, re-armed,
+ * with IOSQE_BUFFER_SELECT from the slot's buffer ring (multishot mode)
+ * or into the slot's buffer (single-shot mode); POLL_ADD plus read(2)
+ * for a file whose READ says -EAGAIN. Sends wait in the stream's FIFO
+ * and go out as one IOSQE_IO_LINK chain of WRITEs per iteration, the
+ * next chain only after the last one completed, so that they reach the
+ * file in order and a short write is finished before anything follows.
+ *
+ * Connects (loop_add_connecting()): IORING_OP_POLL_ADD(POLLOUT).
+ *
  * Timer: a READ of the timerfd (or IORING_OP_TIMEOUT with
  * IORING_TIMEOUT_ABS). Wake: a READ of the eventfd.
  */
@@ -43,12 +53,19 @@ struct uring_sock {
 	struct io_uring_buf_ring *br; /* multishot only */
 	unsigned char *bufs;	      /* rx_entries buffers of buf_size */
 	unsigned char *cmsg;	      /* single-shot control buffer */
-};
 
-struct uring_tx {
-	struct loop_sock *sock; /* NULL when free */
-	unsigned char *buf;	/* max_msg bytes */
-	int next;		/* free list */
+	/* Streams. */
+	bool rx_poll;	   /* receive with POLL_ADD + read(2) */
+	bool rx_req_poll;  /* the receive in flight is a POLL_ADD */
+	unsigned tx_inflight; /* WRITEs of the current chain in the kernel */
+	bool tx_pollout;      /* a POLL_ADD(POLLOUT) is in the kernel */
+	bool tx_need_poll;    /* wait for POLLOUT before the next chain */
+	bool kicked;	      /* on the kick list */
+	int kick_next;
+
+	/* Connects: the POLL_ADD and the submit count when it was made. */
+	struct io_uring_sqe *conn_sqe;
+	unsigned conn_submits;
 };
 
 /*
@@ -79,10 +96,16 @@ struct loop_uring {
 	unsigned br_registered;
 	struct uring_sock *us;
 	unsigned char *cmsg_mem;
+	unsigned char *scratch; /* max_msg: read(2) of polled streams */
 
-	struct uring_tx *tx;
-	unsigned char *tx_mem;
-	int tx_free;
+	/* Streams with sends to hand to the kernel at the next flush. */
+	int kick_head;
+	int kick_tail;
+	/*
+	 * Bumped before every submit: an SQE prepared while it still has
+	 * the value it had then has not reached the kernel yet.
+	 */
+	unsigned submits;
 
 	struct uring_reader timer;
 	struct uring_reader wake;
@@ -114,6 +137,12 @@ static size_t round_up(size_t v, size_t a)
 	return (v + a - 1) / a * a;
 }
 
+static int ring_submit(struct loop_uring *lu)
+{
+	lu->submits++;
+	return io_uring_submit(&lu->ring);
+}
+
 /*
  * A free SQE. The SQ is sized for every request the loop can have queued
  * in one iteration, so the retry after a submit is a safety net.
@@ -123,7 +152,7 @@ static struct io_uring_sqe *sqe_get(struct loop_uring *lu)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&lu->ring);
 
 	if (!sqe) {
-		io_uring_submit(&lu->ring);
+		ring_submit(lu);
 		sqe = io_uring_get_sqe(&lu->ring);
 	}
 	return sqe;
@@ -184,6 +213,29 @@ static void buf_recycle(struct loop_uring *lu, unsigned idx, unsigned bid)
 	io_uring_buf_ring_advance(us->br, 1);
 }
 
+/*
+ * A stream's receive: one READ (offset -1: the file position, which a
+ * tty or pipe does not have), or POLL_ADD when READ cannot wait.
+ */
+static void stream_rx_prep(struct loop_uring *lu, struct loop_sock *s,
+			   struct io_uring_sqe *sqe)
+{
+	struct uring_sock *us = &lu->us[s->idx];
+	unsigned len = (unsigned)lu->loop.cfg.max_msg;
+
+	us->rx_req_poll = us->rx_poll;
+	if (us->rx_poll) {
+		io_uring_prep_poll_add(sqe, s->fd, POLLIN);
+	} else if (lu->loop.rx_mode == LOOP_RX_URING_MULTISHOT) {
+		/* The kernel reads at most len into one ring buffer. */
+		io_uring_prep_read(sqe, s->fd, NULL, len, (uint64_t)-1);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = (__u16)s->idx;
+	} else {
+		io_uring_prep_read(sqe, s->fd, us->bufs, len, (uint64_t)-1);
+	}
+}
+
 static int rx_arm(struct loop_uring *lu, struct loop_sock *s)
 {
 	struct uring_sock *us = &lu->us[s->idx];
@@ -191,6 +243,10 @@ static int rx_arm(struct loop_uring *lu, struct loop_sock *s)
 
 	if (!sqe) {
 		return -EBUSY;
+	}
+	if (s->kind == LOOP_SLOT_STREAM) {
+		stream_rx_prep(lu, s, sqe);
+		goto armed;
 	}
 	switch (lu->loop.rx_mode) {
 	case LOOP_RX_URING_MULTISHOT:
@@ -214,6 +270,7 @@ static int rx_arm(struct loop_uring *lu, struct loop_sock *s)
 		io_uring_prep_recvmsg(sqe, s->fd, &us->mh, 0);
 		break;
 	}
+armed:
 	io_uring_sqe_set_data64(sqe,
 				loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen));
 	s->rx_armed = true;
@@ -223,7 +280,24 @@ static int rx_arm(struct loop_uring *lu, struct loop_sock *s)
 
 static int uring_sock_arm(struct loop *l, struct loop_sock *s)
 {
-	return rx_arm(to_uring(l), s);
+	struct loop_uring *lu = to_uring(l);
+	struct uring_sock *us = &lu->us[s->idx];
+
+	if (s->kind == LOOP_SLOT_STREAM) {
+		/* kicked and kick_next belong to the kick list: keep them. */
+		us->rx_poll = l->cfg.uring_stream_poll;
+		us->rx_req_poll = false;
+		us->tx_inflight = 0;
+		us->tx_pollout = false;
+		us->tx_need_poll = l->cfg.uring_stream_poll;
+		if (!s->can_read) {
+			return 0;
+		}
+		if (us->rx_poll) {
+			LOOP_COUNT(l, stream_poll);
+		}
+	}
+	return rx_arm(lu, s);
 }
 
 static void cancel(struct loop_uring *lu, uint64_t target)
@@ -246,17 +320,51 @@ static void cancel(struct loop_uring *lu, uint64_t target)
 static void uring_sock_cancel(struct loop *l, struct loop_sock *s)
 {
 	struct loop_uring *lu = to_uring(l);
+	struct uring_sock *us = &lu->us[s->idx];
 
 	if (s->rx_armed) {
 		cancel(lu, loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen));
 	}
-	/* A send to a peer that stopped reading would otherwise wait forever.
+	/*
+	 * A send to a peer that stopped reading would otherwise wait
+	 * forever. Cancelling a chain's running head fails the rest of it
+	 * (-ECANCELED); a stream's sends still waiting in its FIFO never
+	 * reached the kernel and go back at once.
 	 */
 	for (unsigned i = 0; i < l->cfg.tx_slots; i++) {
-		if (lu->tx[i].sock == s) {
+		struct loop_tx *t = &l->tx[i];
+
+		if (t->sock != s) {
+			continue;
+		}
+		if (t->inflight) {
 			cancel(lu, loop_tag_make(LOOP_TAG_SEND, i, s->gen));
+		} else {
+			loop_tx_unlink(l, s, (int)i);
+			loop_tx_put(l, (int)i);
 		}
 	}
+	if (s->kind == LOOP_SLOT_STREAM && us->tx_pollout) {
+		cancel(lu, loop_tag_make(LOOP_TAG_TXPOLL, s->idx, s->gen));
+	}
+}
+
+/* Have s's waiting sends looked at by the next stream_tx_flush(). */
+static void kick(struct loop_uring *lu, struct loop_sock *s)
+{
+	struct uring_sock *us = &lu->us[s->idx];
+
+	if (us->kicked) {
+		return;
+	}
+	us->kicked = true;
+	us->kick_next = -1;
+	if (lu->kick_tail >= 0) {
+		lu->us[lu->kick_tail].kick_next = (int)s->idx;
+	} else {
+		lu->kick_head = (int)s->idx;
+	}
+	lu->kick_tail = (int)s->idx;
 }
 
 static int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
@@ -264,21 +372,30 @@ static int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
 {
 	struct loop_uring *lu = to_uring(l);
 	struct io_uring_sqe *sqe;
-	struct uring_tx *t;
-	int i = lu->tx_free;
+	struct loop_tx *t;
+	int i = loop_tx_get(l);
 
 	if (i < 0) {
 		LOOP_COUNT(l, tx_no_slot);
 		return -EAGAIN;
 	}
+	t = &l->tx[i];
+	memcpy(t->buf, buf, len);
+	t->len = len;
+	if (s->kind == LOOP_SLOT_STREAM) {
+		/* Written in order by stream_tx_flush(), at the latest at the
+		 * end of this iteration. */
+		loop_tx_push(l, s, i);
+		kick(lu, s);
+		return 0;
+	}
 	sqe = sqe_get(lu);
 	if (!sqe) {
+		loop_tx_put(l, i);
 		return -EBUSY;
 	}
-	t = &lu->tx[i];
-	lu->tx_free = t->next;
 	t->sock = s;
-	memcpy(t->buf, buf, len);
+	t->inflight = true;
 	/* MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE. send(2). */
 	io_uring_prep_send(sqe, s->fd, t->buf, len, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(
@@ -287,25 +404,227 @@ static int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
 	return 0;
 }
 
+/*
+ * Hand the sends waiting on kicked streams to the kernel: per stream one
+ * chain, each WRITE linked to the next (IOSQE_IO_LINK) so that it starts
+ * only after the one before completed in full; a short write or an error
+ * ends the chain and the rest completes with -ECANCELED. Links join
+ * neighbouring SQEs, so a chain is prepared in one go, and never longer
+ * than the SQ has room for: a submit in its middle would cut it.
+ */
+static void stream_tx_flush(struct loop_uring *lu)
+{
+	struct loop *l = &lu->loop;
+
+	while (lu->kick_head >= 0) {
+		struct loop_sock *s = &l->socks[lu->kick_head];
+		struct uring_sock *us = &lu->us[s->idx];
+		struct io_uring_sqe *sqe;
+		unsigned space, n = 0;
+
+		lu->kick_head = us->kick_next;
+		if (lu->kick_head < 0) {
+			lu->kick_tail = -1;
+		}
+		us->kicked = false;
+		if (!s->used || s->closing || s->kind != LOOP_SLOT_STREAM ||
+		    s->tx_head < 0 || us->tx_inflight > 0 || us->tx_pollout) {
+			continue;
+		}
+		if (us->tx_need_poll) {
+			sqe = sqe_get(lu);
+			if (!sqe) {
+				kick(lu, s);
+				return;
+			}
+			io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
+			io_uring_sqe_set_data64(
+			    sqe, loop_tag_make(LOOP_TAG_TXPOLL, s->idx, s->gen));
+			us->tx_pollout = true;
+			s->inflight++;
+			continue;
+		}
+		space = io_uring_sq_space_left(&lu->ring);
+		if (space == 0) {
+			ring_submit(lu);
+			space = io_uring_sq_space_left(&lu->ring);
+		}
+		for (int i = s->tx_head; i >= 0 && n < space;
+		     i = l->tx[i].next, n++) {
+			struct loop_tx *t = &l->tx[i];
+			size_t left = t->len - t->off;
+
+			sqe = io_uring_get_sqe(&lu->ring);
+			if (s->type == SOCK_STREAM) {
+				/*
+				 * MSG_WAITALL: io_uring sends the rest of a
+				 * short send itself and only then completes,
+				 * so a short send cannot let the next one
+				 * through; MSG_NOSIGNAL: EPIPE, not SIGPIPE.
+				 */
+				io_uring_prep_send(sqe, s->fd, t->buf + t->off,
+						   left,
+						   MSG_NOSIGNAL | MSG_WAITALL);
+			} else {
+				io_uring_prep_write(sqe, s->fd, t->buf + t->off,
+						    (unsigned)left,
+						    (uint64_t)-1);
+			}
+			io_uring_sqe_set_data64(
+			    sqe,
+			    loop_tag_make(LOOP_TAG_SEND, (uint32_t)i, s->gen));
+			if (t->next >= 0 && n + 1 < space) {
+				sqe->flags |= IOSQE_IO_LINK;
+			}
+			t->inflight = true;
+			us->tx_inflight++;
+			s->inflight++;
+		}
+		if (n == 0) {
+			/* No room even after a submit: next time. */
+			kick(lu, s);
+			return;
+		}
+	}
+}
+
+/* A WRITE of a stream's chain completed. */
+static void on_stream_send(struct loop_uring *lu, struct loop_sock *s, int i,
+			   int res)
+{
+	struct loop *l = &lu->loop;
+	struct uring_sock *us = &lu->us[s->idx];
+	struct loop_tx *t = &l->tx[i];
+	size_t left = t->len - t->off;
+
+	t->inflight = false;
+	if (us->tx_inflight > 0) {
+		us->tx_inflight--;
+	}
+	if (s->closing) {
+		loop_tx_unlink(l, s, i);
+		loop_tx_put(l, i);
+	} else if (res >= 0 && (size_t)res >= left) {
+		loop_tx_unlink(l, s, i);
+		loop_tx_put(l, i);
+		LOOP_COUNT(l, tx);
+	} else if (res > 0) {
+		/* Short: the rest goes first in the next chain. */
+		t->off += (size_t)res;
+		LOOP_COUNT(l, tx_short);
+	} else if (res == 0 || res == -EAGAIN) {
+		/* Full, and the file cannot make io_uring wait: poll. */
+		us->tx_need_poll = true;
+	} else if (res == -ECANCELED || res == -EINTR) {
+		/* An earlier link ended short or failed: send it again. */
+	} else {
+		loop_tx_unlink(l, s, i);
+		loop_tx_put(l, i);
+		loop_deliver_tx_error(l, s, res);
+	}
+	if (us->tx_inflight == 0 && !s->closing) {
+		if (l->cfg.uring_stream_poll) {
+			us->tx_need_poll = true;
+		}
+		kick(lu, s);
+	}
+	loop_sock_put(l, s);
+}
+
 static void on_send(struct loop_uring *lu, uint64_t ud, int res)
 {
 	struct loop *l = &lu->loop;
 	uint32_t i = loop_tag_idx(ud);
 	struct loop_sock *s;
 
-	if (i >= l->cfg.tx_slots || !lu->tx[i].sock) {
+	if (i >= l->cfg.tx_slots || !l->tx[i].sock || !l->tx[i].inflight) {
 		return;
 	}
-	s = lu->tx[i].sock;
-	lu->tx[i].sock = NULL;
-	lu->tx[i].next = lu->tx_free;
-	lu->tx_free = (int)i;
+	s = l->tx[i].sock;
+	if (s->kind == LOOP_SLOT_STREAM) {
+		on_stream_send(lu, s, (int)i, res);
+		return;
+	}
+	loop_tx_put(l, (int)i);
 	if (res < 0) {
 		loop_deliver_tx_error(l, s, res);
 	} else {
 		LOOP_COUNT(l, tx);
 	}
 	loop_sock_put(l, s);
+}
+
+/* The POLL_ADD(POLLOUT) before a stream's next chain completed. */
+static void on_txpoll(struct loop_uring *lu, uint64_t ud)
+{
+	struct loop *l = &lu->loop;
+	struct loop_sock *s;
+	struct uring_sock *us;
+
+	s = loop_sock_lookup(l, loop_tag_idx(ud), loop_tag_gen(ud));
+	if (!s || s->kind != LOOP_SLOT_STREAM) {
+		return;
+	}
+	us = &lu->us[s->idx];
+	us->tx_pollout = false;
+	if (!s->closing) {
+		/* Writable, or in error: the WRITE tells which. */
+		us->tx_need_poll = false;
+		kick(lu, s);
+	}
+	loop_sock_put(l, s);
+}
+
+static int uring_connect_arm(struct loop *l, struct loop_sock *s)
+{
+	struct loop_uring *lu = to_uring(l);
+	struct io_uring_sqe *sqe = sqe_get(lu);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	/* POLLERR and POLLHUP come without asking: poll(2). */
+	io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
+	io_uring_sqe_set_data64(sqe,
+				loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen));
+	lu->us[s->idx].conn_sqe = sqe;
+	lu->us[s->idx].conn_submits = lu->submits;
+	return 0;
+}
+
+static void uring_connect_cancel(struct loop *l, struct loop_sock *s)
+{
+	struct loop_uring *lu = to_uring(l);
+	struct uring_sock *us = &lu->us[s->idx];
+
+	if (us->conn_sqe && us->conn_submits == lu->submits) {
+		/*
+		 * Still in our part of the SQ: the kernel never sees the
+		 * poll, so it never takes a reference to the fd (which the
+		 * caller may close, and the number be reused, before the
+		 * next submit).
+		 */
+		io_uring_prep_nop(us->conn_sqe);
+		io_uring_sqe_set_data64(us->conn_sqe,
+					loop_tag_make(LOOP_TAG_IGNORE, 0, 0));
+	} else {
+		/* Its late completion, if any, fails loop_sock_lookup(). */
+		cancel(lu, loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen));
+	}
+	us->conn_sqe = NULL;
+}
+
+static void on_connect(struct loop_uring *lu, uint64_t ud, int res)
+{
+	struct loop *l = &lu->loop;
+	struct loop_sock *s;
+
+	s = loop_sock_lookup(l, loop_tag_idx(ud), loop_tag_gen(ud));
+	if (!s || s->kind != LOOP_SLOT_CONNECT) {
+		return;
+	}
+	lu->us[s->idx].conn_sqe = NULL;
+	loop_connect_done(l, s, res);
 }
 
 /* Deliver what a multishot buffer holds: header, control, payload. */
@@ -355,6 +674,89 @@ static void rx_singleshot(struct loop_uring *lu, struct loop_sock *s, int res)
 			  rt);
 }
 
+/* read(2) a polled stream until EAGAIN or rx_depth chunks. */
+static void stream_read_now(struct loop_uring *lu, struct loop_sock *s)
+{
+	struct loop *l = &lu->loop;
+
+	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
+		ssize_t n;
+
+		if (s->closing || s->rx_stopped) {
+			return;
+		}
+		n = read(s->fd, lu->scratch, l->cfg.max_msg);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				loop_deliver_rx_error(l, s, -errno);
+			}
+			return;
+		}
+		if (loop_deliver_data(l, s, lu->scratch, (size_t)n, 0, 0)) {
+			return;
+		}
+	}
+}
+
+/* A stream's READ or POLL_ADD(POLLIN) completed. */
+static void on_stream_recv(struct loop_uring *lu, struct loop_sock *s,
+			   const struct io_uring_cqe *cqe)
+{
+	struct loop *l = &lu->loop;
+	struct uring_sock *us = &lu->us[s->idx];
+	bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	int res = cqe->res;
+
+	if (us->rx_req_poll) {
+		if (res >= 0) {
+			stream_read_now(lu, s);
+		} else if (res != -ECANCELED && res != -EINTR) {
+			loop_deliver_rx_error(l, s, res);
+		}
+	} else if (res >= 0) {
+		const unsigned char *data = us->bufs;
+
+		if (has_buf) {
+			data = bid < lu->rx_entries
+				   ? us->bufs + (size_t)bid * lu->buf_size
+				   : NULL;
+		}
+		if (data || res == 0) {
+			/* 0 bytes: EOF, see loop_deliver_data(). */
+			loop_deliver_data(l, s, data, (size_t)res, 0, 0);
+		}
+	} else if (res == -EAGAIN) {
+		/*
+		 * An O_NONBLOCK file io_uring cannot wait on (no
+		 * FMODE_NOWAIT): poll for it and read(2) from here on.
+		 */
+		us->rx_poll = true;
+		LOOP_COUNT(l, stream_poll);
+	} else if (res == -ENOBUFS) {
+		/* One READ at a time cannot empty the ring; be safe. */
+		LOOP_COUNT(l, rx_nobufs);
+	} else if (res != -ECANCELED && res != -EINTR) {
+		loop_deliver_rx_error(l, s, res);
+	}
+	if (has_buf) {
+		buf_recycle(lu, s->idx, bid);
+	}
+
+	s->rx_armed = false;
+	if (!s->closing && !s->rx_stopped) {
+		if (rx_arm(lu, s) < 0) {
+			loop_deliver_rx_error(l, s, -EBUSY);
+		} else {
+			LOOP_COUNT(l, rx_rearms);
+		}
+	}
+	loop_sock_put(l, s);
+}
+
 static void on_recv(struct loop_uring *lu, const struct io_uring_cqe *cqe)
 {
 	struct loop *l = &lu->loop;
@@ -370,6 +772,10 @@ static void on_recv(struct loop_uring *lu, const struct io_uring_cqe *cqe)
 		if (has_buf && loop_tag_idx(ud) < l->cfg.max_sockets) {
 			buf_recycle(lu, loop_tag_idx(ud), bid);
 		}
+		return;
+	}
+	if (s->kind == LOOP_SLOT_STREAM) {
+		on_stream_recv(lu, s, cqe);
 		return;
 	}
 
@@ -446,6 +852,12 @@ static void on_cqe(struct loop_uring *lu, const struct io_uring_cqe *cqe)
 	case LOOP_TAG_TIMEOUT:
 		on_timeout(lu, cqe->res);
 		break;
+	case LOOP_TAG_TXPOLL:
+		on_txpoll(lu, ud);
+		break;
+	case LOOP_TAG_CONNECT:
+		on_connect(lu, ud, cqe->res);
+		break;
 	}
 }
 
@@ -521,6 +933,9 @@ static int uring_wait(struct loop *l, bool block)
 	if (lu->fatal) {
 		return lu->fatal;
 	}
+	/* Stream sends made outside a callback since the last flush. */
+	stream_tx_flush(lu);
+	lu->submits++;
 	if (block) {
 		r = io_uring_submit_and_wait(&lu->ring, 1);
 	} else {
@@ -555,10 +970,11 @@ static int uring_flush(struct loop *l)
 {
 	struct loop_uring *lu = to_uring(l);
 
+	stream_tx_flush(lu);
 	if (io_uring_sq_ready(&lu->ring) == 0) {
 		return 0;
 	}
-	return io_uring_submit(&lu->ring);
+	return ring_submit(lu);
 }
 
 static void bufrings_free(struct loop_uring *lu)
@@ -604,8 +1020,7 @@ static void uring_free(struct loop *l)
 	bufrings_free(lu);
 	free(lu->us);
 	free(lu->cmsg_mem);
-	free(lu->tx);
-	free(lu->tx_mem);
+	free(lu->scratch);
 	loop_common_fini(l);
 	free(lu);
 }
@@ -727,7 +1142,7 @@ static bool multishot_works(struct loop_uring *lu)
 	sqe->buf_group = 0;
 	/* IGNORE: a completion that outlives the probe is dropped. */
 	io_uring_sqe_set_data64(sqe, loop_tag_make(LOOP_TAG_IGNORE, 0, 0));
-	if (io_uring_submit(&lu->ring) != 1) {
+	if (ring_submit(lu) != 1) {
 		goto out;
 	}
 	/* Data (F_MORE when multishot works), then EOF ends it. */
@@ -771,6 +1186,8 @@ static const struct loop_ops uring_ops = {
     .sock_arm = uring_sock_arm,
     .sock_cancel = uring_sock_cancel,
     .send = uring_send,
+    .connect_arm = uring_connect_arm,
+    .connect_cancel = uring_connect_cancel,
     .timer_set = uring_timer_set,
     .wait = uring_wait,
     .flush = uring_flush,
@@ -793,6 +1210,8 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 	l = &lu->loop;
 	l->ops = &uring_ops;
 	l->backend = LOOP_IO_URING;
+	lu->kick_head = -1;
+	lu->kick_tail = -1;
 	/*
 	 * O_NONBLOCK like the epoll backend: current kernels still wait on a
 	 * READ of it (the files support IOCB_NOWAIT and io_uring polls);
@@ -804,15 +1223,16 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 	}
 
 	/*
-	 * SQ: per socket a receive and a cancel, per tx slot a send and a
-	 * cancel, the timer (and its update) and the wake, all in one
+	 * SQ: per slot a receive and a cancel, a stream's POLLOUT and its
+	 * cancel (or a connect's poll and its cancel), per tx slot a send
+	 * and a cancel, the timer (and its update) and the wake, all in one
 	 * iteration at worst. CQ: every buffer of every socket completing
 	 * before we reap, plus the terminating completions, so the CQ does
 	 * not overflow by construction. IORING_SETUP_CLAMP caps both at the
 	 * kernel's limits (io_uring_setup(2)).
 	 */
-	sq = roundup_pow2(2 * cfg->max_sockets + 2 * cfg->tx_slots + 8);
-	cq = roundup_pow2(cfg->max_sockets * (roundup_pow2(cfg->rx_depth) + 2) +
+	sq = roundup_pow2(4 * cfg->max_sockets + 2 * cfg->tx_slots + 8);
+	cq = roundup_pow2(cfg->max_sockets * (roundup_pow2(cfg->rx_depth) + 4) +
 			  2 * cfg->tx_slots + 16);
 	if (sq > 32768) {
 		sq = 32768;
@@ -856,17 +1276,10 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 		}
 	}
 
-	lu->tx = calloc(cfg->tx_slots, sizeof(*lu->tx));
-	lu->tx_mem = calloc(cfg->tx_slots, cfg->max_msg);
-	if (!lu->tx || !lu->tx_mem) {
+	lu->scratch = malloc(cfg->max_msg);
+	if (!lu->scratch) {
 		r = -ENOMEM;
 		goto fail;
-	}
-	lu->tx_free = -1;
-	for (unsigned i = cfg->tx_slots; i-- > 0;) {
-		lu->tx[i].buf = lu->tx_mem + (size_t)i * cfg->max_msg;
-		lu->tx[i].next = lu->tx_free;
-		lu->tx_free = (int)i;
 	}
 
 	lu->wake =
@@ -883,7 +1296,7 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 			goto fail;
 		}
 	}
-	r = io_uring_submit(&lu->ring);
+	r = ring_submit(lu);
 	if (r < 0) {
 		goto fail;
 	}

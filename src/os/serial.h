@@ -30,8 +30,8 @@
 struct serial;
 
 struct serial_config {
-	const char *path; /* e.g. "/dev/ttyUSB0"; only read during open */
-	uint32_t baud;	  /* bit/s, 1..SERIAL_BAUD_MAX, any value */
+	const char *path;  /* e.g. "/dev/ttyUSB0"; only read during open */
+	uint32_t baud;	   /* bit/s, 1..SERIAL_BAUD_MAX, any value */
 	bool flow_control; /* RTS/CTS (CRTSCTS) */
 	/*
 	 * Non-canonical read conditions, termios(3). Use VMIN 1, VTIME 0
@@ -138,8 +138,7 @@ int serial_icount(struct serial *s, struct serial_icount *ret_delta,
  * "not available on this device". Returns the length, -ENOBUFS (buf holds
  * a truncated prefix) or -EINVAL for NULL or size 0.
  */
-int serial_icount_format(const struct serial_icount *c, char *buf,
-			 size_t size);
+int serial_icount_format(const struct serial_icount *c, char *buf, size_t size);
 
 /*
  * Size of the receive buffer, bytes, for a reader that may be late by

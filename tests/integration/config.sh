@@ -23,4 +23,18 @@ if "$TTWSD" --check-config --config "$tmp/missing.conf" 2>"$tmp/err"; then
 	exit 1
 fi
 grep -q "missing.conf: No such file or directory" "$tmp/err"
+# transport = l2cap where the kernel has no Bluetooth: a clear refusal.
+printf '[link.left]\ntransport = l2cap\naddress = 00:AA:01:00:00:01\n' >"$tmp/l2.conf"
+if [[ ! -d /sys/module/bluetooth ]]; then
+	if "$TTWSD" --config "$tmp/l2.conf" --duration 1 2>"$tmp/err"; then
+		echo "l2cap without kernel Bluetooth was accepted" >&2
+		exit 1
+	fi
+	grep -q "left ear: transport = l2cap: kernel has no Bluetooth" "$tmp/err" || {
+		echo "unexpected message: $(cat "$tmp/err")" >&2
+		exit 1
+	}
+else
+	echo "this kernel has Bluetooth: the no-Bluetooth message is tested in tests/vm"
+fi
 echo "config: ok"

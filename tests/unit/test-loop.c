@@ -4,7 +4,10 @@
  * threads. Every case runs on each variant of the loop: io_uring
  * (multishot receive where the kernel has it), io_uring with single-shot
  * receive, io_uring with the IORING_OP_TIMEOUT timer, and epoll; names
- * are loop/<variant>/<what_it_checks>.
+ * are loop/<variant>/<what_it_checks>. Byte streams (loop_add_stream())
+ * run over pipes, ptys and stream sockets (loop/<variant>/stream_*),
+ * asynchronous connects over AF_UNIX and TCP on 127.0.0.1
+ * (loop/<variant>/connect_*).
  */
 
 #include <errno.h>
@@ -15,8 +18,10 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -27,7 +32,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +186,9 @@ struct fx {
 
 	struct wheel_timer wd;
 	bool watchdog;
+
+	int fds[16]; /* closed by fx_close(), after loop_free() */
+	unsigned n_fds;
 };
 
 static struct fx fx; /* one test at a time */
@@ -358,7 +368,33 @@ static void fx_close(struct fx *f)
 			f->sv[i] = -1;
 		}
 	}
+	for (unsigned i = 0; i < f->n_fds; i++) {
+		if (f->fds[i] >= 0) {
+			close(f->fds[i]);
+		}
+	}
+	f->n_fds = 0;
 	f->w = wheel_free(f->w);
+}
+
+/* fd is closed by fx_close() (also after a failed assertion). */
+static int fx_fd(struct fx *f, int fd)
+{
+	assert_true(fd >= 0);
+	assert_true(f->n_fds < ARRAY_SIZE(f->fds));
+	f->fds[f->n_fds++] = fd;
+	return fd;
+}
+
+/* Close a registered fd now. */
+static void fx_fd_close(struct fx *f, int fd)
+{
+	for (unsigned i = 0; i < f->n_fds; i++) {
+		if (f->fds[i] == fd) {
+			f->fds[i] = -1;
+		}
+	}
+	close(fd);
 }
 
 /* After a failed assertion the test body never reached fx_close(). */
@@ -1035,6 +1071,1174 @@ static void test_napi_reported(void **state)
 	fx_close(f);
 }
 
+/* ------------------------------------------------------------------ */
+/* Byte streams: loop_add_stream()                                     */
+
+static pthread_t main_thread;
+static atomic_uint sigpipes;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&sigpipes, 1);
+}
+
+/* Byte i of every test stream: a change of order or a lost byte shows. */
+static unsigned char pat(size_t i)
+{
+	uint32_t x = (uint32_t)i * 2654435761u;
+
+	return (unsigned char)(x >> 24 ^ x >> 13);
+}
+
+static void pat_fill(unsigned char *buf, size_t from, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		buf[i] = pat(from + i);
+	}
+}
+
+/* Index of the first byte that is not pat(from + i), or len. */
+static size_t pat_mismatch(const unsigned char *buf, size_t from, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != pat(from + i)) {
+			return i;
+		}
+	}
+	return len;
+}
+
+#define SINK_CAP (2u << 20)
+
+/* What a stream's callback saw. */
+struct sink {
+	struct loop_sock *s;
+	unsigned char *buf; /* SINK_CAP */
+	size_t len;
+	unsigned n_data, n_eof, n_rx_err, n_tx_err;
+	unsigned n_after_stop; /* receive events after rx_stopped */
+	int eof_err, rx_err, tx_err;
+	bool stopped;
+	bool bad;	 /* kernel ts, err on data, no user ts, ts backwards */
+	bool bad_thread; /* a callback outside the loop thread */
+	size_t max_chunk;
+	uint64_t last_uts;
+};
+
+static unsigned char sink_mem[3][SINK_CAP];
+static struct sink sinks[3];
+
+static struct sink *sink_new(unsigned i)
+{
+	sinks[i] = (struct sink){.buf = sink_mem[i]};
+	return &sinks[i];
+}
+
+static void conn_nop(struct loop *l, int fd, int err, void *user_data)
+{
+	(void)l;
+	(void)fd;
+	(void)err;
+	(void)user_data;
+}
+
+static void on_stream(struct loop *l, struct loop_sock *s,
+		      const struct loop_rx *rx, void *user_data)
+{
+	struct sink *k = user_data;
+
+	(void)l;
+	if (!pthread_equal(pthread_self(), main_thread)) {
+		k->bad_thread = true;
+	}
+	if (rx->user_ts_ns == 0 || rx->user_ts_ns < k->last_uts) {
+		k->bad = true;
+	}
+	k->last_uts = rx->user_ts_ns;
+	if (k->stopped && rx->ev != LOOP_EV_TX_ERROR) {
+		k->n_after_stop++;
+	}
+	switch (rx->ev) {
+	case LOOP_EV_DATA:
+		if (rx->has_kernel_ts || rx->kernel_ts_ns || rx->err ||
+		    rx->rx_stopped || rx->len == 0) {
+			k->bad = true;
+		}
+		if (rx->len <= SINK_CAP - k->len) {
+			memcpy(k->buf + k->len, rx->data, rx->len);
+		}
+		k->len += rx->len;
+		if (rx->len > k->max_chunk) {
+			k->max_chunk = rx->len;
+		}
+		k->n_data++;
+		break;
+	case LOOP_EV_EOF:
+		k->n_eof++;
+		k->eof_err = rx->err;
+		k->stopped |= rx->rx_stopped;
+		break;
+	case LOOP_EV_RX_ERROR:
+		k->n_rx_err++;
+		k->rx_err = rx->err;
+		k->stopped |= rx->rx_stopped;
+		break;
+	case LOOP_EV_TX_ERROR:
+		k->n_tx_err++;
+		k->tx_err = rx->err;
+		break;
+	}
+}
+
+static struct sink *want_sink;
+static size_t want_len;
+
+static bool got_bytes(struct fx *f)
+{
+	(void)f;
+	return want_sink->len >= want_len;
+}
+
+static bool got_stop(struct fx *f)
+{
+	(void)f;
+	return want_sink->stopped;
+}
+
+static bool got_tx_error(struct fx *f)
+{
+	(void)f;
+	return want_sink->n_tx_err >= 1;
+}
+
+/* All of [0, total) of the pattern arrived, in order, and nothing else. */
+static void sink_check(struct fx *f, const struct sink *k, size_t total)
+{
+	size_t bad;
+
+	assert_int_equal(k->len, total);
+	bad = pat_mismatch(k->buf, 0, k->len);
+	if (bad != k->len) {
+		fail_msg("byte %zu of %zu differs", bad, k->len);
+	}
+	assert_false(k->bad);
+	assert_false(k->bad_thread);
+	assert_true(k->max_chunk <= f->cfg.max_msg);
+}
+
+static void pipe_nb(struct fx *f, int p[2], int flags)
+{
+	assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC | flags), 0);
+	fx_fd(f, p[0]);
+	fx_fd(f, p[1]);
+}
+
+/*
+ * A pty as a serial dongle would be set up: raw, VMIN=1 VTIME=0,
+ * O_NONBLOCK, O_NOCTTY. *ret_slave is the "dongle" tty.
+ */
+static void pty_open(struct fx *f, int *ret_master, int *ret_slave)
+{
+	struct termios t;
+	char name[64];
+	int m, s;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(m >= 0);
+	fx_fd(f, m);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	assert_int_equal(ptsname_r(m, name, sizeof(name)), 0);
+	s = open(name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(s >= 0);
+	fx_fd(f, s);
+	assert_int_equal(tcgetattr(s, &t), 0);
+	cfmakeraw(&t);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	assert_int_equal(tcsetattr(s, TCSANOW, &t), 0);
+	*ret_master = m;
+	*ret_slave = s;
+}
+
+/* Write [from, from + len) of the pattern; bytes taken (0 when full). */
+static size_t pat_write(int fd, size_t from, size_t len)
+{
+	unsigned char buf[8192];
+	ssize_t n;
+
+	if (len > sizeof(buf)) {
+		len = sizeof(buf);
+	}
+	pat_fill(buf, from, len);
+	n = write(fd, buf, len);
+	if (n < 0) {
+		assert_true(errno == EAGAIN);
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* Many small writes, the loop running now and then: bytes in order. */
+static void stream_small_writes(struct fx *f, int wfd, int rfd)
+{
+	struct sink *k = sink_new(0);
+	size_t sent = 0;
+
+	assert_int_equal(loop_add_stream(f->l, rfd, on_stream, k, &k->s), 0);
+	assert_int_equal(loop_sock_fd(k->s), rfd);
+	for (unsigned i = 0; i < 2000; i++) {
+		size_t n = 1 + i % 13;
+
+		assert_int_equal(pat_write(wfd, sent, n), n);
+		sent += n;
+		if (i % 7 == 0) {
+			assert_true(loop_run_once(f->l, false) >= 0);
+		}
+	}
+	want_sink = k;
+	want_len = sent;
+	assert_true(run_until(f, got_bytes, 3000));
+	run_for(f, 5);
+	sink_check(f, k, sent);
+	assert_int_equal(k->n_eof + k->n_rx_err, 0);
+	assert_int_equal(counters(f).rx, k->n_data);
+	assert_int_equal(counters(f).rx_no_kernel_ts, k->n_data);
+	print_message("[ INFO     ] %s: %zu bytes in %u chunks\n", f->v->name,
+		      sent, k->n_data);
+}
+
+static void test_stream_pipe_in_order(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	int p[2];
+
+	pipe_nb(f, p, 0);
+	stream_small_writes(f, p[1], p[0]);
+	fx_close(f);
+}
+
+static void test_stream_pty_in_order(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	int m, s;
+
+	pty_open(f, &m, &s);
+	stream_small_writes(f, m, s);
+	if (counters(f).stream_poll) {
+		print_message("[ INFO     ] %s: the pty READ said -EAGAIN: "
+			      "poll + read(2)\n",
+			      f->v->name);
+	}
+	fx_close(f);
+}
+
+/*
+ * total bytes pushed as fast as the fd takes them, the loop running
+ * in between (blocking: data is always waiting when it runs).
+ */
+static void stream_burst(struct fx *f, int wfd, int rfd, size_t total)
+{
+	struct sink *k = sink_new(0);
+	uint64_t t0 = rt_now_ns(), end = t0 + 10000 * MS;
+	size_t sent = 0;
+
+	assert_int_equal(loop_add_stream(f->l, rfd, on_stream, k, &k->s), 0);
+	/* Wakes a blocked loop in case the data never comes. */
+	wheel_timer_init(&f->wd, WHEEL_SOFT, 0, watchdog_fn);
+	assert_int_equal(wheel_add(f->w, &f->wd, end), 0);
+	while (k->len < total) {
+		while (sent < total) {
+			size_t n = pat_write(wfd, sent, total - sent);
+
+			if (n == 0) {
+				break;
+			}
+			sent += n;
+		}
+		assert_true(loop_run_once(f->l, true) >= 0);
+		assert_true(rt_now_ns() < end);
+	}
+	wheel_cancel(f->w, &f->wd);
+	sink_check(f, k, total);
+	assert_int_equal(k->n_eof + k->n_rx_err, 0);
+	print_message("[ INFO     ] %s: %zu bytes in %u chunks, %" PRIu64
+		      " us\n",
+		      f->v->name, total, k->n_data,
+		      (rt_now_ns() - t0) / 1000);
+}
+
+static void test_stream_pipe_burst(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	int p[2];
+
+	pipe_nb(f, p, 0);
+	stream_burst(f, p[1], p[0], 1u << 20);
+	fx_close(f);
+}
+
+static void test_stream_pty_burst(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	int m, s;
+
+	pty_open(f, &m, &s);
+	stream_burst(f, m, s, 256u << 10);
+	fx_close(f);
+}
+
+static void test_stream_pipe_eof(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	struct sink *k = sink_new(0);
+	int p[2];
+
+	pipe_nb(f, p, 0);
+	assert_int_equal(loop_add_stream(f->l, p[0], on_stream, k, &k->s), 0);
+	assert_int_equal(pat_write(p[1], 0, 100), 100);
+	fx_fd_close(f, p[1]);
+	want_sink = k;
+	assert_true(run_until(f, got_stop, 2000));
+	run_for(f, 20);
+	sink_check(f, k, 100);
+	assert_int_equal(k->n_rx_err, 0);
+	assert_int_equal(k->n_eof, 1);
+	assert_int_equal(k->eof_err, -ECONNRESET);
+	assert_int_equal(k->n_after_stop, 0);
+	assert_int_equal(loop_remove_socket(f->l, k->s, on_released, f), 0);
+	assert_true(run_until(f, got_released, 2000));
+	assert_int_equal(f->released_fd, p[0]);
+	fx_close(f);
+}
+
+static void test_stream_pty_master_closed(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	struct sink *k = sink_new(0);
+	int m, s, r;
+
+	pty_open(f, &m, &s);
+	assert_int_equal(loop_add_stream(f->l, s, on_stream, k, &k->s), 0);
+	assert_int_equal(pat_write(m, 0, 100), 100);
+	want_sink = k;
+	want_len = 100;
+	assert_true(run_until(f, got_bytes, 2000));
+
+	/*
+	 * The kernel hangs the slave up (tty_vhangup()): its reads return 0,
+	 * as for an unplugged USB-serial dongle. Either end is rx_stopped.
+	 */
+	fx_fd_close(f, m);
+	assert_true(run_until(f, got_stop, 2000));
+	run_for(f, 20);
+	sink_check(f, k, 100);
+	print_message("[ INFO     ] %s: master closed: slave %s (%s)\n",
+		      f->v->name, k->n_eof ? "EOF" : "RX_ERROR",
+		      strerror(-(k->n_eof ? k->eof_err : k->rx_err)));
+	assert_int_equal(k->n_eof + k->n_rx_err, 1);
+	assert_true(k->n_eof == 1 || k->rx_err == -EIO);
+	assert_int_equal(k->n_after_stop, 0);
+
+	/* Writing a hung-up tty fails with EIO. */
+	want_sink = k;
+	r = loop_send(f->l, k->s, "x", 1);
+	if (f->v->backend == LOOP_EPOLL) {
+		assert_int_equal(r, -EIO);
+	} else {
+		assert_int_equal(r, 0);
+		assert_true(run_until(f, got_tx_error, 2000));
+		assert_int_equal(k->tx_err, -EIO);
+	}
+	assert_int_equal(loop_remove_socket(f->l, k->s, on_released, f), 0);
+	assert_true(run_until(f, got_released, 2000));
+	fx_close(f);
+}
+
+static void test_stream_pty_slave_closed_eio(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	struct sink *k = sink_new(0);
+	int m, s;
+
+	/* The loop holds the master: the slave goes, reads say EIO. */
+	pty_open(f, &m, &s);
+	assert_int_equal(loop_add_stream(f->l, m, on_stream, k, &k->s), 0);
+	assert_int_equal(pat_write(s, 0, 300), 300);
+	want_sink = k;
+	want_len = 300;
+	assert_true(run_until(f, got_bytes, 2000));
+	fx_fd_close(f, s);
+	assert_true(run_until(f, got_stop, 2000));
+	run_for(f, 20);
+	sink_check(f, k, 300);
+	assert_int_equal(k->n_eof, 0);
+	assert_int_equal(k->n_rx_err, 1);
+	assert_int_equal(k->rx_err, -EIO);
+	assert_int_equal(k->n_after_stop, 0);
+	assert_int_equal(counters(f).rx_errors, 1);
+	fx_close(f);
+}
+
+static void tweak_stream_tx(struct loop_config *c)
+{
+	c->max_msg = 4096;
+	c->tx_slots = 256;
+}
+
+/*
+ * Packet n of the send tests: a 4-byte header (sequence, length) and
+ * pattern bytes; packets are cut from one pattern stream.
+ */
+static size_t pkt_len(unsigned n)
+{
+	return 4 + (n * 397u) % 4000;
+}
+
+static void pkt_fill(unsigned char *buf, unsigned n, size_t at, size_t len)
+{
+	pat_fill(buf, at, len);
+	buf[0] = (unsigned char)n;
+	buf[1] = (unsigned char)(n >> 8);
+	buf[2] = (unsigned char)len;
+	buf[3] = (unsigned char)(len >> 8);
+}
+
+/* Queue packets [0, n) on s in this iteration; returns their bytes. */
+static size_t send_packets(struct fx *f, struct loop_sock *s, unsigned n,
+			   size_t (*len_of)(unsigned))
+{
+	unsigned char buf[16384];
+	size_t at = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = len_of(i);
+
+		assert_true(len <= sizeof(buf));
+		pkt_fill(buf, i, at, len);
+		assert_int_equal(loop_send(f->l, s, buf, len), 0);
+		at += len;
+	}
+	return at;
+}
+
+/* Check packet n at buf (len bytes), cut at offset at of the stream. */
+static void pkt_check(const unsigned char *buf, size_t len, unsigned n,
+		      size_t at, size_t expect)
+{
+	if (len != expect || buf[0] != (unsigned char)n ||
+	    buf[1] != (unsigned char)(n >> 8) ||
+	    buf[2] != (unsigned char)expect ||
+	    buf[3] != (unsigned char)(expect >> 8) ||
+	    pat_mismatch(buf + 4, at + 4, len - 4) != len - 4) {
+		fail_msg("packet %u: %zu bytes, want %zu", n, len, expect);
+	}
+}
+
+static void test_stream_send_one_write_each(void **state)
+{
+	struct fx *f = fx_open(state, tweak_stream_tx);
+	struct sink *k = sink_new(0);
+	const unsigned n = 200;
+	unsigned char buf[8192];
+	uint64_t end = rt_now_ns() + 5000 * MS;
+	size_t at = 0;
+	unsigned got = 0;
+	int p[2];
+
+	/*
+	 * A packet-mode pipe (O_DIRECT, pipe(7)): each write(2) of up to
+	 * PIPE_BUF bytes is one packet and each read(2) returns one, so the
+	 * reader sees the loop's writes themselves. It holds 16 of them:
+	 * the rest wait for room (POLLOUT) in the loop.
+	 */
+	pipe_nb(f, p, O_DIRECT);
+	assert_int_equal(loop_add_stream(f->l, p[1], on_stream, k, &k->s), 0);
+	send_packets(f, k->s, n, pkt_len);
+	while (got < n) {
+		ssize_t r;
+
+		assert_true(loop_run_once(f->l, false) >= 0);
+		while ((r = read(p[0], buf, sizeof(buf))) > 0) {
+			pkt_check(buf, (size_t)r, got, at, pkt_len(got));
+			at += (size_t)r;
+			got++;
+		}
+		assert_true(rt_now_ns() < end);
+	}
+	want_tx = n;
+	assert_true(run_until(f, got_tx, 2000));
+	run_for(f, 5);
+	assert_int_equal(read(p[0], buf, sizeof(buf)), -1);
+	assert_int_equal(counters(f).tx, n);
+	assert_int_equal(counters(f).tx_short, 0);
+	assert_int_equal(counters(f).tx_errors, 0);
+	/* Write-only: receive was never armed. */
+	assert_int_equal(k->n_data + k->n_eof + k->n_rx_err + k->n_tx_err, 0);
+	fx_close(f);
+}
+
+static size_t pkt_len_small(unsigned n)
+{
+	return 4 + (n * 37u) % 300;
+}
+
+static void test_stream_send_pty_in_order(void **state)
+{
+	struct fx *f = fx_open(state, tweak_stream_tx);
+	struct sink *k = sink_new(0);
+	struct sink *rx = sink_new(1);
+	const unsigned n = 250;
+	uint64_t end = rt_now_ns() + 5000 * MS;
+	size_t total, at = 0;
+	int m, s;
+
+	pty_open(f, &m, &s);
+	assert_int_equal(loop_add_stream(f->l, s, on_stream, k, &k->s), 0);
+	total = send_packets(f, k->s, n, pkt_len_small);
+	/* The byte stream on the master: each packet one run, in order. */
+	while (rx->len < total) {
+		ssize_t r;
+
+		assert_true(loop_run_once(f->l, false) >= 0);
+		r = read(m, rx->buf + rx->len, SINK_CAP - rx->len);
+		if (r > 0) {
+			rx->len += (size_t)r;
+		} else {
+			assert_true(r < 0 && errno == EAGAIN);
+		}
+		assert_true(rt_now_ns() < end);
+	}
+	assert_int_equal(rx->len, total);
+	for (unsigned i = 0; i < n; i++) {
+		pkt_check(rx->buf + at, pkt_len_small(i), i, at,
+			  pkt_len_small(i));
+		at += pkt_len_small(i);
+	}
+	/* The reader may be faster than the loop reaps completions. */
+	want_tx = n;
+	assert_true(run_until(f, got_tx, 2000));
+	assert_int_equal(counters(f).tx, n);
+	assert_int_equal(counters(f).tx_errors, 0);
+	assert_int_equal(k->n_tx_err + k->n_rx_err, 0);
+	fx_close(f);
+}
+
+static void tweak_short_write(struct loop_config *c)
+{
+	c->max_msg = 16384;
+}
+
+static size_t pkt_len_big(unsigned n)
+{
+	return 5000 + n * 300;
+}
+
+static void test_stream_short_write(void **state)
+{
+	struct fx *f = fx_open(state, tweak_short_write);
+	struct sink *k = sink_new(0);
+	struct sink *rx = sink_new(1);
+	const unsigned n = 12;
+	const size_t pre = 3000;
+	uint64_t end = rt_now_ns() + 5000 * MS;
+	unsigned char buf[4096];
+	size_t total, at;
+	int p[2];
+
+	/*
+	 * A one-page pipe, almost full: every packet is bigger than the
+	 * pipe and than PIPE_BUF, so the kernel takes a prefix (the first
+	 * one: what fits after the 3000 bytes already in) and the loop
+	 * must write the rest before the next packet.
+	 */
+	pipe_nb(f, p, 0);
+	assert_int_equal(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	memset(buf, 0xee, pre);
+	assert_int_equal(write(p[1], buf, pre), (ssize_t)pre);
+	assert_int_equal(loop_add_stream(f->l, p[1], on_stream, k, &k->s), 0);
+	total = send_packets(f, k->s, n, pkt_len_big);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(loop_run_once(f->l, false) >= 0);
+	}
+	/* A slow reader: at most 1500 bytes per loop iteration. */
+	while (rx->len < pre + total) {
+		ssize_t r;
+
+		assert_true(loop_run_once(f->l, false) >= 0);
+		r = read(p[0], rx->buf + rx->len, 1500);
+		if (r > 0) {
+			rx->len += (size_t)r;
+		} else {
+			assert_true(r < 0 && errno == EAGAIN);
+		}
+		assert_true(rt_now_ns() < end);
+	}
+	assert_int_equal(rx->len, pre + total);
+	at = pre;
+	for (unsigned i = 0; i < n; i++) {
+		pkt_check(rx->buf + at, pkt_len_big(i), i, at - pre,
+			  pkt_len_big(i));
+		at += pkt_len_big(i);
+	}
+	want_tx = n;
+	assert_true(run_until(f, got_tx, 2000));
+	print_message("[ INFO     ] %s: %u packets, %" PRIu64
+		      " short writes\n",
+		      f->v->name, n, counters(f).tx_short);
+	assert_true(counters(f).tx_short >= 1);
+	assert_int_equal(counters(f).tx, n);
+	assert_int_equal(counters(f).tx_errors, 0);
+	assert_int_equal(k->n_tx_err, 0);
+	fx_close(f);
+}
+
+static void tweak_stream_poll(struct loop_config *c)
+{
+	tweak_stream_tx(c);
+	c->uring_stream_poll = true;
+}
+
+/*
+ * io_uring's fallback for files whose READ says -EAGAIN, forced: every
+ * stream receives with POLL_ADD + read(2) and writes after POLL_ADD
+ * (POLLOUT). Receive, send (also waiting for room), EOF and the tty
+ * hang-up still behave the same.
+ */
+static void test_stream_poll_fallback(void **state)
+{
+	struct fx *f = fx_open(state, tweak_stream_poll);
+	struct sink *k = sink_new(0);
+	struct sink *t = sink_new(1);
+	unsigned char buf[8192];
+	uint64_t end = rt_now_ns() + 5000 * MS;
+	const unsigned n = 40;
+	unsigned got = 0;
+	size_t at = 0;
+	int p[2], q[2], m, s;
+
+	/* Receive from a pty, send into a packet-mode pipe. */
+	pty_open(f, &m, &s);
+	pipe_nb(f, q, O_DIRECT);
+	assert_int_equal(loop_add_stream(f->l, s, on_stream, k, &k->s), 0);
+	assert_int_equal(loop_add_stream(f->l, q[1], on_stream, t, &t->s), 0);
+	for (size_t sent = 0; sent < 5000;) {
+		sent += pat_write(m, sent, 100);
+		assert_true(loop_run_once(f->l, false) >= 0);
+	}
+	send_packets(f, t->s, n, pkt_len);
+	while (got < n || k->len < 5000) {
+		ssize_t r;
+
+		assert_true(loop_run_once(f->l, false) >= 0);
+		while ((r = read(q[0], buf, sizeof(buf))) > 0) {
+			pkt_check(buf, (size_t)r, got, at, pkt_len(got));
+			at += (size_t)r;
+			got++;
+		}
+		assert_true(rt_now_ns() < end);
+	}
+	sink_check(f, k, 5000);
+	assert_int_equal(k->n_eof + k->n_rx_err, 0);
+	want_tx = n;
+	assert_true(run_until(f, got_tx, 2000));
+	assert_int_equal(counters(f).tx, n);
+
+	/* Hang-up and EOF through the polled path too. */
+	fx_fd_close(f, m);
+	want_sink = k;
+	assert_true(run_until(f, got_stop, 2000));
+	pipe_nb(f, p, 0);
+	{
+		struct sink *e = sink_new(2);
+
+		assert_int_equal(loop_add_stream(f->l, p[0], on_stream, e,
+						 &e->s),
+				 0);
+		assert_int_equal(pat_write(p[1], 0, 10), 10);
+		fx_fd_close(f, p[1]);
+		want_sink = e;
+		assert_true(run_until(f, got_stop, 2000));
+		sink_check(f, e, 10);
+		assert_int_equal(e->n_eof, 1);
+	}
+	print_message("[ INFO     ] %s: %" PRIu64 " streams polled\n",
+		      f->v->name, counters(f).stream_poll);
+	if (f->v->backend == LOOP_EPOLL) {
+		assert_int_equal(counters(f).stream_poll, 0);
+	} else {
+		/* The receiving ones: the pty slave and the pipe. */
+		assert_int_equal(counters(f).stream_poll, 2);
+	}
+	fx_close(f);
+}
+
+static void tweak_few_tx(struct loop_config *c)
+{
+	c->max_msg = 4096;
+	c->tx_slots = 8;
+}
+
+static void test_stream_remove_with_pending(void **state)
+{
+	struct fx *f = fx_open(state, tweak_few_tx);
+	struct sink *k = sink_new(0);
+	unsigned char buf[4096];
+	uint64_t end = rt_now_ns() + 5000 * MS;
+	size_t fill = 0, got = 0, total;
+	int p[2];
+
+	/* The pipe is full and nobody reads: every send gets stuck. */
+	pipe_nb(f, p, 0);
+	while (pat_write(p[1], 0, sizeof(buf)) > 0) {
+		fill++;
+	}
+	assert_true(fill > 0);
+	assert_int_equal(loop_add_stream(f->l, p[1], on_stream, k, &k->s), 0);
+	memset(buf, 0x55, sizeof(buf));
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(loop_send(f->l, k->s, buf, sizeof(buf)), 0);
+		if (i == 3) {
+			/* Some in the kernel, some still waiting. */
+			run_for(f, 2);
+		}
+	}
+	assert_int_equal(loop_send(f->l, k->s, buf, 1), -EAGAIN);
+	run_for(f, 5);
+	assert_int_equal(counters(f).tx, 0);
+	assert_int_equal(loop_remove_socket(f->l, k->s, on_released, f), 0);
+	assert_int_equal(loop_send(f->l, k->s, buf, 1), -ESHUTDOWN);
+	assert_true(run_until(f, got_released, 2000));
+	assert_int_equal(f->released_fd, p[1]);
+	assert_int_equal(k->n_tx_err, 0);
+
+	/* Every tx slot came back: 8 sends fit again, and arrive. */
+	while (read(p[0], buf, sizeof(buf)) > 0) {
+	}
+	k = sink_new(0);
+	assert_int_equal(loop_add_stream(f->l, p[1], on_stream, k, &k->s), 0);
+	total = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		pat_fill(buf, total, 1000);
+		assert_int_equal(loop_send(f->l, k->s, buf, 1000), 0);
+		total += 1000;
+	}
+	while (got < total) {
+		ssize_t r;
+
+		assert_true(loop_run_once(f->l, false) >= 0);
+		r = read(p[0], buf, sizeof(buf));
+		if (r > 0) {
+			assert_int_equal(pat_mismatch(buf, got, (size_t)r),
+					 (size_t)r);
+			got += (size_t)r;
+		}
+		assert_true(rt_now_ns() < end);
+	}
+	assert_int_equal(got, total);
+	fx_close(f);
+}
+
+static void tweak_three_slots(struct loop_config *c)
+{
+	c->max_sockets = 3;
+}
+
+static void test_stream_add_errors(void **state)
+{
+	struct fx *f = fx_open(state, tweak_three_slots);
+	struct sink *k = sink_new(0);
+	struct loop_sock *s2, *s3;
+	int p[2], b[2], q[2], sp[2];
+	unsigned char big[4096] = {0};
+
+	pipe_nb(f, p, 0);
+	assert_int_equal(pipe2(b, O_CLOEXEC), 0); /* blocking */
+	fx_fd(f, b[0]);
+	fx_fd(f, b[1]);
+	assert_int_equal(socketpair(AF_UNIX,
+				    SOCK_SEQPACKET | SOCK_NONBLOCK |
+					SOCK_CLOEXEC,
+				    0, sp),
+			 0);
+	fx_fd(f, sp[0]);
+	fx_fd(f, sp[1]);
+	assert_int_equal(pipe2(q, O_CLOEXEC), 0);
+	close(q[0]);
+	close(q[1]); /* q[0]: a closed fd number */
+
+	assert_int_equal(loop_add_stream(f->l, b[0], on_stream, k, &s2),
+			 -EINVAL);
+	assert_int_equal(loop_add_stream(f->l, sp[0], on_stream, k, &s2),
+			 -EPROTOTYPE);
+	assert_int_equal(loop_add_stream(f->l, q[0], on_stream, k, &s2),
+			 -EBADF);
+	assert_int_equal(loop_add_stream(f->l, p[0], NULL, k, &s2), -EINVAL);
+	assert_int_equal(loop_add_stream(f->l, -1, on_stream, k, &s2),
+			 -EINVAL);
+	assert_int_equal(loop_add_connecting(f->l, p[0], conn_nop,
+					     NULL),
+			 -ENOTSOCK);
+
+	/* Read end: receives only; write end: sends only. */
+	assert_int_equal(loop_add_stream(f->l, p[0], on_stream, k, &s2), 0);
+	assert_int_equal(loop_send(f->l, s2, "x", 1), -EBADF);
+	assert_int_equal(loop_add_stream(f->l, p[1], on_stream, k, &s3), 0);
+	assert_int_equal(loop_send(f->l, s3, "", 0), 0);
+	assert_int_equal(loop_send(f->l, s3, big, f->cfg.max_msg + 1),
+			 -EMSGSIZE);
+
+	/* Streams share the socket slots. */
+	assert_int_equal(loop_add_stream(f->l, p[0], on_stream, k, &s2),
+			 -ENOSPC);
+	assert_int_equal(loop_add_socket(f->l, sp[0], on_rx, f, &s2), -ENOSPC);
+
+	pat_fill(big, 0, 3);
+	assert_int_equal(loop_send(f->l, s3, big, 3), 0);
+	want_sink = k;
+	want_len = 3;
+	assert_true(run_until(f, got_bytes, 2000));
+	run_for(f, 5);
+	sink_check(f, k, 3);
+	assert_int_equal(k->n_tx_err, 0);
+	fx_close(f);
+}
+
+static void test_stream_socket(void **state)
+{
+	struct fx *f = fx_open(state, tweak_stream_tx);
+	struct sink *k = sink_new(0);
+	struct sink *rx = sink_new(1);
+	uint64_t end = rt_now_ns() + 5000 * MS;
+	unsigned sig0 = atomic_load(&sigpipes);
+	size_t sent = 0, total;
+	int sp[2], r;
+
+	assert_int_equal(socketpair(AF_UNIX,
+				    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				    0, sp),
+			 0);
+	fx_fd(f, sp[0]);
+	fx_fd(f, sp[1]);
+	assert_int_equal(loop_add_stream(f->l, sp[0], on_stream, k, &k->s), 0);
+	total = send_packets(f, k->s, 100, pkt_len_small);
+	while (sent < 20000 || rx->len < total) {
+		ssize_t n;
+
+		if (sent < 20000) {
+			sent += pat_write(sp[1], sent, 20000 - sent);
+		}
+		assert_true(loop_run_once(f->l, false) >= 0);
+		n = read(sp[1], rx->buf + rx->len, SINK_CAP - rx->len);
+		if (n > 0) {
+			rx->len += (size_t)n;
+		}
+		assert_true(rt_now_ns() < end);
+	}
+	want_sink = k;
+	want_len = 20000;
+	assert_true(run_until(f, got_bytes, 2000));
+	sink_check(f, k, 20000);
+	assert_int_equal(rx->len, total);
+	for (size_t at = 0, i = 0; i < 100; i++) {
+		pkt_check(rx->buf + at, pkt_len_small((unsigned)i),
+			  (unsigned)i, at, pkt_len_small((unsigned)i));
+		at += pkt_len_small((unsigned)i);
+	}
+
+	/* The peer goes: EOF, and a send fails without SIGPIPE. */
+	fx_fd_close(f, sp[1]);
+	assert_true(run_until(f, got_stop, 2000));
+	assert_int_equal(k->n_eof, 1);
+	r = loop_send(f->l, k->s, "x", 1);
+	if (f->v->backend == LOOP_EPOLL) {
+		assert_true(is_peer_gone(r));
+	} else {
+		assert_int_equal(r, 0);
+		assert_true(run_until(f, got_tx_error, 2000));
+		assert_true(is_peer_gone(k->tx_err));
+	}
+	assert_int_equal(atomic_load(&sigpipes), sig0);
+	fx_close(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Asynchronous connects: loop_add_connecting()                       */
+
+struct conn {
+	unsigned n;
+	int fd;
+	int err;
+	bool bad_thread;
+	/* Done inside fn: add fd as a stream (the slot is free again). */
+	bool add_stream;
+	int add_r;
+	struct sink *sink;
+	/* Done inside fn: loop_cancel_connecting(fd), must be -ENOENT. */
+	int cancel_r;
+};
+
+static struct conn conn;
+
+static void on_conn(struct loop *l, int fd, int err, void *user_data)
+{
+	struct conn *c = user_data;
+
+	c->n++;
+	c->fd = fd;
+	c->err = err;
+	if (!pthread_equal(pthread_self(), main_thread)) {
+		c->bad_thread = true;
+	}
+	c->cancel_r = loop_cancel_connecting(l, fd);
+	if (c->add_stream && err == 0) {
+		c->add_r = loop_add_stream(l, fd, on_stream, c->sink,
+					   &c->sink->s);
+	}
+}
+
+static bool got_conn(struct fx *f)
+{
+	(void)f;
+	return conn.n >= 1;
+}
+
+static int tcp_listener(struct fx *f, int backlog, struct sockaddr_in *ret)
+{
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t len = sizeof(a);
+	int fd = fx_fd(
+	    f, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, backlog), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*ret = a;
+	return fd;
+}
+
+/* A non-blocking TCP connect to a; connect(2)'s errno (0 if at once). */
+static int tcp_connect(int *ret_fd, const struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	*ret_fd = fd;
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+		return errno;
+	}
+	return 0;
+}
+
+static void tweak_two_slots(struct loop_config *c)
+{
+	c->max_sockets = 2;
+}
+
+/* Connected: fn gets 0 and adds fd as a stream in the connect's slot. */
+static void connect_then_stream(struct fx *f, int fd, int lfd)
+{
+	struct sink *k = sink_new(0);
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+	int afd;
+
+	conn = (struct conn){.add_stream = true, .sink = k};
+	assert_int_equal(loop_add_connecting(f->l, fd, on_conn, &conn), 0);
+	assert_int_equal(loop_add_connecting(f->l, fd, on_conn, &conn),
+			 -EEXIST);
+	assert_true(run_until(f, got_conn, 2000));
+	run_for(f, 10);
+	assert_int_equal(conn.n, 1);
+	assert_int_equal(conn.err, 0);
+	assert_int_equal(conn.fd, fd);
+	assert_false(conn.bad_thread);
+	assert_int_equal(conn.cancel_r, -ENOENT);
+	/* max_sockets 2: the datagram socket and this one. */
+	assert_int_equal(conn.add_r, 0);
+	assert_int_equal(loop_cancel_connecting(f->l, fd), -ENOENT);
+	assert_int_equal(counters(f).connects, 1);
+
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	afd = fx_fd(f, accept4(lfd, NULL, NULL, SOCK_CLOEXEC));
+	assert_int_equal(pat_write(afd, 0, 1000), 1000);
+	want_sink = k;
+	want_len = 1000;
+	assert_true(run_until(f, got_bytes, 2000));
+	sink_check(f, k, 1000);
+}
+
+static void test_connect_unix(void **state)
+{
+	struct fx *f = fx_open(state, tweak_two_slots);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	socklen_t alen;
+	int lfd, fd, r;
+
+	/* Abstract name: nothing on disk to clean up. */
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "ttws-test-loop-%d-%s",
+		 (int)getpid(), f->v->name);
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   strlen(a.sun_path + 1));
+	lfd = fx_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, alen), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	fd = fx_fd(f, socket(AF_UNIX,
+			     SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	/* Nobody accepts yet, and Linux completes it at once anyway. */
+	r = connect(fd, (struct sockaddr *)&a, alen);
+	assert_true(r == 0 || errno == EINPROGRESS);
+	connect_then_stream(f, fd, lfd);
+	fx_close(f);
+}
+
+static void test_connect_tcp(void **state)
+{
+	struct fx *f = fx_open(state, tweak_two_slots);
+	struct sockaddr_in a;
+	int lfd, fd, e;
+
+	lfd = tcp_listener(f, 4, &a);
+	e = tcp_connect(&fd, &a);
+	fx_fd(f, fd);
+	assert_true(e == 0 || e == EINPROGRESS);
+	connect_then_stream(f, fd, lfd);
+	fx_close(f);
+}
+
+static void test_connect_tcp_refused(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	struct sockaddr_in a;
+	int lfd, fd, e;
+
+	/* A port that was just free: nothing listens there now. */
+	lfd = tcp_listener(f, 1, &a);
+	fx_fd_close(f, lfd);
+	e = tcp_connect(&fd, &a);
+	fx_fd(f, fd);
+	assert_int_equal(e, EINPROGRESS);
+	conn = (struct conn){0};
+	assert_int_equal(loop_add_connecting(f->l, fd, on_conn, &conn), 0);
+	assert_true(run_until(f, got_conn, 2000));
+	run_for(f, 10);
+	assert_int_equal(conn.n, 1);
+	assert_int_equal(conn.err, -ECONNREFUSED);
+	assert_int_equal(conn.fd, fd);
+	assert_false(conn.bad_thread);
+	fx_close(f);
+}
+
+/* The connect-timeout pattern: a wheel timer cancels the connect. */
+struct conn_timeout {
+	struct wheel_timer t;
+	struct loop *l;
+	int fd, fd2;
+	bool fired;
+	int cancel_r, add2_r, cancel2_r, add3_r, cancel3_r, again_r;
+};
+
+static void conn_timeout_fn(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct conn_timeout *ct = container_of(t, struct conn_timeout, t);
+
+	(void)now_ns;
+	ct->fired = true;
+	ct->cancel_r = loop_cancel_connecting(ct->l, ct->fd);
+	/* Closing at once is allowed, inside a callback too. */
+	close(ct->fd);
+	/* The slot is free again at once (max_sockets 2). */
+	ct->add2_r = loop_add_connecting(ct->l, ct->fd2, on_conn, &conn);
+	/* Not submitted yet: io_uring turns the poll into a no-op. */
+	ct->cancel2_r = loop_cancel_connecting(ct->l, ct->fd2);
+	/* Nothing of it is left (epoll would say EEXIST): add it again. */
+	ct->add3_r = loop_add_connecting(ct->l, ct->fd2, on_conn, &conn);
+	ct->cancel3_r = loop_cancel_connecting(ct->l, ct->fd2);
+	ct->again_r = loop_cancel_connecting(ct->l, ct->fd);
+}
+
+static struct conn_timeout cto;
+
+static bool got_cto(struct fx *f)
+{
+	(void)f;
+	return cto.fired;
+}
+
+static void test_connect_cancel(void **state)
+{
+	struct fx *f = fx_open(state, tweak_two_slots);
+	struct pollfd pfd;
+	struct sockaddr_in a, b = {
+	    .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t blen = sizeof(b);
+	int lfd, fa, fb, fc, fd, e;
+
+	/*
+	 * A listener with backlog 0 and one connection waiting to be
+	 * accepted: its accept queue is full, so the kernel drops the
+	 * next SYNs and that connect stays in SYN_SENT (for a minute of
+	 * retries).
+	 */
+	lfd = tcp_listener(f, 0, &a);
+	e = tcp_connect(&fa, &a);
+	fx_fd(f, fa);
+	assert_true(e == 0 || e == EINPROGRESS);
+	pfd = (struct pollfd){.fd = lfd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	/* From a port of its own, to see when the socket is really gone. */
+	fb = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fb >= 0);
+	assert_int_equal(bind(fb, (struct sockaddr *)&b, sizeof(b)), 0);
+	assert_int_equal(getsockname(fb, (struct sockaddr *)&b, &blen), 0);
+	assert_int_equal(connect(fb, (struct sockaddr *)&a, sizeof(a)), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	/* Never connected: POLLOUT | POLLHUP at once if it were polled. */
+	fc = fx_fd(f, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+
+	conn = (struct conn){0};
+	assert_int_equal(loop_add_connecting(f->l, fb, on_conn, &conn), 0);
+	assert_int_equal(loop_add_connecting(f->l, fc, on_conn, &conn),
+			 -ENOSPC);
+	run_for(f, 30);
+	assert_int_equal(conn.n, 0);
+
+	cto = (struct conn_timeout){.l = f->l, .fd = fb, .fd2 = fc};
+	wheel_timer_init(&cto.t, WHEEL_SOFT, 0, conn_timeout_fn);
+	assert_int_equal(wheel_add(f->w, &cto.t, rt_now_ns() + 5 * MS), 0);
+	assert_true(run_until(f, got_cto, 2000));
+	assert_int_equal(cto.cancel_r, 0);
+	assert_int_equal(cto.add2_r, 0);
+	assert_int_equal(cto.cancel2_r, 0);
+	assert_int_equal(cto.add3_r, 0);
+	assert_int_equal(cto.cancel3_r, 0);
+	assert_int_equal(cto.again_r, -ENOENT);
+	/*
+	 * The loop_run_once() that ran the timer has returned: the loop
+	 * holds no reference to the closed socket (io_uring: the cancel
+	 * was submitted), so it is gone and its port is free.
+	 */
+	fd = fx_fd(f, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof(b)), 0);
+	fx_fd_close(f, fd);
+	run_for(f, 30);
+	assert_int_equal(conn.n, 0);
+	assert_int_equal(counters(f).connects, 0);
+
+	/* Still pending at loop_free(): forgotten, no callback. */
+	assert_int_equal(tcp_connect(&fd, &a), EINPROGRESS);
+	fx_fd(f, fd);
+	assert_int_equal(loop_add_connecting(f->l, fd, on_conn, &conn), 0);
+	run_for(f, 5);
+	fx_close(f);
+	assert_int_equal(conn.n, 0);
+}
+
 #if !TEST_ASAN
 struct tick {
 	struct wheel_timer t;
@@ -1051,6 +2255,20 @@ static void tick_fn(struct wheel_timer *t, uint64_t now_ns)
 }
 #endif
 
+#if !TEST_ASAN
+static unsigned conn_closed;
+
+/* A connect completed: close the socket (close(2) does not allocate). */
+static void on_conn_close(struct loop *l, int fd, int err, void *user_data)
+{
+	(void)l;
+	(void)err;
+	(void)user_data;
+	close(fd);
+	conn_closed++;
+}
+#endif
+
 static void test_no_allocation_after_setup(void **state)
 {
 #if TEST_ASAN
@@ -1063,15 +2281,49 @@ static void test_no_allocation_after_setup(void **state)
 	unsigned char buf[256];
 	struct tick k = {.w = f->w};
 	struct loop_counters c0, c1;
+	struct sink *ks = sink_new(0), *kp = sink_new(1);
+	struct sockaddr_in a, full;
+	struct pollfd pfd;
 	unsigned long allocs;
+	size_t tty_out = 0, ks0 = 0, kp0 = 0, tty0 = 0;
+	unsigned closed0 = 0, cancelled = 0, attempts = 0;
+	int m, s, p[2], lfd, lfull, fa, pending = -1;
+	bool ok = false;
+
+	/*
+	 * Besides the datagram socket: a pty slave stream (bytes in from
+	 * the master, a packet out each iteration), a pipe stream, and
+	 * connects: to a listener that accepts (fn closes the socket), and
+	 * to one whose accept queue is full (cancelled the next iteration,
+	 * or at once, before the poll is submitted).
+	 */
+	pty_open(f, &m, &s);
+	pipe_nb(f, p, 0);
+	lfd = tcp_listener(f, 64, &a);
+	lfull = tcp_listener(f, 0, &full);
+	assert_true(tcp_connect(&fa, &full) == EINPROGRESS);
+	fx_fd(f, fa);
+	pfd = (struct pollfd){.fd = lfull, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	assert_int_equal(loop_add_stream(f->l, s, on_stream, ks, &ks->s), 0);
+	assert_int_equal(loop_add_stream(f->l, p[0], on_stream, kp, &kp->s),
+			 0);
+	conn_closed = 0;
 
 	wheel_timer_init(&k.t, WHEEL_HARD, 0, tick_fn);
 	assert_int_equal(wheel_add(f->w, &k.t, rt_now_ns() + 50000), 0);
 
 	for (unsigned i = 0; i < 1050; i++) {
+		int fd, afd;
+		ssize_t n;
+
 		if (i == 50) {
 			/* Warm-up done: from here on nothing may allocate. */
 			loop_get_counters(f->l, &c0);
+			ks0 = ks->len;
+			kp0 = kp->len;
+			tty0 = tty_out;
+			closed0 = conn_closed;
 			atomic_store(&alloc_count, 0);
 			atomic_store(&alloc_counting, true);
 		}
@@ -1082,11 +2334,68 @@ static void test_no_allocation_after_setup(void **state)
 		if (loop_send(f->l, f->s, buf, 32) < 0) {
 			break;
 		}
+		if (write(m, buf, 16) != 16 || write(p[1], buf, 16) != 16) {
+			break;
+		}
+		if (loop_send(f->l, ks->s, buf, 16) < 0) {
+			break;
+		}
+		if (pending >= 0) {
+			if (loop_cancel_connecting(f->l, pending) < 0) {
+				break;
+			}
+			close(pending);
+			pending = -1;
+			cancelled++;
+		}
+		if (i % 10 == 0) {
+			attempts++;
+			fd = socket(AF_INET,
+				    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				    0);
+			if (fd < 0 ||
+			    (connect(fd, (struct sockaddr *)&a, sizeof(a)) <
+				 0 &&
+			     errno != EINPROGRESS) ||
+			    loop_add_connecting(f->l, fd, on_conn_close,
+						NULL) < 0) {
+				break;
+			}
+		}
+		if (i % 10 == 5) {
+			fd = socket(AF_INET,
+				    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				    0);
+			if (fd < 0 ||
+			    connect(fd, (struct sockaddr *)&full,
+				    sizeof(full)) == 0 ||
+			    errno != EINPROGRESS ||
+			    loop_add_connecting(f->l, fd, on_conn_close,
+						NULL) < 0) {
+				break;
+			}
+			if (i % 20 == 5) {
+				pending = fd; /* cancelled after a submit */
+			} else {
+				if (loop_cancel_connecting(f->l, fd) < 0) {
+					break;
+				}
+				close(fd);
+				cancelled++;
+			}
+		}
 		if (loop_run_once(f->l, true) < 0) {
 			break;
 		}
 		while (recv(f->sv[1], buf, sizeof(buf), MSG_DONTWAIT) > 0) {
 		}
+		while ((n = read(m, buf, sizeof(buf))) > 0) {
+			tty_out += (size_t)n;
+		}
+		while ((afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			close(afd);
+		}
+		ok = i == 1049;
 	}
 	atomic_store(&alloc_counting, false);
 	allocs = atomic_load(&alloc_count);
@@ -1094,14 +2403,26 @@ static void test_no_allocation_after_setup(void **state)
 	loop_get_counters(f->l, &c1);
 	print_message("[ INFO     ] %s: %lu allocations in 1000 iterations "
 		      "(%" PRIu64 " rx, %" PRIu64 " tx, %" PRIu64
-		      " timer fires)\n",
+		      " timer fires, %zu + %zu stream bytes in, %zu out, "
+		      "%" PRIu64 " connects, %u cancelled)\n",
 		      f->v->name, allocs, c1.rx - c0.rx, c1.tx - c0.tx,
-		      c1.timer_fires - c0.timer_fires);
+		      c1.timer_fires - c0.timer_fires, ks->len - ks0,
+		      kp->len - kp0, tty_out - tty0, c1.connects - c0.connects,
+		      cancelled);
+	assert_true(ok);
 	assert_int_equal(allocs, 0);
 	assert_true(c1.rx - c0.rx >= 900);
-	assert_true(c1.tx - c0.tx >= 900);
+	assert_true(c1.tx - c0.tx >= 2 * 900);
 	assert_true(c1.timer_fires - c0.timer_fires >= 1);
 	assert_true(k.n >= 10);
+	assert_true(ks->len - ks0 >= 900 * 16);
+	assert_true(kp->len - kp0 >= 900 * 16);
+	assert_true(tty_out - tty0 >= 900 * 16);
+	assert_true(c1.connects - c0.connects >= 90);
+	assert_true(conn_closed - closed0 >= 90);
+	assert_true(cancelled >= 100);
+	assert_true(attempts >= 100);
+	assert_int_equal(ks->n_rx_err + ks->n_tx_err + kp->n_rx_err, 0);
 	fx_close(f);
 #endif
 }
@@ -1257,6 +2578,24 @@ static const struct tcase cases[] = {
     {"burst_over_rx_depth", test_burst_over_rx_depth},
     {"counters_move", test_counters_move},
     {"napi_reported", test_napi_reported},
+    {"stream_pipe_in_order", test_stream_pipe_in_order},
+    {"stream_pipe_burst", test_stream_pipe_burst},
+    {"stream_pipe_eof", test_stream_pipe_eof},
+    {"stream_pty_in_order", test_stream_pty_in_order},
+    {"stream_pty_burst", test_stream_pty_burst},
+    {"stream_pty_master_closed", test_stream_pty_master_closed},
+    {"stream_pty_slave_closed_eio", test_stream_pty_slave_closed_eio},
+    {"stream_send_one_write_each", test_stream_send_one_write_each},
+    {"stream_send_pty_in_order", test_stream_send_pty_in_order},
+    {"stream_short_write", test_stream_short_write},
+    {"stream_poll_fallback", test_stream_poll_fallback},
+    {"stream_remove_with_pending", test_stream_remove_with_pending},
+    {"stream_add_errors", test_stream_add_errors},
+    {"stream_socket", test_stream_socket},
+    {"connect_unix", test_connect_unix},
+    {"connect_tcp", test_connect_tcp},
+    {"connect_tcp_refused", test_connect_tcp_refused},
+    {"connect_cancel", test_connect_cancel},
     {"no_allocation_after_setup", test_no_allocation_after_setup},
 };
 
@@ -1266,7 +2605,13 @@ int main(void)
 {
 	static char names[N_VARIANT_TESTS][96];
 	static struct CMUnitTest tests[N_VARIANT_TESTS + 2];
+	struct sigaction sa = {.sa_handler = on_sigpipe};
 	size_t n = 0;
+
+	/* A test that raises SIGPIPE fails instead of killing the run. */
+	main_thread = pthread_self();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
 
 	tests[n++] = (struct CMUnitTest){
 	    .name = "loop/config/names_and_validation",

@@ -29,7 +29,7 @@ MODULES=(hci_vhci bluetooth ecdh_generic af_alg algif_hash algif_skcipher
 	ecb cmac)
 read -r -a extra <<<"${TTWS_VM_MODULES:-}"
 MODULES+=("${extra[@]}")
-HOST_TOOLS=(/usr/bin/btvirt /usr/bin/btmgmt)
+HOST_TOOLS=(/usr/bin/btvirt /usr/bin/btmgmt /usr/bin/l2test /usr/bin/btmon)
 
 die() { printf 'vm/build: %s\n' "$*" >&2; exit 1; }
 note() { printf 'vm/build: %s\n' "$*" >&2; }
@@ -124,18 +124,39 @@ fetch_kernel() {
 	trap - EXIT
 }
 
-read -r kpkg kver_pkg < <(kernel_candidate) || true
-if [[ -z ${kpkg:-} && $EUID -eq 0 && -z $(ls -d "$CACHE"/*/.complete 2>/dev/null) ]]; then
+# kernel_candidate, remembered until apt's lists or sources change: the
+# apt-cache calls are most of a cached build's time.
+resolve_kernel() {
+	local memo=$CACHE/resolved stamp out
+	stamp="${TTWS_VM_KERNEL_PKG:-} $( (stat -c %Y /var/lib/apt/lists \
+		/etc/apt/sources.list /etc/apt/sources.list.d 2>/dev/null || true) |
+		tr '\n' ' ')"
+	if [[ -f $memo && $(head -n 1 "$memo") == "$stamp" ]]; then
+		tail -n +2 "$memo"
+		return 0
+	fi
+	out=$(kernel_candidate)
+	[[ -n $out ]] || return 0
+	mkdir -p "$CACHE"
+	printf '%s\n%s\n' "$stamp" "$out" >"$memo.$$"
+	mv "$memo.$$" "$memo"
+	printf '%s\n' "$out"
+}
+
+read -r kpkg kver_pkg < <(resolve_kernel) || true
+cached_any() { [[ -n $(find "$CACHE" -mindepth 2 -maxdepth 2 -name .complete 2>/dev/null) ]]; }
+if [[ -z ${kpkg:-} && $EUID -eq 0 ]] && ! cached_any; then
 	note "apt knows no kernel package: running apt-get update"
 	apt-get update -qq || die "apt-get update failed"
-	read -r kpkg kver_pkg < <(kernel_candidate) || true
+	read -r kpkg kver_pkg < <(resolve_kernel) || true
 fi
 if [[ -n ${kpkg:-} ]]; then
 	fetch_kernel "$kpkg" "$kver_pkg"
 	kdir=$CACHE/${kpkg}_${kver_pkg}
 else
 	# Offline or without package lists: the newest kernel already cached.
-	kdir=$(ls -d "$CACHE"/*/.complete 2>/dev/null | sort -V | tail -n 1)
+	kdir=$(find "$CACHE" -mindepth 2 -maxdepth 2 -name .complete 2>/dev/null |
+		sort -V | tail -n 1)
 	[[ -n $kdir ]] || die "apt knows no linux-image package and $CACHE is empty: run apt-get update"
 	kdir=${kdir%/.complete}
 	note "apt knows no kernel package; using cached ${kdir##*/}"
@@ -209,6 +230,8 @@ printf '%s\n' "$kver" >"$stage/etc/ttws-vm-kernel"
 
 install -m 0755 "$HERE/init" "$stage/init"
 install -m 0755 "$HERE/bt-up" "$stage/usr/bin/ttws-bt-up"
+install -m 0755 "$HERE/bt-pad" "$stage/usr/bin/ttws-bt-pad"
+install -m 0755 "$HERE/bt-adv" "$stage/usr/bin/ttws-bt-adv"
 
 # The payload, dereferenced so it may hold symlinks into a build folder.
 cp -rL "$payload" "$stage/payload"

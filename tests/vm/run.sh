@@ -9,7 +9,7 @@
 # here at all (meson's "skipped"); 2 on bad usage.
 # The guest console streams to CONSOLE_LOG (default VM_DIR/console.log);
 # TTWS_VM_VERBOSE=1 also streams it to stderr. TTWS_VM_ACCEL=tcg|kvm
-# overrides the accelerator choice.
+# overrides the accelerator choice, TTWS_VM_CPU the TCG CPU model (max).
 set -euo pipefail
 
 die() { printf 'vm/run: %s\n' "$*" >&2; exit "${2:-1}"; }
@@ -53,7 +53,7 @@ fi
 case $accel in
 tcg)
 	grep -qx tcg <<<"$accels" || skip "this qemu has no TCG accelerator"
-	accel_args=(-accel tcg,thread=multi -cpu max)
+	accel_args=(-accel "tcg,thread=multi" -cpu "${TTWS_VM_CPU:-max}")
 	;;
 kvm) accel_args=(-accel kvm -cpu host) ;;
 *) die "TTWS_VM_ACCEL is tcg or kvm, not $accel" 2 ;;
@@ -100,6 +100,11 @@ if ((rc != 0)); then
 	die "qemu exited $rc after ${elapsed}s; console: $log"
 fi
 
+# A kernel BUG or Oops voids the run even when the payload got through.
+if grep -qE '(BUG|Oops):' "$log"; then
+	grep -E -A 12 '(BUG|Oops):' "$log" | head -n 40 >&2
+	die "the guest kernel reported a BUG/Oops; console: $log"
+fi
 result=$(tr -d '\r' <"$tmp/result" | sed -n 's/^TTWS-RESULT //p' | tail -n 1)
 status=$(tr -d '\r' <"$tmp/result" | sed -n 's/^TTWS-EXIT //p' | tail -n 1)
 if [[ -z $result ]]; then

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_CORE_BTSNOOP_H
+#define TTWS_CORE_BTSNOOP_H
+
+/*
+ * btsnoop capture encoder (the format of RFC 1761 "snoop", as Wireshark
+ * and BlueZ btmon read it): a 16-octet file header, then one record per
+ * packet. Pure: bytes into a caller buffer; the daemon writes them to a
+ * file. All integers are big-endian.
+ *
+ * File header: "btsnoop\0", version (4) = 1, datalink (4) = 1002, HCI
+ * UART (H4): each record's data is an H4 frame, indicator octet first.
+ *
+ * Record header (24 octets): original length (4), included length (4),
+ * flags (4), cumulative drops (4), timestamp (8, signed) in microseconds
+ * since midnight 1 January 0 AD, which is the Unix epoch plus
+ * BTSNOOP_EPOCH_DELTA_US. Flags: bit 0 direction (0 sent by the host,
+ * 1 received by it), bit 1 (0 data, 1 command or event).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BTSNOOP_HDR_SIZE 16
+#define BTSNOOP_REC_HDR_SIZE 24
+#define BTSNOOP_VERSION 1
+#define BTSNOOP_DATALINK_H4 1002
+#define BTSNOOP_EPOCH_DELTA_US INT64_C(0x00E03AB44A676000)
+
+enum btsnoop_dir {
+	BTSNOOP_SENT = 0,     /* host to controller */
+	BTSNOOP_RECEIVED = 1, /* controller to host */
+};
+
+#define BTSNOOP_FLAG_RECEIVED 0x1
+#define BTSNOOP_FLAG_CMD_EVT 0x2
+
+struct btsnoop_rec {
+	enum btsnoop_dir dir;
+	uint32_t drops;      /* packets lost since the capture began */
+	int64_t ts_unix_us;  /* wall-clock time, microseconds since 1970 */
+	size_t snaplen;      /* keep at most this many octets; 0: all */
+};
+
+/* The file header. Returns 0 and *ret_len = 16, or -ENOBUFS. */
+int btsnoop_encode_header(uint8_t *buf, size_t cap, size_t *ret_len);
+
+/* Flags for an H4 frame of indicator type in direction dir. */
+uint32_t btsnoop_flags(uint8_t type, enum btsnoop_dir dir);
+
+/*
+ * One record for the H4 frame (indicator + HCI packet, len octets, at
+ * least 1) into buf: header, then the frame, truncated to rec->snaplen
+ * when that is set (the original length still says len). The frame may
+ * already sit at buf + BTSNOOP_REC_HDR_SIZE (nothing is copied) or
+ * overlap buf otherwise (moved as by memmove()). Returns 0 and *ret_len,
+ * -EINVAL (len 0, len over UINT32_MAX, dir out of range, a time before
+ * year 0 or past the 64-bit range) or -ENOBUFS; nothing written on error.
+ */
+int btsnoop_encode_record(const struct btsnoop_rec *rec,
+			  const uint8_t *frame, size_t len, uint8_t *buf,
+			  size_t cap, size_t *ret_len);
+
+#endif

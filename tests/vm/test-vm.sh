@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The real kernel Bluetooth stack, without ttws code: boot Debian's kernel
+# in qemu with emulated controllers and check what ttws's l2cap transport
+# relies on (tests/vm/smoke.c says what exactly). Independent of meson;
+# exits 77 (skipped) only when qemu cannot run here at all.
+#
+#   test-vm.sh BUILD_DIR
+#
+# Leaves BUILD_DIR/vm/{vmlinuz,initrd.cpio.gz,console.log}. TTWS_VM_SMOKE
+# names a prebuilt ttws-vm-smoke (e.g. meson's) instead of compiling
+# smoke.c here with $CC (default cc).
+set -euo pipefail
+(($# == 1)) || { echo "usage: test-vm.sh BUILD_DIR" >&2; exit 2; }
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+mkdir -p "$1"
+BUILD=$(realpath "$1")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: vm: $*" >&2; exit 1; }
+
+command -v jq >/dev/null || fail "jq not found: run ./dev setup"
+mkdir "$tmp/payload"
+if [[ -n ${TTWS_VM_SMOKE:-} ]]; then
+	cp "$TTWS_VM_SMOKE" "$tmp/payload/ttws-vm-smoke"
+else
+	"${CC:-cc}" -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+		-o "$tmp/payload/ttws-vm-smoke" "$HERE/smoke.c" ||
+		fail "cannot compile smoke.c (libbluetooth-dev installed?)"
+fi
+install -m 0755 "$HERE/smoke-run" "$tmp/payload/run"
+
+"$HERE/build.sh" -o "$BUILD/vm" "$tmp/payload"
+rc=0
+"$HERE/run.sh" -t 90 -l "$BUILD/vm/console.log" "$BUILD/vm" >"$tmp/result" || rc=$?
+((rc == 77)) && exit 77
+r=$(tail -n 1 "$tmp/result")
+[[ -n $r ]] || fail "no result from the VM (run.sh exited $rc); console: $BUILD/vm/console.log"
+echo "$r"
+j() { jq -r "$1" <<<"$r"; }
+
+# What run.sh already required, said per check so a failure names itself.
+[[ $(j .kernel.release) == $(<"$BUILD/vm/kernel-release") ]] ||
+	fail "booted $(j .kernel.release), built for $(<"$BUILD/vm/kernel-release")"
+for ch in .left .right .reconnect.right_after_restart; do
+	name=${ch##*.}
+	[[ $(j "$ch.open") == true ]] || fail "$name: channel did not open"
+	(($(j "$ch.rcvmtu") == $(j .config.mtu_host_rx))) ||
+		fail "$name: host BT_RCVMTU $(j "$ch.rcvmtu")"
+	(($(j "$ch.sndmtu") == $(j .config.mtu_earbud_rx))) ||
+		fail "$name: host BT_SNDMTU $(j "$ch.sndmtu")"
+	(($(j "$ch.peer_rcvmtu") == $(j .config.mtu_earbud_rx))) ||
+		fail "$name: earbud BT_RCVMTU $(j "$ch.peer_rcvmtu")"
+	(($(j "$ch.peer_sndmtu") == $(j .config.mtu_host_rx))) ||
+		fail "$name: earbud BT_SNDMTU $(j "$ch.peer_sndmtu")"
+	(($(j "$ch.priority") == $(j .config.priority) &&
+		$(j "$ch.peer_priority") == $(j .config.priority))) ||
+		fail "$name: SO_PRIORITY $(j "$ch.priority")/$(j "$ch.peer_priority")"
+	(($(j "$ch.security") == $(j .config.security) &&
+		$(j "$ch.peer_security") == $(j .config.security))) ||
+		fail "$name: BT_SECURITY $(j "$ch.security")/$(j "$ch.peer_security")"
+	(($(j "$ch.exchanged") == $(j "$ch.expected") && $(j "$ch.errors") == 0)) ||
+		fail "$name: $(j "$ch.exchanged") of $(j "$ch.expected") datagram exchanges"
+	(($(j "$ch.corrupt") == 0)) || fail "$name: corrupted datagrams"
+	(($(j "$ch.rx_tstamp_missing") == 0 && $(j "$ch.peer_rx_tstamp_missing") == 0)) ||
+		fail "$name: SCM_TIMESTAMPNS missing on received datagrams"
+done
+[[ $(j .reconnect.hangup_seen) == true ]] || fail "killed earbud: host channel never dropped"
+[[ $(j .reconnect.link_dropped) == true ]] || fail "killed earbud: LE link never dropped"
+[[ $(j .reconnect.left_kept_working) == true ]] || fail "left stopped while the right was away"
+[[ $(j .reconnect.reconnected) == true ]] || fail "restarted earbud not reconnected"
+[[ $(j .tx_timestamping.software_flag) == true ]] ||
+	fail "SO_TIMESTAMPING refused on an L2CAP socket"
+# TX completion timestamps on L2CAP arrived in Linux 6.15.
+IFS=.- read -r major minor _ <<<"$(j .kernel.release)"
+if ((major > 6 || (major == 6 && minor >= 15))); then
+	[[ $(j .tx_timestamping.completion_reported) == true ]] ||
+		fail "kernel $(j .kernel.release) reported no TX completion timestamp"
+	tx=available
+else
+	[[ $(j .tx_timestamping.completion_flag) == false ]] ||
+		fail "kernel $(j .kernel.release) took SOF_TIMESTAMPING_TX_COMPLETION"
+	tx="absent (kernel < 6.15)"
+fi
+[[ $(j .ok) == true && $rc == 0 ]] || fail "payload failed: $(jq -c .failures <<<"$r")"
+echo "vm: ok: kernel $(j .kernel.release), L2CAP LE CoC MTU $(j .config.mtu_host_rx)/$(j .config.mtu_earbud_rx)," \
+	"reconnect $(j .reconnect.reconnect_ms) ms, TX completion timestamps $tx"
