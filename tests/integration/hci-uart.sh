@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# ttwsd over transport = hci-uart against BlueZ's controller emulator.
+#
+# Inside btvirt's private namespace (btvirt/with-btvirt.sh): the simulated
+# pair plays two LE peripherals on their own emulated controllers; ttwsd's
+# "dongle" is a pty bridged by socat to a third emulated controller (btvirt
+# -S ptys take only commands, so the serial path goes through a bridge to
+# its H4 server socket). Asserted: both LE links and both L2CAP LE
+# credit-based channels open, audio frames delivered to both ears for the
+# whole run, a sync report produced, the right earbud drops its link and
+# comes back and ttwsd reconnects it while the left keeps receiving, and
+# the btsnoop capture opens in btmon -r with the connection in it.
+#
+#   hci-uart.sh BUILD_DIR   (run by with-btvirt.sh; $BTVIRT_SERVER is the
+#                            emulator's H4 socket)
+set -euo pipefail
+BUILD=$1
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SERVER=${BTVIRT_SERVER:?run me through btvirt/with-btvirt.sh}
+SIM=$BUILD/src/sim/ttws-earbud-sim
+TTWSD=$BUILD/src/daemon/ttwsd
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	for f in sim.out sim.err ttwsd.log socat.err; do
+		[[ -f $tmp/$f ]] && { echo "--- $f" >&2; tail -n 30 "$tmp/$f" >&2; }
+	done
+	exit 1
+}
+
+# The right link drops at 5 s for 2 s (the earbud's radio, in the model).
+cp "$ROOT/tests/scenarios/nominal.ini" "$tmp/sc.ini"
+printf 'drop_at_s = 5\ndrop_for_s = 2\n' >>"$tmp/sc.ini"
+
+"$SIM" --pair --hci "$SERVER" --scenario "$tmp/sc.ini" \
+	--render-log "$tmp/render.csv" >"$tmp/sim.out" 2>"$tmp/sim.err" &
+pids+=($!)
+for _ in $(seq 200); do
+	(($(grep -c 'earbud: controller' "$tmp/sim.out" || true) == 2)) && break
+	sleep 0.05
+done
+left=$(sed -n 's/.*left earbud: controller \(.*\)$/\1/p' "$tmp/sim.out")
+right=$(sed -n 's/.*right earbud: controller \(.*\)$/\1/p' "$tmp/sim.out")
+[[ -n $left && -n $right ]] || fail "the simulated earbuds did not come up"
+
+socat "PTY,link=$tmp/dongle,raw,echo=0" "UNIX-CONNECT:$SERVER" \
+	2>"$tmp/socat.err" &
+pids+=($!)
+for _ in $(seq 100); do
+	[[ -e $tmp/dongle ]] && break
+	sleep 0.02
+done
+[[ -e $tmp/dongle ]] || fail "socat made no pty"
+
+cat >"$tmp/ttwsd.conf" <<CONF
+[rt]
+priority = 0
+lock_memory = no
+dma_latency = no
+[reconnect]
+backoff_min_ms = 100
+backoff_max_ms = 500
+[link.left]
+transport = hci-uart
+path = $tmp/dongle
+baud = 3000000
+address = $left
+[link.right]
+transport = hci-uart
+path = $tmp/dongle
+baud = 3000000
+address = $right
+CONF
+
+"$TTWSD" --config "$tmp/ttwsd.conf" --duration 12 \
+	--frame-log "$tmp/frames.csv" --stats-file "$tmp/stats.json" \
+	--btsnoop "$tmp/hci.btsnoop" 2>"$tmp/ttwsd.log" ||
+	fail "ttwsd failed"
+sleep 0.5
+
+"$SIM" --report --render-log "$tmp/render.csv" --frame-log "$tmp/frames.csv" \
+	--json >"$tmp/report.txt" || fail "no sync report"
+r=$(tail -n 1 "$tmp/report.txt")
+echo "$r"
+j() { jq -r "$1" <<<"$r"; }
+s() { jq -r "$1" "$tmp/stats.json"; }
+
+rl=$(j .frames.rendered_left) rr=$(j .frames.rendered_right)
+((rl >= 600)) || fail "left ear rendered only $rl frames"
+((rr >= 300)) || fail "right ear rendered only $rr frames"
+(($(s .ears.right.connects) >= 2)) || fail "right ear never reconnected"
+(($(s .ears.left.connects) == 1)) || fail "left ear reconnected"
+[[ $(s .ears.right.state) == streaming ]] || fail "right ear not streaming at the end"
+# Left kept receiving through the right's drop: no gap in its frames.
+awk -F, '$1 == "left" { if (prev != "" && $2 != prev + 1) bad = 1; prev = $2 }
+	END { exit bad }' "$tmp/render.csv" || fail "gap in the left ear's frames"
+
+btmon -r "$tmp/hci.btsnoop" >"$tmp/btmon.txt" 2>&1 || true
+grep -q "LE Connection Complete\|LE Enhanced Connection Complete" "$tmp/btmon.txt" ||
+	fail "btmon shows no LE connection"
+grep -q "LE Connection Request\|LE Credit Based Connection Request" "$tmp/btmon.txt" ||
+	fail "btmon shows no L2CAP LE connection request"
+echo "hci-uart: ok"
