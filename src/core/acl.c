@@ -253,7 +253,7 @@ static int rx_append(struct acl_reasm *r, struct acl_rx *s, const uint8_t *d,
 	}
 
 	/* A PDU in one fragment is handed out where it lies. */
-	if (s->len == 0 && total == s->want) {
+	if (s->want != 0 && s->len == 0 && total == s->want) {
 		rx_clear(s);
 		pdu_out(s, d, total, ret);
 		r->stats.pdus++;
@@ -330,7 +330,8 @@ int acl_flow_init(struct acl_flow *f, uint16_t total)
 		return -EINVAL;
 	}
 	memset(f, 0, sizeof(*f));
-	f->total = total;
+	/* Using fewer controller buffers than it has is always allowed. */
+	f->total = MIN(total, (uint16_t)ACL_FLOW_DEPTH);
 	for (size_t i = 0; i < ARRAY_SIZE(f->h); i++) {
 		f->h[i].handle = ACL_HANDLE_NONE;
 	}
@@ -352,7 +353,7 @@ static int flow_find(const struct acl_flow *f, uint16_t handle)
 	return -1;
 }
 
-int acl_flow_sent(struct acl_flow *f, uint16_t handle)
+int acl_flow_sent(struct acl_flow *f, uint16_t handle, uint64_t cookie)
 {
 	int i;
 
@@ -370,7 +371,11 @@ int acl_flow_sent(struct acl_flow *f, uint16_t handle)
 		}
 		f->h[i].handle = handle;
 		f->h[i].count = 0;
+		f->h[i].head = 0;
 	}
+	/* count < total <= ACL_FLOW_DEPTH: the ring has room. */
+	f->h[i].cookie[(f->h[i].head + f->h[i].count) % ACL_FLOW_DEPTH] =
+		cookie;
 	f->h[i].count++;
 	f->in_flight++;
 	return 0;
@@ -378,29 +383,42 @@ int acl_flow_sent(struct acl_flow *f, uint16_t handle)
 
 uint16_t acl_flow_outstanding(const struct acl_flow *f, uint16_t handle)
 {
-	int i = flow_find(f, handle);
+	int i = handle == ACL_HANDLE_NONE ? -1 : flow_find(f, handle);
 
-	return i < 0 || handle == ACL_HANDLE_NONE ? 0 : f->h[i].count;
+	return i < 0 ? 0 : f->h[i].count;
 }
 
-/* A handle with nothing in flight gives its entry back. */
-static void flow_release(struct acl_flow *f, int i, uint16_t n)
+/* Release the n oldest packets of entry i, reporting their cookies. A
+ * handle with nothing in flight gives its entry back. */
+static void flow_release(struct acl_flow *f, int i, uint16_t n,
+			 acl_flow_done_fn fn, void *user_data)
 {
-	f->h[i].count = (uint16_t)(f->h[i].count - n);
-	f->in_flight = (uint16_t)(f->in_flight - n);
+	uint16_t handle = f->h[i].handle;
+
+	for (uint16_t k = 0; k < n; k++) {
+		uint64_t c = f->h[i].cookie[f->h[i].head];
+
+		f->h[i].head = (uint16_t)((f->h[i].head + 1) % ACL_FLOW_DEPTH);
+		f->h[i].count--;
+		f->in_flight--;
+		if (fn) {
+			fn(user_data, handle, c);
+		}
+	}
 	if (f->h[i].count == 0) {
 		f->h[i].handle = ACL_HANDLE_NONE;
 	}
 }
 
-int acl_flow_completed(struct acl_flow *f, uint16_t handle, uint16_t count)
+int acl_flow_completed(struct acl_flow *f, uint16_t handle, uint16_t count,
+		       acl_flow_done_fn fn, void *user_data)
 {
 	int i = handle == ACL_HANDLE_NONE ? -1 : flow_find(f, handle);
 	uint16_t have = i < 0 ? 0 : f->h[i].count;
 	uint16_t n = MIN(count, have);
 
 	if (n > 0) {
-		flow_release(f, i, n);
+		flow_release(f, i, n, fn, user_data);
 	}
 	if (count > have) {
 		f->over_completed += (uint64_t)(count - have);
@@ -414,6 +432,6 @@ void acl_flow_disconnected(struct acl_flow *f, uint16_t handle)
 	int i = handle == ACL_HANDLE_NONE ? -1 : flow_find(f, handle);
 
 	if (i >= 0) {
-		flow_release(f, i, f->h[i].count);
+		flow_release(f, i, f->h[i].count, NULL, NULL);
 	}
 }

@@ -183,25 +183,39 @@ int acl_reasm_feed(struct acl_reasm *r, const uint8_t *pkt, size_t len,
 /* ---- host to controller flow control ------------------------------- */
 
 #define ACL_FLOW_MAX_HANDLES 8
+/* Packets tracked per handle; a larger controller total is clamped. */
+#define ACL_FLOW_DEPTH 64
 
 /*
  * Vol 4, Part E, 4.1.1: the host may have at most Total_Num_LE_ACL_Data_
  * Packets (LE Read Buffer Size) ACL packets in the controller; Number Of
- * Completed Packets returns them per handle, and a Disconnection
- * Complete returns all of that handle's (4.3). One fragment is one
- * packet.
+ * Completed Packets returns them per handle, oldest first, and a
+ * Disconnection Complete returns all of that handle's (4.3). One
+ * fragment is one packet.
+ *
+ * Each packet sent carries a caller's cookie that comes back when the
+ * controller reports it complete: the send side's best timestamp
+ * (DESIGN.md "Transports": the instant a packet left is known from its
+ * completion, not from write()). A cookie may be the write time in ns of
+ * CLOCK_MONOTONIC, a frame number, anything 64-bit.
  */
 struct acl_flow {
-	uint16_t total;
+	uint16_t total;      /* MIN(controller total, ACL_FLOW_DEPTH) */
 	uint16_t in_flight;
 	struct {
 		uint16_t handle; /* ACL_HANDLE_NONE when free */
 		uint16_t count;
+		uint16_t head;   /* oldest cookie */
+		uint64_t cookie[ACL_FLOW_DEPTH];
 	} h[ACL_FLOW_MAX_HANDLES];
 	uint64_t over_completed; /* completions beyond what was in flight */
 };
 
-/* total > 0, else -EINVAL. */
+/* Called per completed packet, oldest first, with its cookie. */
+typedef void (*acl_flow_done_fn)(void *user_data, uint16_t handle,
+				 uint64_t cookie);
+
+/* total > 0 (clamped to ACL_FLOW_DEPTH), else -EINVAL. */
 int acl_flow_init(struct acl_flow *f, uint16_t total);
 
 /* Packets the controller can take now. */
@@ -209,21 +223,24 @@ uint16_t acl_flow_avail(const struct acl_flow *f);
 
 /* Account one packet sent on handle. Returns 0, -ENOBUFS (controller
  * full: do not send), -ENOSPC (ACL_FLOW_MAX_HANDLES handles in flight)
- * or -EINVAL (bad handle). */
-int acl_flow_sent(struct acl_flow *f, uint16_t handle);
+ * or -EINVAL (bad handle); nothing recorded on error. */
+int acl_flow_sent(struct acl_flow *f, uint16_t handle, uint64_t cookie);
 
 /* Packets outstanding on handle. */
 uint16_t acl_flow_outstanding(const struct acl_flow *f, uint16_t handle);
 
 /*
- * Account a Number Of Completed Packets entry. Returns 0, or -ERANGE
- * when count exceeds what is outstanding on handle (a controller bug or
- * a lost Disconnection Complete): the excess is ignored and counted in
- * over_completed, the rest credited.
+ * Account a Number Of Completed Packets entry: the count oldest packets
+ * of handle are done; fn (may be NULL) gets each one's cookie, oldest
+ * first. Returns 0, or -ERANGE when count exceeds what is outstanding
+ * on handle (a controller bug or a lost Disconnection Complete): the
+ * excess is counted in over_completed, the rest credited.
  */
-int acl_flow_completed(struct acl_flow *f, uint16_t handle, uint16_t count);
+int acl_flow_completed(struct acl_flow *f, uint16_t handle, uint16_t count,
+		       acl_flow_done_fn fn, void *user_data);
 
-/* Disconnection Complete: every packet of handle is freed (4.3). */
+/* Disconnection Complete: every packet of handle is freed (4.3); their
+ * cookies are dropped, they were flushed, not sent. */
 void acl_flow_disconnected(struct acl_flow *f, uint16_t handle);
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "core/btsnoop.h"
 
+_Static_assert(BTSNOOP_TS_2000_US - BTSNOOP_TS_UNIX_EPOCH_US ==
+		       INT64_C(946684800) * 1000000,
+	       "the two epochs are 946684800 s apart");
+
 static inline void put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
@@ -65,8 +69,8 @@ int btsnoop_encode_record(const struct btsnoop_rec *rec,
 		return -EINVAL;
 	}
 	/* The format counts from year 0: nothing earlier is expressible. */
-	if (rec->ts_unix_us < -BTSNOOP_EPOCH_DELTA_US ||
-	    rec->ts_unix_us > INT64_MAX - BTSNOOP_EPOCH_DELTA_US) {
+	if (rec->ts_unix_us < -BTSNOOP_TS_UNIX_EPOCH_US ||
+	    rec->ts_unix_us > INT64_MAX - BTSNOOP_TS_UNIX_EPOCH_US) {
 		return -EINVAL;
 	}
 	if (rec->snaplen > 0 && incl > rec->snaplen) {
@@ -78,7 +82,7 @@ int btsnoop_encode_record(const struct btsnoop_rec *rec,
 
 	/* Read the type before the frame may be moved over. */
 	flags = btsnoop_flags(frame[0], rec->dir);
-	ts = rec->ts_unix_us + BTSNOOP_EPOCH_DELTA_US;
+	ts = rec->ts_unix_us + BTSNOOP_TS_UNIX_EPOCH_US;
 
 	if (frame != buf + BTSNOOP_REC_HDR_SIZE) {
 		memmove(buf + BTSNOOP_REC_HDR_SIZE, frame, incl);

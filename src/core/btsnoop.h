@@ -13,9 +13,16 @@
  *
  * Record header (24 octets): original length (4), included length (4),
  * flags (4), cumulative drops (4), timestamp (8, signed) in microseconds
- * since midnight 1 January 0 AD, which is the Unix epoch plus
- * BTSNOOP_EPOCH_DELTA_US. Flags: bit 0 direction (0 sent by the host,
- * 1 received by it), bit 1 (0 data, 1 command or event).
+ * since midnight 1 January 0 AD (nominal Gregorian). Flags: bit 0
+ * direction (0 sent by the host, 1 received by it), bit 1 (0 data, 1
+ * command or event).
+ *
+ * On the timestamp: the format's own text gives 0x00E03AB44A676000 as
+ * the value of midnight 1 January *2000* AD, and that is how BlueZ
+ * (btmon, hcidump) and Wireshark read it: unix_s = (ts -
+ * 0x00E03AB44A676000) / 1e6 + 946684800. It is not the Unix epoch; using
+ * it as one puts every packet 30 years late. The Unix epoch is
+ * 0x00E03AB44A676000 - 946684800 * 10^6 = 0x00DCDDB30F2F8000.
  */
 
 #include <stddef.h>
@@ -25,7 +32,9 @@
 #define BTSNOOP_REC_HDR_SIZE 24
 #define BTSNOOP_VERSION 1
 #define BTSNOOP_DATALINK_H4 1002
-#define BTSNOOP_EPOCH_DELTA_US INT64_C(0x00E03AB44A676000)
+/* Timestamps of midnight 1 January 2000 and 1970, microseconds since 0 AD. */
+#define BTSNOOP_TS_2000_US INT64_C(0x00E03AB44A676000)
+#define BTSNOOP_TS_UNIX_EPOCH_US INT64_C(0x00DCDDB30F2F8000)
 
 enum btsnoop_dir {
 	BTSNOOP_SENT = 0,     /* host to controller */

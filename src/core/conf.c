@@ -38,6 +38,7 @@ static const char *const transport_names[] = {
 	"none", "unix", "hci-uart", "l2cap", NULL,
 };
 static const char *const codec_names[] = { "pcm", "lc3", NULL };
+static const char *const source_names[] = { "tone", "pipewire", NULL };
 
 #define C(field) offsetof(struct conf, field)
 #define L(field) offsetof(struct conf_link, field)
@@ -60,6 +61,8 @@ static const struct conf_key conf_keys[] = {
 	  0, NULL },
 	{ "loop", "socket_priority", T_INT, C(loop.socket_priority), 0, -1, 7,
 	  0, NULL },
+	{ "stream", "source", T_ENUM, C(stream.source), 0, 0, 0, 0,
+	  source_names },
 	{ "stream", "frame_us", T_NS, C(stream.frame_ns), 0, 7500, 10000,
 	  NSEC_PER_USEC, NULL },
 	{ "stream", "codec", T_ENUM, C(stream.codec), 0, 0, 0, 0, codec_names },
@@ -121,6 +124,7 @@ void conf_default(struct conf *ret)
 	ret->loop.spin_guard_us = 0;
 	ret->loop.busy_poll_us = -1;
 	ret->loop.socket_priority = -1;
+	ret->stream.source = CONF_SOURCE_TONE;
 	ret->stream.frame_ns = 10 * NSEC_PER_MSEC;
 	ret->stream.codec = CONF_CODEC_PCM;
 	ret->stream.delay_ns = 60 * NSEC_PER_MSEC;
@@ -485,6 +489,26 @@ const char *conf_transport_name(enum conf_transport t)
 	case CONF_TRANSPORT_HCI_UART:
 	case CONF_TRANSPORT_L2CAP:
 		return transport_names[t];
+	}
+	return "?";
+}
+
+const char *conf_codec_name(enum conf_codec c)
+{
+	switch (c) {
+	case CONF_CODEC_PCM:
+	case CONF_CODEC_LC3:
+		return codec_names[c];
+	}
+	return "?";
+}
+
+const char *conf_source_name(enum conf_source s)
+{
+	switch (s) {
+	case CONF_SOURCE_TONE:
+	case CONF_SOURCE_PIPEWIRE:
+		return source_names[s];
 	}
 	return "?";
 }

@@ -33,6 +33,12 @@ enum conf_codec {
 	CONF_CODEC_LC3,
 };
 
+/* Where the audio comes from. */
+enum conf_source {
+	CONF_SOURCE_TONE = 0,     /* the internal test tone per ear */
+	CONF_SOURCE_PIPEWIRE = 1, /* applications, through ttws.sink */
+};
+
 enum conf_ear {
 	CONF_EAR_LEFT = 0,
 	CONF_EAR_RIGHT = 1,
@@ -66,6 +72,7 @@ struct conf {
 		int socket_priority;    /* -1 = leave alone */
 	} loop;
 	struct {
+		enum conf_source source;
 		uint64_t frame_ns;      /* 7.5 or 10 ms */
 		enum conf_codec codec;
 		uint64_t delay_ns;      /* initial presentation delay */
@@ -106,6 +113,8 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	       char *err, size_t err_size);
 
 const char *conf_transport_name(enum conf_transport t);
+const char *conf_codec_name(enum conf_codec c);
+const char *conf_source_name(enum conf_source s);
 const char *conf_ear_name(enum conf_ear e);
 
 #endif

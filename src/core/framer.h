@@ -74,6 +74,10 @@ struct framer_quantum {
 			    * monotonic); <= 0 or not finite means 1.0 */
 	uint32_t samples;  /* per channel */
 	uint32_t flags;    /* enum framer_quantum_flag */
+	uint64_t in_ns;    /* host ns the producer took the quantum (the
+			    * sink's process() entry), 0 if unknown; the
+			    * framer ignores it, the consumer measures the
+			    * hand-over with it */
 };
 
 struct framer_frame {

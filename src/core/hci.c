@@ -678,7 +678,7 @@ static int decode_le_meta(const uint8_t *p, size_t n, struct hci_evt *m)
 		return 0;
 	}
 	case HCI_LE_REMOTE_CONN_PARAM_REQUEST: {
-		struct hci_evt_le_remote_conn_param_req *q =
+		struct hci_evt_le_conn_param_req *q =
 			&m->le_remote_conn_param_req;
 		int r = want_exact(n, 10);
 

@@ -396,7 +396,7 @@ struct hci_evt_le_conn_update_complete {
 };
 
 /* 7.7.65.6 */
-struct hci_evt_le_remote_conn_param_req {
+struct hci_evt_le_conn_param_req {
 	uint16_t handle;
 	uint16_t interval_min;
 	uint16_t interval_max;
@@ -417,7 +417,7 @@ struct hci_evt {
 		struct hci_evt_le_conn_complete le_conn_complete;
 		struct hci_evt_le_adv_report le_adv_report;
 		struct hci_evt_le_conn_update_complete le_conn_update_complete;
-		struct hci_evt_le_remote_conn_param_req le_remote_conn_param_req;
+		struct hci_evt_le_conn_param_req le_remote_conn_param_req;
 	};
 };
 

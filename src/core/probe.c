@@ -52,12 +52,12 @@ int probe_init(struct probe *p, uint64_t ci_ns, uint32_t every_events,
 		return -EINVAL;
 	}
 	*p = (struct probe){
-		.ci_ns = ci_ns,
-		.every_events = every_events,
-		.rng = probe_mix(seed),
-		.base_ns = now_ns,
-		.next_ns = now_ns,
-		.origin_ns = now_ns,
+	    .ci_ns = ci_ns,
+	    .every_events = every_events,
+	    .rng = probe_mix(seed),
+	    .base_ns = now_ns,
+	    .next_ns = now_ns,
+	    .origin_ns = now_ns,
 	};
 	/* The first request is at now: that is phase u_0 by definition. */
 	p->origin_ns -= probe_scale(p->rng, ci_ns);

@@ -19,9 +19,9 @@
 struct probe {
 	uint64_t ci_ns;
 	uint32_t every_events;
-	uint64_t rng;      /* phase of the next request, 0.64 fixed point */
-	uint64_t base_ns;  /* start of the current period (the last send) */
-	uint64_t next_ns;  /* next send instant */
+	uint64_t rng;	    /* phase of the next request, 0.64 fixed point */
+	uint64_t base_ns;   /* start of the current period (the last send) */
+	uint64_t next_ns;   /* next send instant */
 	uint64_t origin_ns; /* host instant of phase 0 (added) */
 };
 

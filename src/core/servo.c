@@ -3,13 +3,14 @@
  * Servo interface, state machine and the helpers the estimators share.
  *
  * The state machine follows linuxptp's servo (servo.c, pi.c): unlocked
- * until the estimator has a model, locked once it has, stable once its
- * rate has settled. The step rule is DESIGN.md's: two consecutive
- * residuals over resync_threshold_ns step the offset (one is noise, two in
- * a row is the clock). What counts as a residual over the threshold is the
- * estimator's call, because one-sided delay noise means different things
- * to different estimators (see servo_ttws.c). Holdover is entered from
- * servo_tick() when samples stop and left by the next sample.
+ * until the estimator has a model, locked once it has, stable once the
+ * estimator says its errors are small. The step rule is DESIGN.md's: two
+ * consecutive residuals over resync_threshold_ns step the offset (one is
+ * noise, two in a row is the clock). What counts as a residual over the
+ * threshold is the estimator's call, because one-sided delay noise means
+ * different things to different estimators (see servo_ttws.c). Holdover
+ * is entered from servo_tick() when samples stop and left by the next
+ * sample; the model meanwhile extrapolates on its rate.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,16 +23,16 @@
 #include "core/servo_private.h"
 
 static const char *const servo_kind_names[] = {
-	[SERVO_NAIVE] = "naive",
-	[SERVO_MEDIAN_IIR] = "median-iir",
-	[SERVO_TTWS] = "ttws",
+    [SERVO_NAIVE] = "naive",
+    [SERVO_MEDIAN_IIR] = "median-iir",
+    [SERVO_TTWS] = "ttws",
 };
 
 static const char *const servo_state_names[] = {
-	[SERVO_UNLOCKED] = "unlocked",
-	[SERVO_LOCKED] = "locked",
-	[SERVO_STABLE] = "stable",
-	[SERVO_HOLDOVER] = "holdover",
+    [SERVO_UNLOCKED] = "unlocked",
+    [SERVO_LOCKED] = "locked",
+    [SERVO_STABLE] = "stable",
+    [SERVO_HOLDOVER] = "holdover",
 };
 
 /* Bluetooth LE connection intervals: Core 5.4, Vol 6, Part B, 4.5.1. */
@@ -43,10 +44,10 @@ void servo_config_default(struct servo_config *ret)
 		return;
 	}
 	*ret = (struct servo_config){
-		.kind = SERVO_TTWS,
-		.resync_threshold_ns = 15 * NSEC_PER_USEC,
-		.holdover_after_ns = NSEC_PER_SEC,
-		.ci_us = 7500,
+	    .kind = SERVO_TTWS,
+	    .resync_threshold_ns = 15 * NSEC_PER_USEC,
+	    .holdover_after_ns = NSEC_PER_SEC,
+	    .ci_us = 7500,
 	};
 }
 
@@ -104,9 +105,40 @@ int servo_new(const struct servo_config *cfg, struct servo **ret)
 struct servo *servo_free(struct servo *s)
 {
 	if (s) {
+		if (s->peer) {
+			s->peer->peer = NULL;
+		}
 		s->ops->free(s);
 	}
 	return NULL;
+}
+
+int servo_pair(struct servo *a, struct servo *b)
+{
+	if (!a || !b || a == b || a->cfg.kind != b->cfg.kind) {
+		return -EINVAL;
+	}
+	if (a->peer) {
+		a->peer->peer = NULL;
+	}
+	if (b->peer) {
+		b->peer->peer = NULL;
+	}
+	a->peer = b;
+	b->peer = a;
+	return 0;
+}
+
+int servo_set_ci(struct servo *s, uint32_t ci_us)
+{
+	if (!s || ci_us == 0 || ci_us > SERVO_CI_US_MAX) {
+		return -EINVAL;
+	}
+	s->cfg.ci_us = ci_us;
+	if (s->ops->set_ci) {
+		s->ops->set_ci(s);
+	}
+	return 0;
 }
 
 void servo_reset(struct servo *s)
@@ -151,10 +183,10 @@ int servo_sync_sample(struct servo *s, uint64_t t1_host, uint64_t t2_ear,
 		      uint64_t t3_ear, uint64_t t4_host)
 {
 	struct servo_sync x = {
-		.t1_host = t1_host,
-		.t2_ear = t2_ear,
-		.t3_ear = t3_ear,
-		.t4_host = t4_host,
+	    .t1_host = t1_host,
+	    .t2_ear = t2_ear,
+	    .t3_ear = t3_ear,
+	    .t4_host = t4_host,
 	};
 	enum servo_verdict v;
 	int64_t res = 0;
@@ -166,8 +198,8 @@ int servo_sync_sample(struct servo *s, uint64_t t1_host, uint64_t t2_ear,
 	v = s->ops->sample(s, &x, &res);
 	s->last_residual_ns = res;
 	servo_count(s, v);
+	s->last_host = s->have_last ? MAX(s->last_host, t4_host) : t4_host;
 	s->have_last = true;
-	s->last_host = t4_host;
 
 	if (v != SERVO_OUTLIER) {
 		s->outliers_in_row = 0;
@@ -206,8 +238,8 @@ int servo_forward_sample(struct servo *s, uint64_t tx_host, uint64_t rx_ear)
 		 * model would bias the inter-ear difference (DESIGN.md,
 		 * "What this model teaches").
 		 */
-		int64_t r = servo_diff(rx_ear, servo_model_map(&s->model,
-							       tx_host));
+		int64_t r =
+		    servo_diff(rx_ear, servo_model_map(&s->model, tx_host));
 
 		if (r < -(int64_t)s->cfg.resync_threshold_ns) {
 			s->forward_violations++;
@@ -263,17 +295,20 @@ void servo_status(const struct servo *s, struct servo_status *ret)
 		return;
 	}
 	*ret = (struct servo_status){
-		.state = s->state,
-		.samples = s->samples,
-		.rejected = s->rejected,
-		.steps = s->steps,
-		.last_residual_ns = s->last_residual_ns,
-		.forward_samples = s->forward_samples,
-		.forward_violations = s->forward_violations,
+	    .state = s->state,
+	    .samples = s->samples,
+	    .rejected = s->rejected,
+	    .steps = s->steps,
+	    .last_residual_ns = s->last_residual_ns,
+	    .forward_samples = s->forward_samples,
+	    .forward_violations = s->forward_violations,
 	};
 	if (s->model.valid) {
-		ret->offset_ns = servo_diff(s->model.ref_ear, s->model.ref_host);
+		ret->offset_ns =
+		    servo_diff(s->model.ref_ear, s->model.ref_host);
 		ret->rate_ppb = llround(s->model.rate * 1e9);
+		ret->offset_sd_ns = (uint64_t)llround(s->model.offset_sd_ns);
+		ret->rate_sd_ppb = (uint64_t)llround(s->model.rate_sd * 1e9);
 	}
 }
 
@@ -310,8 +345,8 @@ const char *servo_state_name(enum servo_state st)
 int64_t servo_ntp_offset(const struct servo_sync *x)
 {
 	/*
-	 * ((t2 - t1) + (t3 - t4)) / 2 = (t3 - t4) + ((t4 - t1) - (t3 - t2)) / 2:
-	 * one possibly large clock difference plus half of the round trip
+	 * ((t2 - t1) + (t3 - t4)) / 2 = (t3 - t4) + ((t4 - t1) - (t3 - t2)) /
+	 * 2: one possibly large clock difference plus half of the round trip
 	 * minus the turnaround, which is small.
 	 */
 	int64_t rtt = servo_diff(x->t4_host, x->t1_host);
@@ -327,7 +362,7 @@ uint64_t servo_ntp_midpoint(const struct servo_sync *x)
 
 void servo_crude_rate_reset(struct servo_crude_rate *c)
 {
-	*c = (struct servo_crude_rate){ 0 };
+	*c = (struct servo_crude_rate){0};
 }
 
 void servo_crude_rate_update(struct servo_crude_rate *c, uint64_t host_ns,
@@ -347,52 +382,72 @@ void servo_crude_rate_update(struct servo_crude_rate *c, uint64_t host_ns,
 	}
 	c->have_rate = true;
 	c->rate = (double)(servo_diff(ear_ns, c->anchor_ear) - dh) / (double)dh;
+	c->span_ns = (double)dh;
 }
 
 /*
- * Hoare's selection (quickselect, Wirth's formulation), in place. After the
- * partition pass v[lo..j] <= pivot <= v[i..hi]; anything between j and i
- * equals the pivot, so k there is done.
+ * Hoare's selection (quickselect, Wirth's formulation), in place, with a
+ * median-of-three pivot (Sedgewick) so that ordered runs, which a window
+ * of delays has, stay linear. After the partition pass v[lo..j] <= pivot
+ * <= v[i..hi]; anything between j and i equals the pivot, so k there is
+ * done.
  */
-#define SERVO_SELECT_BODY(type)                                               \
-	int lo = 0, hi = (int)n - 1, kk = (int)k;                             \
-									      \
-	while (lo < hi) {                                                     \
-		type pivot = v[lo + (hi - lo) / 2];                           \
-		int i = lo, j = hi;                                           \
-									      \
-		while (i <= j) {                                              \
-			while (v[i] < pivot) {                                \
-				i++;                                          \
-			}                                                     \
-			while (v[j] > pivot) {                                \
-				j--;                                          \
-			}                                                     \
-			if (i <= j) {                                         \
-				type t = v[i];                                \
-									      \
-				v[i] = v[j];                                  \
-				v[j] = t;                                     \
-				i++;                                          \
-				j--;                                          \
-			}                                                     \
-		}                                                             \
-		if (kk <= j) {                                                \
-			hi = j;                                               \
-		} else if (kk >= i) {                                         \
-			lo = i;                                               \
-		} else {                                                      \
-			break;                                                \
-		}                                                             \
-	}                                                                     \
-	return v[kk]
-
 double servo_select(double *v, unsigned n, unsigned k)
 {
-	SERVO_SELECT_BODY(double);
+	int lo = 0, hi = (int)n - 1, kk = (int)k;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		double a = v[lo], b = v[mid], c = v[hi], pivot;
+
+		if (a < b) {
+			pivot = b < c ? b : (a < c ? c : a);
+		} else {
+			pivot = a < c ? a : (b < c ? c : b);
+		}
+		while (i <= j) {
+			while (v[i] < pivot) {
+				i++;
+			}
+			while (v[j] > pivot) {
+				j--;
+			}
+			if (i <= j) {
+				double t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				j--;
+			}
+		}
+		if (kk <= j) {
+			hi = j;
+		} else if (kk >= i) {
+			lo = i;
+		} else {
+			break;
+		}
+	}
+	return v[kk];
 }
 
-int64_t servo_select_i64(int64_t *v, unsigned n, unsigned k)
+double servo_select_near(const double *src, double *tmp, unsigned n, unsigned k,
+			 double lo, double hi)
 {
-	SERVO_SELECT_BODY(int64_t);
+	unsigned below = 0, m = 0;
+
+	/* One pass: count what is below the band, keep what is inside. */
+	for (unsigned i = 0; i < n; i++) {
+		if (src[i] < lo) {
+			below++;
+		} else if (src[i] <= hi) {
+			tmp[m++] = src[i];
+		}
+	}
+	if (k >= below && k < below + m) {
+		return servo_select(tmp, m, k - below);
+	}
+	memcpy(tmp, src, n * sizeof(*tmp));
+	return servo_select(tmp, n, k);
 }

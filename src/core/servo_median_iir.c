@@ -34,8 +34,8 @@ struct servo_median_iir {
 	 * numbers.
 	 */
 	int64_t base;
-	double iir;       /* filtered offset relative to base, ns */
-	double spread_ns; /* EWMA of |median - iir|, ns */
+	double iir;	  /* filtered offset relative to base, ns */
+	double spread_ns; /* EWMA of |offset - model|, ns */
 	struct servo_crude_rate crude;
 };
 
@@ -89,45 +89,63 @@ static enum servo_verdict median_iir_sample(struct servo *s,
 				       servo_model_map(&s->model, mid));
 
 		*ret_residual_ns = r;
-		/* As in servo_naive.c: a jump beyond the filter's scatter. */
+		/* As in servo_naive.c: a jump beyond the offsets' scatter. */
 		if (m->fresh >= MEDIAN_FRESH_N &&
 		    fabs((double)r) > (double)s->cfg.resync_threshold_ns +
-					      8.0 * m->spread_ns) {
+					  4.0 * m->spread_ns) {
 			return SERVO_OUTLIER;
 		}
+		m->spread_ns += IIR_ALPHA * (fabs((double)r) - m->spread_ns);
 	}
 
 	m->theta[m->head] = theta - m->base;
 	m->head = (m->head + 1) % MEDIAN_N;
 	m->count = MIN(m->count + 1, MEDIAN_N);
 	m->fresh++;
+	/* Insertion sort: seven values. */
 	for (unsigned i = 0; i < m->count; i++) {
-		tmp[i] = m->theta[i];
+		unsigned j = i;
+
+		for (; j > 0 && tmp[j - 1] > m->theta[i]; j--) {
+			tmp[j] = tmp[j - 1];
+		}
+		tmp[j] = m->theta[i];
 	}
-	med = (double)servo_select_i64(tmp, m->count, m->count / 2);
+	med = (double)tmp[m->count / 2];
 	if (m->fresh == 1) {
 		m->iir = med;
 	} else {
-		m->spread_ns += IIR_ALPHA * (fabs(med - m->iir) - m->spread_ns);
 		m->iir += IIR_ALPHA * (med - m->iir);
 	}
 
 	/* The filter output stands for the newest midpoint. */
 	s->model.ref_host = mid;
 	s->model.ref_ear = mid + (uint64_t)m->base + (uint64_t)llround(m->iir);
-	servo_crude_rate_update(&m->crude, s->model.ref_host,
-				s->model.ref_ear);
+	if (m->fresh >= MEDIAN_FRESH_N) {
+		servo_crude_rate_update(&m->crude, s->model.ref_host,
+					s->model.ref_ear);
+	}
 	s->model.rate = m->crude.have_rate ? m->crude.rate : 0.0;
 	s->model.valid = m->fresh >= MEDIAN_LOCK_N;
 	s->model.settled = m->crude.have_rate;
+	/*
+	 * Roughly: the offsets' sigma, through a first-order IIR
+	 * (variance alpha / (2 - alpha)); the median's gain is ignored.
+	 */
+	s->model.offset_sd_ns =
+	    1.25 * m->spread_ns * sqrt(IIR_ALPHA / (2.0 - IIR_ALPHA));
+	s->model.rate_sd =
+	    m->crude.have_rate
+		? M_SQRT2 * s->model.offset_sd_ns / m->crude.span_ns
+		: SERVO_RATE_SD_UNKNOWN;
 	return SERVO_ACCEPT;
 }
 
 static const struct servo_ops median_iir_ops = {
-	.free = median_iir_free,
-	.reset = median_iir_reset,
-	.sample = median_iir_sample,
-	.step = median_iir_step,
+    .free = median_iir_free,
+    .reset = median_iir_reset,
+    .sample = median_iir_sample,
+    .step = median_iir_step,
 };
 
 struct servo *servo_median_iir_new(const struct servo_config *cfg)

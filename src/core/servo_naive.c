@@ -90,8 +90,8 @@ static void naive_fit(struct servo_naive *n)
 
 	ref_host = mid0 + (uint64_t)llround(sum_dt / n->count);
 	s->model.ref_host = ref_host;
-	s->model.ref_ear = ref_host + (uint64_t)theta0 +
-			   (uint64_t)llround(mean_dth);
+	s->model.ref_ear =
+	    ref_host + (uint64_t)theta0 + (uint64_t)llround(mean_dth);
 	if (n->count == NAIVE_WINDOW) {
 		servo_crude_rate_update(&n->crude, s->model.ref_host,
 					s->model.ref_ear);
@@ -99,6 +99,12 @@ static void naive_fit(struct servo_naive *n)
 	s->model.rate = n->crude.have_rate ? n->crude.rate : 0.0;
 	s->model.valid = n->count >= NAIVE_LOCK_N;
 	s->model.settled = n->crude.have_rate;
+	/* Mean absolute deviation to sigma (normal), then over the mean. */
+	s->model.offset_sd_ns = 1.25 * n->spread_ns / sqrt(n->count);
+	s->model.rate_sd =
+	    n->crude.have_rate
+		? M_SQRT2 * s->model.offset_sd_ns / n->crude.span_ns
+		: SERVO_RATE_SD_UNKNOWN;
 }
 
 static enum servo_verdict naive_sample(struct servo *s,
@@ -108,7 +114,6 @@ static enum servo_verdict naive_sample(struct servo *s,
 	struct servo_naive *n = to_naive(s);
 	int64_t theta = servo_ntp_offset(x);
 	uint64_t mid = servo_ntp_midpoint(x);
-	enum servo_verdict v = SERVO_ACCEPT;
 
 	*ret_residual_ns = 0;
 	if (s->model.valid) {
@@ -123,7 +128,7 @@ static enum servo_verdict naive_sample(struct servo *s,
 		 */
 		if (n->fresh >= NAIVE_FRESH_N &&
 		    fabs((double)r) > (double)s->cfg.resync_threshold_ns +
-					      4.0 * n->spread_ns) {
+					  4.0 * n->spread_ns) {
 			return SERVO_OUTLIER;
 		}
 	}
@@ -134,14 +139,14 @@ static enum servo_verdict naive_sample(struct servo *s,
 	n->count = MIN(n->count + 1, NAIVE_WINDOW);
 	n->fresh++;
 	naive_fit(n);
-	return v;
+	return SERVO_ACCEPT;
 }
 
 static const struct servo_ops naive_ops = {
-	.free = naive_free,
-	.reset = naive_reset,
-	.sample = naive_sample,
-	.step = naive_step,
+    .free = naive_free,
+    .reset = naive_reset,
+    .sample = naive_sample,
+    .step = naive_step,
 };
 
 struct servo *servo_naive_new(const struct servo_config *cfg)

@@ -41,11 +41,13 @@ enum servo_verdict {
  * ~1e18 ns magnitudes of the clocks never meet floating point.
  */
 struct servo_model {
-	bool valid;        /* there is an estimate (LOCKED at least) */
-	bool settled;      /* the rate has settled (STABLE) */
-	uint64_t ref_host; /* host ns */
-	uint64_t ref_ear;  /* ear ns at ref_host */
-	double rate;       /* d ear / d host - 1 */
+	bool valid;	     /* there is an estimate (LOCKED at least) */
+	bool settled;	     /* the rate has settled (STABLE) */
+	uint64_t ref_host;   /* host ns */
+	uint64_t ref_ear;    /* ear ns at ref_host */
+	double rate;	     /* d ear / d host - 1 */
+	double offset_sd_ns; /* standard error of ear(now), ns */
+	double rate_sd;	     /* standard error of rate */
 };
 
 struct servo;
@@ -74,17 +76,21 @@ struct servo_ops {
 	void (*step)(struct servo *s);
 	/* Optional: a RENDER_REPORT forward sample. */
 	void (*forward)(struct servo *s, uint64_t tx_host, uint64_t rx_ear);
+	/* Optional: s->cfg.ci_us changed (servo_set_ci()). */
+	void (*set_ci)(struct servo *s);
 };
 
 struct servo {
 	const struct servo_ops *ops;
 	struct servo_config cfg;
+	/* The other ear behind the same dongle (servo_pair()), or NULL. */
+	struct servo *peer;
 	struct servo_model model;
 	enum servo_state state;
 
 	/* State machine (servo.c). */
 	bool have_last;
-	uint64_t last_host;      /* t4 of the newest valid sample */
+	uint64_t last_host; /* t4 of the newest valid sample */
 	unsigned outliers_in_row;
 	struct servo_sync pending; /* the first of two consecutive outliers */
 
@@ -130,7 +136,9 @@ uint64_t servo_ntp_midpoint(const struct servo_sync *x);
  * two are at least SERVO_CRUDE_RATE_SPAN_NS apart. With millisecond noise
  * on the offset, only a long baseline gives a usable slope.
  */
-#define SERVO_CRUDE_RATE_SPAN_NS (10 * UINT64_C(1000000000))
+#define SERVO_CRUDE_RATE_SPAN_NS (60 * UINT64_C(1000000000))
+/* A rate nobody measured: the +-50 ppm of a crystal (DESIGN.md). */
+#define SERVO_RATE_SD_UNKNOWN 50e-6
 
 struct servo_crude_rate {
 	bool have_anchor;
@@ -138,6 +146,7 @@ struct servo_crude_rate {
 	uint64_t anchor_host;
 	uint64_t anchor_ear;
 	double rate;
+	double span_ns; /* anchor to the last update */
 };
 
 void servo_crude_rate_reset(struct servo_crude_rate *c);
@@ -146,6 +155,15 @@ void servo_crude_rate_update(struct servo_crude_rate *c, uint64_t host_ns,
 
 /* k-th smallest (0-based) of v[0..n-1], reordering v. n >= 1, k < n. */
 double servo_select(double *v, unsigned n, unsigned k);
-int64_t servo_select_i64(int64_t *v, unsigned n, unsigned k);
+
+/*
+ * k-th smallest of src[0..n-1] (left as is), using tmp[0..n-1] as scratch,
+ * and expecting it in [lo, hi]: one counting pass and a selection among
+ * the values in the band, which is cheap when the guess is good (a gate
+ * that moves little between fits). Exact either way: a wrong guess costs
+ * a full selection.
+ */
+double servo_select_near(const double *src, double *tmp, unsigned n, unsigned k,
+			 double lo, double hi);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SERVO_TTWS, the default estimator: the reverse-path lower envelope.
+ * SERVO_TTWS, the default estimator: the reverse-path lower envelope, on
+ * the connection-event grid.
  *
  * Why the reverse path only. Over BLE a request waits for the next
  * connection event, so t2 - t1 carries a wait anywhere in one connection
@@ -9,46 +10,63 @@
  * teaches"). The reply is stamped two-step at the connection event that
  * carried it, so
  *
- *	t4 = host_instant(t3) + D + j,   j >= 0 one-sided HCI/USB jitter,
+ *	t4 = host_instant(event) + D + j,   t3 = ear(event),
  *
- * with D a constant of the host's transport, the same for both ears. The
- * offset samples o = t3 - t4 therefore lie *below* the line
- * ear(h) - h - D, touching it when j is small: estimate that line from the
- * upper envelope of the o, and D drops out of the inter-ear difference.
- * The map this estimator produces is the earbud clock D (plus the mean of
- * the luckiest jitter) earlier than the truth: latency, not misalignment.
+ * j >= 0 the one-sided HCI/USB jitter and D a constant of the host's
+ * transport, the same for both ears. The envelope of the luckiest replies
+ * is that line shifted by D: D drops out of the inter-ear difference. The
+ * map is the earbud clock D (plus the mean of the lucky jitter) early:
+ * latency, not misalignment.
  *
- * Per sample, over a window of the last TTWS_WINDOW exchanges no older
- * than TTWS_MAX_AGE_NS:
+ * Why the grid. Connection events are ci_us apart on the *dongle's* clock
+ * and the earbud stamps each one exactly, so each sample splits into two
+ * clean relations: earbud time per event (t3 against the event number k,
+ * exact: it follows the earbud's wander sample by sample) and host time
+ * per event (t4 against k, noisy but a straight line, because the dongle
+ * crystal sits in a host at room temperature). Only the second needs a
+ * statistical fit, and with no wander in it the window can be minutes
+ * long. Events are numbered from t3 differences (ttws_number()); if they
+ * do not fall on the grid (a wrong ci_us hint, a connection update) the
+ * fit uses the earbud time itself as coordinate ("plain"), as a classic
+ * two-clock fit does, with a window short enough for the earbud's wander.
+ *
+ * The host line, per sample, over the window:
  *  1. Envelope slope: Moon, Skelly and Towsley, "Estimation and removal of
  *     clock skew from network delay measurements", INFOCOM 1999: the line
- *     above all points that minimises the summed distance to them is the
- *     upper convex hull edge spanning the mean abscissa (their linear
- *     program, solved by the hull in O(n) since samples come in order).
- *     Until the window is long enough for the hull, the previous fit's
- *     slope (or the prior) stands in.
+ *     on one side of all points that minimises the summed distance to
+ *     them touches the convex hull on the edge spanning the mean abscissa
+ *     (their linear program, solved by the hull in O(n) since samples come
+ *     in order). Between hulls, and until the window is long enough for
+ *     one, the previous fit's slope (or the prior) stands in.
  *  2. Delay-quantile gating ("lucky packets"): each sample's excess delay
- *     over that envelope; only the lowest TTWS_GATE_Q quantile is used.
- *  3. Delay-weighted regression over the gated samples, weights
- *     1 / (1 + excess / scale)^2 as chrony weights its samples by their
- *     extra delay over the minimum (sourcestats.c), with a ridge prior on
- *     the slope (Bayesian linear regression): a cold start assumes
- *     0 +- 50 ppm, a reconnect or step keeps the last rate at +-2 ppm, so
- *     the first seconds after a re-lock are not left to a rate fitted on a
- *     fraction of a second. The slope and the offset at the newest sample
- *     are the model, as linuxptp's linreg servo fits phase and frequency
- *     over a window instead of integrating them.
+ *     over that envelope; only the lowest TTWS_GATE_Q of them are used.
+ *  3. Delay-weighted regression of the gated samples, weights
+ *     1 / (1 + excess / scale)^2 as chrony weights samples by their extra
+ *     delay over the minimum (sourcestats.c), with a Bayesian prior on the
+ *     slope: a cold start assumes 0 +- 50 ppm; a reconnect or step keeps
+ *     the last slope at +- 2 ppm (neither crystal changed). The slope and
+ *     the offset at the newest sample are the model, as linuxptp's linreg
+ *     servo fits phase and frequency over a window instead of integrating
+ *     them. A servo_pair()ed peer behind the same dongle contributes its
+ *     own evidence on the slope, which is the same quantity for both ears.
+ * The gate and weights target the same statistic of the delay
+ * distribution whatever the window size, so two ears sharing a transport
+ * are biased alike (TTWS_GATE_Q was chosen on exponential, lognormal and
+ * uniform jitter: near the floor helps sharp-edged delays, a wider gate
+ * the lognormal body).
  *
  * Step rule (servo.c counts two in a row). The noise is one-sided, so a
  * sample far *below* the envelope is a long queue, not an outlier; but a
- * sample *above* it by more than the threshold (plus the model's own
- * uncertainty) is impossible for a correct model: outlier, and not used.
- * A clock that jumped back shows as a run of samples all far below the
- * envelope; the run must be longer than the window says a run of unlucky
- * delays can be (probability < 1e-6) before it counts.
+ * sample *above* it by more than the threshold (plus three standard
+ * errors of the model) is impossible for a correct model: outlier, kept
+ * out of the window. A clock that jumped back shows as a run of samples
+ * all far below the envelope; the run must be longer than the window says
+ * a run of unlucky delays can be (probability < 1e-9) before it counts.
  *
  * Numerics: samples are kept as the raw uint64_t stamps; every fit works
- * on differences to the newest sample, which fit a double exactly.
+ * on differences to the newest sample, which fit a double exactly. Cost:
+ * O(window) per sample (a few tens of us for a full window of 4096),
+ * nothing allocated after servo_new().
  */
 #include <math.h>
 #include <stdlib.h>
@@ -56,58 +74,84 @@
 #include "core/macro.h"
 #include "core/servo_private.h"
 
-#define TTWS_WINDOW 512
-#define TTWS_MAX_AGE_NS (20 * NSEC_PER_SEC)
+#define TTWS_WINDOW 4096
+/*
+ * Age limits of the window. On the event grid only the dongle's crystal,
+ * which sits in a host at room temperature, limits the window; without
+ * the grid the earbud's own wander does.
+ */
+#define TTWS_GRID_MAX_AGE_NS (180 * NSEC_PER_SEC)
+#define TTWS_PLAIN_MAX_AGE_NS (60 * NSEC_PER_SEC)
 /* Fraction of the window, by smallest excess delay, used by the fit. */
-#define TTWS_GATE_Q 0.25
+#define TTWS_GATE_Q 0.7
 /* ... but never fewer than this many samples. */
 #define TTWS_GATE_MIN 4
+/* Weight scale as a fraction of the gate (chrony-style weights). */
+#define TTWS_WEIGHT_SCALE 0.25
+/* Recent samples that fit the earbud clock against the event grid. */
+#define TTWS_EAR_N 64
 /* Samples before the first lock, and after a step (which keeps the rate). */
 #define TTWS_LOCK_N 4
 #define TTWS_STEP_LOCK_N 2
-/* No outlier verdicts until this many samples since reset or step. */
+/*
+ * No outlier verdicts until this many samples since reset or step: the
+ * envelope of a young window may still be well above the delay floor.
+ */
 #define TTWS_FRESH_N 32
 /* The hull needs this much to be better than the previous slope. */
 #define TTWS_HULL_MIN_N 16
 #define TTWS_HULL_MIN_SPAN_NS (2 * NSEC_PER_SEC)
+#define TTWS_HULL_EVERY 16
 /* Rate prior: +-50 ppm crystal (DESIGN.md); same crystal after reconnect. */
 #define TTWS_PRIOR_SD_COLD 50e-6
 #define TTWS_PRIOR_SD_WARM 2e-6
 /* Floor of the weight scale: timestamps are not better than this (ns). */
 #define TTWS_SCALE_MIN_NS 100.0
-/* Stable: rate known to this (standard error), over at least this span. */
+/* Stable: rate and offset known to this (standard error). */
 #define TTWS_STABLE_RATE_SD 0.2e-6
+#define TTWS_STABLE_OFFSET_SD_NS 2000.0
 #define TTWS_STABLE_SPAN_NS (2 * NSEC_PER_SEC)
 #define TTWS_STABLE_N 32
 /* A run of far-below samples this unlikely is a clock jump (see top). */
 #define TTWS_RUN_LOG_P (-20.7) /* ln(1e-9) */
 #define TTWS_RUN_MIN 8
-#define TTWS_ITER 1
-#define TTWS_ENV_MODE 0
 
 struct servo_ttws {
 	struct servo servo;
+	uint64_t ci_ns; /* connection interval, dongle ns */
+
 	/* Ring of raw stamps, oldest at (head - count). */
 	uint64_t t4[TTWS_WINDOW];
 	uint64_t t3[TTWS_WINDOW];
+	int64_t k[TTWS_WINDOW]; /* connection event number of t3 */
 	unsigned head;
 	unsigned count;
-	unsigned fresh;  /* samples since reset or step */
+	unsigned fresh;	 /* samples since reset or step */
 	unsigned lock_n; /* samples needed for a model */
 	unsigned neg_run;
+	bool grid; /* coordinates are connection events (see top) */
 
-	double prior_rate;
+	/* Prior of the slope b of the host line (see ttws_fit()). */
+	double prior_b;
 	double prior_sd;
 
 	/* Results of the last fit. */
 	bool have_fit;
-	double rate;      /* d ear / d host - 1 */
-	double rate_sd;   /* its standard error */
+	double b;	  /* slope of o over the coordinate */
+	double rho_m1;	  /* earbud ns per dongle ns - 1, last grid fit */
+	double rate_sd;	  /* standard error of b */
 	double offset_sd; /* of the offset at the newest sample, ns */
-	double lift;      /* envelope height above the model line, ns */
+	double lift;	  /* envelope height above the model line, ns */
 	double near_frac; /* window fraction within the threshold of it */
-	double gate_ns;   /* excess delay gate, ns */
+	double gate_ns;	  /* excess delay gate, ns */
 	double newest_excess_ns;
+	/*
+	 * What this window alone says of the grid slope b, for the peer:
+	 * precision (sum of weighted squared abscissae / scale^2, ns^-2
+	 * ns^2) and its product with the slope. 0 when not on the grid.
+	 */
+	double share_p;
+	double share_q;
 
 	/* Scratch for the fit, sized once. */
 	double x[TTWS_WINDOW];
@@ -127,11 +171,21 @@ static void ttws_free(struct servo *s)
 	free(to_ttws(s));
 }
 
+/*
+ * Forget the samples. What we knew of the rates becomes the prior of the
+ * next lock: a reconnect changes neither crystal, and in grid coordinates
+ * b is the dongle against the host, not even the earbud's.
+ */
 static void ttws_forget(struct servo_ttws *t, unsigned lock_n)
 {
-	/* Whatever rate we had becomes the prior of the next lock. */
 	if (t->have_fit) {
-		t->prior_rate = t->rate;
+		double b = t->b;
+
+		if (!t->grid) {
+			/* Plain b = 1 - (1 - b_grid) / (1 + rho): undo. */
+			b = 1.0 - (1.0 - b) * (1.0 + t->rho_m1);
+		}
+		t->prior_b = b;
 		t->prior_sd = MAX(t->rate_sd, TTWS_PRIOR_SD_WARM);
 	}
 	t->head = 0;
@@ -140,6 +194,9 @@ static void ttws_forget(struct servo_ttws *t, unsigned lock_n)
 	t->lock_n = lock_n;
 	t->neg_run = 0;
 	t->have_fit = false;
+	t->grid = t->ci_ns > 0;
+	t->share_p = 0;
+	t->share_q = 0;
 }
 
 static void ttws_reset(struct servo *s)
@@ -213,99 +270,190 @@ static double ttws_gate(struct servo_ttws *t, unsigned n, double b)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		t->e[i] = vmax - (o[i] - b * x[i]);
-		t->tmp[i] = t->e[i];
 	}
 	k = (unsigned)ceil(TTWS_GATE_Q * n);
 	k = MAX(k, MIN(n, TTWS_GATE_MIN));
-	return servo_select(t->tmp, n, k - 1);
+	/* The gate of the last fit is a good guess of this one. */
+	return servo_select_near(t->e, t->tmp, n, k - 1,
+				 t->gate_ns * 0.9 - 100.0,
+				 t->gate_ns * 1.1 + 100.0);
 }
 
 struct ttws_line {
-	double b;      /* slope */
-	double a0;     /* offset at the newest sample (x = 0), ns */
-	double sw;     /* sum of weights */
-	double xbar;   /* weighted mean abscissa, ns */
-	double sxx;    /* weighted spread of the abscissae plus the prior */
-	double scale;  /* standard deviation of a unit-weight sample, ns */
+	double b;     /* slope */
+	double a0;    /* offset at the newest sample (x = 0), ns */
+	double sw;    /* sum of weights */
+	double xbar;  /* weighted mean abscissa, ns */
+	double sxx;   /* weighted spread of the abscissae plus the prior */
+	double scale; /* standard deviation of a unit-weight sample, ns */
 };
 
-/* Step 3: the delay-weighted, ridge-regularised fit of the gated samples. */
-static void ttws_wls(const struct servo_ttws *t, unsigned n, double gate,
+/*
+ * chrony's weighting (sourcestats.c): a sample's standard deviation grows
+ * as 1 + its extra delay over the minimum in units of scale.
+ */
+static double ttws_weight(double e, double scale)
+{
+	double d = 1.0 + e / scale;
+
+	return 1.0 / (d * d);
+}
+
+static const struct servo_ops ttws_ops;
+
+/* The peer's evidence on the dongle slope, if it has any on the grid. */
+static void ttws_peer(const struct servo_ttws *t, double *ret_p, double *ret_q)
+{
+	const struct servo *peer = t->servo.peer;
+	const struct servo_ttws *pt;
+
+	*ret_p = 0;
+	*ret_q = 0;
+	if (!t->grid || !peer || peer->ops != &ttws_ops) {
+		return;
+	}
+	pt = container_of(peer, const struct servo_ttws, servo);
+	if (pt->grid) {
+		*ret_p = pt->share_p;
+		*ret_q = pt->share_q;
+	}
+}
+
+/* Step 3: the delay-weighted fit of the gated samples, with the prior. */
+static void ttws_wls(struct servo_ttws *t, unsigned n, double gate,
 		     struct ttws_line *ret)
 {
 	const double *x = t->x, *o = t->o, *e = t->e;
-	double scale = MAX(gate / 2, TTWS_SCALE_MIN_NS);
+	double *w = t->tmp; /* the gate's selection scratch is free again */
+	double scale = MAX(gate * TTWS_WEIGHT_SCALE, TTWS_SCALE_MIN_NS);
 	double sw = 0, sx = 0, so = 0, sxx = 0, sxo = 0, xbar, obar, lambda;
+	double pp, pq;
 
 	for (unsigned i = 0; i < n; i++) {
-		double w;
-
-		if (e[i] > gate) {
-			continue;
-		}
-		w = 1.0 / ((1.0 + e[i] / scale) * (1.0 + e[i] / scale));
-		sw += w;
-		sx += w * x[i];
-		so += w * o[i];
+		w[i] = e[i] > gate ? 0.0 : ttws_weight(e[i], scale);
+		sw += w[i];
+		sx += w[i] * x[i];
+		so += w[i] * o[i];
 	}
 	xbar = sx / sw;
 	obar = so / sw;
 	for (unsigned i = 0; i < n; i++) {
-		double w, dx;
+		double dx = x[i] - xbar;
 
-		if (e[i] > gate) {
-			continue;
-		}
-		w = 1.0 / ((1.0 + e[i] / scale) * (1.0 + e[i] / scale));
-		dx = x[i] - xbar;
-		sxx += w * dx * dx;
-		sxo += w * dx * (o[i] - obar);
+		sxx += w[i] * dx * dx;
+		sxo += w[i] * dx * (o[i] - obar);
 	}
-	/* Prior precision in the units of the data: (scale / sd)^2. */
+	if (t->grid) {
+		t->share_p = sxx / (scale * scale);
+		t->share_q = sxo / (scale * scale);
+	}
+	ttws_peer(t, &pp, &pq);
+	/*
+	 * Posterior of the slope: prior, this window, and the peer's window
+	 * (the same dongle), each weighted by its precision, in the units
+	 * of this window's data, (scale / sd)^2.
+	 */
 	lambda = (scale * scale) / (t->prior_sd * t->prior_sd);
-	ret->b = (sxo + lambda * t->prior_rate) / (sxx + lambda);
+	pp *= scale * scale;
+	pq *= scale * scale;
+	ret->b = (sxo + pq + lambda * t->prior_b) / (sxx + pp + lambda);
 	ret->a0 = obar - ret->b * xbar;
 	ret->sw = sw;
 	ret->xbar = xbar;
-	ret->sxx = sxx + lambda;
+	ret->sxx = sxx + pp + lambda;
 	ret->scale = scale;
 }
 
+/*
+ * The earbud clock against the grid: a least-squares line through the
+ * newest TTWS_EAR_N event stamps. They are exact up to the earbud's
+ * timestamping, so a short window is plenty and follows its wander.
+ * Sets t->rho_m1; returns the fitted ear time at the newest event,
+ * relative to its stamp (ns).
+ */
+static double ttws_fit_ear(struct servo_ttws *t, unsigned n, uint64_t t3n)
+{
+	unsigned m = MIN(n, TTWS_EAR_N);
+	double sx = 0, sz = 0, sxx = 0, sxz = 0, xbar, zbar;
+
+	for (unsigned i = n - m; i < n; i++) {
+		/* z: how far the earbud ran ahead of the grid. */
+		double z =
+		    (double)servo_diff(t->t3[ttws_index(t, i)], t3n) - t->x[i];
+
+		sx += t->x[i];
+		sz += z;
+	}
+	xbar = sx / m;
+	zbar = sz / m;
+	for (unsigned i = n - m; i < n; i++) {
+		double dx = t->x[i] - xbar;
+		double z =
+		    (double)servo_diff(t->t3[ttws_index(t, i)], t3n) - t->x[i];
+
+		sxx += dx * dx;
+		sxz += dx * (z - zbar);
+	}
+	if (sxx > 0) {
+		t->rho_m1 = sxz / sxx;
+	}
+	return zbar - t->rho_m1 * xbar;
+}
+
+/*
+ * Fit the window. Coordinates, relative to the newest sample:
+ *   grid:  x = (k - k_newest) ci, the dongle time of the event (exact);
+ *   plain: x = t3 - t3_newest, the earbud time of the event.
+ * y = t4 - t4_newest, the host time the reply arrived, is the event's
+ * host time plus D + j; o = x - y, so j >= 0 pushes o down and the model
+ * is the upper envelope o = a0 + b x. The host instant h of coordinate x
+ * solves x - (a0 + b x) = h, and the earbud time of x is the ear fit.
+ */
 static void ttws_fit(struct servo_ttws *t)
 {
 	struct servo *s = &t->servo;
 	unsigned nw = ttws_index(t, t->count - 1);
 	uint64_t t4n = t->t4[nw], t3n = t->t3[nw];
+	uint64_t max_age =
+	    t->grid ? TTWS_GRID_MAX_AGE_NS : TTWS_PLAIN_MAX_AGE_NS;
 	double *x = t->x, *o = t->o;
 	double thr = (double)s->cfg.resync_threshold_ns;
-	double b, gate = 0, env;
-	struct ttws_line line = { 0 };
-	unsigned n, near = 0;
+	double b, gate, env, e0 = 0, rho = 0, x0, ear0;
+	double m1 = 0, m2 = 0, q, loc_var, rate_var;
+	struct ttws_line line;
+	unsigned n, near = 0, gated = 0;
 	int64_t span;
 
 	/* Age out, keeping at least the newest sample. */
 	while (t->count > 1 &&
-	       servo_diff(t4n, t->t4[ttws_index(t, 0)]) >
-		       (int64_t)TTWS_MAX_AGE_NS) {
+	       servo_diff(t4n, t->t4[ttws_index(t, 0)]) > (int64_t)max_age) {
 		t->count--;
 	}
 	n = t->count;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned j = ttws_index(t, i);
-		int64_t dx = servo_diff(t->t4[j], t4n);
 
-		x[i] = (double)dx;
-		o[i] = (double)(servo_diff(t->t3[j], t3n) - dx);
+		if (t->grid) {
+			x[i] = (double)(t->k[j] - t->k[nw]) * (double)t->ci_ns;
+		} else {
+			x[i] = (double)servo_diff(t->t3[j], t3n);
+		}
+		o[i] = x[i] - (double)servo_diff(t->t4[j], t4n);
 	}
-	span = (int64_t)-x[0];
+	span = servo_diff(t4n, t->t4[ttws_index(t, 0)]);
+	if (t->grid) {
+		e0 = ttws_fit_ear(t, n, t3n);
+		rho = t->rho_m1;
+	}
 
 	/*
-	 * 1. Envelope slope: the previous fit's, or the prior; Moon's hull
-	 * once the window is long enough to have one.
+	 * 1. Envelope slope: Moon's hull once the window is long enough to
+	 * have one; in between (it moves little from one sample to the next,
+	 * and costs as much as the rest of the fit) the previous fit's.
 	 */
-	b = t->have_fit ? t->rate : t->prior_rate;
-	if (TTWS_ENV_MODE != 1 && n >= TTWS_HULL_MIN_N &&
-	    span >= (int64_t)TTWS_HULL_MIN_SPAN_NS) {
+	b = t->have_fit ? t->b : t->prior_b;
+	if (n >= TTWS_HULL_MIN_N && span >= (int64_t)TTWS_HULL_MIN_SPAN_NS &&
+	    t->fresh % TTWS_HULL_EVERY == 0) {
 		double db;
 
 		for (unsigned i = 0; i < n; i++) {
@@ -316,41 +464,61 @@ static void ttws_fit(struct servo_ttws *t)
 		}
 	}
 
-	/* 2. and 3., iterated so the gate follows the fitted slope. */
-	for (unsigned it = 0; it < TTWS_ITER; it++) {
-		gate = ttws_gate(t, n, b);
-		ttws_wls(t, n, gate, &line);
-		b = line.b;
-	}
+	/* 2. and 3. */
+	gate = ttws_gate(t, n, b);
+	ttws_wls(t, n, gate, &line);
+	b = line.b;
 
-	near = 0;
 	env = -INFINITY;
 	for (unsigned i = 0; i < n; i++) {
 		env = MAX(env, o[i] - b * x[i]);
 	}
+
+	/*
+	 * Uncertainty. The gated mean of the lowest fraction q of n samples
+	 * is a one-sided trimmed mean; from its influence function its
+	 * variance is Var((G - e)^+) / (n q^2) (Hampel, Ronchetti, Rousseeuw
+	 * and Stahel, "Robust Statistics", 1986, 2.1b and 2.3), whatever the
+	 * delay distribution. The slope's variance relates to it as in any
+	 * weighted regression, through sw / sxx.
+	 */
 	for (unsigned i = 0; i < n; i++) {
-		if (env - (o[i] - b * x[i]) <= thr) {
-			near++;
-		}
+		double d = MAX(gate - t->e[i], 0.0);
+
+		m1 += d;
+		m2 += d * d;
+		gated += t->e[i] <= gate;
+		near += env - (o[i] - b * x[i]) <= thr;
 	}
+	m1 /= n;
+	m2 /= n;
+	q = (double)gated / n;
+	loc_var = MAX(m2 - m1 * m1, 0.0) / (n * q * q) +
+		  TTWS_SCALE_MIN_NS * TTWS_SCALE_MIN_NS / n;
+	rate_var = loc_var * line.sw / line.sxx;
 
 	t->have_fit = true;
-	t->rate = b;
-	t->rate_sd = line.scale / sqrt(line.sxx);
-	t->offset_sd = line.scale * sqrt(1.0 / line.sw +
-					 line.xbar * line.xbar / line.sxx);
+	t->b = b;
+	t->rate_sd = sqrt(rate_var);
+	t->offset_sd = sqrt(loc_var + rate_var * line.xbar * line.xbar);
 	t->lift = env - line.a0;
 	t->near_frac = (double)near / n;
 	t->gate_ns = gate;
 	t->newest_excess_ns = t->e[n - 1];
 
+	/* The coordinate of host t4n, then its earbud time. */
+	x0 = line.a0 / (1.0 - b);
+	ear0 = e0 + (1.0 + rho) * x0;
 	s->model.ref_host = t4n;
-	s->model.ref_ear = t3n + (uint64_t)llround(line.a0);
-	s->model.rate = b;
+	s->model.ref_ear = t3n + (uint64_t)llround(ear0);
+	s->model.rate = (rho + b) / (1.0 - b);
 	s->model.valid = t->fresh >= t->lock_n;
+	s->model.offset_sd_ns = t->offset_sd;
+	s->model.rate_sd = t->rate_sd;
 	s->model.settled = s->model.valid && n >= TTWS_STABLE_N &&
 			   span >= (int64_t)TTWS_STABLE_SPAN_NS &&
-			   t->rate_sd <= TTWS_STABLE_RATE_SD;
+			   t->rate_sd <= TTWS_STABLE_RATE_SD &&
+			   t->offset_sd <= TTWS_STABLE_OFFSET_SD_NS;
 }
 
 /*
@@ -361,12 +529,7 @@ static bool ttws_outlier(struct servo_ttws *t, int64_t r_env)
 {
 	struct servo *s = &t->servo;
 	double thr = (double)s->cfg.resync_threshold_ns;
-	/*
-	 * A new sample may beat the envelope of a young or heavy-tailed
-	 * window by about the spread of its lucky samples (the gate) without
-	 * anything being wrong: a lognormal floor is approached slowly.
-	 */
-	double tol = thr + 3.0 * t->offset_sd + t->gate_ns;
+	double tol = thr + 3.0 * t->offset_sd;
 	double run;
 
 	if (t->fresh < TTWS_FRESH_N) {
@@ -396,19 +559,64 @@ static bool ttws_outlier(struct servo_ttws *t, int64_t r_env)
 	return t->neg_run > (unsigned)run;
 }
 
+/*
+ * From grid to plain coordinates for the rest of this window. The slopes
+ * change meaning: plain b = 1 - (1 - grid b) / (1 + rho).
+ */
+static void ttws_leave_grid(struct servo_ttws *t)
+{
+	if (t->have_fit) {
+		t->b = 1.0 - (1.0 - t->b) / (1.0 + t->rho_m1);
+	}
+	t->prior_b = 1.0 - (1.0 - t->prior_b) / (1.0 + t->rho_m1);
+	t->grid = false;
+	t->share_p = 0;
+	t->share_q = 0;
+}
+
+/*
+ * Number the connection event of t3 from the newest one: the earbud
+ * clock runs (1 + rho) per dongle ns, events are ci dongle ns apart. A
+ * stamp off the grid means the interval is not what the configuration
+ * says, or changed (LL connection update): fall back to plain
+ * coordinates, which need no grid, until the next reset or step.
+ */
+static void ttws_number(struct servo_ttws *t, uint64_t t3, int64_t *ret_k)
+{
+	unsigned nw;
+	double per, q, miss;
+	int64_t dk;
+
+	*ret_k = 0;
+	if (!t->grid || t->count == 0) {
+		return;
+	}
+	nw = ttws_index(t, t->count - 1);
+	per = (double)t->ci_ns * (1.0 + t->rho_m1);
+	q = (double)servo_diff(t3, t->t3[nw]) / per;
+	dk = llround(q);
+	miss = fabs(q - (double)dk) * per;
+	if (miss > (double)t->ci_ns / 16) {
+		ttws_leave_grid(t);
+		return;
+	}
+	*ret_k = t->k[nw] + dk;
+}
+
 static enum servo_verdict ttws_sample(struct servo *s,
 				      const struct servo_sync *x,
 				      int64_t *ret_residual_ns)
 {
 	struct servo_ttws *t = to_ttws(s);
 	bool outlier = false;
+	int64_t k;
 
 	*ret_residual_ns = 0;
 	if (t->count > 0) {
 		unsigned nw = ttws_index(t, t->count - 1);
 
-		/* The envelope needs samples in host order. */
-		if (x->t4_host < t->t4[nw]) {
+		/* The envelope needs samples in order, in both clocks. */
+		if (x->t4_host < t->t4[nw] || x->t3_ear < t->t3[nw]) {
 			return SERVO_GATED;
 		}
 	}
@@ -425,8 +633,10 @@ static enum servo_verdict ttws_sample(struct servo *s,
 		}
 	}
 
+	ttws_number(t, x->t3_ear, &k);
 	t->t4[t->head] = x->t4_host;
 	t->t3[t->head] = x->t3_ear;
+	t->k[t->head] = k;
 	t->head = (t->head + 1) % TTWS_WINDOW;
 	t->count = MIN(t->count + 1, TTWS_WINDOW);
 	t->fresh++;
@@ -437,11 +647,34 @@ static enum servo_verdict ttws_sample(struct servo *s,
 	return t->newest_excess_ns > t->gate_ns ? SERVO_GATED : SERVO_ACCEPT;
 }
 
+/*
+ * A new connection interval. Events before and after it are on two grids
+ * with an unknown offset between them, so a window that has samples goes
+ * on in plain coordinates; the next reset or step starts a grid on the new
+ * interval, and an empty window starts one at once.
+ */
+static void ttws_set_ci(struct servo *s)
+{
+	struct servo_ttws *t = to_ttws(s);
+	uint64_t ci_ns = (uint64_t)s->cfg.ci_us * NSEC_PER_USEC;
+
+	if (ci_ns == t->ci_ns) {
+		return;
+	}
+	t->ci_ns = ci_ns;
+	if (t->count == 0) {
+		t->grid = true;
+	} else if (t->grid) {
+		ttws_leave_grid(t);
+	}
+}
+
 static const struct servo_ops ttws_ops = {
-	.free = ttws_free,
-	.reset = ttws_reset,
-	.sample = ttws_sample,
-	.step = ttws_step,
+    .free = ttws_free,
+    .reset = ttws_reset,
+    .sample = ttws_sample,
+    .step = ttws_step,
+    .set_ci = ttws_set_ci,
 };
 
 struct servo *servo_ttws_new(const struct servo_config *cfg)
@@ -452,8 +685,9 @@ struct servo *servo_ttws_new(const struct servo_config *cfg)
 		return NULL;
 	}
 	t->servo.ops = &ttws_ops;
-	t->prior_rate = 0.0;
+	t->ci_ns = (uint64_t)cfg->ci_us * NSEC_PER_USEC;
+	t->prior_b = 0.0;
 	t->prior_sd = TTWS_PRIOR_SD_COLD;
-	t->lock_n = TTWS_LOCK_N;
+	ttws_forget(t, TTWS_LOCK_N);
 	return &t->servo;
 }

@@ -7,19 +7,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "config.h"
+#include "core/btsnoop.h"
 #include "core/macro.h"
 #include "core/spsc.h"
+#include "daemon/dongle.h"
 #include "daemon/conffile.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
 #include "os/l2cap.h"
 
+#if HAVE_PIPEWIRE
+#include "pw/sink.h"
+#endif
+
 #define DAEMON_DRAIN_NS (50 * NSEC_PER_MSEC)
 #define DAEMON_FRAME_LOG_RING (1u << 20)
+#define DAEMON_CAPTURE_RING (1u << 20)
+/* PipeWire -> RT thread: 1 MiB holds 32 quanta of 1024 stereo F32
+ * samples, far more than the few that wait at any time. */
+#define DAEMON_PW_RING (1u << 20)
+/* Republish the sink's latency when the wanted value moved this much:
+ * the adaptive delay slews by microseconds per frame, and every update
+ * is a param change that PipeWire propagates through the graph. */
+#define DAEMON_PW_LATENCY_STEP_NS NSEC_PER_MSEC
 
 struct daemon {
 	const struct daemon_opts *o;
@@ -29,10 +45,84 @@ struct daemon {
 	struct spsc frame_ring;
 	uint8_t *frame_mem;
 	FILE *frame_file;
+	struct spsc capture_ring;
+	uint8_t *capture_mem;
+	FILE *capture_file;
 	uint64_t watchdog_usec;
 	uint64_t last_heartbeat;
 	uint64_t last_watchdog_ns;
+	/* source = pipewire: the node and the ring it fills. */
+	struct pw_sink *sink;
+	struct spsc pw_ring;
+	uint8_t *pw_mem;
+	uint64_t pw_latency_ns; /* last published */
 };
+
+#if HAVE_PIPEWIRE
+/*
+ * Create ttws.sink for the RT thread's frame clock: stereo F32, one graph
+ * cycle per frame, the driver while it plays. Main thread, before the
+ * engine starts.
+ */
+static int daemon_pw_start(struct daemon *d)
+{
+	struct pw_sink_config pc = {
+		.format = PW_SINK_F32,
+		.channels = 2,
+		.quantum = (uint32_t)(d->conf.stream.frame_ns * 48000 /
+				      NSEC_PER_SEC),
+		.driver = true,
+		.latency_ns = d->conf.stream.delay_ns,
+		.ring = &d->pw_ring,
+		.notify = engine_notify,
+		.notify_data = d->engine,
+	};
+	int r;
+
+	d->pw_mem = malloc(DAEMON_PW_RING);
+	if (!d->pw_mem) {
+		return -ENOMEM;
+	}
+	spsc_init(&d->pw_ring, d->pw_mem, DAEMON_PW_RING);
+	r = pw_sink_new(&pc, &d->sink);
+	if (r < 0) {
+		return r;
+	}
+	d->pw_latency_ns = pc.latency_ns;
+	engine_set_pipewire(d->engine, d->sink, &d->pw_ring);
+	return 0;
+}
+
+/* The RT thread's wanted latency (delay + codec) into SPA_PARAM_Latency. */
+static void daemon_pw_latency(struct daemon *d)
+{
+	struct engine_snapshot snap;
+	uint64_t want, diff;
+
+	if (!d->sink) {
+		return;
+	}
+	engine_snapshot(d->engine, &snap);
+	want = snap.stream.latency_ns;
+	diff = want > d->pw_latency_ns ? want - d->pw_latency_ns :
+					 d->pw_latency_ns - want;
+	if (want == 0 || diff < DAEMON_PW_LATENCY_STEP_NS) {
+		return;
+	}
+	if (pw_sink_set_latency(d->sink, want) == 0) {
+		d->pw_latency_ns = want;
+	}
+}
+#else
+static int daemon_pw_start(struct daemon *d)
+{
+	return -ENOTSUP;
+}
+
+static void daemon_pw_latency(struct daemon *d)
+{
+}
+#endif
 
 static void daemon_drain_frames(struct daemon *d)
 {
@@ -49,6 +139,43 @@ static void daemon_drain_frames(struct daemon *d)
 	}
 }
 
+/* The RT thread's H4 trace into btsnoop records (btmon -r, Wireshark). */
+static void daemon_drain_capture(struct daemon *d)
+{
+	struct dongle_trace_rec r;
+	uint8_t frame[4096], out[4096 + BTSNOOP_REC_HDR_SIZE];
+	struct btsnoop_rec br = { 0 };
+	struct timespec rt, mono;
+	int64_t offset_us;
+	size_t len;
+
+	if (!d->capture_file) {
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	offset_us = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000 +
+		    ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec) / 1000;
+	while (spsc_peek(&d->capture_ring, &r, sizeof(r)) == 0) {
+		if (spsc_read_avail(&d->capture_ring) < sizeof(r) + r.len) {
+			break;
+		}
+		spsc_skip(&d->capture_ring, sizeof(r));
+		if (r.len > sizeof(frame)) {
+			spsc_skip(&d->capture_ring, r.len);
+			continue;
+		}
+		spsc_read(&d->capture_ring, frame, r.len);
+		br.dir = r.rx ? BTSNOOP_RECEIVED : BTSNOOP_SENT;
+		br.ts_unix_us = (int64_t)(r.mono_ns / 1000) + offset_us;
+		if (btsnoop_encode_record(&br, frame, r.len, out, sizeof(out),
+					  &len) == 0) {
+			fwrite(out, 1, len, d->capture_file);
+		}
+	}
+	fflush(d->capture_file);
+}
+
 static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
 {
 	struct daemon *d = user;
@@ -57,6 +184,8 @@ static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
 
 	log_drain();
 	daemon_drain_frames(d);
+	daemon_drain_capture(d);
+	daemon_pw_latency(d);
 	/* The watchdog pings only while the RT thread makes progress, so a
 	 * hung RT loop gets the service restarted. */
 	if (d->watchdog_usec) {
@@ -70,7 +199,10 @@ static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
 			}
 		}
 	}
+	/* A time source is one-shot: re-arm it, or nothing is drained (nor
+	 * the watchdog fed) until exit. */
 	sd_event_source_set_time(s, usec + DAEMON_DRAIN_NS / NSEC_PER_USEC);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -146,10 +278,6 @@ static unsigned daemon_check_transports(const struct conf *c)
 			}
 			break;
 		case CONF_TRANSPORT_HCI_UART:
-			log_error("%s ear: transport = hci-uart is not "
-				  "available in this build yet",
-				  conf_ear_name(e));
-			continue;
 		case CONF_TRANSPORT_UNIX:
 			break;
 		}
@@ -175,8 +303,19 @@ static int daemon_write_stats(struct daemon *d)
 			  strerror(errno));
 		return -errno;
 	}
+#if HAVE_PIPEWIRE
+	struct pw_sink_stats pst;
+
+	if (d->sink) {
+		pw_sink_get_stats(d->sink, &pst);
+	}
 	r = status_write_json(f, &snap, &d->conf,
-			      engine_backend_note(d->engine));
+			      engine_backend_note(d->engine),
+			      d->sink ? &pst : NULL);
+#else
+	r = status_write_json(f, &snap, &d->conf,
+			      engine_backend_note(d->engine), NULL);
+#endif
 	if (fclose(f) != 0 && r == 0) {
 		r = -errno;
 	}
@@ -195,6 +334,11 @@ int daemon_run(const struct daemon_opts *o)
 	if (log_init() < 0) {
 		fprintf(stderr, "ttwsd: out of memory\n");
 		return 1;
+	}
+	/* $TTWS_DEBUG=1: debug messages too (systemd's $SYSTEMD_LOG_LEVEL
+	 * habit, for the field). */
+	if (getenv("TTWS_DEBUG")) {
+		log_set_max_level(LOG_DEBUG);
 	}
 	if (conffile_load(o->config, &d.conf, err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -228,11 +372,47 @@ int daemon_run(const struct daemon_opts *o)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (o->btsnoop) {
+		uint8_t hdr[BTSNOOP_HDR_SIZE];
+		size_t hlen;
+
+		d.capture_mem = malloc(DAEMON_CAPTURE_RING);
+		d.capture_file = fopen(o->btsnoop, "we");
+		if (!d.capture_mem || !d.capture_file) {
+			log_error("cannot open capture %s: %s", o->btsnoop,
+				  strerror(errno));
+			goto out;
+		}
+		spsc_init(&d.capture_ring, d.capture_mem, DAEMON_CAPTURE_RING);
+		btsnoop_encode_header(hdr, sizeof(hdr), &hlen);
+		fwrite(hdr, 1, hlen, d.capture_file);
+	}
 	r = engine_new(&d.conf, d.frame_file ? &d.frame_ring : NULL,
-		       &d.engine);
+		       d.capture_file ? &d.capture_ring : NULL, &d.engine);
 	if (r < 0) {
 		log_error("engine: %s", strerror(-r));
 		goto out;
+	}
+	if (d.conf.stream.source == CONF_SOURCE_PIPEWIRE) {
+		r = daemon_pw_start(&d);
+		if (r == -ENOTSUP) {
+			log_error("source = pipewire: this ttwsd was built "
+				  "without PipeWire");
+			goto out;
+		}
+		if (r < 0) {
+			log_error("source = pipewire: cannot create ttws.sink: "
+				  "%s (is a PipeWire daemon running for this "
+				  "user? see PIPEWIRE_RUNTIME_DIR and "
+				  "XDG_RUNTIME_DIR)",
+				  strerror(-r));
+			goto out;
+		}
+		log_info("ttws.sink created: %s, %s frames",
+			 conf_codec_name(d.conf.stream.codec),
+			 d.conf.stream.frame_ns == 10 * NSEC_PER_MSEC ?
+				 "10 ms" :
+				 "7.5 ms");
 	}
 	rt_text = malloc(8192);
 	r = engine_start(d.engine, rt_text, rt_text ? 8192 : 0);
@@ -275,18 +455,33 @@ int daemon_run(const struct daemon_opts *o)
 	engine_stop(d.engine);
 	log_drain();
 	daemon_drain_frames(&d);
+	daemon_drain_capture(&d);
 	rc = daemon_write_stats(&d) < 0 ? 1 : 0;
 	if (log_dropped()) {
 		log_warning("%" PRIu64 " RT log records dropped (ring full)",
 			    log_dropped());
 	}
 out:
+	/* The RT thread triggers the sink: stop it before the sink goes,
+	 * and the sink (its process() fills the ring and wakes the RT
+	 * loop) before the engine and the ring go. */
+	if (d.engine) {
+		engine_stop(d.engine);
+	}
+#if HAVE_PIPEWIRE
+	d.sink = pw_sink_free(d.sink);
+#endif
 	d.engine = engine_free(d.engine);
 	log_drain();
 	d.event = sd_event_unref(d.event);
 	if (d.frame_file) {
 		fclose(d.frame_file);
 	}
+	if (d.capture_file) {
+		fclose(d.capture_file);
+	}
+	free(d.capture_mem);
+	free(d.pw_mem);
 	free(d.frame_mem);
 	free(rt_text);
 	return rc;

@@ -8,6 +8,7 @@ struct daemon_opts {
 	const char *config;     /* path of ttwsd.conf */
 	const char *frame_log;  /* CSV of frames sent, or NULL */
 	const char *stats_file; /* JSON status written at exit, or NULL */
+	const char *btsnoop;    /* capture of hci-uart traffic, or NULL */
 	uint64_t duration_ns;   /* run this long then exit; 0 = until signal */
 };
 

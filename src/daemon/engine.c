@@ -14,6 +14,7 @@
 #include "core/plan.h"
 #include "core/wheel.h"
 #include "daemon/chan.h"
+#include "daemon/dongle.h"
 #include "daemon/log.h"
 #include "daemon/sockchan.h"
 #include "os/rt.h"
@@ -29,7 +30,11 @@ struct engine {
 	struct loop *loop;
 	struct plan *plan;
 	struct link *links[CONF_N_EARS];
+	struct dongle *dongles[CONF_N_EARS]; /* hci-uart, one per tty */
+	struct spsc *capture;
 	struct stream *stream;
+	struct stream_pw pw;          /* source = pipewire */
+	_Atomic(struct loop *) wake;  /* for engine_notify(), once running */
 	struct wheel_timer stats_timer;
 	uint64_t iterations;
 
@@ -46,7 +51,7 @@ struct engine {
 };
 
 int engine_new(const struct conf *c, struct spsc *frame_log,
-	       struct engine **ret)
+	       struct spsc *capture, struct engine **ret)
 {
 	struct engine *e;
 
@@ -56,6 +61,7 @@ int engine_new(const struct conf *c, struct spsc *frame_log,
 	}
 	e->conf = *c;
 	e->frame_log = frame_log;
+	e->capture = capture;
 	e->rt.dma.fd = -1;
 	sem_init(&e->started, 0, 0);
 	*ret = e;
@@ -66,10 +72,15 @@ static void engine_teardown(struct engine *e)
 {
 	unsigned i;
 
+	atomic_store(&e->wake, NULL);
 	e->stream = stream_free(e->stream);
 	e->loop = loop_free(e->loop);
+	/* Links own their channels, which must go before their dongle. */
 	for (i = 0; i < CONF_N_EARS; i++) {
 		e->links[i] = link_free(e->links[i]);
+	}
+	for (i = 0; i < CONF_N_EARS; i++) {
+		e->dongles[i] = dongle_free(e->dongles[i]);
 	}
 	e->plan = plan_free(e->plan);
 	e->wheel = wheel_free(e->wheel);
@@ -143,6 +154,49 @@ static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 	wheel_add(e->wheel, t, now_ns + ENGINE_STATS_NS);
 }
 
+void engine_set_pipewire(struct engine *e, struct pw_sink *sink,
+			 struct spsc *ring)
+{
+	e->pw.sink = sink;
+	e->pw.ring = ring;
+}
+
+void engine_notify(void *user_data)
+{
+	struct engine *e = user_data;
+	struct loop *l = atomic_load_explicit(&e->wake, memory_order_acquire);
+
+	if (l) {
+		loop_wake(l);
+	}
+}
+
+/* RT thread: the sink wrote a record (engine_notify woke the loop). */
+static void engine_on_wake(struct loop *l, void *user_data)
+{
+	struct engine *e = user_data;
+
+	stream_pull(e->stream, rt_now_ns());
+}
+
+/*
+ * Whether both ears go through one radio: always for the kernel's adapter
+ * and the simulator's model, and for hci-uart when both name one tty.
+ */
+static bool engine_same_dongle(const struct conf *c)
+{
+	const struct conf_link *l = &c->link[CONF_EAR_LEFT];
+	const struct conf_link *r = &c->link[CONF_EAR_RIGHT];
+
+	if (l->transport != r->transport) {
+		return false;
+	}
+	if (l->transport == CONF_TRANSPORT_HCI_UART) {
+		return strcmp(l->path, r->path) == 0;
+	}
+	return true;
+}
+
 /* The channel an ear's link talks through, by transport. */
 static int engine_chan_new(struct engine *e, enum conf_ear ear,
 			   struct chan **ret)
@@ -153,8 +207,28 @@ static int engine_chan_new(struct engine *e, enum conf_ear ear,
 	case CONF_TRANSPORT_UNIX:
 	case CONF_TRANSPORT_L2CAP:
 		return sockchan_new(e->loop, &e->conf, cl, ret);
-	case CONF_TRANSPORT_HCI_UART:
-		return -EPROTONOSUPPORT;
+	case CONF_TRANSPORT_HCI_UART: {
+		unsigned i;
+		int r;
+
+		/* Ears on the same tty share one dongle and its host. */
+		for (i = 0; i < CONF_N_EARS; i++) {
+			if (e->dongles[i] && dongle_serves(e->dongles[i], cl)) {
+				return dongle_chan_new(e->dongles[i], ear, cl,
+						       ret);
+			}
+		}
+		i = 0;
+		while (e->dongles[i]) {
+			i++; /* one dongle per ear at most: always room */
+		}
+		r = dongle_new(e->loop, e->wheel, &e->conf, cl, e->capture,
+			       &e->dongles[i]);
+		if (r < 0) {
+			return r;
+		}
+		return dongle_chan_new(e->dongles[i], ear, cl, ret);
+	}
 	case CONF_TRANSPORT_NONE:
 		break;
 	}
@@ -237,10 +311,26 @@ static int engine_setup(struct engine *e)
 			return r;
 		}
 	}
+	if (e->links[CONF_EAR_LEFT] && e->links[CONF_EAR_RIGHT] &&
+	    engine_same_dongle(&e->conf)) {
+		link_pair(e->links[CONF_EAR_LEFT], e->links[CONF_EAR_RIGHT]);
+	}
 	r = stream_new(&e->conf, e->wheel, e->plan, e->links, e->frame_log,
-		       &e->stream);
+		       &e->pw, &e->stream);
 	if (r < 0) {
+		snprintf(e->note, sizeof(e->note), "stream (%s, %s): %s",
+			 conf_source_name(e->conf.stream.source),
+			 conf_codec_name(e->conf.stream.codec), strerror(-r));
 		return r;
+	}
+	if (e->pw.sink) {
+		loop_set_wake_fn(e->loop, engine_on_wake, e);
+		atomic_store_explicit(&e->wake, e->loop, memory_order_release);
+	}
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (e->dongles[i]) {
+			dongle_start(e->dongles[i], now);
+		}
 	}
 	for (i = 0; i < CONF_N_EARS; i++) {
 		if (e->links[i]) {

@@ -18,6 +18,7 @@
 #include "os/loop.h"
 
 struct spsc;
+struct pw_sink;
 
 struct engine_ear {
 	struct link_stats link;
@@ -40,11 +41,28 @@ struct engine;
 
 /*
  * Allocate everything the RT thread will use. c is copied. frame_log (may
- * be NULL) is the producer side of a ring of struct stream_frame_rec.
+ * be NULL) is the producer side of a ring of struct stream_frame_rec;
+ * capture (may be NULL) of struct dongle_trace_rec + the H4 packet, for
+ * a btsnoop file of the hci-uart dongles' traffic.
  */
 int engine_new(const struct conf *c, struct spsc *frame_log,
-	       struct engine **ret);
+	       struct spsc *capture, struct engine **ret);
 struct engine *engine_free(struct engine *e);
+
+/*
+ * source = pipewire: the sink the frame clock drives and the ring it
+ * fills (not owned; both must outlive the RT thread: stop the engine
+ * before pw_sink_free()). Before engine_start().
+ */
+void engine_set_pipewire(struct engine *e, struct pw_sink *sink,
+			 struct spsc *ring);
+
+/*
+ * The sink's notify callback (pw_sink_config.notify, user_data the
+ * engine): wakes the RT loop to take the new record at once. Any thread,
+ * wait-free (an eventfd write); does nothing before the loop exists.
+ */
+void engine_notify(void *user_data);
 
 /*
  * Start the RT thread and wait until it is in its loop (or failed).

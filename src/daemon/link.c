@@ -11,6 +11,7 @@
 #include "core/probe.h"
 #include "core/servo.h"
 #include "core/wheel.h"
+#include "daemon/codec.h"
 #include "daemon/log.h"
 #include "os/loop.h"
 #include "os/rt.h"
@@ -207,6 +208,10 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 	l->backoff_ns = l->env.conf->reconnect.backoff_min_ns;
 	l->st.ci_us = a->ci_us ? a->ci_us : l->env.conf->servo.ci_us;
 	ci_ns = (uint64_t)l->st.ci_us * NSEC_PER_USEC;
+	/* The servo models connection events: give it the interval this
+	 * session actually runs at. */
+	servo_set_ci(l->servo, l->st.ci_us);
+	servo_set_ci(l->shadow, l->st.ci_us);
 	probe_init(&l->probe, ci_ns, l->env.conf->servo.probe_every_events,
 		   l->env.seed ^ ((uint64_t)l->ear << 32) ^ l->st.connects,
 		   now_ns);
@@ -348,6 +353,8 @@ static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
 {
 	struct link *l = user_data;
 
+	log_rt(LOG_DEBUG, "%s ear: %s channel closed: %s", link_name(l),
+	       chan_name(l->chan), strerror(-err));
 	if (l->state == LINK_ST_CONNECTING) {
 		l->st.connect_fails++;
 		link_drop(l, now_ns, err == -EPROTONOSUPPORT ?
@@ -358,10 +365,23 @@ static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
 	link_drop(l, now_ns, "earbud closed the link");
 }
 
-static uint64_t link_hello_octets(const struct conf *c)
+/* One channel per ear at 48 kHz: the codec's octets per frame. */
+static uint16_t link_hello_octets(const struct link *l)
 {
-	/* One channel per ear, 48 kHz, S16: samples per frame x 2. */
-	return c->stream.frame_ns * 48000 / NSEC_PER_SEC * 2;
+	const struct conf *c = l->env.conf;
+	int n;
+
+	switch (c->stream.codec) {
+	case CONF_CODEC_LC3:
+		n = codec_lc3_octets((uint32_t)(c->stream.frame_ns /
+						NSEC_PER_USEC),
+				     l->cf->bitrate);
+		return n > 0 ? (uint16_t)n : 0;
+	case CONF_CODEC_PCM:
+		break;
+	}
+	/* S16: samples per frame x 2. */
+	return (uint16_t)(c->stream.frame_ns * 48000 / NSEC_PER_SEC * 2);
 }
 
 static void link_chan_open(void *user_data, uint64_t now_ns)
@@ -377,11 +397,13 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 
 	h.version_max = LINK_VERSION;
 	h.role = l->ear == CONF_EAR_LEFT ? LINK_ROLE_LEFT : LINK_ROLE_RIGHT;
-	h.codec = LINK_CODEC_PCM_S16;
+	h.codec = l->env.conf->stream.codec == CONF_CODEC_LC3 ?
+			  LINK_CODEC_LC3 :
+			  LINK_CODEC_PCM_S16;
 	h.channels = 1;
 	h.sample_rate_hz = 48000;
 	h.frame_us = (uint32_t)(l->env.conf->stream.frame_ns / NSEC_PER_USEC);
-	h.octets_per_frame = (uint16_t)link_hello_octets(l->env.conf);
+	h.octets_per_frame = link_hello_octets(l);
 	h.delay_us = (uint32_t)(plan_delay(l->env.plan) / NSEC_PER_USEC);
 	if (proto_encode_hello(&h, l->tx_seq++, 0, l->buf, sizeof(l->buf),
 			       &len) == 0) {
@@ -490,7 +512,8 @@ bool link_ready(const struct link *l)
 }
 
 int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
-		    const void *data, size_t len, uint64_t now_ns)
+		    uint8_t flags, const void *data, size_t len,
+		    uint64_t now_ns)
 {
 	/* Header + fixed part + one 10 ms mono S16 frame at 48 kHz. */
 	uint8_t buf[LINK_HEADER_SIZE + LINK_AUDIO_FIXED_SIZE + 2048];
@@ -506,7 +529,7 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 	if (len > 2048) {
 		return -EMSGSIZE;
 	}
-	r = proto_encode_audio(&a, l->tx_seq, 0, buf, sizeof(buf), &n);
+	r = proto_encode_audio(&a, l->tx_seq, flags, buf, sizeof(buf), &n);
 	if (r < 0) {
 		return r;
 	}
@@ -519,6 +542,16 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 	l->tx[seq % LINK_TX_HISTORY].tx_ns = now_ns;
 	l->st.frames_sent++;
 	return 0;
+}
+
+int link_pair(struct link *a, struct link *b)
+{
+	int r = servo_pair(a->servo, b->servo);
+
+	if (r == 0) {
+		r = servo_pair(a->shadow, b->shadow);
+	}
+	return r;
 }
 
 const struct servo *link_servo(const struct link *l)

@@ -89,12 +89,21 @@ void link_shutdown(struct link *l);
 bool link_ready(const struct link *l);
 
 /*
- * Send frame seq with its presentation time pts_ear_ns (earbud ns) and
- * data (codec payload, len octets). now_ns is the host send instant
+ * Send frame seq with its presentation time pts_ear_ns (earbud ns), the
+ * AUDIO header flags (LINK_F_DISCONT or 0) and data (codec payload, len
+ * octets, the HELLO's octets_per_frame). now_ns is the host send instant
  * recorded for the RENDER_REPORT's forward sample. 0 or -errno.
  */
 int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
-		    const void *data, size_t len, uint64_t now_ns);
+		    uint8_t flags, const void *data, size_t len,
+		    uint64_t now_ns);
+
+/*
+ * The two ears' links reach their earbuds through one dongle whose crystal
+ * paces both links' connection events: let their servos share its rate
+ * (servo_pair()). 0 or -EINVAL.
+ */
+int link_pair(struct link *a, struct link *b);
 
 /* The servo used for presentation times, and the naive shadow servo
  * fed the same samples (for the sync report's comparison). */

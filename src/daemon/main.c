@@ -21,6 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: ttwsd [--config FILE] [--duration S] [--frame-log FILE]"
 		" [--stats-file FILE]\n"
+		"             [--btsnoop FILE]\n"
 		"       ttwsd --check-config [--config FILE]\n"
 		"       ttwsd --latency-test [--duration S | --loops N] "
 		"[--interval-us N]\n"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 		"  --frame-log FILE    CSV of every frame sent (ear, seq, "
 		"send time, pts)\n"
 		"  --stats-file FILE   JSON status written at exit\n"
+		"  --btsnoop FILE      capture the hci-uart dongle's traffic "
+		"(btmon -r)\n"
 		"  --latency-test      measure the RT loop's wake-up latency\n"
 		"  --duration S        run (or measure) for S seconds "
 		"(latency test: 5)\n"
@@ -98,6 +101,7 @@ enum {
 	OPT_VERSION,
 	OPT_FRAME_LOG,
 	OPT_STATS_FILE,
+	OPT_BTSNOOP,
 };
 
 int main(int argc, char **argv)
@@ -118,6 +122,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "frame-log", required_argument, NULL, OPT_FRAME_LOG },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "btsnoop", required_argument, NULL, OPT_BTSNOOP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,6 +151,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATS_FILE:
 			dopts.stats_file = optarg;
+			break;
+		case OPT_BTSNOOP:
+			dopts.btsnoop = optarg;
 			break;
 		case OPT_LOOPS:
 			err = parse_u64(optarg, "--loops", UINT32_MAX,

@@ -4,8 +4,13 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "config.h"
 #include "core/proto.h"
 #include "daemon/log.h"
+
+#if HAVE_PIPEWIRE
+#include "pw/sink.h"
+#endif
 
 /* The decode errors of core/proto, for labelled counters. */
 static const int status_proto_errs[PROTO_N_ERRORS] = {
@@ -25,19 +30,80 @@ static void status_servo_json(FILE *f, const char *key,
 		s->samples, s->rejected, s->steps, s->last_residual_ns);
 }
 
+/*
+ * The PipeWire path: the RT thread's side (framing, pacing, hand-over)
+ * from the snapshot, the node's side (data thread) from the sink.
+ */
+static void status_pw_json(FILE *f, const struct stream_stats *st,
+			   const struct pw_sink_stats *pw)
+{
+	fprintf(f,
+		"\"pipewire\":{\"quanta\":%" PRIu64 ",\"underruns\":%" PRIu64
+		",\"discont_frames\":%" PRIu64 ",\"no_clock_frames\":%" PRIu64
+		",\"bad_records\":%" PRIu64 ",\"triggers\":%" PRIu64
+		",\"idle_ticks\":%" PRIu64 ",\"driving\":%s"
+		",\"rate_diff\":%.9f,\"ring_bytes\":%" PRIu64
+		",\"ring_max_bytes\":%" PRIu64
+		",\"handoff_us\":{\"count\":%" PRIu64
+		",\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}",
+		st->pw_quanta, st->pw_underruns, st->pw_discont,
+		st->pw_no_clock, st->pw_bad_records, st->pw_triggers,
+		st->pw_idle_ticks, st->driving ? "true" : "false",
+		st->rate_diff, st->ring_bytes, st->ring_max_bytes,
+		st->handoff_count, (double)st->handoff_p50_ns / 1e3,
+		(double)st->handoff_p99_ns / 1e3,
+		(double)st->handoff_max_ns / 1e3);
+#if HAVE_PIPEWIRE
+	if (pw) {
+		fprintf(f,
+			",\"sink\":{\"node_id\":%u,\"streaming\":%s"
+			",\"driving\":%s,\"error\":%s,\"quantum\":%u"
+			",\"latency_ns\":%" PRIu64 ",\"process_calls\":%" PRIu64
+			",\"quanta\":%" PRIu64 ",\"samples\":%" PRIu64
+			",\"overruns\":%" PRIu64 ",\"overrun_samples\":%" PRIu64
+			",\"underruns\":%" PRIu64 ",\"oversize\":%" PRIu64
+			",\"triggers\":%" PRIu64 ",\"triggers_idle\":%" PRIu64
+			",\"cycles\":%" PRIu64 ",\"late_cycles\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"stuck\":%" PRIu64
+			",\"trigger_errors\":%" PRIu64 "}",
+			pw->node_id, pw->streaming ? "true" : "false",
+			pw->driving ? "true" : "false",
+			pw->error ? "true" : "false", pw->quantum,
+			pw->latency_ns, pw->process_calls, pw->quanta,
+			pw->samples, pw->overruns, pw->overrun_samples,
+			pw->underruns, pw->oversize, pw->triggers,
+			pw->triggers_idle, pw->cycles, pw->late_cycles,
+			pw->dropped, pw->stuck, pw->trigger_errors);
+	}
+#endif
+	fprintf(f, "},");
+}
+
 int status_write_json(FILE *f, const struct engine_snapshot *s,
-		      const struct conf *c, const char *backend_note)
+		      const struct conf *c, const char *backend_note,
+		      const struct pw_sink_stats *pw)
 {
 	unsigned e, i;
 
 	fprintf(f, "{\"backend\":\"%s\",\"backend_note\":\"%s\",",
 		loop_backend_name(s->backend), backend_note);
 	fprintf(f,
-		"\"stream\":{\"frames\":%" PRIu64 ",\"late_ticks\":%" PRIu64
-		",\"delay_us\":%.1f,\"delay_target_us\":%.1f},",
-		s->stream.ticks, s->stream.late_ticks,
+		"\"stream\":{\"source\":\"%s\",\"codec\":\"%s\""
+		",\"octets\":[%u,%u],\"frames\":%" PRIu64
+		",\"late_ticks\":%" PRIu64 ",\"encode_errors\":%" PRIu64
+		",\"delay_us\":%.1f,\"delay_target_us\":%.1f"
+		",\"latency_us\":%.1f},",
+		conf_source_name(c->stream.source),
+		conf_codec_name(c->stream.codec),
+		s->stream.octets[CONF_EAR_LEFT],
+		s->stream.octets[CONF_EAR_RIGHT],
+		s->stream.ticks, s->stream.late_ticks, s->stream.encode_errors,
 		(double)s->stream.delay_ns / 1e3,
-		(double)s->stream.delay_target_ns / 1e3);
+		(double)s->stream.delay_target_ns / 1e3,
+		(double)s->stream.latency_ns / 1e3);
+	if (c->stream.source == CONF_SOURCE_PIPEWIRE) {
+		status_pw_json(f, &s->stream, pw);
+	}
 	fprintf(f,
 		"\"loop\":{\"wakeups\":%" PRIu64 ",\"rx\":%" PRIu64
 		",\"rx_no_kernel_ts\":%" PRIu64 ",\"tx\":%" PRIu64

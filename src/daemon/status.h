@@ -6,9 +6,15 @@
 
 #include "daemon/engine.h"
 
-/* Write a snapshot as one JSON object and a newline. 0 or -errno. */
+struct pw_sink_stats;
+
+/*
+ * Write a snapshot as one JSON object and a newline; pw (may be NULL:
+ * source = tone) adds ttws.sink's counters under "pipewire". 0 or -errno.
+ */
 int status_write_json(FILE *f, const struct engine_snapshot *s,
-		      const struct conf *c, const char *backend_note);
+		      const struct conf *c, const char *backend_note,
+		      const struct pw_sink_stats *pw);
 
 /* One human line per ear, for the log. */
 void status_log_summary(const struct engine_snapshot *s,

@@ -268,9 +268,9 @@ int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
  * provided-buffer ring (IOSQE_BUFFER_SELECT; LOOP_RX_URING_MULTISHOT)
  * or the slot's own buffer (single-shot). A READ of an O_NONBLOCK file
  * the kernel cannot wait on (the file lacks FMODE_NOWAIT: ttys on
- * some kernels; 6.18 waits) completes with -EAGAIN at once; the stream then switches for
- * good to IORING_OP_POLL_ADD(POLLIN) followed by read(2) until EAGAIN or
- * rx_depth chunks (counted in stream_poll). epoll: level-triggered
+ * some kernels; 6.18 waits) completes with -EAGAIN at once; the stream then
+ * switches for good to IORING_OP_POLL_ADD(POLLIN) followed by read(2) until
+ * EAGAIN or rx_depth chunks (counted in stream_poll). epoll: level-triggered
  * EPOLLIN, then read(2) until EAGAIN or rx_depth chunks.
  *
  * End of a stream, always with rx_stopped:
@@ -335,16 +335,16 @@ int loop_add_connecting(struct loop *l, int fd, loop_connect_fn fn,
  * the slot is free (another loop_add_* may take it at once) and fd may be
  * closed at once, also from inside a callback.
  *
- * What closing then does: epoll drops its registration inside this call.
- * On io_uring a poll the kernel has taken holds a reference to the
- * socket itself (not to the fd number, so the number may be reused
- * safely); the cancel queued by this call is submitted at the end of the
- * current loop_run_once(), or by the next one when called from outside
- * the loop's callbacks, and the reference is gone when that
- * loop_run_once() returns. Only from then on does close(fd) tear the
- * socket down (abort the connection attempt, free a bound port or PSM).
- * A poll not yet submitted is turned into a no-op instead. The caller
- * must not close fd before this call.
+ * When the socket then goes away (connection attempt aborted, bound port
+ * or PSM free): epoll drops its registration inside this call, so at
+ * close(fd). io_uring: a poll not yet submitted is turned into a no-op,
+ * so at close(fd) too; a poll the kernel has taken holds a reference to
+ * the socket itself (not to the fd number, which may be reused at once),
+ * dropped when the cancel queued by this call is submitted: by the end of
+ * the current loop_run_once(), or of the next one when called from
+ * outside the loop's callbacks. A socket closed right after this call is
+ * torn down when that loop_run_once() returns. The caller must not close
+ * fd before this call.
  *
  * Errors: -EINVAL; -ENOENT when no connect of fd is waited for (fn has
  * run already, or it was cancelled).

@@ -78,9 +78,9 @@ enum loop_slot_kind {
 struct loop_tx {
 	struct loop_sock *sock; /* NULL when free */
 	unsigned char *buf;
-	size_t len; /* bytes to send */
-	size_t off; /* stream: bytes the kernel took already */
-	int next;   /* free list, or the stream's FIFO; -1 = end */
+	size_t len;    /* bytes to send */
+	size_t off;    /* stream: bytes the kernel took already */
+	int next;      /* free list, or the stream's FIFO; -1 = end */
 	bool inflight; /* io_uring: a request for it is in the kernel */
 };
 
@@ -191,10 +191,10 @@ struct loop {
 
 /*
  * Set up the common part inside a backend's struct: copies cfg, allocates
- * the socket slots and the tx buffers, creates the eventfd and (unless the backend needs
- * none) the timerfd. fd_flags are added to EFD_CLOEXEC / TFD_CLOEXEC
- * (the epoll backend wants O_NONBLOCK). On failure everything it made is
- * undone by loop_common_fini(), which the backend calls either way.
+ * the socket slots and the tx buffers, creates the eventfd and (unless the
+ * backend needs none) the timerfd. fd_flags are added to EFD_CLOEXEC /
+ * TFD_CLOEXEC (the epoll backend wants O_NONBLOCK). On failure everything it
+ * made is undone by loop_common_fini(), which the backend calls either way.
  */
 int loop_common_init(struct loop *l, const struct loop_config *cfg,
 		     struct wheel *w, bool want_timerfd, int fd_flags);

@@ -55,8 +55,8 @@ struct uring_sock {
 	unsigned char *cmsg;	      /* single-shot control buffer */
 
 	/* Streams. */
-	bool rx_poll;	   /* receive with POLL_ADD + read(2) */
-	bool rx_req_poll;  /* the receive in flight is a POLL_ADD */
+	bool rx_poll;	      /* receive with POLL_ADD + read(2) */
+	bool rx_req_poll;     /* the receive in flight is a POLL_ADD */
 	unsigned tx_inflight; /* WRITEs of the current chain in the kernel */
 	bool tx_pollout;      /* a POLL_ADD(POLLOUT) is in the kernel */
 	bool tx_need_poll;    /* wait for POLLOUT before the next chain */
@@ -383,8 +383,10 @@ static int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
 	memcpy(t->buf, buf, len);
 	t->len = len;
 	if (s->kind == LOOP_SLOT_STREAM) {
-		/* Written in order by stream_tx_flush(), at the latest at the
-		 * end of this iteration. */
+		/*
+		 * Written in order by stream_tx_flush(), at the latest at
+		 * the end of this iteration.
+		 */
 		loop_tx_push(l, s, i);
 		kick(lu, s);
 		return 0;
@@ -439,7 +441,8 @@ static void stream_tx_flush(struct loop_uring *lu)
 			}
 			io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
 			io_uring_sqe_set_data64(
-			    sqe, loop_tag_make(LOOP_TAG_TXPOLL, s->idx, s->gen));
+			    sqe,
+			    loop_tag_make(LOOP_TAG_TXPOLL, s->idx, s->gen));
 			us->tx_pollout = true;
 			s->inflight++;
 			continue;
@@ -585,8 +588,8 @@ static int uring_connect_arm(struct loop *l, struct loop_sock *s)
 	}
 	/* POLLERR and POLLHUP come without asking: poll(2). */
 	io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
-	io_uring_sqe_set_data64(sqe,
-				loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen));
+	io_uring_sqe_set_data64(
+	    sqe, loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen));
 	lu->us[s->idx].conn_sqe = sqe;
 	lu->us[s->idx].conn_submits = lu->submits;
 	return 0;

@@ -187,10 +187,10 @@ static bool icount_unsupported(int r)
 	return r == -ENOTTY || r == -EINVAL || r == -EOPNOTSUPP;
 }
 
-int serial_open(const struct serial_config *cfg, struct serial **ret)
+static int serial_open_common(const struct serial_config *cfg, struct serial *s,
+			      struct serial **ret)
 {
 	serial_termios t;
-	struct serial *s;
 	int fd, ldisc, r;
 	bool excl = false;
 
@@ -207,11 +207,7 @@ int serial_open(const struct serial_config *cfg, struct serial **ret)
 	if (fd < 0) {
 		return -errno;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	/*
 	 * Also the "is it a tty" test: anything else answers ENOTTY. First,
@@ -287,15 +283,46 @@ int serial_open(const struct serial_config *cfg, struct serial **ret)
 	return 0;
 
 fail:
-	if (s) {
-		if (excl) {
-			(void)ioctl(fd, SERIAL_TCSETS, &s->saved);
-			(void)ioctl(fd, TIOCNXCL);
-		}
-		free(s);
+	if (excl) {
+		(void)ioctl(fd, SERIAL_TCSETS, &s->saved);
+		(void)ioctl(fd, TIOCNXCL);
 	}
 	close(fd);
 	return r;
+}
+
+int serial_open(const struct serial_config *cfg, struct serial **ret)
+{
+	struct serial *s;
+	int r;
+
+	if (!ret) {
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		return -ENOMEM;
+	}
+	r = serial_open_common(cfg, s, ret);
+	if (r < 0) {
+		free(s);
+	}
+	return r;
+}
+
+size_t serial_size(void)
+{
+	return sizeof(struct serial);
+}
+
+int serial_open_in(void *mem, size_t size, const struct serial_config *cfg,
+		   struct serial **ret)
+{
+	if (!mem || size < sizeof(struct serial) ||
+	    (uintptr_t)mem % _Alignof(struct serial) != 0 || !ret) {
+		return -EINVAL;
+	}
+	return serial_open_common(cfg, mem, ret);
 }
 
 int serial_fd(const struct serial *s)
@@ -308,11 +335,8 @@ const struct serial_info *serial_get_info(const struct serial *s)
 	return s ? &s->info : NULL;
 }
 
-struct serial *serial_close(struct serial *s)
+static void serial_restore_close(struct serial *s)
 {
-	if (!s) {
-		return NULL;
-	}
 	/*
 	 * TCSETS, not TCSETSW: draining could wait forever for a CTS that a
 	 * dead dongle never raises. The unsent rest is dropped instead of
@@ -323,8 +347,24 @@ struct serial *serial_close(struct serial *s)
 	/* The flag stays on the tty while any other fd keeps it open. */
 	(void)ioctl(s->fd, TIOCNXCL);
 	close(s->fd);
+	s->fd = -1;
+}
+
+struct serial *serial_close(struct serial *s)
+{
+	if (!s) {
+		return NULL;
+	}
+	serial_restore_close(s);
 	free(s);
 	return NULL;
+}
+
+void serial_close_in(struct serial *s)
+{
+	if (s && s->fd >= 0) {
+		serial_restore_close(s);
+	}
 }
 
 static void icount_set(struct serial_icount *c, bool available,

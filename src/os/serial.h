@@ -88,6 +88,17 @@ struct serial_info {
  */
 int serial_open(const struct serial_config *cfg, struct serial **ret);
 
+/*
+ * The same without allocating, for the RT thread's reopen after a dongle
+ * vanished: mem (size bytes, at least serial_size(), aligned for any
+ * type, owned by the caller) holds the state. Close with
+ * serial_close_in(), which leaves mem to the caller.
+ */
+size_t serial_size(void);
+int serial_open_in(void *mem, size_t size, const struct serial_config *cfg,
+		   struct serial **ret);
+void serial_close_in(struct serial *s);
+
 /* The fd, owned by s: do not close it. */
 int serial_fd(const struct serial *s);
 

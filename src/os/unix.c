@@ -24,7 +24,7 @@ static int unix_addr(const char *path, struct sockaddr_un *ret)
 	return 0;
 }
 
-int unix_seqpacket_connect(const char *path, int *ret_fd)
+static int unix_connect(const char *path, int type, int *ret_fd)
 {
 	struct sockaddr_un sa;
 	int fd, r;
@@ -33,7 +33,7 @@ int unix_seqpacket_connect(const char *path, int *ret_fd)
 	if (r < 0) {
 		return r;
 	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return -errno;
 	}
@@ -44,6 +44,16 @@ int unix_seqpacket_connect(const char *path, int *ret_fd)
 	}
 	*ret_fd = fd;
 	return 0;
+}
+
+int unix_seqpacket_connect(const char *path, int *ret_fd)
+{
+	return unix_connect(path, SOCK_SEQPACKET, ret_fd);
+}
+
+int unix_stream_connect(const char *path, int *ret_fd)
+{
+	return unix_connect(path, SOCK_STREAM, ret_fd);
 }
 
 int unix_seqpacket_listen(const char *path, int backlog, int *ret_fd)

@@ -18,6 +18,13 @@
 int unix_seqpacket_connect(const char *path, int *ret_fd);
 
 /*
+ * Connect a SOCK_STREAM socket to path (e.g. btvirt's /tmp/bt-server-le,
+ * where each connection is a new emulated controller speaking H4).
+ * Non-blocking, close-on-exec. 0 and *ret_fd, or a negative errno.
+ */
+int unix_stream_connect(const char *path, int *ret_fd);
+
+/*
  * Listen on path (a stale socket file left by a dead process is replaced;
  * any other existing file is -EEXIST). Non-blocking, close-on-exec.
  * Returns 0 and *ret_fd, or a negative errno.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pipewire/pipewire.h>
 #include <spa/node/io.h>
@@ -24,6 +25,19 @@
 #define SINK_DEFAULT_RATE 48000u
 #define SINK_DEFAULT_MAX_QUANTUM 8192u
 #define SINK_DEFAULT_DRIVER_PRIORITY 21000u
+
+/*
+ * Triggers queued for the data thread. More than SINK_MAX_WAITS waiting
+ * behind a cycle that has not finished means the graph is stuck (a
+ * follower died or hangs): start over from the newest.
+ */
+#define SINK_TRIG_SLOTS 64u
+#define SINK_MAX_WAITS 8u
+
+struct sink_trig {
+	uint64_t nsec;     /* host ns the cycle starts */
+	double rate_diff;
+};
 
 /* Counters written by one thread, read by any: relaxed atomics. */
 #define CNT_ADD(c, n) atomic_fetch_add_explicit(&(c), (n), memory_order_relaxed)
@@ -45,24 +59,21 @@ struct pw_sink {
 	struct spa_source *trigger_ev;
 	struct spa_source *catchup_ev;
 
-	/* Published by io_changed (thread loop), read by the data thread.
-	 * The areas live in the node's activation memory, mapped for the
-	 * node's lifetime. */
+	/* The io areas (shared memory), written by the data thread when the
+	 * thread loop hands them over (do_set_io); atomics so other threads
+	 * may read `driving`. */
 	_Atomic(struct spa_io_position *) position;
 	_Atomic(struct spa_io_clock *) clock;
 
-	/* RT thread -> data thread: the next cycle's nsec and rate_diff
-	 * behind a sequence counter (one writer). */
-	_Atomic uint32_t trig_seq;
-	_Atomic uint64_t trig_nsec;
-	_Atomic uint64_t trig_rd_bits;
+	/* RT thread -> data thread: one struct sink_trig per cycle to run,
+	 * in a wait-free SPSC ring (core/spsc). */
+	struct spsc trig_ring;
+	uint8_t trig_mem[SINK_TRIG_SLOTS * sizeof(struct sink_trig)];
 
 	/* Data thread only. */
 	struct ratediff_driver drv;
 	bool drop_pending;  /* a quantum was dropped since the last record */
 	bool cycle_pending; /* started a cycle, process() not seen yet */
-	bool owed;          /* a trigger waits for that cycle to finish */
-	uint32_t pending_waits;
 
 	/* Main thread only. */
 	uint64_t latency_ns;
@@ -78,8 +89,8 @@ struct pw_sink {
 	_Atomic uint64_t last_nsec;
 	_Atomic uint64_t n_process, n_quanta, n_samples, n_overruns,
 		n_overrun_samples, n_underruns, n_oversize, n_triggers,
-		n_triggers_idle, n_cycles, n_cycles_nd, n_coalesced,
-		n_trigger_err, n_late, n_late_dropped, n_stuck;
+		n_triggers_idle, n_cycles, n_cycles_nd, n_trigger_err, n_late,
+		n_dropped, n_stuck;
 };
 
 /* Is the node the driver of the graph it is in? pw_stream computes the
@@ -103,14 +114,20 @@ static void on_process(void *data)
 	struct spa_io_position *p;
 	struct pw_buffer *b;
 	struct spa_data *d;
+	struct timespec now;
 	uint32_t off, size, n;
 	size_t bytes;
 
+	/* Taken first: the hand-over measurement starts here. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	CNT_ADD(s->n_process, 1);
-	/* The cycle this node started has reached it: done. */
-	s->cycle_pending = false;
-	if (s->owed) {
-		pw_loop_signal_event(s->data_loop, s->catchup_ev);
+	/* The cycle this node started has reached it: done. A trigger
+	 * that waited for it runs once process() has returned. */
+	if (s->cycle_pending) {
+		s->cycle_pending = false;
+		if (spsc_read_avail(&s->trig_ring) > 0) {
+			pw_loop_signal_event(s->data_loop, s->catchup_ev);
+		}
 	}
 	b = pw_stream_dequeue_buffer(s->stream);
 	if (!b) {
@@ -148,6 +165,7 @@ static void on_process(void *data)
 		q.flags |= FRAMER_Q_NO_CLOCK;
 	}
 	q.samples = n;
+	q.in_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	if (s->drop_pending) {
 		q.flags |= FRAMER_Q_AFTER_DROP;
 	}
@@ -167,19 +185,21 @@ static void on_process(void *data)
 	CNT_ADD(s->n_quanta, 1);
 	CNT_ADD(s->n_samples, n);
 	CNT_SET(s->last_nsec, q.nsec);
+	if (s->cfg.notify) {
+		s->cfg.notify(s->cfg.notify_data);
+	}
 done:
 	pw_stream_queue_buffer(s->stream, b);
 }
 
 /* Fill the driver clock for one cycle and start it. Data thread. */
-static void start_cycle(struct pw_sink *s, uint64_t nsec, double rd)
+static void start_cycle(struct pw_sink *s, struct spa_io_clock *c,
+			const struct sink_trig *t)
 {
 	struct ratediff_clock ck;
-	struct spa_io_clock *c;
 	uint32_t dur;
 	int r;
 
-	c = atomic_load_explicit(&s->clock, memory_order_acquire);
 	/* The server writes the quantum it chose for this graph into the
 	 * driver's clock (duration, rate); the driver fills in the rest,
 	 * as spa/plugins/support/node-driver.c does before it signals
@@ -191,7 +211,7 @@ static void start_cycle(struct pw_sink *s, uint64_t nsec, double rd)
 	if (c->rate.denom == 0) {
 		c->rate = SPA_FRACTION(1, s->cfg.rate_hz);
 	}
-	ratediff_driver_cycle(&s->drv, nsec, dur, rd, &ck);
+	ratediff_driver_cycle(&s->drv, t->nsec, dur, t->rate_diff, &ck);
 	c->nsec = ck.nsec;
 	c->position = ck.position;
 	c->duration = ck.duration;
@@ -200,7 +220,6 @@ static void start_cycle(struct pw_sink *s, uint64_t nsec, double rd)
 	c->next_nsec = ck.next_nsec;
 	CNT_SET(s->quantum, dur);
 	s->cycle_pending = true;
-	s->pending_waits = 0;
 	r = pw_stream_trigger_process(s->stream);
 	if (r < 0) {
 		s->cycle_pending = false;
@@ -213,77 +232,68 @@ static void start_cycle(struct pw_sink *s, uint64_t nsec, double rd)
 }
 
 /*
- * Data thread: a trigger from the RT thread (from_rt) or the catch-up of
- * one that had to wait. Filling the clock here rather than on the RT
- * thread keeps every write to it, and every pw_loop_invoke() on the data
- * loop, on the data loop's own thread: pw_stream_trigger_process() of a
- * driving stream invokes do_trigger_process on the data loop (stream.c),
- * a direct call from the loop's thread, while 0.3.65's invoke queue from
- * a foreign thread is one ring that PipeWire's own threads write too.
+ * Data thread: run the oldest queued trigger, if the graph is free.
+ *
+ * Filling the clock here rather than on the RT thread keeps every write
+ * to it, and every pw_loop_invoke() on the data loop, on the data loop's
+ * own thread: pw_stream_trigger_process() of a driving stream invokes
+ * do_trigger_process on the data loop (stream.c), a direct call from the
+ * loop's thread, while 0.3.65's invoke queue from a foreign thread is one
+ * ring that PipeWire's own threads write too.
  *
  * A trigger that comes while the previous cycle is still running (a
- * follower was slow; process() has not run yet) is held and run as soon
- * as process() reports the cycle done. Starting the next cycle at once
- * would rewrite the clock under the running one and make PipeWire treat
- * the graph as xrun (seen: a quantum of silence and two position jumps
- * from a non-RT pw-cat). A graph that stays stuck for SINK_MAX_WAITS
- * triggers is restarted anyway.
+ * follower was slow: process() has not run yet) waits in the queue and
+ * runs as soon as process() reports the cycle done, with its own nsec.
+ * Starting it at once would rewrite the clock under the running cycle and
+ * make PipeWire treat the graph as xrun (seen on 0.3.65 with a non-RT
+ * pw-cat: a quantum of silence and two position jumps). The eventfd may
+ * fold several triggers into one wake-up; the queue keeps each one.
  */
-#define SINK_MAX_WAITS 8
-
-static void handle_trigger(struct pw_sink *s, bool from_rt)
+static void run_triggers(struct pw_sink *s, bool catchup)
 {
-	uint32_t s1, s2;
-	uint64_t nsec, bits;
-	double rd;
-
-	do {
-		s1 = atomic_load_explicit(&s->trig_seq, memory_order_acquire);
-		nsec = atomic_load_explicit(&s->trig_nsec,
-					    memory_order_relaxed);
-		bits = atomic_load_explicit(&s->trig_rd_bits,
-					    memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		s2 = atomic_load_explicit(&s->trig_seq, memory_order_relaxed);
-	} while ((s1 & 1) || s1 != s2);
-	memcpy(&rd, &bits, sizeof(rd));
+	struct spa_io_clock *c =
+		atomic_load_explicit(&s->clock, memory_order_acquire);
+	struct sink_trig t;
+	size_t n;
 
 	/* A suspended or paused node is still its own driver (nothing
 	 * else is in its graph) but has no cycle to run. */
-	if (!sink_driving_now(s) || !atomic_load(&s->streaming)) {
-		CNT_ADD(s->n_cycles_nd, 1);
+	if (!c || !sink_driving_now(s) || !atomic_load(&s->streaming)) {
+		n = spsc_skip(&s->trig_ring, SIZE_MAX) / sizeof(t);
+		CNT_ADD(s->n_cycles_nd, n);
 		s->cycle_pending = false;
-		s->owed = false;
 		return;
 	}
-	if (s->cycle_pending && from_rt) {
-		if (++s->pending_waits < SINK_MAX_WAITS) {
-			if (s->owed) {
-				CNT_ADD(s->n_late_dropped, 1);
-			}
-			s->owed = true;
-			CNT_ADD(s->n_late, 1);
+	n = spsc_read_avail(&s->trig_ring) / sizeof(t);
+	if (n == 0) {
+		return;
+	}
+	if (s->cycle_pending) {
+		if (n <= SINK_MAX_WAITS) {
 			return;
 		}
+		/* Stuck: keep only the newest trigger. */
 		CNT_ADD(s->n_stuck, 1);
+		CNT_ADD(s->n_dropped, n - 1);
+		spsc_skip(&s->trig_ring, (n - 1) * sizeof(t));
 	}
-	s->owed = false;
-	start_cycle(s, nsec, rd);
+	if (spsc_read(&s->trig_ring, &t, sizeof(t)) < 0) {
+		return;
+	}
+	if (catchup) {
+		CNT_ADD(s->n_late, 1);
+	}
+	start_cycle(s, c, &t);
 }
 
 static void on_trigger(void *data, uint64_t count)
 {
-	struct pw_sink *s = data;
-
-	if (count > 1) {
-		CNT_ADD(s->n_coalesced, count - 1);
-	}
-	handle_trigger(s, true);
+	run_triggers(data, false);
 }
 
 static void on_catchup(void *data, uint64_t count)
 {
-	handle_trigger(data, false);
+	run_triggers(data, true);
 }
 
 static void on_state_changed(void *data, enum pw_stream_state old,
@@ -300,29 +310,51 @@ static void on_state_changed(void *data, enum pw_stream_state old,
 	}
 }
 
-static void on_io_changed(void *data, uint32_t id, void *area, uint32_t size)
-{
-	struct pw_sink *s = data;
+struct sink_io {
+	uint32_t id;
+	uint32_t size;
+	void *area;
+};
 
-	switch (id) {
+/* Data thread: take the new io area, as pw_stream's own do_set_position
+ * does, so process() and start_cycle() never see an area the server is
+ * about to replace. */
+static int do_set_io(struct spa_loop *loop, bool async, uint32_t seq,
+		     const void *data, size_t size, void *user_data)
+{
+	const struct sink_io *io = data;
+	struct pw_sink *s = user_data;
+	bool ok;
+
+	switch (io->id) {
 	case SPA_IO_Position:
-		atomic_store_explicit(&s->position,
-				      size >= sizeof(struct spa_io_position) ?
-					      area :
-					      NULL,
+		ok = io->size >= sizeof(struct spa_io_position);
+		atomic_store_explicit(&s->position, ok ? io->area : NULL,
 				      memory_order_release);
 		break;
 	case SPA_IO_Clock:
-		atomic_store_explicit(&s->clock,
-				      size >= sizeof(struct spa_io_clock) ?
-					      area :
-					      NULL,
+		ok = io->size >= sizeof(struct spa_io_clock);
+		atomic_store_explicit(&s->clock, ok ? io->area : NULL,
 				      memory_order_release);
 		break;
 	default:
-		break;
+		return 0;
 	}
 	atomic_store(&s->driving, sink_driving_now(s));
+	return 0;
+}
+
+/* Thread loop: an io area changed (a new driver, or the node's own). */
+static void on_io_changed(void *data, uint32_t id, void *area, uint32_t size)
+{
+	struct pw_sink *s = data;
+	struct sink_io io = { .id = id, .size = size, .area = area };
+
+	if (id != SPA_IO_Position && id != SPA_IO_Clock) {
+		return;
+	}
+	pw_loop_invoke(s->data_loop, do_set_io, SPA_ID_INVALID, &io,
+		       sizeof(io), true, s);
 }
 
 static const struct pw_stream_events sink_stream_events = {
@@ -467,6 +499,7 @@ int pw_sink_new(const struct pw_sink_config *c, struct pw_sink **ret)
 	atomic_store(&s->latency_pub, c->latency_ns);
 	atomic_store(&s->quantum, s->cfg.quantum);
 	ratediff_driver_init(&s->drv, s->cfg.rate_hz);
+	spsc_init(&s->trig_ring, s->trig_mem, sizeof(s->trig_mem));
 
 	pw_init(NULL, NULL);
 	s->pw_inited = true;
@@ -476,7 +509,12 @@ int pw_sink_new(const struct pw_sink_config *c, struct pw_sink **ret)
 		r = -errno ? -errno : -ENOMEM;
 		goto fail;
 	}
-	s->context = pw_context_new(pw_thread_loop_get_loop(s->loop), NULL, 0);
+	/* client-rt.conf loads module-rt: PipeWire's data thread, where
+	 * process() runs, gets SCHED_FIFO where the system allows it. */
+	s->context = pw_context_new(
+		pw_thread_loop_get_loop(s->loop),
+		pw_properties_new(PW_KEY_CONFIG_NAME, "client-rt.conf", NULL),
+		0);
 	if (!s->context) {
 		r = -errno ? -errno : -ENOMEM;
 		goto fail;
@@ -605,21 +643,18 @@ int pw_sink_set_latency(struct pw_sink *s, uint64_t latency_ns)
 
 int pw_sink_trigger(struct pw_sink *s, uint64_t nsec, double rate_diff)
 {
-	uint32_t seq;
-	uint64_t bits;
+	struct sink_trig t = { .nsec = nsec, .rate_diff = rate_diff };
 
 	if (!atomic_load_explicit(&s->driving, memory_order_relaxed) ||
 	    !atomic_load_explicit(&s->streaming, memory_order_relaxed)) {
 		CNT_ADD(s->n_triggers_idle, 1);
 		return -EAGAIN;
 	}
-	memcpy(&bits, &rate_diff, sizeof(bits));
-	seq = atomic_load_explicit(&s->trig_seq, memory_order_relaxed);
-	atomic_store_explicit(&s->trig_seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&s->trig_nsec, nsec, memory_order_relaxed);
-	atomic_store_explicit(&s->trig_rd_bits, bits, memory_order_relaxed);
-	atomic_store_explicit(&s->trig_seq, seq + 2, memory_order_release);
+	if (spsc_write(&s->trig_ring, &t, sizeof(t)) < 0) {
+		/* 64 cycles behind: the data thread is not running. */
+		CNT_ADD(s->n_dropped, 1);
+		return -EAGAIN;
+	}
 	/* One eventfd write; the data loop runs on_trigger(). */
 	pw_loop_signal_event(s->data_loop, s->trigger_ev);
 	CNT_ADD(s->n_triggers, 1);
@@ -653,11 +688,10 @@ void pw_sink_get_stats(const struct pw_sink *cs, struct pw_sink_stats *ret)
 	st.triggers_idle = CNT_GET(s->n_triggers_idle);
 	st.cycles = CNT_GET(s->n_cycles);
 	st.cycles_not_driving = CNT_GET(s->n_cycles_nd);
-	st.coalesced = CNT_GET(s->n_coalesced);
 	st.trigger_errors = CNT_GET(s->n_trigger_err);
 	st.last_trigger_error = CNT_GET(s->last_trigger_err);
 	st.late_cycles = CNT_GET(s->n_late);
-	st.late_dropped = CNT_GET(s->n_late_dropped);
+	st.dropped = CNT_GET(s->n_dropped);
 	st.stuck = CNT_GET(s->n_stuck);
 	st.latency_ns = CNT_GET(s->latency_pub);
 	st.last_nsec = CNT_GET(s->last_nsec);

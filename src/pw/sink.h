@@ -18,8 +18,8 @@
  *   then the interleaved PCM), into the caller's SPSC ring and returns. It
  *   never allocates, locks or logs.
  * - the RT thread (the ring's consumer): pw_sink_trigger(),
- *   pw_sink_quantum(), pw_sink_get_stats(). Wait-free: atomics and one
- *   eventfd write.
+ *   pw_sink_quantum(), pw_sink_get_stats(). Wait-free: atomics, a
+ *   16-byte write into an SPSC ring and one eventfd write.
  *
  * Ring full: the *newest* quantum is dropped and counted as an overrun.
  * Only the consumer may move an SPSC ring's tail, so the producer cannot
@@ -66,6 +66,14 @@ struct pw_sink_config {
 	uint64_t latency_ns;     /* initial SPA_PARAM_Latency */
 	struct spsc *ring;       /* process() writes records here; the
 				  * caller owns it, it outlives the sink */
+	/*
+	 * Called on the data thread after each record is written, so the
+	 * consumer can take it at once instead of at its next tick. Must
+	 * be wait-free (an eventfd write: os/loop's loop_wake()). May be
+	 * NULL.
+	 */
+	void (*notify)(void *user_data);
+	void *notify_data;
 };
 
 struct pw_sink_stats {
@@ -82,15 +90,14 @@ struct pw_sink_stats {
 	uint64_t cycles;          /* graph cycles started by a trigger */
 	uint64_t cycles_not_driving; /* trigger reached the data thread
 				      * when not driving a running graph */
-	uint64_t coalesced;       /* triggers merged into one cycle because
-				   * the data thread woke late */
 	uint64_t trigger_errors;  /* pw_stream_trigger_process() < 0 */
 	int last_trigger_error;   /* its last negative errno */
-	uint64_t late_cycles;     /* triggers that found the previous cycle
-				   * still running and waited for it */
-	uint64_t late_dropped;    /* triggers dropped: one already waited */
-	uint64_t stuck;           /* cycles restarted after SINK_MAX_WAITS
-				   * triggers without the graph finishing */
+	uint64_t late_cycles;     /* cycles that waited for the previous
+				   * one to finish (a slow follower) */
+	uint64_t dropped;         /* triggers never run: the graph was
+				   * stuck, or 64 were queued */
+	uint64_t stuck;           /* restarts after 8 triggers waited for a
+				   * cycle that did not finish */
 	uint64_t latency_ns;      /* published in SPA_PARAM_Latency */
 	uint64_t last_nsec;       /* clock nsec of the last quantum */
 	uint32_t quantum;         /* last graph duration seen, samples */
@@ -104,8 +111,8 @@ struct pw_sink;
 
 /*
  * Connect to PipeWire and create the node. Main thread. Returns 0,
- * -EINVAL (bad config), -ENOMEM, -errno of the connection (-ECONNREFUSED
- * or -ENOENT without a daemon) or of pw_stream_connect().
+ * -EINVAL (bad config), -ENOMEM, -errno of the connection (0.3.65 says
+ * -EHOSTDOWN when no daemon listens) or of pw_stream_connect().
  */
 int pw_sink_new(const struct pw_sink_config *c, struct pw_sink **ret);
 

@@ -11,13 +11,16 @@
 #include <unistd.h>
 
 #include "core/macro.h"
+#include "core/hcihost.h"
 #include "core/proto.h"
 #include "core/wheel.h"
 #include "os/loop.h"
 #include "os/rt.h"
 #include "os/unix.h"
+#include "sim/lc3dec.h"
 #include "sim/simclock.h"
 #include "sim/simlink.h"
+#include "sim/wav.h"
 
 #define LIVE_POOL 512 /* messages waiting for their modelled send instant */
 #define LIVE_MSG_MAX 64
@@ -26,6 +29,13 @@
  * mode's does (20000 s), so a scenario's offset_ms means the same in both
  * modes whatever the machine's uptime. */
 #define LIVE_MODEL_T0_NS (UINT64_C(20000) * NSEC_PER_SEC)
+#define LIVE_RATE 48000
+#define LIVE_MAX_SAMPLES 480 /* 10 ms at 48 kHz */
+/* A gap in the frame sequence is filled (concealment, or silence) up to
+ * this many frames in the WAV; a longer one is a reconnect or a restart,
+ * filled with silence without decoding. */
+#define LIVE_WAV_MAX_CONCEAL 100u
+#define LIVE_WAV_MAX_GAP (UINT64_C(6000) * 60) /* an hour of 10 ms frames */
 
 struct live_ear;
 
@@ -52,9 +62,24 @@ struct live_ear {
 	uint32_t ci_us;
 	struct live_pending pool[LIVE_POOL];
 	struct live_pending *free_list;
+	/* --hci: a peripheral on its own emulated controller. */
+	struct hcihost *host;
+	int hci_fd;
+	struct loop_sock *hci_sock;
+	bool hci_ready;     /* controller set up */
+	bool hci_listening; /* advertising, waiting for the central */
+	bool hci_open;      /* the L2CAP channel to ttwsd is open */
+	/* --wav-prefix: the decoder of the session's codec and what this
+	 * earbud played, sample i belonging to frame i / frame_samples. */
+	struct lc3dec *dec;
+	struct lc3dec_config dec_cfg;
+	struct wav *wav;
+	uint64_t wav_next_seq;
+	int16_t dec_pcm[LIVE_MAX_SAMPLES];
 	/* Counters for the summary. */
 	uint64_t connects, frames, rendered, late, syncs, malformed;
 	uint64_t pool_full, dropped_links;
+	uint64_t decoded, concealed;
 };
 
 struct live {
@@ -63,6 +88,7 @@ struct live {
 	struct loop *loop;
 	struct wheel_timer poll_timer;
 	struct wheel_timer end_timer;
+	struct wheel_timer hci_timer; /* host timeouts in --hci mode */
 	FILE *render_log;
 	uint64_t start_ns;
 	struct live_ear ear[SCENARIO_SIDES];
@@ -88,14 +114,24 @@ static void live_on_signal(int sig)
 	}
 }
 
+/* One message to the host, over whichever transport this ear uses. */
+static void live_send(struct live_ear *e, const uint8_t *buf, size_t len)
+{
+	if (e->host) {
+		if (e->hci_open) {
+			hcihost_send(e->host, 0, buf, len, 0);
+		}
+	} else if (e->sock) {
+		loop_send(e->lv->loop, e->sock, buf, len);
+	}
+}
+
 static void live_pending_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct live_pending *p = container_of(t, struct live_pending, timer);
 	struct live_ear *e = p->ear;
 
-	if (e->sock) {
-		loop_send(e->lv->loop, e->sock, p->buf, p->len);
-	}
+	live_send(e, p->buf, p->len);
 	p->next_free = e->free_list;
 	e->free_list = p;
 }
@@ -129,12 +165,23 @@ static void live_disconnect(struct live_ear *e)
 {
 	unsigned i;
 
-	if (!e->sock) {
-		return;
+	if (e->host) {
+		if (!e->hci_open && !e->hci_listening) {
+			return;
+		}
+		/* The radio link is gone: the central sees the LE link drop
+		 * (Disconnection Complete) and must connect again. */
+		hcihost_close(e->host, 0, rt_now_ns());
+		e->hci_open = false;
+		e->hci_listening = false;
+	} else {
+		if (!e->sock) {
+			return;
+		}
+		loop_remove_socket(e->lv->loop, e->sock, live_released, e);
+		e->sock = NULL;
+		e->fd = -1;
 	}
-	loop_remove_socket(e->lv->loop, e->sock, live_released, e);
-	e->sock = NULL;
-	e->fd = -1;
 	for (i = 0; i < LIVE_POOL; i++) {
 		struct live_pending *p = &e->pool[i];
 
@@ -144,6 +191,93 @@ static void live_disconnect(struct live_ear *e)
 			e->free_list = p;
 		}
 	}
+}
+
+/*
+ * The decoder for the session HELLO announces, (re)made when the codec or
+ * the frame changes. Returns LINK_HELLO_OK or LINK_HELLO_E_PARAMS.
+ */
+static uint8_t live_decoder_setup(struct live_ear *e,
+				  const struct link_hello *hl)
+{
+	struct lc3dec_config c = {
+		.kind = hl->codec == LINK_CODEC_LC3 ? LC3DEC_LC3 : LC3DEC_PCM,
+		.rate_hz = hl->sample_rate_hz,
+		.frame_us = hl->frame_us,
+	};
+	uint32_t n = (uint32_t)((uint64_t)c.rate_hz * c.frame_us / 1000000);
+
+	/* What this earbud can play: one channel, 48 kHz, 7.5 or 10 ms,
+	 * and octets that fit the codec (LC3 spec v1.0, 3.2.5: 20..400). */
+	if (hl->channels != 1 || c.rate_hz != LIVE_RATE ||
+	    (c.frame_us != 7500 && c.frame_us != 10000) ||
+	    (c.kind == LC3DEC_PCM && hl->octets_per_frame != 2 * n) ||
+	    (c.kind == LC3DEC_LC3 && (hl->octets_per_frame < 20 ||
+				      hl->octets_per_frame > 400))) {
+		return LINK_HELLO_E_PARAMS;
+	}
+	if (!e->lv->o->wav_prefix) {
+		return LINK_HELLO_OK;
+	}
+	if (e->dec && e->dec_cfg.kind == c.kind &&
+	    e->dec_cfg.frame_us == c.frame_us) {
+		return LINK_HELLO_OK;
+	}
+	e->dec = lc3dec_free(e->dec);
+	if (lc3dec_new(&c, &e->dec) < 0) {
+		return LINK_HELLO_E_CODEC;
+	}
+	e->dec_cfg = c;
+	return LINK_HELLO_OK;
+}
+
+/* Append zeros for frames [e->wav_next_seq, seq) beyond the conceal
+ * budget, concealment for the rest. */
+static void live_wav_fill(struct live_ear *e, uint64_t seq)
+{
+	uint32_t n = lc3dec_frame_samples(e->dec);
+
+	if (seq - e->wav_next_seq > LIVE_WAV_MAX_CONCEAL) {
+		memset(e->dec_pcm, 0, sizeof(e->dec_pcm));
+		while (seq - e->wav_next_seq > LIVE_WAV_MAX_CONCEAL) {
+			wav_write(e->wav, e->dec_pcm, n);
+			e->wav_next_seq++;
+		}
+	}
+	while (e->wav_next_seq < seq) {
+		lc3dec_decode(e->dec, NULL, 0, e->dec_pcm);
+		wav_write(e->wav, e->dec_pcm, n);
+		e->concealed++;
+		e->wav_next_seq++;
+	}
+}
+
+/*
+ * Decode one AUDIO frame and keep what the earbud played at its place in
+ * the WAV: frame seq's samples start at seq * frame_samples, so both
+ * ears' files line up sample for sample. A frame that came after its
+ * presentation time was not there when its turn came: the earbud played
+ * its concealment (LC3's PLC; silence for PCM), as a lost one.
+ */
+static void live_wav_frame(struct live_ear *e, const struct link_audio *a,
+			   bool late)
+{
+	uint32_t n;
+
+	if (!e->wav || !e->dec || a->frame_seq < e->wav_next_seq ||
+	    a->frame_seq - e->wav_next_seq > LIVE_WAV_MAX_GAP) {
+		return;
+	}
+	n = lc3dec_frame_samples(e->dec);
+	live_wav_fill(e, a->frame_seq);
+	if (lc3dec_decode(e->dec, late ? NULL : a->data,
+			  late ? 0 : a->data_len, e->dec_pcm) != 0) {
+		e->concealed++;
+	} else {
+		e->decoded++;
+	}
+	wav_write(e->wav, e->dec_pcm, n);
+	e->wav_next_seq = a->frame_seq + 1;
 }
 
 static void live_on_hello(struct live_ear *e, const struct link_msg *m,
@@ -169,6 +303,11 @@ static void live_on_hello(struct live_ear *e, const struct link_msg *m,
 		   m->hello.codec != LINK_CODEC_LC3) {
 		a.status = LINK_HELLO_E_CODEC;
 		a.codec = LINK_CODEC_NONE;
+	} else {
+		a.status = live_decoder_setup(e, &m->hello);
+		if (a.status != LINK_HELLO_OK) {
+			a.codec = LINK_CODEC_NONE;
+		}
 	}
 	a.clock_res_ns = 1;
 	a.caps = LINK_CAP_TWO_STEP | LINK_CAP_RENDER_REPORT |
@@ -259,6 +398,7 @@ static void live_on_audio(struct live_ear *e, const struct link_msg *m,
 			m->audio.pts_ear_ns, t2,
 			late ? 0 : live_to_real(e->lv, render_host), late);
 	}
+	live_wav_frame(e, &m->audio, late);
 	rep.frame_seq = m->audio.frame_seq;
 	rep.rx_ear_ns = t2;
 	rep.render_ear_ns = late ? 0 : m->audio.pts_ear_ns;
@@ -276,29 +416,19 @@ static void live_on_audio(struct live_ear *e, const struct link_msg *m,
 	}
 }
 
-static void live_rx(struct loop *l, struct loop_sock *s,
-		    const struct loop_rx *rx, void *user_data)
+/* A message from the host reached "the dongle" at real_ns. */
+static void live_on_message(struct live_ear *e, const uint8_t *data,
+			    size_t len, uint64_t real_ns)
 {
-	struct live_ear *e = user_data;
 	struct link_msg m;
-	uint64_t h;
+	uint64_t h = live_to_model(e->lv, real_ns);
 
-	if (rx->ev != LOOP_EV_DATA) {
-		if (rx->rx_stopped || rx->ev == LOOP_EV_EOF) {
-			live_disconnect(e);
-		}
-		return;
-	}
-	/* The instant the host's message reached "the dongle": its kernel
-	 * receive timestamp on our side of the socket. */
-	h = live_to_model(e->lv,
-			  rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns);
 	if (!simlink_up(e->link, h)) {
 		e->dropped_links++;
 		live_disconnect(e);
 		return;
 	}
-	if (proto_decode(rx->data, rx->len, &m) < 0) {
+	if (proto_decode(data, len, &m) < 0) {
 		e->malformed++;
 		return;
 	}
@@ -321,6 +451,165 @@ static void live_rx(struct loop *l, struct loop_sock *s,
 	}
 }
 
+static void live_rx(struct loop *l, struct loop_sock *s,
+		    const struct loop_rx *rx, void *user_data)
+{
+	struct live_ear *e = user_data;
+
+	if (rx->ev != LOOP_EV_DATA) {
+		if (rx->rx_stopped || rx->ev == LOOP_EV_EOF) {
+			live_disconnect(e);
+		}
+		return;
+	}
+	/* Its kernel receive timestamp on our side of the socket. */
+	live_on_message(e, rx->data, rx->len,
+			rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns);
+}
+
+/* ---- --hci: the earbud as an LE peripheral on an emulated controller */
+
+static int live_hci_write(void *user_data, const uint8_t *frame, size_t len)
+{
+	struct live_ear *e = user_data;
+
+	return e->hci_sock ? loop_send(e->lv->loop, e->hci_sock, frame, len) :
+			     -ENOTCONN;
+}
+
+static void live_hci_listen(struct live_ear *e)
+{
+	int r;
+
+	if (!e->hci_ready || e->hci_open || e->hci_listening) {
+		return;
+	}
+	r = hcihost_open(e->host, 0, NULL, HCI_ADDR_PUBLIC, rt_now_ns());
+	e->hci_listening = r == 0 || r == -EALREADY;
+}
+
+static void live_hci_ready(void *user_data, const struct hci_bdaddr *local)
+{
+	struct live_ear *e = user_data;
+
+	e->hci_ready = true;
+	/* The test reads this line to configure ttwsd's peer addresses. */
+	printf("ttws-earbud-sim: %s earbud: controller "
+	       "%02X:%02X:%02X:%02X:%02X:%02X\n",
+	       scenario_side_name(e->side), local->b[5], local->b[4],
+	       local->b[3], local->b[2], local->b[1], local->b[0]);
+	fflush(stdout);
+	live_hci_listen(e);
+}
+
+static void live_hci_down(void *user_data, int err)
+{
+	struct live_ear *e = user_data;
+
+	fprintf(stderr, "ttws-earbud-sim: %s earbud: controller lost: %s\n",
+		scenario_side_name(e->side), strerror(-err));
+	e->hci_ready = false;
+	e->hci_open = false;
+	e->hci_listening = false;
+	loop_stop(e->lv->loop);
+}
+
+static void live_hci_chan_open(void *user_data, unsigned ch)
+{
+	struct live_ear *e = user_data;
+
+	e->hci_open = true;
+	e->hci_listening = false;
+	e->connects++;
+}
+
+static void live_hci_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,
+			      size_t len, uint64_t rx_ns)
+{
+	live_on_message(user_data, sdu, len, rx_ns);
+}
+
+static void live_hci_chan_closed(void *user_data, unsigned ch, int err)
+{
+	struct live_ear *e = user_data;
+	unsigned i;
+
+	e->hci_open = false;
+	e->hci_listening = false;
+	for (i = 0; i < LIVE_POOL; i++) {
+		struct live_pending *p = &e->pool[i];
+
+		if (wheel_pending(&p->timer)) {
+			wheel_cancel(e->lv->wheel, &p->timer);
+			p->next_free = e->free_list;
+			e->free_list = p;
+		}
+	}
+	/* Advertise again (the poll timer does, while the model's link is
+	 * up). */
+}
+
+static const struct hcihost_ops live_hci_ops = {
+	.write = live_hci_write,
+	.ready = live_hci_ready,
+	.down = live_hci_down,
+	.chan_open = live_hci_chan_open,
+	.chan_msg = live_hci_chan_msg,
+	.chan_closed = live_hci_chan_closed,
+};
+
+static void live_hci_rx(struct loop *l, struct loop_sock *s,
+			const struct loop_rx *rx, void *user_data)
+{
+	struct live_ear *e = user_data;
+
+	if (rx->ev == LOOP_EV_DATA) {
+		hcihost_input(e->host, rx->data, rx->len, rx->user_ts_ns);
+	} else if (rx->rx_stopped || rx->ev == LOOP_EV_EOF) {
+		live_hci_down(e, rx->err ? rx->err : -ECONNRESET);
+	}
+}
+
+static void live_hci_timer_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct live *lv = container_of(t, struct live, hci_timer);
+	unsigned i;
+
+	for (i = 0; i < SCENARIO_SIDES; i++) {
+		if (lv->ear[i].host) {
+			hcihost_tick(lv->ear[i].host, now_ns);
+		}
+	}
+	wheel_add(lv->wheel, t, now_ns + 50 * NSEC_PER_MSEC);
+}
+
+static int live_hci_init(struct live_ear *e, const char *server)
+{
+	struct hcihost_config hc;
+	int r;
+
+	hcihost_config_default(&hc);
+	hc.role = HCIHOST_PERIPHERAL;
+	r = hcihost_new(&hc, &live_hci_ops, e, &e->host);
+	if (r < 0) {
+		return r;
+	}
+	r = unix_stream_connect(server, &e->hci_fd);
+	if (r < 0) {
+		fprintf(stderr, "ttws-earbud-sim: cannot reach the controller "
+				"emulator at %s: %s\n",
+			server, strerror(-r));
+		return r;
+	}
+	r = loop_add_stream(e->lv->loop, e->hci_fd, live_hci_rx, e,
+			    &e->hci_sock);
+	if (r < 0) {
+		return r;
+	}
+	hcihost_start(e->host, rt_now_ns());
+	return 0;
+}
+
 static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct live *lv = container_of(t, struct live, poll_timer);
@@ -330,6 +619,17 @@ static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 		struct live_ear *e = &lv->ear[i];
 		int fd;
 
+		if (e->host) {
+			if (!simlink_up(e->link, live_to_model(lv, now_ns))) {
+				if (e->hci_open) {
+					e->dropped_links++;
+				}
+				live_disconnect(e);
+			} else {
+				live_hci_listen(e);
+			}
+			continue;
+		}
 		if (!simlink_up(e->link, live_to_model(lv, now_ns))) {
 			/* The radio link is gone: the host sees the channel
 			 * close and cannot open a new one until it is back. */
@@ -414,6 +714,10 @@ static int live_ear_init(struct live *lv, const struct scenario *sc,
 		e->pool[i].next_free = e->free_list;
 		e->free_list = &e->pool[i];
 	}
+	e->hci_fd = -1;
+	if (lv->o->hci_server) {
+		return 0; /* connected once the loop exists (live_run) */
+	}
 	r = unix_seqpacket_listen(e->path, 4, &e->listen_fd);
 	if (r < 0) {
 		fprintf(stderr, "ttws-earbud-sim: cannot listen on %s: %s\n",
@@ -437,7 +741,33 @@ static void live_summary(const struct live *lv)
 		       scenario_side_name(e->side), e->connects, e->frames,
 		       e->rendered, e->late, e->syncs, e->malformed,
 		       e->dropped_links);
+		if (e->wav) {
+			printf("%s earbud: %" PRIu64 " frames decoded, %" PRIu64
+			       " concealed, %" PRIu64 " samples kept\n",
+			       scenario_side_name(e->side), e->decoded,
+			       e->concealed, wav_frames(e->wav));
+		}
 	}
+}
+
+/* --wav-prefix P: P-left.wav and P-right.wav, mono S16 at 48 kHz. */
+static int live_wav_open(struct live *lv)
+{
+	char path[4096];
+	unsigned i;
+	int r;
+
+	for (i = 0; i < SCENARIO_SIDES; i++) {
+		snprintf(path, sizeof(path), "%s-%s.wav", lv->o->wav_prefix,
+			 scenario_side_name(i));
+		r = wav_create(path, LIVE_RATE, 1, &lv->ear[i].wav);
+		if (r < 0) {
+			fprintf(stderr, "ttws-earbud-sim: %s: %s\n", path,
+				strerror(-r));
+			return r;
+		}
+	}
+	return 0;
 }
 
 int live_run(const struct scenario *sc, const struct live_opts *o)
@@ -482,6 +812,14 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 		if (live_ear_init(lv, sc, i) < 0) {
 			goto out;
 		}
+		if (o->hci_server && live_hci_init(&lv->ear[i], o->hci_server) < 0) {
+			goto out;
+		}
+	}
+	if (o->hci_server) {
+		wheel_timer_init(&lv->hci_timer, WHEEL_SOFT, 5 * NSEC_PER_MSEC,
+				 live_hci_timer_fire);
+		wheel_add(lv->wheel, &lv->hci_timer, lv->start_ns);
 	}
 	if (o->render_log) {
 		lv->render_log = fopen(o->render_log, "we");
@@ -492,6 +830,9 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 		}
 		fprintf(lv->render_log, "ear,seq,pts_ear_ns,rx_ear_ns,"
 					"render_host_ns,late\n");
+	}
+	if (o->wav_prefix && live_wav_open(lv) < 0) {
+		goto out;
 	}
 	wheel_timer_init(&lv->poll_timer, WHEEL_SOFT, 5 * NSEC_PER_MSEC,
 			 live_poll_fire);
@@ -505,8 +846,14 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 	signal(SIGTERM, live_on_signal);
 	signal(SIGINT, live_on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	printf("ttws-earbud-sim: %s pair listening on %s and %s\n", sc->name,
-	       lv->ear[0].path, lv->ear[1].path);
+	if (o->hci_server) {
+		printf("ttws-earbud-sim: %s pair as LE peripherals on two "
+		       "controllers of %s\n",
+		       sc->name, o->hci_server);
+	} else {
+		printf("ttws-earbud-sim: %s pair listening on %s and %s\n",
+		       sc->name, lv->ear[0].path, lv->ear[1].path);
+	}
 	fflush(stdout);
 	r = loop_run(lv->loop);
 	live_signal_loop = NULL;
@@ -537,8 +884,19 @@ out:
 				unlink(e->path);
 			}
 		}
+		if (e->hci_fd >= 0) {
+			close(e->hci_fd);
+		}
+		hcihost_free(e->host);
 		simlink_free(e->link);
 		simclock_free(e->clock);
+		lc3dec_free(e->dec);
+		if (wav_close(e->wav) < 0) {
+			fprintf(stderr, "ttws-earbud-sim: %s earbud: cannot "
+					"finish its WAV file\n",
+				scenario_side_name(e->side));
+			rc = 1;
+		}
 	}
 	if (lv->render_log) {
 		fclose(lv->render_log);

@@ -23,7 +23,21 @@
 
 struct live_opts {
 	const char *path[SCENARIO_SIDES]; /* listening socket per ear */
+	/*
+	 * Instead: each ear an LE peripheral on its own emulated controller
+	 * reached through this H4 stream socket (btvirt -s's
+	 * /tmp/bt-server-le), advertising and accepting the ttws-link
+	 * L2CAP channel. NULL: the unix transport.
+	 */
+	const char *hci_server;
 	const char *render_log;           /* CSV, or NULL */
+	/*
+	 * Decode every frame and keep what each earbud played in
+	 * PREFIX-left.wav / PREFIX-right.wav (mono S16, 48 kHz; frame n's
+	 * samples start at n * frame samples, gaps concealed). NULL: no
+	 * decoding.
+	 */
+	const char *wav_prefix;
 	double duration_s;                /* 0 = until SIGTERM/SIGINT */
 	int priority;                     /* SCHED_FIFO, 0 = none */
 	uint32_t spin_guard_us;           /* precise reply instants */

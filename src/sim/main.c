@@ -9,11 +9,15 @@
  *   --pair     live_run() (live.c): two earbuds on AF_UNIX SOCK_SEQPACKET
  *              sockets serving a real ttwsd against CLOCK_MONOTONIC;
  *   --report   report_compute() (report.c): the sync report of a live run
- *              from the render log and ttwsd's frame log.
+ *              from the render log and ttwsd's frame log;
+ *   --gen-audio, --compare-audio (sim/audiocheck): the stereo test file
+ *              to play into ttws.sink, and what the earbuds played (the
+ *              live mode's --wav-prefix files) against it.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +29,18 @@
 #include "sim/simreport.h"
 #include "sim/simvirt.h"
 
+#include "sim/audiocheck.h"
 #include "sim/live.h"
 #include "sim/report.h"
+#include "sim/wav.h"
 
 enum sim_mode {
 	SIM_NONE = 0,
 	SIM_VIRTUAL,
 	SIM_PAIR,
 	SIM_REPORT,
+	SIM_GEN_AUDIO,
+	SIM_COMPARE_AUDIO,
 };
 
 /* The command line, for every mode. */
@@ -48,11 +56,15 @@ struct sim_args {
 	/* Live mode. */
 	const char *path[SCENARIO_SIDES];
 	const char *render_log;
+	const char *hci_server;
 	int priority;
 	uint32_t spin_guard_us;
 	/* Report mode. */
 	const char *frame_log;
 	uint64_t skip_frames;
+	/* Live and audio modes. */
+	const char *wav_prefix;
+	const char *audio_file;   /* --gen-audio FILE, --input FILE */
 };
 
 static void usage(FILE *f)
@@ -61,6 +73,9 @@ static void usage(FILE *f)
 	      "       ttws-earbud-sim --pair --scenario FILE [OPTIONS]\n"
 	      "       ttws-earbud-sim --report --render-log FILE --frame-log "
 	      "FILE [--skip-frames N] [--json]\n"
+	      "       ttws-earbud-sim --gen-audio FILE [--duration S]\n"
+	      "       ttws-earbud-sim --compare-audio --input FILE "
+	      "--wav-prefix PATH [--json]\n"
 	      "\n"
 	      "Simulate a true-wireless earbud pair (crystals, BLE connection\n"
 	      "events, loss, HCI jitter) and measure the true inter-ear error.\n"
@@ -90,13 +105,35 @@ static void usage(FILE *f)
 	      "Live mode (--pair):\n"
 	      "  --left PATH, --right PATH\n"
 	      "                         listening sockets of the two earbuds\n"
+	      "  --hci SOCKET           instead: each earbud an LE peripheral "
+	      "on its own\n"
+	      "                         emulated controller (btvirt -s's "
+	      "/tmp/bt-server-le)\n"
 	      "  --render-log FILE      CSV of every render, with its true "
 	      "host instant\n"
+	      "  --wav-prefix PATH      decode every frame; what each earbud "
+	      "played in\n"
+	      "                         PATH-left.wav and PATH-right.wav "
+	      "(frame n at\n"
+	      "                         sample n x frame samples)\n"
 	      "  --priority N           SCHED_FIFO priority (default none)\n"
 	      "  --spin-guard-us N      spin the last N us before a reply "
 	      "instant\n"
 	      "\n"
-	      "Options for both:\n"
+	      "Report mode (--report): --render-log FILE --frame-log FILE "
+	      "[--skip-frames N]\n"
+	      "\n"
+	      "Audio (--gen-audio FILE): a 48 kHz stereo test file, S seconds "
+	      "(default 2)\n"
+	      "of a tone per channel (440/660 Hz) with alignment chirps, "
+	      "padded with\n"
+	      "silence. --compare-audio --input FILE --wav-prefix PATH: per "
+	      "ear the\n"
+	      "correlation with its input channel, the lag, the samples that "
+	      "differ, and\n"
+	      "the lag between the ears' outputs.\n"
+	      "\n"
+	      "Options for all:\n"
 	      "  -h, --help             this text\n"
 	      "  --version              print the version\n",
 	      f);
@@ -141,6 +178,11 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		OPT_REPORT,
 		OPT_FRAME_LOG,
 		OPT_SKIP_FRAMES,
+		OPT_HCI,
+		OPT_WAV_PREFIX,
+		OPT_GEN_AUDIO,
+		OPT_COMPARE_AUDIO,
+		OPT_INPUT,
 	};
 	static const struct option options[] = {
 		{ "virtual", no_argument, NULL, OPT_VIRTUAL },
@@ -162,6 +204,11 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "frame-log", required_argument, NULL, OPT_FRAME_LOG },
 		{ "skip-frames", required_argument, NULL, OPT_SKIP_FRAMES },
+		{ "hci", required_argument, NULL, OPT_HCI },
+		{ "wav-prefix", required_argument, NULL, OPT_WAV_PREFIX },
+		{ "gen-audio", required_argument, NULL, OPT_GEN_AUDIO },
+		{ "compare-audio", no_argument, NULL, OPT_COMPARE_AUDIO },
+		{ "input", required_argument, NULL, OPT_INPUT },
 		{ 0 },
 	};
 	struct simvirt_options def;
@@ -180,18 +227,39 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		case OPT_VIRTUAL:
 		case OPT_PAIR:
 		case OPT_REPORT:
+		case OPT_GEN_AUDIO:
+		case OPT_COMPARE_AUDIO:
 			if (cli->mode != SIM_NONE) {
 				fputs("ttws-earbud-sim: give one of --virtual, "
-				      "--pair and --report\n",
+				      "--pair, --report, --gen-audio and "
+				      "--compare-audio\n",
 				      stderr);
 				return -EINVAL;
 			}
-			cli->mode = c == OPT_VIRTUAL ? SIM_VIRTUAL :
-				    c == OPT_PAIR    ? SIM_PAIR :
-						       SIM_REPORT;
+			if (c == OPT_VIRTUAL) {
+				cli->mode = SIM_VIRTUAL;
+			} else if (c == OPT_PAIR) {
+				cli->mode = SIM_PAIR;
+			} else if (c == OPT_REPORT) {
+				cli->mode = SIM_REPORT;
+			} else if (c == OPT_GEN_AUDIO) {
+				cli->mode = SIM_GEN_AUDIO;
+				cli->audio_file = optarg;
+			} else {
+				cli->mode = SIM_COMPARE_AUDIO;
+			}
+			break;
+		case OPT_WAV_PREFIX:
+			cli->wav_prefix = optarg;
+			break;
+		case OPT_INPUT:
+			cli->audio_file = optarg;
 			break;
 		case OPT_FRAME_LOG:
 			cli->frame_log = optarg;
+			break;
+		case OPT_HCI:
+			cli->hci_server = optarg;
 			break;
 		case OPT_SKIP_FRAMES: {
 			char *end;
@@ -320,6 +388,18 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		      stderr);
 		return -EINVAL;
 	}
+	if (cli->mode == SIM_GEN_AUDIO) {
+		return 0;
+	}
+	if (cli->mode == SIM_COMPARE_AUDIO) {
+		if (!cli->audio_file || !cli->wav_prefix) {
+			fputs("ttws-earbud-sim: --compare-audio needs --input "
+			      "FILE and --wav-prefix PATH\n",
+			      stderr);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (cli->mode == SIM_REPORT) {
 		if (!cli->render_log || !cli->frame_log) {
 			fputs("ttws-earbud-sim: --report needs --render-log "
@@ -329,10 +409,10 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		}
 		return 0;
 	}
-	if (cli->mode == SIM_PAIR &&
+	if (cli->mode == SIM_PAIR && !cli->hci_server &&
 	    (!cli->path[SCENARIO_LEFT] || !cli->path[SCENARIO_RIGHT])) {
 		fputs("ttws-earbud-sim: --pair needs --left PATH and --right "
-		      "PATH\n",
+		      "PATH, or --hci SOCKET\n",
 		      stderr);
 		return -EINVAL;
 	}
@@ -415,12 +495,119 @@ static int run_live(const struct sim_args *cli)
 	struct live_opts o = {
 		.path = { cli->path[SCENARIO_LEFT], cli->path[SCENARIO_RIGHT] },
 		.render_log = cli->render_log,
+		.wav_prefix = cli->wav_prefix,
+		.hci_server = cli->hci_server,
 		.duration_s = cli->duration_s,
 		.priority = cli->priority,
 		.spin_guard_us = cli->spin_guard_us,
 	};
 
 	return live_run(&cli->scenario, &o);
+}
+
+/* The stimulus for ttws.sink: --duration S (default 2) of signal, a
+ * quarter second of silence before and half a second after. */
+static int run_gen_audio(const struct sim_args *cli)
+{
+	double secs = cli->duration_s > 0 ? cli->duration_s : 2.0;
+	struct wav *w = NULL;
+	int16_t *pcm;
+	size_t n;
+	int r;
+
+	r = audiocheck_generate(secs, 0.25, 0.5, &pcm, &n);
+	if (r == 0) {
+		r = wav_create(cli->audio_file, AUDIOCHECK_RATE, 2, &w);
+	}
+	if (r == 0) {
+		r = wav_write(w, pcm, n);
+		if (wav_close(w) < 0 && r == 0) {
+			r = -EIO;
+		}
+	}
+	free(pcm);
+	if (r < 0) {
+		fprintf(stderr, "ttws-earbud-sim: %s: %s\n", cli->audio_file,
+			strerror(-r));
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+static int run_compare_audio(const struct sim_args *cli)
+{
+	static const char *const side[2] = { "left", "right" };
+	struct audiocheck_result res;
+	int16_t *in = NULL, *out[2] = { NULL, NULL };
+	size_t in_n, out_n[2];
+	uint16_t ch;
+	uint32_t rate;
+	char path[4096];
+	int r, i, rc = EXIT_FAILURE;
+
+	r = wav_read(cli->audio_file, &in, &in_n, &ch, &rate);
+	if (r < 0 || ch != 2 || rate != AUDIOCHECK_RATE) {
+		fprintf(stderr, "ttws-earbud-sim: %s: %s\n", cli->audio_file,
+			r < 0 ? strerror(-r) : "not 48 kHz stereo");
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s-%s.wav", cli->wav_prefix,
+			 side[i]);
+		r = wav_read(path, &out[i], &out_n[i], &ch, &rate);
+		if (r < 0 || ch != 1 || rate != AUDIOCHECK_RATE) {
+			fprintf(stderr, "ttws-earbud-sim: %s: %s\n", path,
+				r < 0 ? strerror(-r) : "not 48 kHz mono");
+			goto out;
+		}
+	}
+	r = audiocheck_compare(in, in_n, (const int16_t *const *)out, out_n,
+			       &res);
+	if (r < 0) {
+		fprintf(stderr, "ttws-earbud-sim: %s holds no signal\n",
+			cli->audio_file);
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		const struct audiocheck_ear *e = &res.ear[i];
+
+		printf("  %-5s ear: %s, correlation %.4f with its channel, "
+		       "%.4f with the other; lag %" PRId64 " samples; %" PRIu64
+		       " of %" PRIu64 " samples differ, %" PRIu64
+		       " of inserted silence\n",
+		       side[i], e->found ? "aligned" : "NOT FOUND", e->corr,
+		       e->cross_corr, e->lag, e->mismatches, e->compared,
+		       e->inserted_silence);
+	}
+	printf("  lag between the ears' outputs: %" PRId64 " samples\n",
+	       res.inter_ear_lag);
+	if (cli->json) {
+		printf("{\"left_corr\":%.6f,\"right_corr\":%.6f"
+		       ",\"inter_ear_lag_samples\":%" PRId64
+		       ",\"left_found\":%s,\"right_found\":%s"
+		       ",\"left_cross_corr\":%.6f,\"right_cross_corr\":%.6f"
+		       ",\"left_lag\":%" PRId64 ",\"right_lag\":%" PRId64
+		       ",\"left_mismatches\":%" PRIu64
+		       ",\"right_mismatches\":%" PRIu64
+		       ",\"left_compared\":%" PRIu64
+		       ",\"right_compared\":%" PRIu64
+		       ",\"inserted_silence\":%" PRIu64 "}\n",
+		       res.ear[0].corr, res.ear[1].corr, res.inter_ear_lag,
+		       res.ear[0].found ? "true" : "false",
+		       res.ear[1].found ? "true" : "false",
+		       res.ear[0].cross_corr, res.ear[1].cross_corr,
+		       res.ear[0].lag, res.ear[1].lag, res.ear[0].mismatches,
+		       res.ear[1].mismatches, res.ear[0].compared,
+		       res.ear[1].compared,
+		       res.ear[0].inserted_silence +
+			       res.ear[1].inserted_silence);
+	}
+	rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	free(in);
+	free(out[0]);
+	free(out[1]);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -441,6 +628,10 @@ int main(int argc, char **argv)
 		return run_live(&cli);
 	case SIM_REPORT:
 		return run_report(&cli);
+	case SIM_GEN_AUDIO:
+		return run_gen_audio(&cli);
+	case SIM_COMPARE_AUDIO:
+		return run_compare_audio(&cli);
 	case SIM_NONE:
 		break;
 	}

@@ -539,6 +539,13 @@ static int est_setup(struct simvirt *v, enum servo_kind kind)
 		}
 		ci_max = MAX(ci_max, v->side[s].ci_ns);
 	}
+	/* Both links hang off one dongle, whose crystal paces their
+	 * connection events: let the two servos share its rate (as the
+	 * daemon does). Estimators that cannot use it ignore it. */
+	r = servo_pair(e->servo[SCENARIO_LEFT], e->servo[SCENARIO_RIGHT]);
+	if (r < 0) {
+		return r;
+	}
 	plan_config_default(&pc);
 	pc.frame_ns = v->frame_ns;
 	/*

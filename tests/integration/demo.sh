@@ -5,7 +5,18 @@
 # TRUE host instant each ear played each frame) and ttwsd's frame log.
 #
 #   demo.sh BUILD_DIR [--duration S] [--scenario NAME|FILE] [--json]
-#                     [--keep DIR]
+#                     [--source tone|pipewire] [--codec pcm|lc3] [--keep DIR]
+#
+# --source pipewire (the default when ttwsd is built with PipeWire and the
+# PipeWire tools are installed): a private PipeWire daemon, ttwsd with its
+# ttws.sink node, and pw-cat playing a generated stereo test file (a tone
+# per channel with alignment chirps) linked into ttws.sink with pw-link;
+# the earbuds decode what they receive, and the report adds audio checks:
+# per ear the decoded output against that ear's input channel (correlation
+# >= 0.9 for LC3, sample-exact for PCM) and the lag between the two ears'
+# outputs (0 samples). --duration is then the seconds of audio played.
+# --source tone: ttwsd's internal test tone for --duration seconds.
+# --codec: lc3 (default with PipeWire, when built with liblc3) or pcm.
 #
 # With --json the last line is one JSON object (see README).
 set -euo pipefail
@@ -17,13 +28,17 @@ DURATION=10
 SCENARIO=nominal
 JSON=0
 KEEP=
+SOURCE=
+CODEC=
 while (($#)); do
 	case $1 in
 	--duration) DURATION=$2; shift 2 ;;
 	--scenario) SCENARIO=$2; shift 2 ;;
+	--source) SOURCE=$2; shift 2 ;;
+	--codec) CODEC=$2; shift 2 ;;
 	--json) JSON=1; shift ;;
 	--keep) KEEP=$2; shift 2 ;;
-	-h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -40,14 +55,74 @@ for b in "$SIM" "$TTWSD"; do
 	[[ -x $b ]] || { echo "demo: $b is not built (./dev build)" >&2; exit 1; }
 done
 
+built_with() { grep -q "^#define $1 1" "$BUILD/config.h"; }
+pw_tools() {
+	local t
+	for t in pipewire pw-cli pw-cat pw-link pw-dump; do
+		command -v "$t" >/dev/null || return 1
+	done
+}
+if [[ -z $SOURCE ]]; then
+	SOURCE=tone
+	if built_with HAVE_PIPEWIRE && pw_tools; then
+		SOURCE=pipewire
+	elif ((!JSON)); then
+		echo "demo: no PipeWire (build or tools): playing the internal test tone"
+	fi
+fi
+case $SOURCE in
+tone) ;;
+pipewire)
+	built_with HAVE_PIPEWIRE || { echo "demo: ttwsd is built without PipeWire" >&2; exit 1; }
+	pw_tools || { echo "demo: PipeWire tools missing (./dev setup)" >&2; exit 1; }
+	;;
+*) echo "demo: --source must be tone or pipewire" >&2; exit 2 ;;
+esac
+if [[ -z $CODEC ]]; then
+	CODEC=pcm
+	[[ $SOURCE == pipewire ]] && built_with HAVE_LC3 && CODEC=lc3
+fi
+[[ $CODEC == pcm || $CODEC == lc3 ]] || { echo "demo: --codec must be pcm or lc3" >&2; exit 2; }
+
 dir=${KEEP:-$(mktemp -d /tmp/ttws-demo.XXXXXX)}
 mkdir -p "$dir"
-sim_pid=
+sim_pid= ttwsd_pid= pw_pid= cat_pid=
+stop() { # pid...: TERM, then wait
+	local p
+	for p in "$@"; do
+		[[ -n $p ]] && kill -TERM "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		[[ -n $p ]] && wait "$p" 2>/dev/null
+	done
+	return 0
+}
 cleanup() {
-	[[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+	stop "$cat_pid" "$ttwsd_pid" "$sim_pid" "$pw_pid"
 	[[ -n $KEEP ]] || rm -rf "$dir"
 }
 trap cleanup EXIT
+
+# wait_for SECONDS COMMAND...: poll every 20 ms.
+wait_for() {
+	local n=$(($1 * 50))
+	shift
+	while ((n-- > 0)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	return 1
+}
+die() {
+	echo "demo: $*" >&2
+	local f
+	for f in "$dir"/ttwsd.log "$dir"/sim.err "$dir"/pipewire.log "$dir"/pw-cat.log; do
+		[[ -s $f ]] || continue
+		echo "---- ${f##*/}" >&2
+		tail -n 20 "$f" >&2
+	done
+	exit 1
+}
 
 # Real time only when we may: the report says what was obtained.
 prio=0
@@ -56,6 +131,9 @@ cat >"$dir/ttwsd.conf" <<CONF
 # Written by demo.sh: both ears over the unix transport to the simulator.
 [rt]
 priority = $((prio ? 80 : 0))
+[stream]
+source = $SOURCE
+codec = $CODEC
 [control]
 socket = $dir/control
 [link.left]
@@ -66,30 +144,100 @@ transport = unix
 path = $dir/right.sock
 CONF
 
+wav_args=()
+if [[ $SOURCE == pipewire ]]; then
+	# A private PipeWire daemon: nothing of the user's session is
+	# touched, and nothing of it is needed (no session manager, no
+	# D-Bus).
+	export XDG_RUNTIME_DIR=$dir/pw PIPEWIRE_RUNTIME_DIR=$dir/pw
+	unset PIPEWIRE_REMOTE PIPEWIRE_CORE
+	mkdir -p "$dir/pw"
+	pipewire -c "$ROOT/tests/integration/pw-minimal.conf" \
+		>"$dir/pipewire.log" 2>&1 &
+	pw_pid=$!
+	wait_for 10 pw-cli info 0 || die "the private PipeWire daemon did not start"
+	"$SIM" --gen-audio "$dir/input.wav" --duration "$DURATION" ||
+		die "cannot write the test file"
+	wav_args=(--wav-prefix "$dir/ear")
+fi
+
 "$SIM" --pair --scenario "$SCENARIO_FILE" --left "$dir/left.sock" \
 	--right "$dir/right.sock" --render-log "$dir/render.csv" \
-	--priority "$prio" --spin-guard-us 50 >"$dir/sim.out" 2>"$dir/sim.err" &
+	"${wav_args[@]}" --priority "$prio" --spin-guard-us 50 \
+	>"$dir/sim.out" 2>"$dir/sim.err" &
 sim_pid=$!
 for _ in $(seq 100); do
 	[[ -S $dir/left.sock && -S $dir/right.sock ]] && break
 	sleep 0.02
 done
-[[ -S $dir/left.sock ]] || { cat "$dir/sim.err" >&2; exit 1; }
+[[ -S $dir/left.sock ]] || die "the simulated pair did not start"
 
-((JSON)) || echo "ttws demo: scenario $(basename "$SCENARIO_FILE" .ini), ${DURATION} s, ttwsd + simulated earbud pair"
-# TTWSD_PRELOAD: a shim for ttwsd only (the tests' rtcheck).
-${TTWSD_PRELOAD:+env LD_PRELOAD=$TTWSD_PRELOAD} \
-	"$TTWSD" --config "$dir/ttwsd.conf" --duration "$DURATION" \
-	--frame-log "$dir/frames.csv" --stats-file "$dir/stats.json" \
-	2>"$dir/ttwsd.log" || {
-	cat "$dir/ttwsd.log" >&2
-	exit 1
-}
+sname=$(basename "$SCENARIO_FILE" .ini)
+if [[ $SOURCE == tone ]]; then
+	((JSON)) || echo "ttws demo: scenario $sname, ${DURATION} s, ttwsd + simulated earbud pair"
+	# TTWSD_PRELOAD: a shim for ttwsd only (the tests' rtcheck).
+	${TTWSD_PRELOAD:+env LD_PRELOAD=$TTWSD_PRELOAD} \
+		"$TTWSD" --config "$dir/ttwsd.conf" --duration "$DURATION" \
+		--frame-log "$dir/frames.csv" --stats-file "$dir/stats.json" \
+		2>"$dir/ttwsd.log" || die "ttwsd failed"
+else
+	((JSON)) || echo "ttws demo: scenario $sname, ${DURATION} s of a stereo test file through PipeWire (ttws.sink, ${CODEC^^}) to the simulated earbud pair"
+	${TTWSD_PRELOAD:+env LD_PRELOAD=$TTWSD_PRELOAD} \
+		"$TTWSD" --config "$dir/ttwsd.conf" \
+		--frame-log "$dir/frames.csv" --stats-file "$dir/stats.json" \
+		2>"$dir/ttwsd.log" &
+	ttwsd_pid=$!
+	port_exists() { pw-link "$1" | grep -x -- "$2" >/dev/null; }
+	wait_for 10 port_exists -i ttws.sink:playback_FL ||
+		die "ttws.sink did not appear"
+	# Play once both ears are locked: audio before that would not
+	# reach them (the earbuds must know when to play it).
+	locked() {
+		grep -q "left ear: servo locked" "$dir/ttwsd.log" &&
+			grep -q "right ear: servo locked" "$dir/ttwsd.log"
+	}
+	wait_for 20 locked || die "the earbuds did not lock"
+	# Without a session manager target.object links nothing: both ends
+	# get DSP ports (adapter.auto-port-config) and pw-link joins them;
+	# node.want-driver = false keeps pw-cat off the dummy driver until
+	# it is linked to ttws.sink, which then drives.
+	pw-cat -p -v -P '{ node.name = ttws-demo-src node.want-driver = false
+		adapter.auto-port-config = { mode = dsp position = preserve } }' \
+		"$dir/input.wav" >"$dir/pw-cat.log" 2>&1 &
+	cat_pid=$!
+	wait_for 10 port_exists -o ttws-demo-src:output_FL ||
+		die "pw-cat has no output ports"
+	pw-link ttws-demo-src:output_FL ttws.sink:playback_FL || die "pw-link FL"
+	pw-link ttws-demo-src:output_FR ttws.sink:playback_FR || die "pw-link FR"
+	# ttwsd's CPU time (user + sys, all its threads) while it plays,
+	# for ./dev bench pipeline.
+	cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	cpu0=$(cpu_ticks "$ttwsd_pid") wall0=$(date +%s.%N)
+	# The graph while it plays: ttws.sink's Latency param, who drives.
+	sleep 1
+	pw-dump >"$dir/pw-dump.json" 2>/dev/null || true
+	n=$((DURATION * 50 + 1000))
+	while kill -0 "$cat_pid" 2>/dev/null; do
+		((n-- > 0)) || die "pw-cat did not finish"
+		sleep 0.02
+	done
+	wait "$cat_pid" || true
+	cat_pid=
+	echo "$(getconf CLK_TCK) $cpu0 $(cpu_ticks "$ttwsd_pid") $wall0 $(date +%s.%N)" \
+		>"$dir/cpu.txt"
+	# The last frames: the presentation delay, then their reports.
+	sleep 0.5
+	kill -TERM "$ttwsd_pid"
+	wait "$ttwsd_pid" || die "ttwsd failed"
+	ttwsd_pid=
+fi
 # Let the last frames play out before the earbuds go away.
 sleep 0.5
 kill -TERM "$sim_pid"
 wait "$sim_pid" || true
 sim_pid=
+stop "$pw_pid"
+pw_pid=
 
 "$SIM" --report --render-log "$dir/render.csv" --frame-log "$dir/frames.csv" \
 	--json >"$dir/report.txt"
@@ -100,6 +248,29 @@ ears=$(jq -c '.ears | with_entries(.value |= {state, servo: .servo.state,
 	steps: .servo.steps, reconnects: ((.connects // 1) - 1),
 	frames_sent, late_at_earbud: .ear_late})' "$dir/stats.json")
 
+audio=null pipewire=null
+if [[ $SOURCE == pipewire ]]; then
+	"$SIM" --compare-audio --input "$dir/input.wav" \
+		--wav-prefix "$dir/ear" --json >"$dir/audio.txt" ||
+		die "cannot compare the earbuds' audio"
+	audio=$(tail -n 1 "$dir/audio.txt")
+	# Driver check from the graph itself: the dummy driver idles while
+	# ttws.sink drives.
+	latency=$(jq '[.[] | select(.type == "PipeWire:Interface:Node" and
+		.info.props["node.name"] == "ttws.sink") |
+		.info.params.Latency[]? | select(.direction == "Input") |
+		.minNs] | first // null' "$dir/pw-dump.json" 2>/dev/null || echo null)
+	dummy=$(jq -r '[.[] | select(.type == "PipeWire:Interface:Node" and
+		.info.props["node.name"] == "Dummy-Driver") | .info.state] |
+		first // "?"' "$dir/pw-dump.json" 2>/dev/null || echo "?")
+	pipewire=$(jq -c --argjson lat "${latency:-null}" --arg dummy "$dummy" \
+		'.pipewire | {underruns, overruns: .sink.overruns,
+		quanta, triggers, cycles: .sink.cycles, quantum: .sink.quantum,
+		ring_max_bytes, rate_diff, handoff_us,
+		latency_ns: .sink.latency_ns, latency_in_graph_ns: $lat,
+		dummy_driver_while_playing: $dummy}' "$dir/stats.json")
+fi
+
 if ((!JSON)); then
 	echo
 	echo "per ear (ttwsd's view at exit):"
@@ -107,10 +278,40 @@ if ((!JSON)); then
 	grep -v '^{' "$dir/sim.out" | sed 's/^/  /'
 	echo
 	head -n -1 "$dir/report.txt"
+	if [[ $SOURCE == pipewire ]]; then
+		echo
+		echo "PipeWire (ttws.sink):"
+		jq -r '"  driver: \(.triggers) cycles started at rate_diff \(.rate_diff), quantum \(.quantum), dummy driver \(.dummy_driver_while_playing) while playing",
+			"  latency published \(.latency_ns / 1e6) ms (in the graph: \(if .latency_in_graph_ns then (.latency_in_graph_ns / 1e6 | tostring) + " ms" else "?" end))",
+			"  underruns \(.underruns), overruns \(.overruns), ring at most \(.ring_max_bytes) bytes",
+			"  hand-over process() -> AUDIO sent: p50 \(.handoff_us.p50) us, p99 \(.handoff_us.p99) us"' <<<"$pipewire"
+		echo
+		echo "audio (what each earbud decoded vs the file's channel, ${CODEC^^}):"
+		head -n -1 "$dir/audio.txt"
+		jq -r --arg codec "$CODEC" '
+			def ok(c): if c then "ok" else "FAILED" end;
+			(if $codec == "pcm" then
+				"  check: every sample exact: \(ok(.left_mismatches == 0 and .right_mismatches == 0))"
+			else
+				"  check: correlation >= 0.9 on both ears: \(ok(.left_corr >= 0.9 and .right_corr >= 0.9))"
+			end),
+			"  check: left on left, right on right: \(ok(.left_corr > .left_cross_corr and .right_corr > .right_cross_corr))",
+			"  check: inter-ear lag 0 samples: \(ok(.inter_ear_lag_samples == 0))"' <<<"$audio"
+	fi
 	grep -E "WARN|FAILED" "$dir/ttwsd.log" | sed 's/^/  note: /' | head -5 || true
 else
 	jq -cn --argjson r "$report_json" --argjson e "$ears" \
-		--arg sc "$(basename "$SCENARIO_FILE" .ini)" \
-		--argjson d "$DURATION" \
-		'$r + {scenario: $sc, duration_s: $d, source: "tone", ears: $e}'
+		--arg sc "$sname" --argjson d "$DURATION" --arg src "$SOURCE" \
+		--arg codec "$CODEC" --argjson a "$audio" \
+		--argjson pw "$pipewire" \
+		'$r + {scenario: $sc, duration_s: $d, source: $src, codec: $codec,
+		ears: $e} + (if $a then {audio: {left_corr: $a.left_corr,
+		right_corr: $a.right_corr,
+		inter_ear_lag_samples: $a.inter_ear_lag_samples,
+		left_cross_corr: $a.left_cross_corr,
+		right_cross_corr: $a.right_cross_corr,
+		left_mismatches: $a.left_mismatches,
+		right_mismatches: $a.right_mismatches,
+		inserted_silence: $a.inserted_silence}, pipewire: $pw}
+		else {} end)'
 fi

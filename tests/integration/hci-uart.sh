@@ -11,12 +11,12 @@
 # comes back and ttwsd reconnects it while the left keeps receiving, and
 # the btsnoop capture opens in btmon -r with the connection in it.
 #
-#   hci-uart.sh BUILD_DIR   (run by with-btvirt.sh; $BTVIRT_SERVER is the
+#   hci-uart.sh BUILD_DIR   (run by with-btvirt.sh; $TTWS_BTVIRT_LE is the
 #                            emulator's H4 socket)
 set -euo pipefail
 BUILD=$1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SERVER=${BTVIRT_SERVER:?run me through btvirt/with-btvirt.sh}
+SERVER=${TTWS_BTVIRT_LE:?run me through btvirt/with-btvirt.sh}
 SIM=$BUILD/src/sim/ttws-earbud-sim
 TTWSD=$BUILD/src/daemon/ttwsd
 tmp=$(mktemp -d)
@@ -70,6 +70,7 @@ dma_latency = no
 [reconnect]
 backoff_min_ms = 100
 backoff_max_ms = 500
+hello_timeout_ms = 5000
 [link.left]
 transport = hci-uart
 path = $tmp/dongle

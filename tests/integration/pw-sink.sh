@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # ttws.sink (src/pw/sink) against a private PipeWire daemon.
 #
-#   pw-sink.sh PW_SINK_TEST PW_MINIMAL_CONF
+#   pw-sink.sh PW_SINK_TEST PW_MINIMAL_CONF [RTCHECK_SO]
 #
 # Starts `pipewire -c PW_MINIMAL_CONF` in a temporary runtime directory (no
 # session manager, no D-Bus), plays a 2 s stereo frame-counter file with
 # pw-cat linked by pw-link into ttws.sink, and checks what pw-sink-test
 # (the RT thread's part: trigger, ring, framer) received:
 #   - every counter sample arrived once, in order, left on left, right on
-#     right, and only silence around them;
+#     right, and only silence around them (a quantum of silence inside,
+#     PipeWire's answer to a late pw-cat on a busy machine, is counted:
+#     it loses nothing);
 #   - the node's SPA_PARAM_Latency is in pw-dump with the value set last,
 #     and pw-cat sees it as its delay;
 #   - driver mode: while streaming the dummy driver is suspended, every
@@ -17,12 +19,19 @@
 #     ttws.sink's clock does;
 #   - follower mode (--no-driver, S16): the dummy driver leads, triggers are
 #     refused, the counter still arrives intact;
-#   - counters sane: no overrun, bounded ring level.
-# Asserts integrity exactly, never timing. Cleans up even on failure.
+#   - counters sane: no overrun, bounded ring level;
+#   - with RTCHECK_SO preloaded (not under ASan), the RT thread's side of
+#     the sink (pw_sink_trigger, pw_sink_quantum, the framer on the ring)
+#     never allocated, locked, slept or wrote to stdio.
+# Asserts integrity exactly, never wall-clock timing (the graph clock
+# check compares PipeWire's clock fields, not time). Cleans up even on
+# failure.
 set -euo pipefail
 
 prog=$1
-conf=$2
+shim=${3:+$(realpath "$3")}
+# pipewire -c looks a relative path up in its config directories.
+conf=$(realpath "$2")
 
 for t in pipewire pw-cli pw-cat pw-link pw-dump jq; do
 	if ! command -v "$t" >/dev/null; then
@@ -77,8 +86,9 @@ has_line() {
 	grep -q -- "$2" "$1"
 }
 
+# Not grep -q: exiting early could fail pw-link under pipefail.
 port_exists() {
-	pw-link "$1" | grep -qx -- "$2"
+	pw-link "$1" | grep -x -- "$2" >/dev/null
 }
 
 pipewire -c "$conf" >"$T/pipewire.log" 2>&1 &
@@ -92,34 +102,48 @@ LAT1=12500000
 LAT2=45000000
 
 # scenario NAME [pw-sink-test run options...]
+# With LINK=target, pw-cat plays with --target ttws.sink, as a user would,
+# and the session manager links it; otherwise pw-link does.
 scenario() {
 	local name=$1
 	shift
 	local out=$T/$name.out cat=$T/$name.cat tp cp n
 
-	"$prog" run --timeout 90 --latency-ns "$LAT1" --latency2-ns "$LAT2" \
-		"$@" >"$out" 2>"$T/$name.err" &
+	env ${PRELOAD:+LD_PRELOAD=$PRELOAD} \
+		TTWS_RTCHECK_OUT="$T/$name.rtcheck" \
+		"$prog" run --timeout 90 --latency-ns "$LAT1" \
+		--latency2-ns "$LAT2" --expect "$COUNTER" "$@" \
+		>"$out" 2>"$T/$name.err" &
 	tp=$!
 	pids+=("$tp")
 	wait_for 10 has_line "$out" '^ready$' || fail "$name: sink not ready"
 	wait_for 10 port_exists -i ttws.sink:playback_FL ||
 		fail "$name: ttws.sink has no DSP ports"
 
-	# Without a session manager target.object links nothing: both ends
-	# get DSP ports from adapter.auto-port-config and pw-link joins
-	# them. node.want-driver = false keeps pw-cat from running on the
-	# dummy driver before it is linked.
-	pw-cat -p -v -P '{ node.name = ttws-test-src node.want-driver = false
-		adapter.auto-port-config = { mode = dsp position = preserve } }' \
-		"$T/counter.wav" >"$cat" 2>&1 &
-	cp=$!
-	pids+=("$cp")
-	wait_for 10 port_exists -o ttws-test-src:output_FL ||
-		fail "$name: pw-cat has no DSP ports"
-	pw-link ttws-test-src:output_FL ttws.sink:playback_FL ||
-		fail "$name: pw-link FL"
-	pw-link ttws-test-src:output_FR ttws.sink:playback_FR ||
-		fail "$name: pw-link FR"
+	if [[ ${LINK:-} == target ]]; then
+		pw-cat -p -v --target ttws.sink \
+			-P '{ node.name = ttws-test-src }' \
+			"$T/counter.wav" >"$cat" 2>&1 &
+		cp=$!
+		pids+=("$cp")
+	else
+		# Without a session manager target.object links nothing:
+		# both ends get DSP ports from adapter.auto-port-config and
+		# pw-link joins them. node.want-driver = false keeps pw-cat
+		# from running on the dummy driver before it is linked.
+		pw-cat -p -v -P '{ node.name = ttws-test-src
+			node.want-driver = false adapter.auto-port-config =
+			{ mode = dsp position = preserve } }' \
+			"$T/counter.wav" >"$cat" 2>&1 &
+		cp=$!
+		pids+=("$cp")
+		wait_for 10 port_exists -o ttws-test-src:output_FL ||
+			fail "$name: pw-cat has no DSP ports"
+		pw-link ttws-test-src:output_FL ttws.sink:playback_FL ||
+			fail "$name: pw-link FL"
+		pw-link ttws-test-src:output_FR ttws.sink:playback_FR ||
+			fail "$name: pw-link FR"
+	fi
 
 	# Audio flows, then the main thread publishes LAT2.
 	wait_for 20 has_line "$out" "^latency $LAT2 0\$" ||
@@ -170,7 +194,11 @@ common_checks() {
 	check "$name" '.swapped == 0' "left and right swapped"
 	check "$name" '.noise_in_silence == 0 and .lead_samples > 0 and
 		.tail_samples > 0' "silence around the counter is not silent"
-	check "$name" '.bad_nsec == 0' "frame host times not increasing"
+	# On a busy machine pw-cat can miss a cycle (it reads the file in
+	# its process callback); PipeWire then plays a quantum of silence
+	# and pw-cat's data follows. That loses and reorders nothing (checked
+	# above) but must stay the exception.
+	check "$name" '.xrun_silence <= 24000' "pw-cat underran for > 0.5 s"
 	check "$name" '.bad_records == 0 and .sink.oversize == 0' \
 		"malformed ring records"
 	check "$name" '.sink.overruns == 0' "ring overruns"
@@ -178,9 +206,10 @@ common_checks() {
 		.sink.samples >= .counter_samples + .lead_samples' \
 		"sink counters inconsistent with what arrived"
 	check "$name" '.sink.error == false' "stream or core error"
-	# Bounded: the consumer keeps up, at most a few quanta wait.
-	check "$name" '.max_ring_bytes <= 4 * (32 + 8 * 8192) and
-		.max_ring_bytes < .ring_bytes / 4' "ring level unbounded"
+	# Bounded: the consumer keeps up, at most a few quanta wait (a
+	# record is a 40-byte header and 8 bytes per stereo sample).
+	check "$name" '.max_ring_bytes <= 8 * (40 + 8 * .sink.quantum)' \
+		"ring level unbounded"
 	check "$name" ".sink.latency_ns == $LAT2" "latency not recorded"
 
 	# SPA_PARAM_Latency on the node and its ports, as last set.
@@ -207,18 +236,45 @@ common_checks() {
 }
 
 # 1. Driver mode: F32, one cycle per 10 ms frame, earbuds 500 ppm fast.
-scenario driver --format f32 --rate-diff 1.0005
+# ASan insists on being the first preloaded library: no shim then. (Not
+# `ldd | grep -q`: grep's early exit fails ldd under pipefail.)
+if [[ -n $shim && $(ldd "$prog") != *libasan* ]]; then
+	PRELOAD=$shim scenario driver --format f32 --rate-diff 1.0005
+else
+	echo "rtcheck skipped: ${shim:-no shim given}, or built with ASan"
+	scenario driver --format f32 --rate-diff 1.0005
+fi
 common_checks driver
+if [[ -s $T/driver.rtcheck ]]; then
+	rc() { awk -v n="$1" '$1 == n { print $2 }' "$T/driver.rtcheck"; }
+	# Positive control: the shim saw the thread at work.
+	(($(rc clock_gettime) > 100)) || fail "driver: rtcheck saw no RT work"
+	for f in malloc calloc realloc free memalign pthread_mutex_lock \
+		pthread_cond_wait nanosleep clock_nanosleep usleep \
+		write_stdio stdio syslog sd_journal; do
+		(($(rc "$f") == 0)) ||
+			fail "driver: RT thread called $f $(rc "$f") times"
+	done
+	echo "driver: rtcheck: RT thread: no allocation, lock, sleep, stdio"
+fi
 check driver '.driving_seen and .sink.cycles > 0 and
 	.sink.trigger_errors == 0' "ttws.sink never drove a cycle"
+# Every trigger became a cycle with its own nsec (a cycle that had to wait
+# for a slow follower runs late, and is counted in late_cycles).
+check driver '.sink.dropped == 0 and .sink.stuck == 0' \
+	"triggers were dropped"
 # Every quantum that reached process() came from a cycle ttws.sink
 # started: nothing else drove the graph.
 check driver '.sink.quanta <= .sink.cycles' \
 	"quanta arrived that ttws.sink did not trigger"
 # node.latency 480/48000 with clock.power-of-two-quantum = false.
 check driver '.sink.quantum == 480' "the graph does not run 480-sample cycles"
-check driver '.discont_frames == 0 and .framer_discont == 0' \
-	"graph position jumped while driving"
+# ttws.sink's own clock: positions continuous, host times increasing.
+# (Under the dummy driver a busy machine can make PipeWire rerun a cycle:
+# a repeated position the framer flags; that is PipeWire's clock, not
+# asserted in the follower scenario.)
+check driver '.discont_frames == 0 and .framer_discont == 0 and
+	.bad_nsec == 0' "graph position or time jumped while driving"
 [[ $(node_state "$T/driver.dump.json" Dummy-Driver) != running ]] ||
 	fail "driver: the dummy driver runs while ttws.sink streams"
 rate=$(clock_rate "$T/driver.cat")
@@ -237,5 +293,27 @@ rate=$(clock_rate "$T/follower.cat")
 awk -v r="$rate" 'BEGIN { exit !(r > 47990 && r < 48010) }' ||
 	fail "follower: graph clock ${rate} Hz, not the dummy's 48000"
 echo "follower: graph clock as pw-cat sees it: $rate Hz (48000 expected)"
+
+# 3. As a user plays: WirePlumber on a private D-Bus session bus links
+# `pw-cat --target ttws.sink`; ttws.sink drives.
+if command -v wireplumber >/dev/null && command -v dbus-daemon >/dev/null; then
+	dbus-daemon --session --nofork --nopidfile \
+		--address="unix:path=$T/bus" >"$T/dbus.log" 2>&1 &
+	pids+=($!)
+	export DBUS_SESSION_BUS_ADDRESS=unix:path=$T/bus
+	wait_for 10 test -S "$T/bus" || fail "session: no D-Bus session bus"
+	wireplumber >"$T/wireplumber.log" 2>&1 &
+	wp=$!
+	pids+=("$wp")
+	LINK=target scenario session --format f32 --rate-diff 1.0005
+	common_checks session
+	check session '.driving_seen and .sink.cycles > 0 and
+		.sink.dropped == 0 and .discont_frames == 0' \
+		"ttws.sink did not drive the session-manager-linked graph"
+	kill "$wp"
+	wait "$wp" || true
+else
+	echo "session: SKIP (wireplumber or dbus-daemon not installed)"
+fi
 
 echo "PASS"

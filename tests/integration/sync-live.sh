@@ -38,7 +38,7 @@ export TTWS_RTCHECK_OUT=$tmp/rt.txt
 if ((use_shim)); then
 	export TTWSD_PRELOAD=$SHIM
 fi
-"$ROOT/tests/integration/demo.sh" "$BUILD" --scenario "$SCENARIO" \
+"$ROOT/tests/integration/demo.sh" "$BUILD" --source tone --scenario "$SCENARIO" \
 	--duration "$DURATION" --json --keep "$tmp/run" >"$tmp/out" ||
 	fail "demo failed: $(cat "$tmp/out")"
 r=$(tail -n 1 "$tmp/out")

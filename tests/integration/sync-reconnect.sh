@@ -25,7 +25,7 @@ ldd "$BUILD/src/daemon/ttwsd" | grep -q libasan && use_shim=0
 export TTWS_RTCHECK_OUT=$tmp/rt.txt
 ((use_shim)) && export TTWSD_PRELOAD=$SHIM
 
-"$ROOT/tests/integration/demo.sh" "$BUILD" --scenario "$tmp/drop.ini" \
+"$ROOT/tests/integration/demo.sh" "$BUILD" --source tone --scenario "$tmp/drop.ini" \
 	--duration 9 --json --keep "$tmp/run" >"$tmp/out" ||
 	fail "demo failed: $(cat "$tmp/out")"
 r=$(tail -n 1 "$tmp/out")

@@ -348,6 +348,19 @@ static void test_split_header(void **state)
 	assert_int_equal(out.len, 3);
 	assert_memory_equal(out.payload, data(7, 8, 9), 3);
 	assert_ptr_equal(out.payload, f.mem[0] + 4);
+	/* A start fragment with no data at all (found by fuzz-hci: it was
+	 * taken for a complete empty PDU and its header read from nothing). */
+	assert_int_equal(acl_reasm_feed(&f.r, data(0x41, 0x20, 0x00, 0x00), 4,
+					&out),
+			 0);
+	assert_int_equal(acl_reasm_feed(&f.r, data(0x41, 0x10, 0x05, 0x00, 0x01,
+						   0x00, 0x04, 0x00, 0x77),
+					9, &out),
+			 1);
+	assert_int_equal(out.handle, 0x041);
+	assert_int_equal(out.cid, 4);
+	assert_int_equal(out.len, 1);
+	assert_int_equal(out.payload[0], 0x77);
 }
 
 static void test_continuation_without_start(void **state)
@@ -532,58 +545,120 @@ static void test_slots(void **state)
 
 /* ---- flow control -------------------------------------------------- */
 
+struct done_log {
+	size_t n;
+	uint16_t handle[16];
+	uint64_t cookie[16];
+};
+
+static void on_done(void *user_data, uint16_t handle, uint64_t cookie)
+{
+	struct done_log *d = user_data;
+
+	assert_true(d->n < ARRAY_SIZE(d->cookie));
+	d->handle[d->n] = handle;
+	d->cookie[d->n] = cookie;
+	d->n++;
+}
+
 static void test_flow(void **state)
 {
+	struct done_log d = { 0 };
 	struct acl_flow f;
 
 	assert_int_equal(acl_flow_init(&f, 0), -EINVAL);
 	assert_int_equal(acl_flow_init(&f, 3), 0);
 	assert_int_equal(acl_flow_avail(&f), 3);
-	assert_int_equal(acl_flow_sent(&f, 0x40), 0);
-	assert_int_equal(acl_flow_sent(&f, 0x40), 0);
-	assert_int_equal(acl_flow_sent(&f, 0x41), 0);
+	assert_int_equal(acl_flow_sent(&f, 0x40, 1000), 0);
+	assert_int_equal(acl_flow_sent(&f, 0x41, 1500), 0);
+	assert_int_equal(acl_flow_sent(&f, 0x40, 2000), 0);
 	assert_int_equal(acl_flow_avail(&f), 0);
-	assert_int_equal(acl_flow_sent(&f, 0x41), -ENOBUFS);
+	assert_int_equal(acl_flow_sent(&f, 0x41, 9), -ENOBUFS);
 	assert_int_equal(acl_flow_outstanding(&f, 0x40), 2);
 	assert_int_equal(acl_flow_outstanding(&f, 0x41), 1);
 	assert_int_equal(acl_flow_outstanding(&f, 0x42), 0);
 
-	/* Number Of Completed Packets returns them per handle. */
-	assert_int_equal(acl_flow_completed(&f, 0x40, 1), 0);
+	/* Number Of Completed Packets returns the oldest of a handle. */
+	assert_int_equal(acl_flow_completed(&f, 0x40, 1, on_done, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.handle[0], 0x40);
+	assert_int_equal(d.cookie[0], 1000);
 	assert_int_equal(acl_flow_avail(&f), 1);
 	assert_int_equal(acl_flow_outstanding(&f, 0x40), 1);
 	/* More than outstanding: the rest is credited, the excess counted. */
-	assert_int_equal(acl_flow_completed(&f, 0x41, 3), -ERANGE);
+	assert_int_equal(acl_flow_completed(&f, 0x41, 3, on_done, &d),
+			 -ERANGE);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.cookie[1], 1500);
 	assert_int_equal(f.over_completed, 2);
 	assert_int_equal(acl_flow_avail(&f), 2);
-	assert_int_equal(acl_flow_completed(&f, 0x55, 1), -ERANGE);
+	assert_int_equal(acl_flow_completed(&f, 0x55, 1, on_done, &d), -ERANGE);
 	assert_int_equal(f.over_completed, 3);
 	assert_int_equal(acl_flow_avail(&f), 2);
+	assert_int_equal(d.n, 2);
 
-	/* Disconnection Complete frees everything of that handle (4.3). */
-	assert_int_equal(acl_flow_sent(&f, 0x40), 0);
+	/* Disconnection Complete frees everything of that handle (4.3),
+	 * reporting nothing: those packets were flushed. */
+	assert_int_equal(acl_flow_sent(&f, 0x40, 3000), 0);
 	assert_int_equal(acl_flow_outstanding(&f, 0x40), 2);
 	acl_flow_disconnected(&f, 0x40);
 	assert_int_equal(acl_flow_outstanding(&f, 0x40), 0);
 	assert_int_equal(acl_flow_avail(&f), 3);
 	acl_flow_disconnected(&f, 0x40);
 	assert_int_equal(acl_flow_avail(&f), 3);
-	assert_int_equal(acl_flow_sent(&f, 0xf00), -EINVAL);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(acl_flow_sent(&f, 0xf00, 0), -EINVAL);
+	/* A NULL callback is allowed. */
+	assert_int_equal(acl_flow_sent(&f, 0x40, 1), 0);
+	assert_int_equal(acl_flow_completed(&f, 0x40, 1, NULL, NULL), 0);
+}
+
+/* Cookies come back in send order across the ring's wrap. */
+static void test_flow_fifo(void **state)
+{
+	struct done_log d;
+	struct acl_flow f;
+	uint64_t next_sent = 0, next_done = 0;
+
+	assert_int_equal(acl_flow_init(&f, 1000), 0);
+	assert_int_equal(acl_flow_avail(&f), ACL_FLOW_DEPTH);
+	for (int round = 0; round < 50; round++) {
+		/* Fill to the brim, then complete in uneven batches. */
+		while (acl_flow_avail(&f) > 0) {
+			assert_int_equal(acl_flow_sent(&f, 0x7, next_sent++),
+					 0);
+		}
+		assert_int_equal(acl_flow_sent(&f, 0x7, 0), -ENOBUFS);
+		for (uint16_t k = (uint16_t)(1 + round % 7); k > 0; k--) {
+			uint16_t n = (uint16_t)(1 + (round + k) % 5);
+
+			memset(&d, 0, sizeof(d));
+			assert_int_equal(acl_flow_completed(&f, 0x7, n, on_done,
+							    &d),
+					 0);
+			assert_int_equal(d.n, n);
+			for (size_t i = 0; i < n; i++) {
+				assert_int_equal(d.cookie[i], next_done++);
+			}
+		}
+	}
+	assert_int_equal(acl_flow_outstanding(&f, 0x7),
+			 next_sent - next_done);
 }
 
 static void test_flow_handles_full(void **state)
 {
 	struct acl_flow f;
 
-	assert_int_equal(acl_flow_init(&f, 100), 0);
+	assert_int_equal(acl_flow_init(&f, 60), 0);
 	for (uint16_t h = 0; h < ACL_FLOW_MAX_HANDLES; h++) {
-		assert_int_equal(acl_flow_sent(&f, h), 0);
+		assert_int_equal(acl_flow_sent(&f, h, h), 0);
 	}
-	assert_int_equal(acl_flow_sent(&f, 0x100), -ENOSPC);
-	assert_int_equal(acl_flow_avail(&f), 100 - ACL_FLOW_MAX_HANDLES);
+	assert_int_equal(acl_flow_sent(&f, 0x100, 0), -ENOSPC);
+	assert_int_equal(acl_flow_avail(&f), 60 - ACL_FLOW_MAX_HANDLES);
 	/* A handle with nothing in flight frees its entry. */
-	assert_int_equal(acl_flow_completed(&f, 3, 1), 0);
-	assert_int_equal(acl_flow_sent(&f, 0x100), 0);
+	assert_int_equal(acl_flow_completed(&f, 3, 1, NULL, NULL), 0);
+	assert_int_equal(acl_flow_sent(&f, 0x100, 0), 0);
 	assert_int_equal(acl_flow_outstanding(&f, 0x100), 1);
 }
 
@@ -613,6 +688,7 @@ int main(void)
 		T("bad_packets", test_bad_packets),
 		T("slots", test_slots),
 		T("flow", test_flow),
+		T("flow_fifo", test_flow_fifo),
 		T("flow_handles_full", test_flow_handles_full),
 	};
 

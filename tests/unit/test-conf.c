@@ -28,6 +28,8 @@ static void conf_empty_is_defaults(void **state)
 	assert_memory_equal(&c, &d, sizeof(c));
 	assert_int_equal(c.rt.priority, 80);
 	assert_int_equal(c.stream.frame_ns, 10 * NSEC_PER_MSEC);
+	/* The test tone unless told: the tone tests need no PipeWire. */
+	assert_int_equal(c.stream.source, CONF_SOURCE_TONE);
 	assert_int_equal(c.servo.resync_threshold_ns, 15 * NSEC_PER_USEC);
 	assert_string_equal(c.servo.estimator, "ttws");
 }
@@ -40,7 +42,8 @@ static void conf_every_section(void **state)
 		"dma_latency = off\nprefault_heap_kib = 1024\n"
 		"[loop]\nbackend = epoll\nspin_guard_us = 100\n"
 		"busy_poll_us = 50\nsocket_priority = 6\n"
-		"[stream]\nframe_us = 7500\ncodec = lc3\ndelay_ms = 45.5\n"
+		"[stream]\nsource = pipewire\nframe_us = 7500\ncodec = lc3\n"
+		"delay_ms = 45.5\n"
 		"delay_min_ms = 20\ndelay_max_ms = 100\nmono = yes\n"
 		"tone_left_hz = 1000\n"
 		"[servo]\nestimator = median-iir\nresync_threshold_us = 20\n"
@@ -65,6 +68,7 @@ static void conf_every_section(void **state)
 	assert_int_equal(c.loop.busy_poll_us, 50);
 	assert_int_equal(c.loop.socket_priority, 6);
 	assert_int_equal(c.stream.frame_ns, 7500 * NSEC_PER_USEC);
+	assert_int_equal(c.stream.source, CONF_SOURCE_PIPEWIRE);
 	assert_int_equal(c.stream.codec, CONF_CODEC_LC3);
 	assert_int_equal(c.stream.delay_ns, 45500 * NSEC_PER_USEC);
 	assert_true(c.stream.mono);
@@ -95,6 +99,8 @@ static const struct {
 	{ "[rtt]\npriority = 1\n", "ttwsd.conf:2: unknown section [rtt]" },
 	{ "[rt]\nlock_memory = maybe\n", "ttwsd.conf:2: [rt] lock_memory: 'maybe' is not a boolean" },
 	{ "[stream]\ncodec = mp3\n", "ttwsd.conf:2: [stream] codec: unknown value 'mp3'" },
+	{ "[stream]\nsource = alsa\n", "ttwsd.conf:2: [stream] source: unknown value 'alsa'" },
+	{ "[stream]\n\nsource = 1\n", "ttwsd.conf:3: [stream] source: unknown value '1'" },
 	{ "[stream]\nframe_us = 8000\n", "ttwsd.conf: [stream] frame_us: must be 7500 or 10000" },
 	{ "[stream]\nframe_us = 5000\n", "ttwsd.conf:2: [stream] frame_us: out of range" },
 	{ "[stream]\ndelay_min_ms = 90\ndelay_max_ms = 80\n", "ttwsd.conf: [stream] delay_min_ms is above" },
@@ -140,6 +146,10 @@ static void conf_names(void **state)
 	assert_string_equal(conf_transport_name(CONF_TRANSPORT_HCI_UART),
 			    "hci-uart");
 	assert_string_equal(conf_ear_name(CONF_EAR_RIGHT), "right");
+	assert_string_equal(conf_codec_name(CONF_CODEC_LC3), "lc3");
+	assert_string_equal(conf_source_name(CONF_SOURCE_PIPEWIRE),
+			    "pipewire");
+	assert_string_equal(conf_source_name(CONF_SOURCE_TONE), "tone");
 }
 
 int main(void)

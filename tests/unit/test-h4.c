@@ -425,6 +425,28 @@ static const struct row rows[] = {
 			 raw_pdu(I1), raw_pdu(A1) },
 	},
 	{
+		/* OGF 0x00 does not exist: implausible while hunting (then
+		 * 01 00 00 is opcode 0x0000, also OGF 0x00). */
+		.name = "command with OGF 0x00 while hunting",
+		.in = raw_pdu(0xff, 0x01, 0x01, 0x00, 0x00, E1),
+		.cfg = &cfg_all,
+		.out = { raw_pdu(E1) },
+		.resyncs = 1, .bad_type = 1, .skipped = 5,
+	},
+	{
+		.name = "command with OGF 0x00 in step",
+		.in = raw_pdu(0x01, 0x01, 0x00, 0x00, E1),
+		.cfg = &cfg_all,
+		.out = { raw_pdu(0x01, 0x01, 0x00, 0x00), raw_pdu(E1) },
+	},
+	{
+		.name = "vendor command (OGF 0x3F) while hunting",
+		.in = raw_pdu(0xff, 0x01, 0x01, 0xfc, 0x00, E1),
+		.cfg = &cfg_all,
+		.out = { raw_pdu(0x01, 0x01, 0xfc, 0x00), raw_pdu(E1) },
+		.resyncs = 1, .bad_type = 1, .skipped = 1,
+	},
+	{
 		/* The last packet of cfg_all's row, checked on its own so
 		 * that out[] stays at four. ISO length 0x3ff0 > 300. */
 		.name = "ISO length over the maximum",

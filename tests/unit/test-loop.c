@@ -1365,8 +1365,7 @@ static void stream_burst(struct fx *f, int wfd, int rfd, size_t total)
 	assert_int_equal(k->n_eof + k->n_rx_err, 0);
 	print_message("[ INFO     ] %s: %zu bytes in %u chunks, %" PRIu64
 		      " us\n",
-		      f->v->name, total, k->n_data,
-		      (rt_now_ns() - t0) / 1000);
+		      f->v->name, total, k->n_data, (rt_now_ns() - t0) / 1000);
 }
 
 static void test_stream_pipe_burst(void **state)
@@ -1684,8 +1683,7 @@ static void test_stream_short_write(void **state)
 	}
 	want_tx = n;
 	assert_true(run_until(f, got_tx, 2000));
-	print_message("[ INFO     ] %s: %u packets, %" PRIu64
-		      " short writes\n",
+	print_message("[ INFO     ] %s: %u packets, %" PRIu64 " short writes\n",
 		      f->v->name, n, counters(f).tx_short);
 	assert_true(counters(f).tx_short >= 1);
 	assert_int_equal(counters(f).tx, n);
@@ -1753,9 +1751,8 @@ static void test_stream_poll_fallback(void **state)
 	{
 		struct sink *e = sink_new(2);
 
-		assert_int_equal(loop_add_stream(f->l, p[0], on_stream, e,
-						 &e->s),
-				 0);
+		assert_int_equal(
+		    loop_add_stream(f->l, p[0], on_stream, e, &e->s), 0);
 		assert_int_equal(pat_write(p[1], 0, 10), 10);
 		fx_fd_close(f, p[1]);
 		want_sink = e;
@@ -1857,11 +1854,10 @@ static void test_stream_add_errors(void **state)
 	assert_int_equal(pipe2(b, O_CLOEXEC), 0); /* blocking */
 	fx_fd(f, b[0]);
 	fx_fd(f, b[1]);
-	assert_int_equal(socketpair(AF_UNIX,
-				    SOCK_SEQPACKET | SOCK_NONBLOCK |
-					SOCK_CLOEXEC,
-				    0, sp),
-			 0);
+	assert_int_equal(
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0, sp),
+	    0);
 	fx_fd(f, sp[0]);
 	fx_fd(f, sp[1]);
 	assert_int_equal(pipe2(q, O_CLOEXEC), 0);
@@ -1875,10 +1871,8 @@ static void test_stream_add_errors(void **state)
 	assert_int_equal(loop_add_stream(f->l, q[0], on_stream, k, &s2),
 			 -EBADF);
 	assert_int_equal(loop_add_stream(f->l, p[0], NULL, k, &s2), -EINVAL);
-	assert_int_equal(loop_add_stream(f->l, -1, on_stream, k, &s2),
-			 -EINVAL);
-	assert_int_equal(loop_add_connecting(f->l, p[0], conn_nop,
-					     NULL),
+	assert_int_equal(loop_add_stream(f->l, -1, on_stream, k, &s2), -EINVAL);
+	assert_int_equal(loop_add_connecting(f->l, p[0], conn_nop, NULL),
 			 -ENOTSOCK);
 
 	/* Read end: receives only; write end: sends only. */
@@ -1942,8 +1936,8 @@ static void test_stream_socket(void **state)
 	sink_check(f, k, 20000);
 	assert_int_equal(rx->len, total);
 	for (size_t at = 0, i = 0; i < 100; i++) {
-		pkt_check(rx->buf + at, pkt_len_small((unsigned)i),
-			  (unsigned)i, at, pkt_len_small((unsigned)i));
+		pkt_check(rx->buf + at, pkt_len_small((unsigned)i), (unsigned)i,
+			  at, pkt_len_small((unsigned)i));
 		at += pkt_len_small((unsigned)i);
 	}
 
@@ -1993,8 +1987,8 @@ static void on_conn(struct loop *l, int fd, int err, void *user_data)
 	}
 	c->cancel_r = loop_cancel_connecting(l, fd);
 	if (c->add_stream && err == 0) {
-		c->add_r = loop_add_stream(l, fd, on_stream, c->sink,
-					   &c->sink->s);
+		c->add_r =
+		    loop_add_stream(l, fd, on_stream, c->sink, &c->sink->s);
 	}
 }
 
@@ -2086,8 +2080,8 @@ static void test_connect_unix(void **state)
 	lfd = fx_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	assert_int_equal(bind(lfd, (struct sockaddr *)&a, alen), 0);
 	assert_int_equal(listen(lfd, 4), 0);
-	fd = fx_fd(f, socket(AF_UNIX,
-			     SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	fd = fx_fd(
+	    f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	/* Nobody accepts yet, and Linux completes it at once anyway. */
 	r = connect(fd, (struct sockaddr *)&a, alen);
 	assert_true(r == 0 || errno == EINPROGRESS);
@@ -2173,9 +2167,9 @@ static void test_connect_cancel(void **state)
 	struct fx *f = fx_open(state, tweak_two_slots);
 	struct pollfd pfd;
 	struct sockaddr_in a, b = {
-	    .sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
+				  .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+			      };
 	socklen_t blen = sizeof(b);
 	int lfd, fa, fb, fc, fd, e;
 
@@ -2306,8 +2300,7 @@ static void test_no_allocation_after_setup(void **state)
 	pfd = (struct pollfd){.fd = lfull, .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 2000), 1);
 	assert_int_equal(loop_add_stream(f->l, s, on_stream, ks, &ks->s), 0);
-	assert_int_equal(loop_add_stream(f->l, p[0], on_stream, kp, &kp->s),
-			 0);
+	assert_int_equal(loop_add_stream(f->l, p[0], on_stream, kp, &kp->s), 0);
 	conn_closed = 0;
 
 	wheel_timer_init(&k.t, WHEEL_HARD, 0, tick_fn);
@@ -2357,8 +2350,8 @@ static void test_no_allocation_after_setup(void **state)
 			    (connect(fd, (struct sockaddr *)&a, sizeof(a)) <
 				 0 &&
 			     errno != EINPROGRESS) ||
-			    loop_add_connecting(f->l, fd, on_conn_close,
-						NULL) < 0) {
+			    loop_add_connecting(f->l, fd, on_conn_close, NULL) <
+				0) {
 				break;
 			}
 		}
@@ -2370,8 +2363,8 @@ static void test_no_allocation_after_setup(void **state)
 			    connect(fd, (struct sockaddr *)&full,
 				    sizeof(full)) == 0 ||
 			    errno != EINPROGRESS ||
-			    loop_add_connecting(f->l, fd, on_conn_close,
-						NULL) < 0) {
+			    loop_add_connecting(f->l, fd, on_conn_close, NULL) <
+				0) {
 				break;
 			}
 			if (i % 20 == 5) {

@@ -14,12 +14,12 @@
 #include "core/probe.h"
 
 static const uint64_t cis_ns[] = {
-	7500 * NSEC_PER_USEC,
-	11250 * NSEC_PER_USEC,
-	30000 * NSEC_PER_USEC,
-	4 * NSEC_PER_SEC,
-	1,
-	3,
+    7500 * NSEC_PER_USEC,
+    11250 * NSEC_PER_USEC,
+    30000 * NSEC_PER_USEC,
+    4 * NSEC_PER_SEC,
+    1,
+    3,
 };
 
 static void test_invalid(void **state)
@@ -62,13 +62,15 @@ static void test_period_bound(void **state)
 			struct probe p;
 			uint64_t now = UINT64_C(1) << 50, seed = c * 7 + every;
 
-			assert_int_equal(probe_init(&p, ci, every, seed, now), 0);
+			assert_int_equal(probe_init(&p, ci, every, seed, now),
+					 0);
 			for (int i = 0; i < 5000; i++) {
 				uint64_t due = probe_due(&p), next;
 
 				/* Sometimes late, by up to two intervals. */
-				now = due + (i % 5 == 4 ? (uint64_t)i % (2 * ci + 1) :
-							  0);
+				now = due + (i % 5 == 4
+						 ? (uint64_t)i % (2 * ci + 1)
+						 : 0);
 				next = probe_sent(&p, now);
 				assert_int_equal(next, probe_due(&p));
 				assert_true(next > now + (every - 1) * ci);
@@ -92,11 +94,12 @@ static void test_phases_cover(void **state)
 			for (uint64_t seed = 0; seed < 20; seed++) {
 				struct probe p;
 				uint64_t now = UINT64_C(987654321) * (seed + 1);
-				uint64_t anchor = (seed * 7919 * ci) / 20011 % ci;
+				uint64_t anchor =
+				    (seed * 7919 * ci) / 20011 % ci;
 				uint64_t due[64];
 
-				assert_int_equal(probe_init(&p, ci, every, seed,
-							    now), 0);
+				assert_int_equal(
+				    probe_init(&p, ci, every, seed, now), 0);
 				due[0] = probe_due(&p);
 				for (int i = 1; i < 64; i++) {
 					due[i] = probe_sent(&p, due[i - 1]);
@@ -104,8 +107,10 @@ static void test_phases_cover(void **state)
 				for (int start = 0; start + 16 <= 64; start++) {
 					unsigned hit = 0;
 
-					for (int i = start; i < start + 16; i++) {
-						uint64_t ph = (due[i] - anchor) % ci;
+					for (int i = start; i < start + 16;
+					     i++) {
+						uint64_t ph =
+						    (due[i] - anchor) % ci;
 
 						hit |= 1u << (ph * 8 / ci);
 					}
@@ -169,16 +174,21 @@ static void test_set_ci(void **state)
 	}
 }
 
+#define PROBE_TEST(n, f)                                                       \
+	{                                                                      \
+		.name = "probe/" n, .test_func = (f)                           \
+	}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_first_at_now),
-		cmocka_unit_test(test_period_bound),
-		cmocka_unit_test(test_phases_cover),
-		cmocka_unit_test(test_late_keeps_phases),
-		cmocka_unit_test(test_reproducible),
-		cmocka_unit_test(test_set_ci),
+	    PROBE_TEST("init_invalid", test_invalid),
+	    PROBE_TEST("first_at_now", test_first_at_now),
+	    PROBE_TEST("period_bound", test_period_bound),
+	    PROBE_TEST("phases_cover_interval", test_phases_cover),
+	    PROBE_TEST("late_sends_keep_phases", test_late_keeps_phases),
+	    PROBE_TEST("reproducible_from_seed", test_reproducible),
+	    PROBE_TEST("set_ci", test_set_ci),
 	};
 
 	return cmocka_run_group_tests_name("probe", tests, NULL, NULL);

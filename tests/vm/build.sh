@@ -143,6 +143,10 @@ resolve_kernel() {
 	printf '%s\n' "$out"
 }
 
+# One fetch at a time per cache (parallel test runs share it).
+mkdir -p "$CACHE"
+exec {lock}>"$CACHE/.lock"
+flock "$lock"
 read -r kpkg kver_pkg < <(resolve_kernel) || true
 cached_any() { [[ -n $(find "$CACHE" -mindepth 2 -maxdepth 2 -name .complete 2>/dev/null) ]]; }
 if [[ -z ${kpkg:-} && $EUID -eq 0 ]] && ! cached_any; then
@@ -162,6 +166,7 @@ else
 	note "apt knows no kernel package; using cached ${kdir##*/}"
 fi
 kver=$(<"$kdir/kernel-release")
+flock -u "$lock"
 
 # --- the initramfs -------------------------------------------------------
 

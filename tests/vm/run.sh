@@ -8,11 +8,12 @@
 # 1 when it failed, timed out or reported nothing; 77 when qemu cannot run
 # here at all (meson's "skipped"); 2 on bad usage.
 # The guest console streams to CONSOLE_LOG (default VM_DIR/console.log);
-# TTWS_VM_VERBOSE=1 also streams it to stderr. TTWS_VM_ACCEL=tcg|kvm
+# TTWS_VM_VERBOSE=1 also streams it to stderr. TTWS_VM_QEMU names the
+# qemu binary, TTWS_VM_BOOT_S the boot allowance (90). TTWS_VM_ACCEL=tcg|kvm
 # overrides the accelerator choice, TTWS_VM_CPU the TCG CPU model (max).
 set -euo pipefail
 
-die() { printf 'vm/run: %s\n' "$*" >&2; exit "${2:-1}"; }
+die() { printf 'vm/run: %s\n' "$1" >&2; exit "${2:-1}"; }
 skip() {
 	printf '\nvm/run: SKIPPED: %s\n\n' "$*" >&2
 	exit 77
@@ -36,8 +37,8 @@ for f in vmlinuz initrd.cpio.gz; do
 done
 log=${log:-$vm/console.log}
 
-qemu=$(command -v qemu-system-x86_64) ||
-	skip "qemu-system-x86_64 not found (./dev setup installs qemu-system-x86)"
+qemu=$(command -v "${TTWS_VM_QEMU:-qemu-system-x86_64}") ||
+	skip "${TTWS_VM_QEMU:-qemu-system-x86_64} not found (./dev setup installs qemu-system-x86)"
 accels=$("$qemu" -accel help 2>/dev/null) ||
 	skip "$qemu does not start: $("$qemu" -accel help 2>&1 | head -n 3)"
 
@@ -118,7 +119,14 @@ if ! jq -e . >/dev/null 2>&1 <<<"$result"; then
 	show_log
 	die "the payload's result is not JSON"
 fi
-if [[ $status != 0 ]] || [[ $(jq -r '.ok' <<<"$result") != true ]]; then
+if [[ $status != 0 ]]; then
 	show_log
-	die "the payload failed: $(jq -c '{error, failures}' <<<"$result" 2>/dev/null)"
+	if [[ $status == 137 ]]; then
+		die "the payload was killed at its ${deadline}s deadline; console: $log"
+	fi
+	die "the payload exited ${status:-without status}: $(jq -c '[.error, .failures] | map(select(. != null))' <<<"$result"); console: $log"
+fi
+if [[ $(jq -r '.ok' <<<"$result") != true ]]; then
+	show_log
+	die "the payload reported failure: $(jq -c '[.error, .failures] | map(select(. != null))' <<<"$result"); console: $log"
 fi

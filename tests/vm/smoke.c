@@ -58,7 +58,7 @@
 #define SOF_TIMESTAMPING_TX_COMPLETION (1 << 18)
 #endif
 #define SMOKE_TSTAMP_COMPLETION 3 /* SCM_TSTAMP_COMPLETION */
-/* The kernel's LE_LINK (include/net/bluetooth/hci.h); BlueZ's hci.h lacks it. */
+/* The kernel's LE_LINK (net/bluetooth/hci.h); BlueZ's hci.h lacks it. */
 #define SMOKE_LE_LINK 0x80
 
 #define PSM_LEFT 0x0080
@@ -66,7 +66,8 @@
 /* Different on each end so a swapped BT_SNDMTU/BT_RCVMTU is caught. */
 #define MTU_CENTRAL 512
 #define MTU_PEER 600
-#define PRIORITY 6 /* TC_PRIO_INTERACTIVE: the highest without CAP_NET_ADMIN */
+/* TC_PRIO_INTERACTIVE: the highest one without CAP_NET_ADMIN. */
+#define PRIORITY 6
 #define ROUNDS 20
 #define CONNECT_TIMEOUT_MS 25000 /* above the kernel's own 20 s LE timeout */
 #define REPLY_TIMEOUT_MS 5000
@@ -179,29 +180,32 @@ static int dev_addr(int dev_id, bdaddr_t *ret_addr)
 	return r;
 }
 
+#define CONN_INFO_LEN                                                          \
+	(sizeof(struct hci_conn_info_req) + sizeof(struct hci_conn_info))
+
 /* Whether controller @dev_id has an LE link to @peer (-errno on error). */
 static int link_up(int dev_id, const bdaddr_t *peer)
 {
 	struct sockaddr_hci a = {
-		.hci_family = AF_BLUETOOTH,
-		.hci_dev = dev_id,
-		.hci_channel = HCI_CHANNEL_RAW,
+	    .hci_family = AF_BLUETOOTH,
+	    .hci_dev = dev_id,
+	    .hci_channel = HCI_CHANNEL_RAW,
 	};
-	struct {
-		struct hci_conn_info_req req;
-		struct hci_conn_info info;
-	} ci = {.req.type = SMOKE_LE_LINK};
+	/* The request is followed by room for the one answer. */
+	uint8_t buf[CONN_INFO_LEN] __attribute__((aligned(8))) = {0};
+	struct hci_conn_info_req *req = (struct hci_conn_info_req *)buf;
 	int fd, r;
 
 	fd = socket(AF_BLUETOOTH, SOCK_RAW | SOCK_CLOEXEC, BTPROTO_HCI);
 	if (fd < 0) {
 		return -errno;
 	}
-	bacpy(&ci.req.bdaddr, peer);
+	bacpy(&req->bdaddr, peer);
+	req->type = SMOKE_LE_LINK;
 	/* HCIGETCONNINFO looks at the device the socket is bound to. */
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		r = -errno;
-	} else if (ioctl(fd, HCIGETCONNINFO, &ci) < 0) {
+	} else if (ioctl(fd, HCIGETCONNINFO, req) < 0) {
 		r = errno == ENOENT ? 0 : -errno;
 	} else {
 		r = 1;
@@ -235,7 +239,8 @@ static int opt_int(int fd, int level, int name)
 	socklen_t len;
 
 	/* BT_SNDMTU/BT_RCVMTU are u16 in the kernel (l2cap_sock.c). */
-	if (level == SOL_BLUETOOTH && (name == BT_SNDMTU || name == BT_RCVMTU)) {
+	if (level == SOL_BLUETOOTH &&
+	    (name == BT_SNDMTU || name == BT_RCVMTU)) {
 		len = sizeof(v16);
 		if (getsockopt(fd, level, name, &v16, &len) < 0) {
 			return -errno;
@@ -269,9 +274,9 @@ static int l2_socket(const bdaddr_t *src, uint16_t psm, uint16_t imtu,
 		     int flags)
 {
 	struct sockaddr_l2 a = {
-		.l2_family = AF_BLUETOOTH,
-		.l2_psm = htobs(psm),
-		.l2_bdaddr_type = BDADDR_LE_PUBLIC,
+	    .l2_family = AF_BLUETOOTH,
+	    .l2_psm = htobs(psm),
+	    .l2_bdaddr_type = BDADDR_LE_PUBLIC,
 	};
 	struct bt_security sec = {.level = BT_SECURITY_LOW};
 	int fd, r;
@@ -314,10 +319,10 @@ static ssize_t recv_stamped(int fd, void *buf, size_t len, int flags,
 	} ctl;
 	struct iovec iov = {buf, len};
 	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = ctl.buf,
-		.msg_controllen = sizeof(ctl.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.buf,
+	    .msg_controllen = sizeof(ctl.buf),
 	};
 	struct cmsghdr *c;
 	ssize_t n;
@@ -371,7 +376,8 @@ static void peer_serve(int lfd, const char *name)
 			size_t len;
 
 			if (n <= 0) {
-				break; /* the host closed: wait for the next one */
+				/* The host closed: wait for the next one. */
+				break;
 			}
 			if ((size_t)n < sizeof(q)) {
 				continue;
@@ -417,7 +423,8 @@ static int peer_start(struct peer *pr)
 		close(pipefd[0]);
 		lfd = l2_socket(&pr->addr, pr->psm, MTU_PEER, 0);
 		if (lfd < 0 || listen(lfd, 1) < 0) {
-			fprintf(stderr, "smoke[%s]: listen on hci%d psm 0x%04x: %s\n",
+			fprintf(stderr,
+				"smoke[%s]: listen on hci%d psm 0x%04x: %s\n",
 				pr->name, pr->dev_id, pr->psm,
 				strerror(lfd < 0 ? -lfd : errno));
 			_exit(1);
@@ -468,9 +475,9 @@ static int wait_fd(int fd, short events, int timeout_ms)
 static int connect_start(const bdaddr_t *central, const struct peer *pr)
 {
 	struct sockaddr_l2 a = {
-		.l2_family = AF_BLUETOOTH,
-		.l2_psm = htobs(pr->psm),
-		.l2_bdaddr_type = BDADDR_LE_PUBLIC,
+	    .l2_family = AF_BLUETOOTH,
+	    .l2_psm = htobs(pr->psm),
+	    .l2_bdaddr_type = BDADDR_LE_PUBLIC,
 	};
 	int fd, r;
 
@@ -556,8 +563,8 @@ static int exchange(struct peer *pr, uint32_t seq, size_t ping_len,
 		    size_t pong_len)
 {
 	uint8_t out[MTU_PEER], in[MTU_CENTRAL];
-	struct ping q = {.magic = MAGIC_PING, .seq = seq,
-			 .reply_len = (uint16_t)pong_len};
+	struct ping q = {
+	    .magic = MAGIC_PING, .seq = seq, .reply_len = (uint16_t)pong_len};
 	struct timespec ts;
 	uint64_t t0, rtt;
 	ssize_t n;
@@ -626,11 +633,14 @@ fail:
 static int exchange_rounds(struct peer *pr, uint32_t *seq, int rounds)
 {
 	static const size_t ping_len[] = {sizeof(struct ping), 100, MTU_PEER};
-	static const size_t pong_len[] = {MTU_CENTRAL, sizeof(struct pong), 251};
+	static const size_t pong_len[] = {MTU_CENTRAL, sizeof(struct pong),
+					  251};
 	int ok = 0;
 
 	for (int i = 0; i < rounds; i++) {
-		if (exchange(pr, (*seq)++, ping_len[i % 3], pong_len[i % 3]) == 0) {
+		int k = i % 3;
+
+		if (exchange(pr, (*seq)++, ping_len[k], pong_len[k]) == 0) {
 			ok++;
 		}
 	}
@@ -638,11 +648,11 @@ static int exchange_rounds(struct peer *pr, uint32_t *seq, int rounds)
 }
 
 struct tx_probe {
-	bool completion_flag;    /* SO_TIMESTAMPING took TX_COMPLETION */
+	bool completion_flag; /* SO_TIMESTAMPING took TX_COMPLETION */
 	int completion_errno;
-	bool software_flag;      /* ... took TX_SOFTWARE */
-	int reports;             /* error-queue timestamp messages */
-	unsigned types;          /* bit n: SCM_TSTAMP type n was reported */
+	bool software_flag; /* ... took TX_SOFTWARE */
+	int reports;	    /* error-queue timestamp messages */
+	unsigned types;	    /* bit n: SCM_TSTAMP type n was reported */
 };
 
 /*
@@ -664,9 +674,9 @@ static void tx_probe(struct peer *pr, uint32_t *seq, struct tx_probe *ret)
 					  &flags, sizeof(flags)) == 0;
 	if (!ret->completion_flag) {
 		ret->completion_errno = errno;
-		ret->software_flag = setsockopt(pr->fd, SOL_SOCKET,
-						SO_TIMESTAMPING, &base,
-						sizeof(base)) == 0;
+		ret->software_flag =
+		    setsockopt(pr->fd, SOL_SOCKET, SO_TIMESTAMPING, &base,
+			       sizeof(base)) == 0;
 	} else {
 		ret->software_flag = true;
 	}
@@ -680,10 +690,10 @@ static void tx_probe(struct peer *pr, uint32_t *seq, struct tx_probe *ret)
 		uint8_t data[64];
 		struct iovec iov = {data, sizeof(data)};
 		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = ctl.buf,
-			.msg_controllen = sizeof(ctl.buf),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = ctl.buf,
+		    .msg_controllen = sizeof(ctl.buf),
 		};
 		struct cmsghdr *c;
 
@@ -811,10 +821,10 @@ static int parse_index(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct peer left = {.name = "left", .dev_id = 1, .psm = PSM_LEFT,
-			    .fd = -1};
-	struct peer right = {.name = "right", .dev_id = 2, .psm = PSM_RIGHT,
-			     .fd = -1};
+	struct peer left = {
+	    .name = "left", .dev_id = 1, .psm = PSM_LEFT, .fd = -1};
+	struct peer right = {
+	    .name = "right", .dev_id = 2, .psm = PSM_RIGHT, .fd = -1};
 	struct peer after = {.name = "right_after_restart", .fd = -1};
 	struct tx_probe tx = {0};
 	struct utsname un;
@@ -886,7 +896,8 @@ int main(int argc, char **argv)
 	r = wait_hangup(right.fd, 10000, &hangup_ns);
 	hangup_seen = r == 0 || r == -ECONNRESET || r == -ENOTCONN;
 	if (!hangup_seen) {
-		fail("right: host channel did not drop after the earbud died: %s",
+		fail("right: host channel did not drop after the earbud died: "
+		     "%s",
 		     strerror(-r));
 	}
 	close(right.fd);
@@ -910,7 +921,8 @@ int main(int argc, char **argv)
 	drop_ns = now_ns(CLOCK_MONOTONIC) - drop_ns;
 	link_dropped = r == 0;
 	if (!link_dropped) {
-		fail("right: LE link still up %.1f s after its channel closed (%s)",
+		fail("right: LE link still up %.1f s after its channel closed "
+		     "(%s)",
 		     drop_ns / 1e9, r < 0 ? strerror(-r) : "up");
 	}
 	if (link_up(central_id, &left.addr) != 1) {
@@ -939,7 +951,8 @@ int main(int argc, char **argv)
 	}
 	left_kept = during == 5 && left.fd == kept_fd;
 	if (!left_kept) {
-		fail("left: %d of 5 exchanges while the right was away", during);
+		fail("left: %d of 5 exchanges while the right was away",
+		     during);
 	}
 	check_peer(&after, ROUNDS);
 	check_peer(&left, 2 * ROUNDS + 5 + 1);
@@ -951,7 +964,8 @@ out:
 	       "\"priority\":%d,\"security\":%d,\"addr_type\":\"le_public\"},"
 	       "\"central\":{\"hci\":%d,\"addr\":\"%s\"},",
 	       failures_n ? "false" : "true", un.release, un.version,
-	       MTU_CENTRAL, MTU_PEER, PRIORITY, BT_SECURITY_LOW, central_id, ca);
+	       MTU_CENTRAL, MTU_PEER, PRIORITY, BT_SECURITY_LOW, central_id,
+	       ca);
 	print_peer(&left, 2 * ROUNDS + 5 + 1);
 	putchar(',');
 	print_peer(&right, ROUNDS);

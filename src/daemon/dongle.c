@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/dongle.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hcihost.h"
+#include "core/macro.h"
+#include "core/spsc.h"
+#include "core/wheel.h"
+#include "daemon/log.h"
+#include "os/l2cap.h"
+#include "os/loop.h"
+#include "os/rt.h"
+#include "os/serial.h"
+
+#define DONGLE_TICK_NS (50 * NSEC_PER_MSEC)
+
+struct dongle;
+
+struct donglechan {
+	struct chan chan;
+	struct dongle *d;
+	unsigned ear;
+	struct hci_bdaddr peer;
+	enum hci_addr_type peer_type;
+	bool want_open; /* opened by the link, waiting for READY or for
+			 * the host to finish closing the last session */
+	bool closing;   /* closed by the link: swallow the host's report */
+};
+
+struct dongle {
+	struct loop *loop;
+	struct wheel *wheel;
+	const struct conf *conf;
+	const struct conf_link *cl;
+	struct spsc *capture;
+
+	struct hcihost *host;
+	void *serial_mem; /* serial_size() bytes, reused by every reopen */
+	struct serial *serial;
+	struct loop_sock *sock;
+	bool ready;
+
+	struct donglechan *ch[CONF_N_EARS];
+	struct wheel_timer retry_timer; /* soft: reopen back-off */
+	struct wheel_timer tick_timer;  /* soft: host timeouts */
+	uint64_t backoff_ns;
+	struct dongle_stats st;
+};
+
+static void dongle_released(struct loop *l, int fd, void *user_data)
+{
+	struct dongle *d = user_data;
+
+	/* Restores the tty's termios and closes it: the loop is done. */
+	serial_close_in(d->serial);
+	d->serial = NULL;
+}
+
+/* Every channel of this dongle closes; the tty is reopened later. */
+static void dongle_lost(struct dongle *d, int err, uint64_t now_ns)
+{
+	unsigned e;
+
+	if (d->sock) {
+		loop_remove_socket(d->loop, d->sock, dongle_released, d);
+		d->sock = NULL;
+		d->st.losses++;
+		log_rt(LOG_WARNING, "hci-uart %s: dongle lost (%s); reopening "
+				    "in %llu ms",
+		       d->cl->path, strerror(-err),
+		       (unsigned long long)(d->backoff_ns / NSEC_PER_MSEC));
+	}
+	d->ready = false;
+	d->st.open = false;
+	for (e = 0; e < CONF_N_EARS; e++) {
+		struct donglechan *c = d->ch[e];
+
+		if (!c) {
+			continue;
+		}
+		c->closing = false;
+		if (c->chan.is_open) {
+			c->chan.is_open = false;
+			c->chan.cb.closed(c->chan.user_data, err, now_ns);
+		}
+	}
+	if (!wheel_pending(&d->retry_timer)) {
+		wheel_add(d->wheel, &d->retry_timer, now_ns + d->backoff_ns);
+		d->backoff_ns = MIN(d->backoff_ns * 2,
+				    d->conf->reconnect.backoff_max_ns);
+	}
+}
+
+static void dongle_rx(struct loop *l, struct loop_sock *s,
+		      const struct loop_rx *rx, void *user_data)
+{
+	struct dongle *d = user_data;
+
+	switch (rx->ev) {
+	case LOOP_EV_DATA:
+		hcihost_input(d->host, rx->data, rx->len, rx->user_ts_ns);
+		return;
+	case LOOP_EV_EOF:
+		dongle_lost(d, -ENODEV, rx->user_ts_ns);
+		return;
+	case LOOP_EV_RX_ERROR:
+	case LOOP_EV_TX_ERROR:
+		if (rx->rx_stopped || rx->ev == LOOP_EV_TX_ERROR) {
+			dongle_lost(d, rx->err ? rx->err : -EIO,
+				    rx->user_ts_ns);
+		}
+		return;
+	}
+}
+
+static void dongle_open_tty(struct dongle *d, uint64_t now_ns)
+{
+	struct serial_config sc;
+	int r;
+
+	serial_config_default(&sc);
+	sc.path = d->cl->path;
+	sc.baud = d->cl->baud;
+	sc.flow_control = d->cl->flow_control;
+	r = serial_open_in(d->serial_mem, serial_size(), &sc, &d->serial);
+	if (r == 0) {
+		r = loop_add_stream(d->loop, serial_fd(d->serial), dongle_rx,
+				    d, &d->sock);
+		if (r < 0) {
+			serial_close_in(d->serial);
+			d->serial = NULL;
+		}
+	}
+	if (r < 0) {
+		d->st.open_fails++;
+		log_rt(LOG_WARNING, "hci-uart %s: cannot open: %s", d->cl->path,
+		       strerror(-r));
+		wheel_add(d->wheel, &d->retry_timer, now_ns + d->backoff_ns);
+		d->backoff_ns = MIN(d->backoff_ns * 2,
+				    d->conf->reconnect.backoff_max_ns);
+		return;
+	}
+	d->st.opens++;
+	hcihost_start(d->host, now_ns);
+}
+
+static void dongle_retry_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	dongle_open_tty(container_of(t, struct dongle, retry_timer), now_ns);
+}
+
+static void dongle_tick_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct dongle *d = container_of(t, struct dongle, tick_timer);
+	uint64_t next = now_ns + DONGLE_TICK_NS;
+	uint64_t due;
+
+	if (d->sock) {
+		hcihost_tick(d->host, now_ns);
+		due = hcihost_next_deadline(d->host);
+		if (due > now_ns && due < next) {
+			next = due;
+		}
+	}
+	wheel_add(d->wheel, t, next);
+}
+
+/* ---- hcihost callbacks ---------------------------------------------- */
+
+static int dongle_write(void *user_data, const uint8_t *frame, size_t len)
+{
+	struct dongle *d = user_data;
+
+	if (!d->sock) {
+		return -ENOTCONN;
+	}
+	return loop_send(d->loop, d->sock, frame, len);
+}
+
+static void dongle_ready(void *user_data, const struct hci_bdaddr *local)
+{
+	struct dongle *d = user_data;
+	uint64_t now = rt_now_ns();
+	unsigned e;
+
+	d->ready = true;
+	d->st.open = true;
+	d->backoff_ns = d->conf->reconnect.backoff_min_ns;
+	log_rt(LOG_INFO, "hci-uart %s: controller %02X:%02X:%02X:%02X:%02X:%02X "
+			 "ready",
+	       d->cl->path, local->b[5], local->b[4], local->b[3],
+	       local->b[2], local->b[1], local->b[0]);
+	for (e = 0; e < CONF_N_EARS; e++) {
+		struct donglechan *c = d->ch[e];
+
+		if (c && c->want_open) {
+			c->want_open = false;
+			if (hcihost_open(d->host, e, &c->peer, c->peer_type,
+					 now) < 0) {
+				c->chan.cb.closed(c->chan.user_data, -EIO,
+						  now);
+			}
+		}
+	}
+}
+
+static void dongle_down(void *user_data, int err)
+{
+	dongle_lost(user_data, err, rt_now_ns());
+}
+
+static void dongle_chan_open_cb(void *user_data, unsigned ch)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	if (c) {
+		c->chan.is_open = true;
+		c->chan.cb.open(c->chan.user_data, rt_now_ns());
+	}
+}
+
+static void dongle_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,
+			    size_t len, uint64_t rx_ns)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	/* No kernel timestamp on a tty: rx_ns is when the loop read the
+	 * bytes, which the UART's own buffering already delays. */
+	if (c && c->chan.is_open) {
+		c->chan.cb.msg(c->chan.user_data, sdu, len, rx_ns, false);
+	}
+}
+
+static void dongle_chan_closed(void *user_data, unsigned ch, int err)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	if (!c) {
+		return;
+	}
+	c->chan.is_open = false;
+	if (c->closing) {
+		/* The link closed it and expects no callback (chan_close());
+		 * a reopen asked for meanwhile can go now. */
+		c->closing = false;
+		if (c->want_open && d->ready) {
+			c->want_open = false;
+			if (hcihost_open(d->host, ch, &c->peer, c->peer_type,
+					 rt_now_ns()) < 0) {
+				c->chan.cb.closed(c->chan.user_data, -EIO,
+						  rt_now_ns());
+			}
+		}
+		return;
+	}
+	/* An open that never completed is reported too: the link is
+	 * waiting for either outcome. */
+	c->chan.cb.closed(c->chan.user_data, err < 0 ? err : -ECONNRESET,
+			  rt_now_ns());
+}
+
+static void dongle_trace(void *user_data, bool rx, const uint8_t *frame,
+			 size_t len, uint64_t now_ns)
+{
+	struct dongle *d = user_data;
+	struct {
+		struct dongle_trace_rec r;
+		uint8_t data[HCIHOST_MAX_SDU + 64];
+	} rec;
+
+	if (!d->capture || len > sizeof(rec.data)) {
+		return;
+	}
+	memset(&rec.r, 0, sizeof(rec.r));
+	rec.r.mono_ns = now_ns;
+	rec.r.len = (uint16_t)len;
+	rec.r.rx = rx;
+	memcpy(rec.data, frame, len);
+	if (spsc_write(d->capture, &rec, sizeof(rec.r) + len) < 0) {
+		d->st.trace_drops++;
+	}
+}
+
+static void dongle_debug(void *user_data, const char *text)
+{
+	struct dongle *d = user_data;
+
+	log_rt(LOG_DEBUG, "hci-uart %s: %s", d->cl->path, text);
+}
+
+static const struct hcihost_ops dongle_host_ops = {
+	.debug = dongle_debug,
+	.write = dongle_write,
+	.ready = dongle_ready,
+	.down = dongle_down,
+	.chan_open = dongle_chan_open_cb,
+	.chan_msg = dongle_chan_msg,
+	.chan_closed = dongle_chan_closed,
+	.trace = dongle_trace,
+};
+
+/* ---- chan ops ---------------------------------------------------------- */
+
+static int donglechan_open(struct chan *ch, uint64_t now_ns)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+	struct dongle *d = c->d;
+	int r;
+
+	if (!d->ready || c->closing) {
+		/* Opened when the controller is set up (dongle_ready), or
+		 * when the host has closed the last session
+		 * (dongle_chan_closed). */
+		c->want_open = true;
+		return 0;
+	}
+	r = hcihost_open(d->host, c->ear, &c->peer, c->peer_type, now_ns);
+	if (r < 0) {
+		ch->cb.closed(ch->user_data, r, now_ns);
+	}
+	return 0;
+}
+
+static int donglechan_send(struct chan *ch, const void *msg, size_t len)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	return hcihost_send(c->d->host, c->ear, msg, len, 0);
+}
+
+static void donglechan_close(struct chan *ch)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	c->want_open = false;
+	if (c->d->ready && hcihost_chan_state(c->d->host, c->ear) !=
+				   HCIHOST_CH_IDLE) {
+		c->closing = true;
+		hcihost_close(c->d->host, c->ear, rt_now_ns());
+	}
+}
+
+static void donglechan_free(struct chan *ch)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	c->d->ch[c->ear] = NULL;
+	free(c);
+}
+
+static const struct chan_ops donglechan_ops = {
+	.name = "hci-uart",
+	.open = donglechan_open,
+	.send = donglechan_send,
+	.close = donglechan_close,
+	.free = donglechan_free,
+};
+
+/* ---- lifetime ------------------------------------------------------ */
+
+int dongle_new(struct loop *l, struct wheel *w, const struct conf *c,
+	       const struct conf_link *cl, struct spsc *capture,
+	       struct dongle **ret)
+{
+	struct hcihost_config hc;
+	struct dongle *d;
+	int r;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		return -ENOMEM;
+	}
+	d->loop = l;
+	d->wheel = w;
+	d->conf = c;
+	d->cl = cl;
+	d->capture = capture;
+	d->backoff_ns = c->reconnect.backoff_min_ns;
+	d->serial_mem = calloc(1, serial_size());
+	if (!d->serial_mem) {
+		free(d);
+		return -ENOMEM;
+	}
+	hcihost_config_default(&hc);
+	hc.role = HCIHOST_CENTRAL;
+	hc.psm = cl->psm;
+	/* Connection interval: the configured one, in 1.25 ms units. */
+	hc.conn_interval = (uint16_t)(c->servo.ci_us / 1250);
+	r = hcihost_new(&hc, &dongle_host_ops, d, &d->host);
+	if (r < 0) {
+		free(d->serial_mem);
+		free(d);
+		return r;
+	}
+	wheel_timer_init(&d->retry_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
+			 dongle_retry_fire);
+	wheel_timer_init(&d->tick_timer, WHEEL_SOFT, 5 * NSEC_PER_MSEC,
+			 dongle_tick_fire);
+	*ret = d;
+	return 0;
+}
+
+struct dongle *dongle_free(struct dongle *d)
+{
+	if (!d) {
+		return NULL;
+	}
+	/* The loop is gone by now and forgot the tty: close it ourselves. */
+	if (d->serial) {
+		serial_close_in(d->serial);
+	}
+	hcihost_free(d->host);
+	free(d->serial_mem);
+	free(d);
+	return NULL;
+}
+
+bool dongle_serves(const struct dongle *d, const struct conf_link *cl)
+{
+	return strcmp(d->cl->path, cl->path) == 0;
+}
+
+int dongle_chan_new(struct dongle *d, enum conf_ear ear,
+		    const struct conf_link *cl, struct chan **ret)
+{
+	struct l2cap_bdaddr a;
+	struct donglechan *c;
+	int r;
+
+	if (ear >= CONF_N_EARS) {
+		return -EINVAL;
+	}
+	if (d->ch[ear]) {
+		return -EEXIST;
+	}
+	r = l2cap_bdaddr_parse(cl->address, &a);
+	if (r < 0) {
+		return r;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		return -ENOMEM;
+	}
+	c->chan.ops = &donglechan_ops;
+	c->d = d;
+	c->ear = ear;
+	/* Both keep BD_ADDR least significant octet first. */
+	memcpy(c->peer.b, a.b, sizeof(c->peer.b));
+	c->peer_type = cl->address_random ? HCI_ADDR_RANDOM : HCI_ADDR_PUBLIC;
+	d->ch[ear] = c;
+	*ret = &c->chan;
+	return 0;
+}
+
+void dongle_start(struct dongle *d, uint64_t now_ns)
+{
+	dongle_open_tty(d, now_ns);
+	wheel_add(d->wheel, &d->tick_timer, now_ns + DONGLE_TICK_NS);
+}
+
+void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret)
+{
+	struct hcihost_stats hs;
+
+	*ret = d->st;
+	hcihost_get_stats(d->host, &hs);
+	ret->h4_resyncs = hs.h4_resyncs;
+	ret->h4_bytes_skipped = hs.h4_bytes_skipped;
+	ret->evt_errors = hs.evt_errors;
+	ret->acl_errors = hs.acl_errors;
+	ret->l2cap_errors = hs.l2cap_errors;
+	ret->cmd_timeouts = hs.cmd_timeouts;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_DAEMON_DONGLE_H
+#define TTWS_DAEMON_DONGLE_H
+
+/*
+ * transport = hci-uart: a serial (or USB-serial) HCI dongle the daemon
+ * drives itself. One dongle serves both ears (one LE connection and one
+ * L2CAP LE credit-based channel each) through core/hcihost; its tty is
+ * read and written through the RT loop (a byte stream, one write per H4
+ * packet). When the dongle vanishes, both ears' channels close and the
+ * tty is reopened with back-off, without allocating (serial_open_in()).
+ */
+
+#include "core/conf.h"
+#include "daemon/chan.h"
+
+struct loop;
+struct wheel;
+struct spsc;
+
+/* One captured H4 packet in the capture ring, followed by len octets. */
+struct dongle_trace_rec {
+	uint64_t mono_ns; /* CLOCK_MONOTONIC when it was read or written */
+	uint16_t len;
+	uint8_t rx;       /* 1: controller to host */
+	uint8_t pad[5];
+};
+
+struct dongle_stats {
+	bool open;            /* tty open and the controller set up */
+	uint64_t opens, open_fails, losses;
+	uint64_t h4_resyncs, h4_bytes_skipped;
+	uint64_t evt_errors, acl_errors, l2cap_errors, cmd_timeouts;
+	uint64_t trace_drops;
+};
+
+struct dongle;
+
+/*
+ * A dongle on cl->path (baud, flow control from cl); both must outlive
+ * it. capture (may be NULL) receives struct dongle_trace_rec + bytes for
+ * a btsnoop file. -ENOMEM / -EINVAL.
+ */
+int dongle_new(struct loop *l, struct wheel *w, const struct conf *c,
+	       const struct conf_link *cl, struct spsc *capture,
+	       struct dongle **ret);
+struct dongle *dongle_free(struct dongle *d);
+
+/* Whether this dongle serves cl (same tty path). */
+bool dongle_serves(const struct dongle *d, const struct conf_link *cl);
+
+/*
+ * The channel for ear on this dongle (peer address and PSM from cl).
+ * Owned by the caller (chan_free()), which must free it before the
+ * dongle. -ENOMEM, -EINVAL (bad address), -EEXIST (ear taken).
+ */
+int dongle_chan_new(struct dongle *d, enum conf_ear ear,
+		    const struct conf_link *cl, struct chan **ret);
+
+/* Open the tty and set up the controller (retries with back-off). */
+void dongle_start(struct dongle *d, uint64_t now_ns);
+
+void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret);
+
+#endif
