@@ -104,7 +104,16 @@ struct hcihost_ops {
 	/* The controller is set up (after start) or failed/gone (err). */
 	void (*ready)(void *user_data, const struct hci_bdaddr *local);
 	void (*down)(void *user_data, int err);
-	/* Channel ch opened; a message arrived; it closed (err < 0). */
+	/*
+	 * Channel ch opened; a message arrived (sdu valid during the call);
+	 * it closed, err < 0: -ECONNABORTED (hcihost_close(), or the host
+	 * restarted), -ECONNRESET (the peer or the link ended it; other HCI
+	 * reasons map to -ETIMEDOUT, -EACCES, ...), -ETIMEDOUT (no
+	 * connection or no L2CAP channel within connect_timeout_ns),
+	 * -EHOSTUNREACH (Connection Failed to be Established),
+	 * -ECONNREFUSED (the peer refused the PSM), -EPROTO (the peer broke
+	 * L2CAP), or the error given to ops->down.
+	 */
 	void (*chan_open)(void *user_data, unsigned ch);
 	void (*chan_msg)(void *user_data, unsigned ch, const uint8_t *sdu,
 			 size_t len, uint64_t rx_ns);

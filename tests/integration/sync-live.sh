@@ -16,7 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 use_shim=1
-if ldd "$BUILD/src/daemon/ttwsd" | grep -q libasan; then
+# Not ldd | grep -q: grep's early exit fails ldd under pipefail.
+if [[ $(ldd "$BUILD/src/daemon/ttwsd") == *libasan* ]]; then
 	# ASan insists on being the first preloaded library.
 	echo "rtcheck skipped: ttwsd is built with AddressSanitizer"
 	use_shim=0

@@ -21,7 +21,9 @@ tail -n 5 "$tmp/drop.ini" | grep -q '^\[right\]\|^hci_jitter' ||
 printf 'drop_at_s = 3\ndrop_for_s = 2\n' >>"$tmp/drop.ini"
 
 use_shim=1
-ldd "$BUILD/src/daemon/ttwsd" | grep -q libasan && use_shim=0
+# Not ldd | grep -q: grep's early exit fails ldd under pipefail, and the
+# shim would then be preloaded into an ASan binary.
+[[ $(ldd "$BUILD/src/daemon/ttwsd") == *libasan* ]] && use_shim=0
 export TTWS_RTCHECK_OUT=$tmp/rt.txt
 ((use_shim)) && export TTWSD_PRELOAD=$SHIM
 

@@ -1391,6 +1391,81 @@ static void test_peripheral(void **state)
 	assert_int_equal(le16(p), 0x0009);
 }
 
+static void test_remote_param_request(void **state)
+{
+	const uint8_t *p;
+	size_t n;
+
+	(void)state;
+	fake_new(HCIHOST_CENTRAL);
+	boot(27, 2);
+	central_open(0, &PEER_A, 0x0040, 2048, 100, 5);
+	/* 7.7.65.6: handle, interval 24..40, latency 4, timeout 500. */
+	evt(0x3e,
+	    data(0x06, 0x40, 0x00, 24, 0, 40, 0, 4, 0, 0xf4, 0x01), 11);
+	/* 7.8.31: accepted as asked, CE lengths 0. */
+	p = expect_cmd(0x2020, &n);
+	assert_int_equal(n, 14);
+	assert_int_equal(le16(p), 0x0040);
+	assert_int_equal(le16(p + 2), 24);
+	assert_int_equal(le16(p + 4), 40);
+	assert_int_equal(le16(p + 6), 4);
+	assert_int_equal(le16(p + 8), 500);
+	cc(0x2020, data(0x00, 0x40, 0x00), 3);
+	/* Impossible parameters (timeout too short for the interval) get
+	 * the negative reply (7.8.32), Unacceptable Connection Parameters. */
+	evt(0x3e,
+	    data(0x06, 0x40, 0x00, 24, 0, 40, 0, 4, 0, 0x0a, 0x00), 11);
+	p = expect_cmd(0x2021, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(le16(p), 0x0040);
+	assert_int_equal(p[2], 0x3b);
+}
+
+static void test_restart(void **state)
+{
+	const uint8_t *p;
+	size_t n;
+
+	(void)state;
+	fake_new(HCIHOST_CENTRAL);
+	boot(27, 2);
+	central_open(0, &PEER_A, 0x0040, 2048, 100, 5);
+	assert_int_equal(hcihost_open(F.h, 1, &PEER_B, HCI_ADDR_PUBLIC,
+				      F.now),
+			 0);
+	expect_cmd(OP_LE_CREATE_CONN, NULL);
+	/* Restart: the open channel reports closed, the one connecting
+	 * connects again once the controller is ready. */
+	hcihost_start(F.h, F.now);
+	assert_int_equal(F.closes[0], 1);
+	assert_int_equal(F.close_err[0], -ECONNABORTED);
+	assert_int_equal(F.closes[1], 0);
+	assert_int_equal(hcihost_chan_state(F.h, 0), HCIHOST_CH_IDLE);
+	assert_int_equal(hcihost_chan_state(F.h, 1), HCIHOST_CH_CONNECTING);
+	/* The Reset alone goes out: the old attempt is not repeated to a
+	 * controller being reset. */
+	assert_int_equal(pending(), 1);
+	expect_cmd(OP_RESET, NULL);
+	{
+		unsigned ready = F.ready;
+
+		cc_status(OP_RESET, 0);
+		expect_cmd(OP_SET_EVENT_MASK, NULL);
+		cc_status(OP_SET_EVENT_MASK, 0);
+		expect_cmd(OP_LE_SET_EVENT_MASK, NULL);
+		cc_status(OP_LE_SET_EVENT_MASK, 0);
+		expect_cmd(OP_READ_BD_ADDR, NULL);
+		cc(OP_READ_BD_ADDR, data(0, 1, 2, 3, 4, 5, 6), 7);
+		expect_cmd(OP_LE_READ_BUFFER_SIZE_V2, NULL);
+		cc(OP_LE_READ_BUFFER_SIZE_V2, data(0, 27, 0, 2, 0, 0, 0), 7);
+		assert_int_equal(F.ready, ready + 1);
+	}
+	p = expect_cmd(OP_LE_CREATE_CONN, &n);
+	assert_memory_equal(p + 6, PEER_B.b, 6);
+	no_output();
+}
+
 static void test_config(void **state)
 {
 	struct hcihost_config cfg;
@@ -1455,6 +1530,8 @@ int main(void)
 		T("hardware_error", test_hardware_error),
 		T("malformed", test_malformed),
 		T("peripheral", test_peripheral),
+		T("remote_param_request", test_remote_param_request),
+		T("restart", test_restart),
 		T("config", test_config),
 	};
 

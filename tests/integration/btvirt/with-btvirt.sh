@@ -43,7 +43,10 @@ if ! command -v "$btvirt" >/dev/null; then
 	echo "SKIP: $btvirt not found (Debian: bluez-test-tools)" >&2
 	exit 77
 fi
-[[ -n $shim && -r $shim ]] || { echo "with-btvirt: no shim: '$shim'" >&2; exit 2; }
+if [[ -z $shim || ! -r $shim ]]; then
+	echo "with-btvirt: no shim: '$shim'" >&2
+	exit 2
+fi
 btvirt=$(command -v "$btvirt")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ttws-btvirt.XXXXXX")
@@ -54,6 +57,7 @@ cmd_pid=
 lock_fd=
 lock_sockets=()
 
+# shellcheck disable=SC2317 # (called by the trap)
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -84,7 +88,8 @@ trap 'exit 130' INT
 # The first way to get a private /tmp that works here: a mount namespace
 # (root), or a user namespace mapping us to root in it (others).
 unshare_cmd=()
-if [[ ${TTWS_BTVIRT_NO_UNSHARE:-0} != 1 ]] && command -v unshare >/dev/null; then
+if [[ ${TTWS_BTVIRT_NO_UNSHARE:-0} != 1 ]] &&
+	command -v unshare >/dev/null; then
 	for try in "unshare -m --propagation private" \
 		"unshare -r -m --propagation private"; do
 		# shellcheck disable=SC2086
@@ -102,7 +107,8 @@ if ((${#unshare_cmd[@]})); then
 	# shellcheck disable=SC2016
 	"${unshare_cmd[@]}" --kill-child -- sh -c '
 		exec 3<"$1" || exit 96
-		mount -t tmpfs -o mode=1777,size=16m ttws-btvirt /tmp || exit 97
+		mount -t tmpfs -o mode=1777,size=16m ttws-btvirt /tmp ||
+			exit 97
 		cat <&3 >/tmp/afalg-shim.so && exec 3<&- || exit 98
 		LD_PRELOAD=/tmp/afalg-shim.so exec "$2" -s' \
 		sh "$shim" "$btvirt" >"$log" 2>&1 &
@@ -112,9 +118,10 @@ if ((${#unshare_cmd[@]})); then
 	# bt-server-le (emulator/main.c order), so -le is ready then.
 	for _ in $(seq 200); do
 		if [[ -z $bt_pid ]]; then
-			bt_pid=$(pgrep -P "$ns_pid" 2>/dev/null | head -n 1 || true)
+			bt_pid=$(pgrep -P "$ns_pid" | head -n 1 || true)
 		fi
-		if [[ -n $bt_pid && $(cat "/proc/$bt_pid/comm" 2>/dev/null) == btvirt &&
+		comm=$(cat "/proc/${bt_pid:-0}/comm" 2>/dev/null || true)
+		if [[ $comm == btvirt &&
 			-S /proc/$bt_pid/root/tmp/bt-server-mon ]]; then
 			break
 		fi
@@ -125,7 +132,10 @@ if ((${#unshare_cmd[@]})); then
 else
 	# No namespaces: the real /tmp, one btvirt at a time.
 	exec {lock_fd}>"${TMPDIR:-/tmp}/ttws-btvirt.lock"
-	flock -w 300 "$lock_fd" || { echo "with-btvirt: lock timeout" >&2; exit 1; }
+	if ! flock -w 300 "$lock_fd"; then
+		echo "with-btvirt: lock timeout" >&2
+		exit 1
+	fi
 	if grep -q ' /tmp/bt-server-le$' /proc/net/unix; then
 		echo "with-btvirt: another btvirt serves /tmp/bt-server-le" >&2
 		exit 1
