@@ -73,8 +73,12 @@ static void engine_teardown(struct engine *e)
 	unsigned i;
 
 	atomic_store(&e->wake, NULL);
-	e->stream = stream_free(e->stream);
+	/* The loop drives the wheel, and the wheel unlinks the timers still
+	 * filed in it, which live in the stream, links and dongles: free
+	 * those two first, while every timer's owner is still there. */
 	e->loop = loop_free(e->loop);
+	e->wheel = wheel_free(e->wheel);
+	e->stream = stream_free(e->stream);
 	/* Links own their channels, which must go before their dongle. */
 	for (i = 0; i < CONF_N_EARS; i++) {
 		e->links[i] = link_free(e->links[i]);
@@ -83,7 +87,6 @@ static void engine_teardown(struct engine *e)
 		e->dongles[i] = dongle_free(e->dongles[i]);
 	}
 	e->plan = plan_free(e->plan);
-	e->wheel = wheel_free(e->wheel);
 }
 
 struct engine *engine_free(struct engine *e)

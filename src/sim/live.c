@@ -14,7 +14,9 @@
 #include "core/hcihost.h"
 #include "core/proto.h"
 #include "core/wheel.h"
+#include "os/l2cap.h"
 #include "os/loop.h"
+#include "os/sockopt.h"
 #include "os/rt.h"
 #include "os/unix.h"
 #include "sim/lc3dec.h"
@@ -610,6 +612,48 @@ static int live_hci_init(struct live_ear *e, const char *server)
 	return 0;
 }
 
+/* The next host connection on this ear's listening socket. */
+static int live_accept(struct live_ear *e, int *ret_fd)
+{
+	if (e->lv->o->l2cap_psm) {
+		return l2cap_accept(e->listen_fd, ret_fd, NULL);
+	}
+	return unix_seqpacket_accept(e->listen_fd, ret_fd);
+}
+
+/* --l2cap: listen on an LE credit-based channel of the kernel's stack,
+ * bound to this ear's own controller address. */
+static int live_l2cap_listen(struct live_ear *e, const char *addr)
+{
+	struct l2cap_config lc;
+	struct l2cap_report rep;
+	int r;
+
+	memset(&lc, 0, sizeof(lc));
+	r = l2cap_bdaddr_parse(addr, &lc.local.bdaddr);
+	if (r < 0) {
+		fprintf(stderr, "ttws-earbud-sim: '%s' is not a Bluetooth "
+				"address\n",
+			addr);
+		return r;
+	}
+	lc.local.type = L2CAP_ADDR_LE_PUBLIC;
+	lc.remote.type = L2CAP_ADDR_LE_PUBLIC; /* any central */
+	lc.psm = e->lv->o->l2cap_psm;
+	lc.rx_mtu = 2048;
+	lc.security = L2CAP_SECURITY_LOW;
+	sockopt_config_default(&lc.sock);
+	lc.sock.timestamps = true;
+	lc.backlog = 1;
+	r = l2cap_listen(&lc, &e->listen_fd, &rep);
+	if (r < 0) {
+		fprintf(stderr, "ttws-earbud-sim: cannot listen on L2CAP PSM "
+				"0x%02x at %s: %s\n",
+			lc.psm, addr, strerror(-r));
+	}
+	return r;
+}
+
 static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct live *lv = container_of(t, struct live, poll_timer);
@@ -637,7 +681,7 @@ static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 				e->dropped_links++;
 				live_disconnect(e);
 			}
-			while (unix_seqpacket_accept(e->listen_fd, &fd) == 0) {
+			while (live_accept(e, &fd) == 0) {
 				close(fd);
 			}
 			continue;
@@ -645,7 +689,7 @@ static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 		if (e->sock) {
 			continue;
 		}
-		if (unix_seqpacket_accept(e->listen_fd, &fd) < 0) {
+		if (live_accept(e, &fd) < 0) {
 			continue;
 		}
 		if (loop_add_socket(lv->loop, fd, live_rx, e, &e->sock) < 0) {
@@ -717,6 +761,9 @@ static int live_ear_init(struct live *lv, const struct scenario *sc,
 	e->hci_fd = -1;
 	if (lv->o->hci_server) {
 		return 0; /* connected once the loop exists (live_run) */
+	}
+	if (lv->o->l2cap_psm) {
+		return live_l2cap_listen(e, e->path);
 	}
 	r = unix_seqpacket_listen(e->path, 4, &e->listen_fd);
 	if (r < 0) {
@@ -880,7 +927,7 @@ out:
 		}
 		if (e->listen_fd >= 0) {
 			close(e->listen_fd);
-			if (e->path) {
+			if (e->path && !lv->o->l2cap_psm) {
 				unlink(e->path);
 			}
 		}

@@ -30,6 +30,12 @@ struct live_opts {
 	 * L2CAP channel. NULL: the unix transport.
 	 */
 	const char *hci_server;
+	/*
+	 * Or, when not 0: path[] are the two ears' local controller
+	 * addresses, and each listens on this LE PSM through the kernel's
+	 * Bluetooth stack (BlueZ L2CAP sockets).
+	 */
+	uint16_t l2cap_psm;
 	const char *render_log;           /* CSV, or NULL */
 	/*
 	 * Decode every frame and keep what each earbud played in

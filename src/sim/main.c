@@ -57,6 +57,7 @@ struct sim_args {
 	const char *path[SCENARIO_SIDES];
 	const char *render_log;
 	const char *hci_server;
+	uint16_t l2cap_psm;
 	int priority;
 	uint32_t spin_guard_us;
 	/* Report mode. */
@@ -105,6 +106,10 @@ static void usage(FILE *f)
 	      "Live mode (--pair):\n"
 	      "  --left PATH, --right PATH\n"
 	      "                         listening sockets of the two earbuds\n"
+	      "  --l2cap-psm PSM        --left/--right are the earbuds' "
+	      "controller addresses:\n"
+	      "                         listen on this LE PSM through the "
+	      "kernel's BlueZ stack\n"
 	      "  --hci SOCKET           instead: each earbud an LE peripheral "
 	      "on its own\n"
 	      "                         emulated controller (btvirt -s's "
@@ -179,6 +184,7 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		OPT_FRAME_LOG,
 		OPT_SKIP_FRAMES,
 		OPT_HCI,
+		OPT_L2CAP,
 		OPT_WAV_PREFIX,
 		OPT_GEN_AUDIO,
 		OPT_COMPARE_AUDIO,
@@ -205,6 +211,7 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		{ "frame-log", required_argument, NULL, OPT_FRAME_LOG },
 		{ "skip-frames", required_argument, NULL, OPT_SKIP_FRAMES },
 		{ "hci", required_argument, NULL, OPT_HCI },
+		{ "l2cap-psm", required_argument, NULL, OPT_L2CAP },
 		{ "wav-prefix", required_argument, NULL, OPT_WAV_PREFIX },
 		{ "gen-audio", required_argument, NULL, OPT_GEN_AUDIO },
 		{ "compare-audio", no_argument, NULL, OPT_COMPARE_AUDIO },
@@ -261,6 +268,22 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		case OPT_HCI:
 			cli->hci_server = optarg;
 			break;
+		case OPT_L2CAP: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (*end != '\0' || errno != 0 || v == 0 || v > 0xff) {
+				fprintf(stderr, "ttws-earbud-sim: --l2cap-psm: "
+						"'%s' is not an LE PSM "
+						"(1..0xff)\n",
+					optarg);
+				return -EINVAL;
+			}
+			cli->l2cap_psm = (uint16_t)v;
+			break;
+		}
 		case OPT_SKIP_FRAMES: {
 			char *end;
 
@@ -497,6 +520,7 @@ static int run_live(const struct sim_args *cli)
 		.render_log = cli->render_log,
 		.wav_prefix = cli->wav_prefix,
 		.hci_server = cli->hci_server,
+		.l2cap_psm = cli->l2cap_psm,
 		.duration_s = cli->duration_s,
 		.priority = cli->priority,
 		.spin_guard_us = cli->spin_guard_us,
