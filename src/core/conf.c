@@ -100,6 +100,7 @@ static const struct conf_key conf_keys[] = {
 	  transport_names },
 	{ "link", "path", T_STR, L(path), CONF_PATH_MAX, 0, 0, 0, NULL },
 	{ "link", "address", T_MAC, L(address), 18, 0, 0, 0, NULL },
+	{ "link", "adapter", T_MAC, L(adapter), 18, 0, 0, 0, NULL },
 	{ "link", "address_random", T_BOOL, L(address_random), 0, 0, 0, 0,
 	  NULL },
 	/* Core 5.4, Vol 3, Part A, 4.22: LE PSMs are 0x0001..0x00ff. */

@@ -50,6 +50,7 @@ struct conf_link {
 	char path[CONF_PATH_MAX];   /* unix socket path or tty device */
 	char address[18];           /* BD_ADDR "AA:BB:CC:DD:EE:FF" */
 	bool address_random;        /* LE random vs public address */
+	char adapter[18];           /* l2cap: local controller, "" = any */
 	uint16_t psm;
 	uint32_t baud;
 	bool flow_control;          /* RTS/CTS */

@@ -133,7 +133,14 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 	}
 	lc.remote.type = s->cfg->address_random ? L2CAP_ADDR_LE_RANDOM :
 						  L2CAP_ADDR_LE_PUBLIC;
-	/* Our side: any adapter, its public LE address. */
+	/* Our side: the configured adapter (the kernel would otherwise
+	 * route by its own choice), its public LE address. */
+	if (s->cfg->adapter[0]) {
+		r = l2cap_bdaddr_parse(s->cfg->adapter, &lc.local.bdaddr);
+		if (r < 0) {
+			return r;
+		}
+	}
 	lc.local.type = L2CAP_ADDR_LE_PUBLIC;
 	lc.psm = s->cfg->psm;
 	lc.rx_mtu = 2048;
@@ -144,9 +151,16 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 	if (r < 0 && r != -EINPROGRESS) {
 		return r;
 	}
-	if (l2cap_report_n_failed(&rep)) {
-		log_rt(LOG_NOTICE, "l2cap %s: %u socket options not obtained",
-		       s->cfg->address, l2cap_report_n_failed(&rep));
+	{
+		/* What the kernel granted (SO_PRIORITY, BT_SECURITY, MTU, TX
+		 * completion timestamps), read back: say it once per connect. */
+		char text[1024];
+
+		if (l2cap_report_format(&rep, text, sizeof(text)) < 0) {
+			text[0] = '\0';
+		}
+		log_rt(l2cap_report_n_failed(&rep) ? LOG_NOTICE : LOG_INFO,
+		       "l2cap %s: %s", s->cfg->address, text);
 	}
 	*ret_fd = fd;
 	return 0;

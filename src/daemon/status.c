@@ -127,12 +127,13 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 			",\"ear_underruns\":%u,\"ear_buffer\":%u"
 			",\"sync_sent\":%" PRIu64 ",\"sync_samples\":%" PRIu64
 			",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
-			",\"unexpected\":%" PRIu64 ",\"malformed\":{",
+			",\"unexpected\":%" PRIu64
+			",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
 			l->connects, l->connect_fails, l->disconnects,
 			l->frames_sent, l->reports, l->not_rendered,
 			l->ear_late, l->ear_underruns, l->ear_buffer,
 			l->sync_sent, l->sync_samples, l->sync_lost, l->ci_us,
-			l->unexpected);
+			l->unexpected, l->rx_no_kernel_ts);
 		for (i = 0; i < PROTO_N_ERRORS; i++) {
 			int idx = proto_error_index(status_proto_errs[i]);
 
