@@ -161,6 +161,10 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 		}
 		log_rt(l2cap_report_n_failed(&rep) ? LOG_NOTICE : LOG_INFO,
 		       "l2cap %s: %s", s->cfg->address, text);
+		if (sockopt_report_format(&rep.sock, text, sizeof(text)) < 0) {
+			text[0] = '\0';
+		}
+		log_rt(LOG_INFO, "l2cap %s: socket: %s", s->cfg->address, text);
 	}
 	*ret_fd = fd;
 	return 0;
