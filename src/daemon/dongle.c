@@ -16,6 +16,7 @@
 #include "os/serial.h"
 
 #define DONGLE_TICK_NS (50 * NSEC_PER_MSEC)
+#define DONGLE_ICOUNT_NS NSEC_PER_SEC
 
 struct dongle;
 
@@ -47,8 +48,40 @@ struct dongle {
 	struct wheel_timer retry_timer; /* soft: reopen back-off */
 	struct wheel_timer tick_timer;  /* soft: host timeouts */
 	uint64_t backoff_ns;
+	uint64_t icount_due_ns;
 	struct dongle_stats st;
 };
+
+/* Line errors from the driver, once a second: counted, and said when they
+ * grow (a wrong baud rate or a UART serviced too late). */
+static void dongle_poll_icount(struct dongle *d, uint64_t now_ns)
+{
+	struct serial_icount delta, total;
+
+	if (!d->serial || now_ns < d->icount_due_ns) {
+		return;
+	}
+	d->icount_due_ns = now_ns + DONGLE_ICOUNT_NS;
+	if (serial_icount(d->serial, &delta, &total) < 0) {
+		return;
+	}
+	d->st.icount_available = delta.available;
+	if (!delta.available) {
+		return;
+	}
+	d->st.line_frame += delta.frame;
+	d->st.line_overrun += delta.overrun;
+	d->st.line_parity += delta.parity;
+	d->st.line_brk += delta.brk;
+	d->st.line_buf_overrun += delta.buf_overrun;
+	if (delta.frame || delta.overrun || delta.parity ||
+	    delta.buf_overrun) {
+		log_rt(LOG_WARNING, "hci-uart %s: line errors: frame %u overrun "
+				    "%u parity %u buffer overrun %u",
+		       d->cl->path, delta.frame, delta.overrun, delta.parity,
+		       delta.buf_overrun);
+	}
+}
 
 static void dongle_released(struct loop *l, int fd, void *user_data)
 {
@@ -159,6 +192,7 @@ static void dongle_tick_fire(struct wheel_timer *t, uint64_t now_ns)
 	uint64_t due;
 
 	if (d->sock) {
+		dongle_poll_icount(d, now_ns);
 		hcihost_tick(d->host, now_ns);
 		due = hcihost_next_deadline(d->host);
 		if (due > now_ns && due < next) {
@@ -419,6 +453,11 @@ struct dongle *dongle_free(struct dongle *d)
 	free(d->serial_mem);
 	free(d);
 	return NULL;
+}
+
+const char *dongle_path(const struct dongle *d)
+{
+	return d->cl->path;
 }
 
 bool dongle_serves(const struct dongle *d, const struct conf_link *cl)

@@ -32,6 +32,11 @@ struct dongle_stats {
 	uint64_t h4_resyncs, h4_bytes_skipped;
 	uint64_t evt_errors, acl_errors, l2cap_errors, cmd_timeouts;
 	uint64_t trace_drops;
+	/* Line health, TIOCGICOUNT totals since the daemon started (0 and
+	 * icount_available false where the driver has none, e.g. a pty). */
+	bool icount_available;
+	uint64_t line_frame, line_overrun, line_parity, line_brk;
+	uint64_t line_buf_overrun;
 };
 
 struct dongle;
@@ -61,5 +66,8 @@ int dongle_chan_new(struct dongle *d, enum conf_ear ear,
 void dongle_start(struct dongle *d, uint64_t now_ns);
 
 void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret);
+
+/* The tty path (for status). */
+const char *dongle_path(const struct dongle *d);
 
 #endif

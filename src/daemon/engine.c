@@ -126,6 +126,13 @@ static void engine_publish(struct engine *e, uint64_t now_ns)
 		servo_status(link_servo(e->links[i]), &s->ear[i].servo);
 		servo_status(link_shadow(e->links[i]), &s->ear[i].shadow);
 	}
+	s->n_dongles = 0;
+	for (i = 0; i < CONF_N_EARS; i++) {
+		if (e->dongles[i]) {
+			dongle_get_stats(e->dongles[i],
+					 &s->dongle[s->n_dongles++]);
+		}
+	}
 	atomic_store_explicit(&e->snap_seq, seq + 2, memory_order_release);
 }
 
@@ -412,6 +419,18 @@ void engine_stop(struct engine *e)
 	loop_stop(e->loop);
 	pthread_join(e->thread, NULL);
 	e->running = false;
+}
+
+const char *engine_dongle_path(const struct engine *e, unsigned i)
+{
+	unsigned n = 0, k;
+
+	for (k = 0; k < CONF_N_EARS; k++) {
+		if (e->dongles[k] && n++ == i) {
+			return dongle_path(e->dongles[k]);
+		}
+	}
+	return NULL;
 }
 
 const char *engine_backend_note(const struct engine *e)

@@ -13,6 +13,7 @@
 
 #include "core/conf.h"
 #include "core/servo.h"
+#include "daemon/dongle.h"
 #include "daemon/link.h"
 #include "daemon/stream.h"
 #include "os/loop.h"
@@ -35,6 +36,8 @@ struct engine_snapshot {
 	struct loop_counters loop;
 	struct stream_stats stream;
 	struct engine_ear ear[CONF_N_EARS];
+	unsigned n_dongles;
+	struct dongle_stats dongle[CONF_N_EARS]; /* hci-uart, one per tty */
 };
 
 struct engine;
@@ -76,6 +79,9 @@ void engine_stop(struct engine *e);
 
 /* Copy the latest snapshot. Any thread, never blocks the RT thread. */
 void engine_snapshot(struct engine *e, struct engine_snapshot *ret);
+
+/* The tty of hci-uart dongle i (0..n_dongles-1), or NULL. */
+const char *engine_dongle_path(const struct engine *e, unsigned i);
 
 /* The loop's backend note ("io_uring ...", "... using epoll"). */
 const char *engine_backend_note(const struct engine *e);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "config.h"
 #include "core/proto.h"
@@ -79,6 +80,50 @@ static void status_pw_json(FILE *f, const struct stream_stats *st,
 	fprintf(f, "},");
 }
 
+/* hci-uart dongles, in the order the engine made them: one per distinct
+ * tty, by ear. */
+static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
+				const struct conf *c)
+{
+	const char *paths[CONF_N_EARS];
+	unsigned e, k, n = 0;
+
+	for (e = 0; e < CONF_N_EARS; e++) {
+		if (c->link[e].transport != CONF_TRANSPORT_HCI_UART) {
+			continue;
+		}
+		for (k = 0; k < n && strcmp(paths[k], c->link[e].path); k++) {
+		}
+		if (k == n) {
+			paths[n++] = c->link[e].path;
+		}
+	}
+	fprintf(f, ",\"dongles\":[");
+	for (k = 0; k < n && k < s->n_dongles; k++) {
+		const struct dongle_stats *d = &s->dongle[k];
+
+		fprintf(f,
+			"%s{\"path\":\"%s\",\"open\":%s,\"opens\":%" PRIu64
+			",\"open_fails\":%" PRIu64 ",\"losses\":%" PRIu64
+			",\"h4_resyncs\":%" PRIu64
+			",\"h4_bytes_skipped\":%" PRIu64
+			",\"evt_errors\":%" PRIu64 ",\"acl_errors\":%" PRIu64
+			",\"l2cap_errors\":%" PRIu64
+			",\"cmd_timeouts\":%" PRIu64
+			",\"line\":{\"available\":%s,\"frame\":%" PRIu64
+			",\"overrun\":%" PRIu64 ",\"parity\":%" PRIu64
+			",\"brk\":%" PRIu64 ",\"buf_overrun\":%" PRIu64 "}}",
+			k ? "," : "", paths[k], d->open ? "true" : "false",
+			d->opens, d->open_fails, d->losses, d->h4_resyncs,
+			d->h4_bytes_skipped, d->evt_errors, d->acl_errors,
+			d->l2cap_errors, d->cmd_timeouts,
+			d->icount_available ? "true" : "false", d->line_frame,
+			d->line_overrun, d->line_parity, d->line_brk,
+			d->line_buf_overrun);
+	}
+	fprintf(f, "]");
+}
+
 int status_write_json(FILE *f, const struct engine_snapshot *s,
 		      const struct conf *c, const char *backend_note,
 		      const struct pw_sink_stats *pw)
@@ -147,7 +192,9 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 		status_servo_json(f, "naive", &x->shadow);
 		fprintf(f, "}");
 	}
-	fprintf(f, "}}\n");
+	fprintf(f, "}");
+	status_dongles_json(f, s, c);
+	fprintf(f, "}\n");
 	return ferror(f) ? -EIO : 0;
 }
 

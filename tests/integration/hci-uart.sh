@@ -111,6 +111,15 @@ rl=$(j .frames.rendered_left) rr=$(j .frames.rendered_right)
 awk -F, '$1 == "left" { if (prev != "" && $2 != prev + 1) bad = 1; prev = $2 }
 	END { exit bad }' "$tmp/render.csv" || fail "gap in the left ear's frames"
 
+# Both dongles in the status, open, line health reported (a pty has no
+# TIOCGICOUNT: "available" false, never a failure).
+(($(s '.dongles | length') == 2)) || fail "status lists $(s '.dongles | length') dongles"
+for k in 0 1; do
+	[[ $(s ".dongles[$k].open") == true ]] || fail "dongle $k not open"
+	[[ $(s ".dongles[$k].line.available") == false ]] || fail "a pty reported TIOCGICOUNT"
+	(($(s ".dongles[$k].h4_resyncs") == 0)) || fail "dongle $k lost H4 sync"
+done
+
 btmon -r "$tmp/hci.btsnoop" >"$tmp/btmon.txt" 2>&1 || true
 grep -q "LE Connection Complete\|LE Enhanced Connection Complete" "$tmp/btmon.txt" ||
 	fail "btmon shows no LE connection"
