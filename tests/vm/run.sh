@@ -106,8 +106,18 @@ if grep -qE '(BUG|Oops):' "$log"; then
 	grep -E -A 12 '(BUG|Oops):' "$log" | head -n 40 >&2
 	die "the guest kernel reported a BUG/Oops; console: $log"
 fi
-result=$(tr -d '\r' <"$tmp/result" | sed -n 's/^TTWS-RESULT //p' | tail -n 1)
-status=$(tr -d '\r' <"$tmp/result" | sed -n 's/^TTWS-EXIT //p' | tail -n 1)
+# The result port first (nothing else writes there); the console as a
+# fallback, should the result port have lost bytes at power-off.
+marker() { tr -d '\r' <"$2" | sed -n "s/^TTWS-$1 //p" | tail -n 1; }
+result=$(marker RESULT "$tmp/result")
+status=$(marker EXIT "$tmp/result")
+if ! jq -e . >/dev/null 2>&1 <<<"$result" || [[ -z $status ]]; then
+	if jq -e . >/dev/null 2>&1 <<<"$(marker RESULT "$log")"; then
+		echo "vm/run: result port incomplete ($(wc -c <"$tmp/result") bytes); using the console's copy" >&2
+		result=$(marker RESULT "$log")
+		status=$(marker EXIT "$log")
+	fi
+fi
 if [[ -z $result ]]; then
 	show_log
 	grep -E 'Kernel panic|BUG:|Oops' "$log" >&2 || true
