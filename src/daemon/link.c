@@ -86,12 +86,14 @@ int link_new(const struct link_env *env, enum conf_ear ear, struct chan *chan,
 
 	l = calloc(1, sizeof(*l));
 	if (!l) {
+		chan_free(chan);
 		return -ENOMEM;
 	}
 	l->env = *env;
 	l->ear = ear;
 	l->cf = &env->conf->link[ear];
 	l->backoff_ns = env->conf->reconnect.backoff_min_ns;
+	l->chan = chan;
 	wheel_timer_init(&l->retry_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
 			 link_retry_fire);
 	wheel_timer_init(&l->hello_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
@@ -101,30 +103,29 @@ int link_new(const struct link_env *env, enum conf_ear ear, struct chan *chan,
 	servo_config_default(&sc);
 	r = servo_kind_from_string(env->conf->servo.estimator, &sc.kind);
 	if (r < 0) {
-		free(l);
-		return r;
+		goto fail;
 	}
 	sc.resync_threshold_ns = env->conf->servo.resync_threshold_ns;
 	sc.holdover_after_ns = env->conf->servo.holdover_ns;
 	sc.ci_us = env->conf->servo.ci_us;
 	r = servo_new(&sc, &l->servo);
 	if (r < 0) {
-		free(l);
-		return r;
+		goto fail;
 	}
 	sc.kind = SERVO_NAIVE;
 	r = servo_new(&sc, &l->shadow);
 	if (r < 0) {
-		servo_free(l->servo);
-		free(l);
-		return r;
+		goto fail;
 	}
 	l->st.ci_us = env->conf->servo.ci_us;
 	l->st.battery_pct = 0xff;
-	l->chan = chan;
 	chan_set_cb(chan, &link_chan_cb, l);
 	*ret = l;
 	return 0;
+fail:
+	/* The channel is ours from the call on: it goes with the link. */
+	link_free(l);
+	return r;
 }
 
 struct link *link_free(struct link *l)
