@@ -18,6 +18,7 @@
 #include "daemon/log.h"
 #include "daemon/sockchan.h"
 #include "os/rt.h"
+#include "os/serial.h"
 #include "os/sockopt.h"
 
 #define ENGINE_STATS_NS (100 * NSEC_PER_MSEC)
@@ -207,6 +208,33 @@ static bool engine_same_dongle(const struct conf *c)
 	return true;
 }
 
+/*
+ * An hci-uart dongle's bytes wait in the loop's receive buffers while the
+ * RT thread is late: give them room for the line's rate over the worst
+ * service latency we plan for (ENGINE_WORST_LATENCY_US, the hypervisor's
+ * ms spikes included), i.e. rx_depth reads of max_msg bytes.
+ */
+#define ENGINE_WORST_LATENCY_US 20000u
+
+static void engine_size_rx(const struct conf *c, struct loop_config *lc)
+{
+	unsigned e;
+
+	for (e = 0; e < CONF_N_EARS; e++) {
+		size_t need, per_read;
+
+		if (c->link[e].transport != CONF_TRANSPORT_HCI_UART) {
+			continue;
+		}
+		need = serial_rx_buffer_size(c->link[e].baud,
+					     ENGINE_WORST_LATENCY_US);
+		per_read = (need + lc->rx_depth - 1) / lc->rx_depth;
+		if (per_read > lc->max_msg) {
+			lc->max_msg = per_read;
+		}
+	}
+}
+
 /* The channel an ear's link talks through, by transport. */
 static int engine_chan_new(struct engine *e, enum conf_ear ear,
 			   struct chan **ret)
@@ -281,6 +309,7 @@ static int engine_setup(struct engine *e)
 	}
 	lc.spin_guard_ns = (uint64_t)e->conf.loop.spin_guard_us *
 			   NSEC_PER_USEC;
+	engine_size_rx(&e->conf, &lc);
 	r = loop_new(&lc, e->wheel, &e->loop);
 	if (r < 0) {
 		snprintf(e->note, sizeof(e->note), "event loop (%s): %s",
