@@ -22,6 +22,7 @@
 #include <errno.h>
 
 #include "core/probe.h"
+#include "core/macro.h"
 
 /* 2^64 / phi, rounded to odd. */
 #define PROBE_GOLDEN UINT64_C(0x9E3779B97F4A7C15)
@@ -42,6 +43,11 @@ static uint64_t probe_mix(uint64_t z)
 static uint64_t probe_scale(uint64_t frac, uint64_t ci_ns)
 {
 	return (uint64_t)(((unsigned __int128)frac * ci_ns) >> 64);
+}
+
+uint32_t probe_every_for_ci(uint32_t configured, uint64_t ci_ns)
+{
+	return ci_ns >= 15 * NSEC_PER_MSEC ? 1 : configured;
 }
 
 int probe_init(struct probe *p, uint64_t ci_ns, uint32_t every_events,

@@ -33,6 +33,16 @@ struct probe {
 int probe_init(struct probe *p, uint64_t ci_ns, uint32_t every_events,
 	       uint64_t seed, uint64_t now_ns);
 
+/*
+ * The request period to use on a link of interval ci_ns when configured
+ * for every `configured` events (1..3): at intervals of 15 ms and longer,
+ * every event. Few connection events per second leave few replies near
+ * the delay floor, which the servo's envelope needs (DESIGN.md: "more
+ * timing exchanges per second help"); a request per event is still only
+ * 33..67 exchanges per second there.
+ */
+uint32_t probe_every_for_ci(uint32_t configured, uint64_t ci_ns);
+
 /* The instant (host ns) the next request is due. */
 uint64_t probe_due(const struct probe *p);
 

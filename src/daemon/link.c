@@ -213,7 +213,9 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 	 * session actually runs at. */
 	servo_set_ci(l->servo, l->st.ci_us);
 	servo_set_ci(l->shadow, l->st.ci_us);
-	probe_init(&l->probe, ci_ns, l->env.conf->servo.probe_every_events,
+	probe_init(&l->probe, ci_ns,
+		   probe_every_for_ci(l->env.conf->servo.probe_every_events,
+				      ci_ns),
 		   l->env.seed ^ ((uint64_t)l->ear << 32) ^ l->st.connects,
 		   now_ns);
 	l->state = LINK_ST_SYNCING;

@@ -296,7 +296,8 @@ static int probe_start(struct sv_side *sd, uint64_t now_ns)
 {
 	int r;
 
-	r = probe_init(&sd->probe, sd->ci_ns, sd->v->opt->probe_every,
+	r = probe_init(&sd->probe, sd->ci_ns,
+		       probe_every_for_ci(sd->v->opt->probe_every, sd->ci_ns),
 		       sd->probe_seed, now_ns);
 	if (r < 0) {
 		return r;

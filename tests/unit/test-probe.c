@@ -179,6 +179,17 @@ static void test_set_ci(void **state)
 		.name = "probe/" n, .test_func = (f)                           \
 	}
 
+/* Long intervals probe every event; short ones keep the configuration. */
+static void test_every_for_ci(void **state)
+{
+	(void)state;
+	assert_int_equal(probe_every_for_ci(3, 7500 * NSEC_PER_USEC), 3);
+	assert_int_equal(probe_every_for_ci(2, 11250 * NSEC_PER_USEC), 2);
+	assert_int_equal(probe_every_for_ci(3, 15 * NSEC_PER_MSEC), 1);
+	assert_int_equal(probe_every_for_ci(3, 30 * NSEC_PER_MSEC), 1);
+	assert_int_equal(probe_every_for_ci(1, 7500 * NSEC_PER_USEC), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +200,7 @@ int main(void)
 	    PROBE_TEST("late_sends_keep_phases", test_late_keeps_phases),
 	    PROBE_TEST("reproducible_from_seed", test_reproducible),
 	    PROBE_TEST("set_ci", test_set_ci),
+	    PROBE_TEST("every_for_ci", test_every_for_ci),
 	};
 
 	return cmocka_run_group_tests_name("probe", tests, NULL, NULL);

@@ -30,10 +30,24 @@ fi
 install -m 0755 "$HERE/smoke-run" "$tmp/payload/run"
 
 "$HERE/build.sh" -o "$BUILD/vm" "$tmp/payload"
-rc=0
-"$HERE/run.sh" -t 90 -l "$BUILD/vm/console.log" "$BUILD/vm" >"$tmp/result" || rc=$?
+boot() {
+	rc=0
+	"$HERE/run.sh" -t 90 -l "$BUILD/vm/console.log" "$BUILD/vm" >"$tmp/result" || rc=$?
+	r=$(tail -n 1 "$tmp/result")
+}
+boot
 ((rc == 77)) && exit 77
-r=$(tail -n 1 "$tmp/result")
+# The one known flake (README.md, "reconnect stall"): the restarted right
+# earbud is never reached, nothing else failed. Boot once more, loudly.
+if ((rc != 0)) && [[ -n $r ]] &&
+	jq -e '(.failures | length) > 0 and all(.failures[];
+		test("^right: no reconnect|^right_after_restart: channel not open"))' \
+		>/dev/null 2>&1 <<<"$r"; then
+	cp "$BUILD/vm/console.log" "$BUILD/vm/console-stall.log"
+	printf '\nvm: WARNING: reconnect stall (known btvirt 5.66 / Linux 6.1 flake, see tests/vm/README.md); console kept in %s; booting once more\n\n' \
+		"$BUILD/vm/console-stall.log" >&2
+	boot
+fi
 [[ -n $r ]] || fail "no result from the VM (run.sh exited $rc); console: $BUILD/vm/console.log"
 echo "$r"
 j() { jq -r "$1" <<<"$r"; }
