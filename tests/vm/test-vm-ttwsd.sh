@@ -30,11 +30,22 @@ cp "$ROOT/tests/scenarios/nominal.ini" "$tmp/payload/"
 install -m 0755 "$HERE/ttwsd-run" "$tmp/payload/run"
 
 "$HERE/build.sh" -o "$BUILD/vm-ttwsd" "$tmp/payload"
-rc=0
-"$HERE/run.sh" -t 120 -l "$BUILD/vm-ttwsd/console.log" "$BUILD/vm-ttwsd" \
-	>"$tmp/result" || rc=$?
-((rc == 77)) && exit 77
-r=$(tail -n 1 "$tmp/result")
+boot() {
+	local rc=0
+	"$HERE/run.sh" -t 120 -l "$BUILD/vm-ttwsd/console.log" \
+		"$BUILD/vm-ttwsd" >"$tmp/result" || rc=$?
+	((rc == 77)) && exit 77
+	r=$(tail -n 1 "$tmp/result")
+}
+boot
+# btvirt 5.66 in this kernel sometimes never starts the LE connection to a
+# re-advertising earbud (seen in ~2 % of boots, not root-caused; see
+# tests/vm/README.md): when that is the only thing wrong, boot once more.
+if [[ -n $r ]] && (($(jq -r '.stats.ears.right.connects // 0' <<<"$r") < 2)) &&
+	(($(jq -r '.stats.ears.left.frames_sent // 0' <<<"$r") > 0)); then
+	echo "vm-ttwsd: the right earbud did not reconnect; booting once more (btvirt)"
+	boot
+fi
 [[ -n $r ]] || fail "no result (run.sh exited $rc); console: $BUILD/vm-ttwsd/console.log"
 echo "$r" | cut -c1-600
 j() { jq -r "$1" <<<"$r"; }
