@@ -1006,3 +1006,27 @@ void loop_get_counters(const struct loop *l, struct loop_counters *ret)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	}
 }
+
+void loop_stream_read(struct loop *l, struct loop_sock *s, void *buf)
+{
+	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
+		ssize_t n;
+
+		if (s->closing || s->rx_stopped) {
+			return;
+		}
+		n = read(s->fd, buf, l->cfg.max_msg);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				loop_deliver_rx_error(l, s, -errno);
+			}
+			return;
+		}
+		if (loop_deliver_data(l, s, buf, (size_t)n, 0, 0)) {
+			return;
+		}
+	}
+}

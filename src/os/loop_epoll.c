@@ -260,37 +260,11 @@ static void stream_writable(struct loop_epoll *le, struct loop_sock *s)
 }
 
 /* EPOLLIN (or an error, or a hang-up): read(2) what is there. */
-static void stream_readable(struct loop_epoll *le, struct loop_sock *s)
-{
-	struct loop *l = &le->loop;
-
-	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
-		ssize_t n;
-
-		if (s->closing || s->rx_stopped) {
-			return;
-		}
-		n = read(s->fd, le->rx_buf, l->cfg.max_msg);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				loop_deliver_rx_error(l, s, -errno);
-			}
-			return;
-		}
-		if (loop_deliver_data(l, s, le->rx_buf, (size_t)n, 0, 0)) {
-			return;
-		}
-	}
-}
-
 static void on_stream_event(struct loop_epoll *le, struct loop_sock *s,
 			    uint32_t events)
 {
 	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && s->can_read) {
-		stream_readable(le, s);
+		loop_stream_read(&le->loop, s, le->rx_buf);
 	}
 	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
 		stream_writable(le, s);

@@ -234,6 +234,13 @@ bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
  */
 bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err);
 
+/*
+ * read(2) a ready stream until EAGAIN or rx_depth reads, each into buf
+ * (max_msg bytes) and delivered; an error other than EAGAIN/EINTR is
+ * delivered as LOOP_EV_RX_ERROR. Both backends' poll paths.
+ */
+void loop_stream_read(struct loop *l, struct loop_sock *s, void *buf);
+
 /* Report a failed send to s's callback (unless it is closing). */
 void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err);
 

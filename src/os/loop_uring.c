@@ -678,32 +678,6 @@ static void rx_singleshot(struct loop_uring *lu, struct loop_sock *s, int res)
 }
 
 /* read(2) a polled stream until EAGAIN or rx_depth chunks. */
-static void stream_read_now(struct loop_uring *lu, struct loop_sock *s)
-{
-	struct loop *l = &lu->loop;
-
-	for (unsigned i = 0; i < l->cfg.rx_depth; i++) {
-		ssize_t n;
-
-		if (s->closing || s->rx_stopped) {
-			return;
-		}
-		n = read(s->fd, lu->scratch, l->cfg.max_msg);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				loop_deliver_rx_error(l, s, -errno);
-			}
-			return;
-		}
-		if (loop_deliver_data(l, s, lu->scratch, (size_t)n, 0, 0)) {
-			return;
-		}
-	}
-}
-
 /* A stream's READ or POLL_ADD(POLLIN) completed. */
 static void on_stream_recv(struct loop_uring *lu, struct loop_sock *s,
 			   const struct io_uring_cqe *cqe)
@@ -716,7 +690,7 @@ static void on_stream_recv(struct loop_uring *lu, struct loop_sock *s,
 
 	if (us->rx_req_poll) {
 		if (res >= 0) {
-			stream_read_now(lu, s);
+			loop_stream_read(&lu->loop, s, lu->scratch);
 		} else if (res != -ECANCELED && res != -EINTR) {
 			loop_deliver_rx_error(l, s, res);
 		}
