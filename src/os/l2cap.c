@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "core/macro.h"
+#include "core/strbuf.h"
 #include "os/l2cap.h"
 
 #if HAVE_BLUEZ
@@ -242,70 +243,43 @@ unsigned l2cap_report_n_failed(const struct l2cap_report *r)
 	return n;
 }
 
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;
-	bool overflow;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-put(struct out *o, const char *fmt, ...)
+static void put_errno(struct strbuf *o, int err)
 {
-	va_list ap;
-	int n;
-
-	if (o->overflow) {
-		return;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->size - o->len) {
-		o->overflow = true;
-		o->len = o->size - 1;
-		return;
-	}
-	o->len += (size_t)n;
+	strbuf_put(o, "%s (%s)", strerrorname_np(-err) ?: "?", strerror(-err));
 }
 
-static void put_errno(struct out *o, int err)
-{
-	put(o, "%s (%s)", strerrorname_np(-err) ?: "?", strerror(-err));
-}
-
-static void put_value(struct out *o, bool hex, int v)
+static void put_value(struct strbuf *o, bool hex, int v)
 {
 	if (hex) {
-		put(o, "%#x", (unsigned)v);
+		strbuf_put(o, "%#x", (unsigned)v);
 	} else {
-		put(o, "%d", v);
+		strbuf_put(o, "%d", v);
 	}
 }
 
-static void put_result(struct out *o, const char *name, bool hex,
+static void put_result(struct strbuf *o, const char *name, bool hex,
 		       const struct sockopt_result *r)
 {
-	put(o, "%s", name);
+	strbuf_put(o, "%s", name);
 	if (!r->requested) {
-		put(o, ": left");
+		strbuf_put(o, ": left");
 	} else {
-		put(o, " ");
+		strbuf_put(o, " ");
 		put_value(o, hex, r->value);
-		put(o, ": ");
+		strbuf_put(o, ": ");
 		if (r->ok) {
-			put(o, "ok");
+			strbuf_put(o, "ok");
 		} else if (r->err) {
 			put_errno(o, r->err);
 		} else {
-			put(o, "set but differs");
+			strbuf_put(o, "set but differs");
 		}
 	}
 	if (r->readback_err) {
-		put(o, ", read-back ");
+		strbuf_put(o, ", read-back ");
 		put_errno(o, r->readback_err);
 	} else if (!r->ok) {
-		put(o, ", reads ");
+		strbuf_put(o, ", reads ");
 		put_value(o, hex, r->readback);
 	}
 }
@@ -313,7 +287,7 @@ static void put_result(struct out *o, const char *name, bool hex,
 int l2cap_report_format(const struct l2cap_report *r, char *buf, size_t size)
 {
 	const struct l2cap_tx_timestamps *ts;
-	struct out o = {.buf = buf, .size = size};
+	struct strbuf o = {.buf = buf, .size = size};
 	int n;
 
 	if (!r || !buf || size == 0) {
@@ -322,19 +296,19 @@ int l2cap_report_format(const struct l2cap_report *r, char *buf, size_t size)
 	ts = &r->tx_timestamps;
 	buf[0] = '\0';
 	put_result(&o, "security", false, &r->security);
-	put(&o, "; ");
+	strbuf_put(&o, "; ");
 	put_result(&o, "rx_mtu", false, &r->rx_mtu);
-	put(&o, "; ");
+	strbuf_put(&o, "; ");
 	put_result(&o, "tx_mtu", false, &r->tx_mtu);
-	put(&o, "; ");
+	strbuf_put(&o, "; ");
 	put_result(&o, "tx_timestamps", true, &ts->opt);
 	if (ts->opt.requested) {
-		put(&o, ", completion %s", ts->completion ? "on" : "off");
+		strbuf_put(&o, ", completion %s", ts->completion ? "on" : "off");
 	}
 	if (ts->note[0]) {
-		put(&o, " (%s)", ts->note);
+		strbuf_put(&o, " (%s)", ts->note);
 	}
-	put(&o, "; ");
+	strbuf_put(&o, "; ");
 	if (o.overflow) {
 		return -ENOBUFS;
 	}

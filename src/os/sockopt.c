@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "core/strbuf.h"
 #include "os/sockopt.h"
 
 void sockopt_config_default(struct sockopt_config *ret)
@@ -94,58 +95,34 @@ unsigned sockopt_report_n_failed(const struct sockopt_report *r)
 	return n;
 }
 
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;
-	bool overflow;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->size - o->len) {
-		o->overflow = true;
-		o->len = o->size - 1;
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-static void put_result(struct out *o, const char *name, const char *unit,
+static void put_result(struct strbuf *o, const char *name, const char *unit,
 		       const struct sockopt_result *r, bool last)
 {
 	if (!r->requested) {
-		put(o, "%s: left", name);
+		strbuf_put(o, "%s: left", name);
 	} else {
-		put(o, "%s %d%s: ", name, r->value, unit);
+		strbuf_put(o, "%s %d%s: ", name, r->value, unit);
 		if (r->ok) {
-			put(o, "ok");
+			strbuf_put(o, "ok");
 		} else if (r->err) {
-			put(o, "%s (%s)", strerrorname_np(-r->err) ?: "?",
+			strbuf_put(o, "%s (%s)", strerrorname_np(-r->err) ?: "?",
 			    strerror(-r->err));
 		} else {
-			put(o, "set but differs");
+			strbuf_put(o, "set but differs");
 		}
 	}
 	if (r->readback_err) {
-		put(o, ", read-back %s", strerror(-r->readback_err));
+		strbuf_put(o, ", read-back %s", strerror(-r->readback_err));
 	} else if (!r->ok) {
-		put(o, ", reads %d", r->readback);
+		strbuf_put(o, ", reads %d", r->readback);
 	}
-	put(o, "%s", last ? "" : "; ");
+	strbuf_put(o, "%s", last ? "" : "; ");
 }
 
 int sockopt_report_format(const struct sockopt_report *r, char *buf,
 			  size_t size)
 {
-	struct out o = {.buf = buf, .size = size};
+	struct strbuf o = {.buf = buf, .size = size};
 
 	if (!r || !buf || size == 0) {
 		return -EINVAL;
