@@ -18,12 +18,30 @@ int chan_open(struct chan *c, uint64_t now_ns)
 	return c->ops->open(c, now_ns);
 }
 
-int chan_send(struct chan *c, const void *msg, size_t len)
+int chan_send(struct chan *c, const void *msg, size_t len, uint32_t *ret_id)
 {
 	if (!c->is_open) {
 		return -ENOTCONN;
 	}
-	return c->ops->send(c, msg, len);
+	return c->ops->send(c, msg, len, ret_id);
+}
+
+enum chan_txc chan_tx_completion(const struct chan *c)
+{
+	return c->is_open ? c->tx_completion : CHAN_TXC_NONE;
+}
+
+const char *chan_txc_name(enum chan_txc t)
+{
+	switch (t) {
+	case CHAN_TXC_NONE:
+		return "none";
+	case CHAN_TXC_KERNEL:
+		return "kernel";
+	case CHAN_TXC_CONTROLLER:
+		return "controller";
+	}
+	return "?";
 }
 
 void chan_close(struct chan *c)

@@ -19,6 +19,25 @@
 
 struct chan;
 
+/*
+ * Which instant of a sent message a stamp gives (chan_cb.sent). Where the
+ * packet left the host is best known from the controller's completion
+ * (DESIGN.md, "Transports"); the kernel's hand-over to the driver comes
+ * before any queueing in the controller.
+ */
+enum chan_tx_point {
+	CHAN_TX_KERNEL = 0, /* the kernel gave it to the driver (SCM_TSTAMP_SND) */
+	CHAN_TX_DONE = 1,   /* the controller completed it (Number Of
+			       Completed Packets) */
+};
+
+/* Who reports completions on this channel (chan_tx_completion()). */
+enum chan_txc {
+	CHAN_TXC_NONE = 0,	 /* nobody: unix, or a kernel before 6.15 */
+	CHAN_TXC_KERNEL = 1,	 /* SO_TIMESTAMPING TX_COMPLETION (l2cap) */
+	CHAN_TXC_CONTROLLER = 2, /* our own HCI host (hci-uart) */
+};
+
 /* What the owner (the link) is told. All times host ns (CLOCK_MONOTONIC). */
 struct chan_cb {
 	/* The channel is open: messages may be sent. */
@@ -36,12 +55,20 @@ struct chan_cb {
 	 * chan_open().
 	 */
 	void (*closed)(void *user_data, int err, uint64_t now_ns);
+	/*
+	 * The message chan_send() numbered id reached point at ns. Comes
+	 * after the send, at most once per id and point, possibly never
+	 * (stamps lost, channel closed first). May be NULL.
+	 */
+	void (*sent)(void *user_data, uint32_t id, enum chan_tx_point point,
+		     uint64_t ns);
 };
 
 struct chan_ops {
 	const char *name; /* "unix", "l2cap", "hci-uart" */
 	int (*open)(struct chan *c, uint64_t now_ns);
-	int (*send)(struct chan *c, const void *msg, size_t len);
+	int (*send)(struct chan *c, const void *msg, size_t len,
+		    uint32_t *ret_id);
 	void (*close)(struct chan *c);
 	void (*free)(struct chan *c);
 };
@@ -52,6 +79,7 @@ struct chan {
 	struct chan_cb cb;
 	void *user_data;
 	bool is_open;
+	enum chan_txc tx_completion; /* set by the implementation at open */
 };
 
 /* Set the owner's callbacks; before the first chan_open(). */
@@ -64,8 +92,18 @@ void chan_set_cb(struct chan *c, const struct chan_cb *cb, void *user_data);
  */
 int chan_open(struct chan *c, uint64_t now_ns);
 
-/* Send one message (copied). 0, -ENOTCONN when not open, or -errno. */
-int chan_send(struct chan *c, const void *msg, size_t len);
+/*
+ * Send one message (copied). 0, -ENOTCONN when not open, or -errno. On
+ * success *ret_id (may be NULL) numbers the send for cb.sent: sends are
+ * numbered from 0 at each open.
+ */
+int chan_send(struct chan *c, const void *msg, size_t len, uint32_t *ret_id);
+
+/* Who reports send completions on the open channel. */
+enum chan_txc chan_tx_completion(const struct chan *c);
+
+/* "none", "kernel", "controller" */
+const char *chan_txc_name(enum chan_txc t);
 
 /* Close without a cb.closed callback. A closed channel may be reopened. */
 void chan_close(struct chan *c);

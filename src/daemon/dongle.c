@@ -29,6 +29,7 @@ struct donglechan {
 	bool want_open; /* opened by the link, waiting for READY or for
 			 * the host to finish closing the last session */
 	bool closing;   /* closed by the link: swallow the host's report */
+	uint32_t tx_next; /* the next send's id (chan_send()), from 0 */
 };
 
 struct dongle {
@@ -146,6 +147,8 @@ static void dongle_rx(struct loop *l, struct loop_sock *s,
 				    rx->user_ts_ns);
 		}
 		return;
+	case LOOP_EV_TX_STAMP:
+		return; /* streams have none; completions come as NOCP */
 	}
 }
 
@@ -253,7 +256,26 @@ static void dongle_chan_open_cb(void *user_data, unsigned ch)
 
 	if (c) {
 		c->chan.is_open = true;
+		c->chan.tx_completion = CHAN_TXC_CONTROLLER;
+		c->tx_next = 0;
 		c->chan.cb.open(c->chan.user_data, rt_now_ns());
+	}
+}
+
+/*
+ * The controller completed the SDU sent as cookie: our own host counts
+ * Number Of Completed Packets, so this is the instant the SDU left the
+ * dongle's buffers (as read from the tty: the UART's delay is in it).
+ */
+static void dongle_sent(void *user_data, unsigned ch, uint64_t cookie,
+			uint64_t now_ns)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	if (c && c->chan.is_open && c->chan.cb.sent) {
+		c->chan.cb.sent(c->chan.user_data, (uint32_t)cookie,
+				CHAN_TX_DONE, now_ns);
 	}
 }
 
@@ -336,6 +358,7 @@ static const struct hcihost_ops dongle_host_ops = {
 	.chan_open = dongle_chan_open_cb,
 	.chan_msg = dongle_chan_msg,
 	.chan_closed = dongle_chan_closed,
+	.sent = dongle_sent,
 	.trace = dongle_trace,
 };
 
@@ -361,11 +384,20 @@ static int donglechan_open(struct chan *ch, uint64_t now_ns)
 	return 0;
 }
 
-static int donglechan_send(struct chan *ch, const void *msg, size_t len)
+static int donglechan_send(struct chan *ch, const void *msg, size_t len,
+			   uint32_t *ret_id)
 {
 	struct donglechan *c = container_of(ch, struct donglechan, chan);
+	int r;
 
-	return hcihost_send(c->d->host, c->ear, msg, len, 0);
+	r = hcihost_send(c->d->host, c->ear, msg, len, c->tx_next);
+	if (r == 0) {
+		if (ret_id) {
+			*ret_id = c->tx_next;
+		}
+		c->tx_next++;
+	}
+	return r;
 }
 
 static void donglechan_close(struct chan *ch)

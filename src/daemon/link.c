@@ -18,6 +18,9 @@
 #include "daemon/chan.h"
 
 #define LINK_TX_HISTORY 512 /* frames whose send instant we remember */
+/* Sends whose instant we remember to time their completion stamps (a
+ * power of two; stamps come back within a few connection events). */
+#define LINK_SENT_RING 64u
 #define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
 
 struct link_tx {
@@ -48,6 +51,19 @@ struct link {
 	bool sync_have_resp;
 	uint32_t sync_req_id;
 	uint64_t t1, t2, t3, t4;
+	/* The SYNC_REQ's send id (chan_send()) and, once the controller
+	 * completed it, that instant: the better t1 (DESIGN.md,
+	 * "Transports"). */
+	uint32_t sync_tx_id;
+	bool have_t1_done;
+	uint64_t t1_done;
+
+	/* Send id -> host instant of the send, for stamp latencies. */
+	struct {
+		uint32_t id;
+		bool valid;
+		uint64_t ns;
+	} sent[LINK_SENT_RING];
 
 	struct link_tx tx[LINK_TX_HISTORY];
 	struct link_stats st;
@@ -145,15 +161,63 @@ static const char *link_name(const struct link *l)
 	return conf_ear_name(l->ear);
 }
 
-static int link_send(struct link *l, const uint8_t *buf, size_t len)
+/* Send; *ret_id (may be NULL) the channel's number for the send. */
+static int link_send_id(struct link *l, const uint8_t *buf, size_t len,
+			uint32_t *ret_id)
 {
+	uint32_t id;
 	int r;
 
-	r = chan_send(l->chan, buf, len);
+	r = chan_send(l->chan, buf, len, &id);
 	if (r < 0) {
 		l->st.send_errors++;
+		return r;
 	}
-	return r;
+	l->sent[id % LINK_SENT_RING].id = id;
+	l->sent[id % LINK_SENT_RING].valid = true;
+	l->sent[id % LINK_SENT_RING].ns = rt_now_ns();
+	if (ret_id) {
+		*ret_id = id;
+	}
+	return 0;
+}
+
+static int link_send(struct link *l, const uint8_t *buf, size_t len)
+{
+	return link_send_id(l, buf, len, NULL);
+}
+
+/* A send stamp from the channel: latency statistics, and the t1 of the
+ * timing exchange in flight. */
+static void link_chan_sent(void *user_data, uint32_t id,
+			   enum chan_tx_point point, uint64_t ns)
+{
+	struct link *l = user_data;
+	struct link_tx_lat *lat = point == CHAN_TX_DONE ? &l->st.tx_done :
+							  &l->st.tx_kernel;
+	uint64_t sent_ns = 0;
+
+	if (l->sent[id % LINK_SENT_RING].valid &&
+	    l->sent[id % LINK_SENT_RING].id == id) {
+		sent_ns = l->sent[id % LINK_SENT_RING].ns;
+	}
+	lat->stamps++;
+	if (sent_ns && ns >= sent_ns) {
+		uint64_t d = ns - sent_ns;
+
+		lat->timed++;
+		lat->sum_ns += d;
+		if (lat->timed == 1 || d < lat->min_ns) {
+			lat->min_ns = d;
+		}
+		if (d > lat->max_ns) {
+			lat->max_ns = d;
+		}
+	}
+	if (point == CHAN_TX_DONE && l->sync_pending && id == l->sync_tx_id) {
+		l->t1_done = ns;
+		l->have_t1_done = true;
+	}
 }
 
 /* Back to IDLE: drop the socket, forget the clock model (the earbud may
@@ -228,8 +292,24 @@ static void link_feed(struct link *l)
 {
 	int r;
 
-	r = servo_sync_sample(l->servo, l->t1, l->t2, l->t3, l->t4);
-	servo_sync_sample(l->shadow, l->t1, l->t2, l->t3, l->t4);
+	uint64_t t1 = l->t1;
+
+	/*
+	 * The controller's completion says when the request really left
+	 * the host; it must lie between the send() and the reply's
+	 * arrival, else it belongs to something else and the send instant
+	 * stands (servo.h: "TX completion if known").
+	 */
+	if (l->have_t1_done) {
+		if (l->t1_done >= l->t1 && l->t1_done <= l->t4) {
+			t1 = l->t1_done;
+			l->st.t1_from_done++;
+		} else {
+			l->st.t1_done_rejected++;
+		}
+	}
+	r = servo_sync_sample(l->servo, t1, l->t2, l->t3, l->t4);
+	servo_sync_sample(l->shadow, t1, l->t2, l->t3, l->t4);
 	l->sync_pending = false;
 	if (r == 0) {
 		l->st.sync_samples++;
@@ -394,6 +474,9 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 	size_t len;
 
 	l->tx_seq = 0;
+	/* The channel numbers its sends from 0 again. */
+	memset(l->sent, 0, sizeof(l->sent));
+	l->st.tx_completion = chan_tx_completion(l->chan);
 	l->st.connects++;
 	l->st.connected = true;
 	l->state = LINK_ST_HELLO;
@@ -423,6 +506,7 @@ static const struct chan_cb link_chan_cb = {
 	.open = link_chan_open,
 	.msg = link_chan_msg,
 	.closed = link_chan_closed,
+	.sent = link_chan_sent,
 };
 
 static void link_connect(struct link *l, uint64_t now_ns)
@@ -477,9 +561,10 @@ static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)
 	q.t1_host_ns = rt_now_ns();
 	if (proto_encode_sync_req(&q, l->tx_seq++, 0, l->buf, sizeof(l->buf),
 				  &len) == 0 &&
-	    link_send(l, l->buf, len) == 0) {
+	    link_send_id(l, l->buf, len, &l->sync_tx_id) == 0) {
 		l->sync_pending = true;
 		l->sync_have_resp = false;
+		l->have_t1_done = false;
 		l->t1 = q.t1_host_ns;
 		l->st.sync_sent++;
 	}

@@ -19,6 +19,7 @@
 
 #include "core/conf.h"
 #include "core/proto.h"
+#include "daemon/chan.h"
 
 struct loop;
 struct wheel;
@@ -40,6 +41,16 @@ struct link_env {
 	struct plan *plan;
 	const struct conf *conf;
 	uint64_t seed; /* dithering of timing requests */
+};
+
+/*
+ * Send stamps of one kind (chan_cb.sent): how many came, and the delay
+ * from send() to the stamp for those whose send is still remembered.
+ */
+struct link_tx_lat {
+	uint64_t stamps;
+	uint64_t timed;
+	uint64_t sum_ns, min_ns, max_ns;
 };
 
 /* Counters and state, copied out by the engine's snapshot. */
@@ -66,6 +77,12 @@ struct link_stats {
 	uint64_t unexpected;     /* well-formed but wrong for the state */
 	uint64_t backoff_ns;     /* current reconnect back-off */
 	uint64_t rx_no_kernel_ts; /* messages without a kernel timestamp */
+	/* Who reports send completions on the current channel. */
+	enum chan_txc tx_completion;
+	struct link_tx_lat tx_kernel; /* send() -> the kernel's hand-over */
+	struct link_tx_lat tx_done;   /* send() -> controller completion */
+	uint64_t t1_from_done;	  /* timing samples whose t1 is a completion */
+	uint64_t t1_done_rejected; /* completions outside [send, reply] */
 };
 
 struct link;

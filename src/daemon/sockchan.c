@@ -20,6 +20,8 @@ struct sockchan {
 	const struct conf_link *cfg;
 	const struct conf *conf;
 	bool connecting; /* an l2cap connect is waited for */
+	/* The kernel took SOF_TIMESTAMPING_TX_COMPLETION (l2cap, 6.15). */
+	enum chan_txc txc;
 	struct loop_sock *sock;
 	int fd; /* ours until the loop releases it */
 };
@@ -65,6 +67,18 @@ static void sockchan_rx(struct loop *l, struct loop_sock *sock,
 		sockchan_drop(s);
 		c->cb.closed(c->user_data, -ECONNRESET, rx->user_ts_ns);
 		return;
+	case LOOP_EV_TX_STAMP:
+		/* SND: the kernel gave it to the driver; COMPLETION: the
+		 * controller reported it sent (Linux 6.15, Bluetooth). */
+		if (c->cb.sent && (rx->tx_kind == TXSTAMP_SND ||
+				   rx->tx_kind == TXSTAMP_COMPLETION)) {
+			c->cb.sent(c->user_data, rx->tx_seq,
+				   rx->tx_kind == TXSTAMP_COMPLETION ?
+					   CHAN_TX_DONE :
+					   CHAN_TX_KERNEL,
+				   rx->kernel_ts_ns);
+		}
+		return;
 	case LOOP_EV_RX_ERROR:
 	case LOOP_EV_TX_ERROR:
 		/* A transient error (a full socket buffer) costs one message;
@@ -103,6 +117,7 @@ static void sockchan_attach(struct sockchan *s, int fd, uint64_t now_ns)
 	}
 	s->fd = fd;
 	c->is_open = true;
+	c->tx_completion = s->txc;
 	c->cb.open(c->user_data, now_ns);
 }
 
@@ -151,6 +166,7 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 	if (r < 0 && r != -EINPROGRESS) {
 		return r;
 	}
+	s->txc = rep.tx_timestamps.completion ? CHAN_TXC_KERNEL : CHAN_TXC_NONE;
 	{
 		/* What the kernel granted (SO_PRIORITY, BT_SECURITY, MTU, TX
 		 * completion timestamps), read back: say it once per connect. */
@@ -213,11 +229,13 @@ static int sockchan_open(struct chan *c, uint64_t now_ns)
 	return 0;
 }
 
-static int sockchan_send(struct chan *c, const void *msg, size_t len)
+static int sockchan_send(struct chan *c, const void *msg, size_t len,
+			 uint32_t *ret_id)
 {
 	struct sockchan *s = container_of(c, struct sockchan, chan);
 
-	return loop_send(s->loop, s->sock, msg, len);
+	/* The loop numbers a socket's sends from 0, as chan.h asks. */
+	return loop_send_seq(s->loop, s->sock, msg, len, ret_id);
 }
 
 static void sockchan_close(struct chan *c)

@@ -19,6 +19,19 @@ static const int status_proto_errs[PROTO_N_ERRORS] = {
 	-EOVERFLOW, -E2BIG, -ENOMSG, -EPROTO, -ERANGE,
 };
 
+/* Send stamps of one kind: count and send() -> stamp delay, us. */
+static void status_tx_lat_json(FILE *f, const char *name,
+			       const struct link_tx_lat *t)
+{
+	fprintf(f, "\"%s\":{\"stamps\":%" PRIu64, name, t->stamps);
+	if (t->timed) {
+		fprintf(f, ",\"mean_us\":%.1f,\"min_us\":%.1f,\"max_us\":%.1f",
+			(double)t->sum_ns / (double)t->timed / 1e3,
+			(double)t->min_ns / 1e3, (double)t->max_ns / 1e3);
+	}
+	fprintf(f, "},");
+}
+
 static void status_servo_json(FILE *f, const char *key,
 			      const struct servo_status *s)
 {
@@ -186,7 +199,14 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 				proto_error_name(status_proto_errs[i]),
 				idx >= 0 ? l->malformed[idx] : 0);
 		}
-		fprintf(f, "},");
+		fprintf(f, "},\"tx_completion\":\"%s\",",
+			chan_txc_name(l->tx_completion));
+		status_tx_lat_json(f, "tx_kernel", &l->tx_kernel);
+		status_tx_lat_json(f, "tx_done", &l->tx_done);
+		fprintf(f,
+			"\"t1_from_done\":%" PRIu64
+			",\"t1_done_rejected\":%" PRIu64 ",",
+			l->t1_from_done, l->t1_done_rejected);
 		status_servo_json(f, "servo", &x->servo);
 		fprintf(f, ",");
 		status_servo_json(f, "naive", &x->shadow);

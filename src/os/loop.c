@@ -325,6 +325,9 @@ static struct loop_sock *slot_take(struct loop *l, int fd,
 	s->closing = false;
 	s->rx_armed = false;
 	s->rx_stopped = false;
+	s->errq_armed = false;
+	s->tx_seq_next = 0;
+	s->tx_key_next = 0;
 	return s;
 }
 
@@ -640,6 +643,14 @@ static void release_run(struct loop *l)
 
 int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len)
 {
+	return loop_send_seq(l, s, buf, len, NULL);
+}
+
+int loop_send_seq(struct loop *l, struct loop_sock *s, const void *buf,
+		  size_t len, uint32_t *ret_seq)
+{
+	int r;
+
 	if (!l || !s || s->loop != l || !s->used || (!buf && len)) {
 		return -EINVAL;
 	}
@@ -657,7 +668,18 @@ int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len)
 			return 0;
 		}
 	}
-	return l->ops->send(l, s, buf, len);
+	/* The backend reads tx_seq_next as this send's number. */
+	r = l->ops->send(l, s, buf, len);
+	if (r == 0) {
+		if (ret_seq) {
+			*ret_seq = s->tx_seq_next;
+		}
+		if (s->kind == LOOP_SLOT_SOCKET) {
+			loop_tx_sent(l, s, s->tx_seq_next);
+		}
+		s->tx_seq_next++;
+	}
+	return r;
 }
 
 void loop_set_wake_fn(struct loop *l, loop_wake_fn fn, void *user_data)
@@ -867,6 +889,101 @@ bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err)
 	LOOP_COUNT(l, rx_errors);
 	s->fn(l, s, &rx, s->user_data);
 	return s->closing || s->rx_stopped;
+}
+
+void loop_tx_sent(struct loop *l, struct loop_sock *s, uint32_t seq)
+{
+	(void)l;
+	s->key_seq[s->tx_key_next % LOOP_TXKEY_RING] = seq;
+	s->tx_key_next++;
+}
+
+void loop_tx_unsent(struct loop *l, struct loop_sock *s, uint32_t seq)
+{
+	uint32_t n = s->tx_key_next < LOOP_TXKEY_RING ? s->tx_key_next :
+							 LOOP_TXKEY_RING;
+
+	(void)l;
+	/* Newest first: a failure is normally among the last few sends. */
+	for (uint32_t i = 1; i <= n; i++) {
+		uint32_t k = s->tx_key_next - i;
+
+		if (s->key_seq[k % LOOP_TXKEY_RING] != seq) {
+			continue;
+		}
+		/* The kernel gave the later sends one key less. */
+		for (; k + 1 != s->tx_key_next; k++) {
+			s->key_seq[k % LOOP_TXKEY_RING] =
+			    s->key_seq[(k + 1) % LOOP_TXKEY_RING];
+		}
+		s->tx_key_next--;
+		return;
+	}
+}
+
+/* One error-queue entry (its control data in l->errq_cmsg) delivered. */
+static void errqueue_deliver(struct loop *l, struct loop_sock *s,
+			     size_t controllen)
+{
+	struct loop_rx rx = {.ev = LOOP_EV_TX_STAMP};
+	struct txstamp ts;
+	int64_t mono;
+	int r, err;
+
+	r = txstamp_parse(l->errq_cmsg.buf, controllen, &ts, &err);
+	if (r < 0) {
+		LOOP_COUNT(l, errqueue_errors);
+		if (r == -ENOMSG && err < 0) {
+			loop_deliver_tx_error(l, s, err);
+		}
+		return;
+	}
+	/* Keys older than the ring (or never given) are unknown. */
+	if (s->tx_key_next - ts.key - 1 >= LOOP_TXKEY_RING) {
+		LOOP_COUNT(l, tx_stamps_unmatched);
+		return;
+	}
+	rx.tx_seq = s->key_seq[ts.key % LOOP_TXKEY_RING];
+	rx.tx_kind = ts.kind;
+	rx.user_ts_ns = rt_now_ns();
+	mono = (int64_t)ts.realtime_ns - l->realtime_offset_ns;
+	rx.kernel_ts_ns = mono > 0 ? (uint64_t)mono : 0;
+	/* As for receive stamps (loop.h): never later than now. */
+	if (rx.kernel_ts_ns > rx.user_ts_ns) {
+		rx.kernel_ts_ns = rx.user_ts_ns;
+	}
+	rx.has_kernel_ts = true;
+	rx.rx_stopped = s->rx_stopped;
+	LOOP_COUNT(l, tx_stamps);
+	s->fn(l, s, &rx, s->user_data);
+}
+
+unsigned loop_errqueue_drain(struct loop *l, struct loop_sock *s)
+{
+	unsigned n = 0;
+
+	while (n < l->cfg.rx_depth && !s->closing) {
+		/* OPT_TSONLY reports carry no payload; anything else is cut
+		 * (MSG_TRUNC) into this byte: only the cmsgs matter. */
+		unsigned char byte;
+		struct iovec iov = {&byte, sizeof(byte)};
+		struct msghdr mh = {
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = l->errq_cmsg.buf,
+		    .msg_controllen = sizeof(l->errq_cmsg.buf),
+		};
+
+		if (recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			break; /* EAGAIN: empty; anything else: receive says */
+		}
+		n++;
+		errqueue_deliver(l, s, mh.msg_controllen);
+	}
+	return n;
 }
 
 void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err)

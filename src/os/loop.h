@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/txstamp.h"
 #include "os/sockopt.h"
 
 struct wheel;
@@ -169,6 +170,12 @@ enum loop_event {
 	LOOP_EV_EOF = 1,      /* peer closed: err = -ECONNRESET */
 	LOOP_EV_RX_ERROR = 2, /* receive failed with err */
 	LOOP_EV_TX_ERROR = 3, /* a send queued by loop_send() failed (err) */
+	/*
+	 * A transmit timestamp from the socket's error queue (datagram
+	 * sockets): the send numbered tx_seq (loop_send_seq()) reached the
+	 * point tx_kind says at kernel_ts_ns. See loop_add_socket().
+	 */
+	LOOP_EV_TX_STAMP = 4,
 };
 
 struct loop_rx {
@@ -210,6 +217,11 @@ struct loop_rx {
 	bool has_kernel_ts;
 	/* CLOCK_MONOTONIC ns read when the loop handled this completion. */
 	uint64_t user_ts_ns;
+	/* LOOP_EV_TX_STAMP: which send (loop_send_seq()) and which instant;
+	 * the instant is in kernel_ts_ns (has_kernel_ts true), converted as
+	 * above. */
+	uint32_t tx_seq;
+	enum txstamp_kind tx_kind;
 };
 
 /*
@@ -237,6 +249,25 @@ typedef void (*loop_released_fn)(struct loop *l, int fd, void *user_data);
  * The fd stays the caller's: the loop never closes it. The caller must
  * not close it before the socket is released (loop_released_fn), or
  * before loop_free().
+ *
+ * Error queue. The loop also watches the socket's error queue
+ * (IORING_OP_POLL_ADD(POLLERR), re-armed after each drain; epoll reports
+ * EPOLLERR anyway) and reads it with recvmsg(MSG_ERRQUEUE) (at most
+ * rx_depth reports per wake): a socket whose owner enabled SO_TIMESTAMPING
+ * transmit reports would otherwise fill it, and on epoll wake the loop
+ * forever. Each report (core/txstamp) becomes a LOOP_EV_TX_STAMP naming
+ * the send it belongs to: the kernel numbers a socket's sends from 0
+ * (SOF_TIMESTAMPING_OPT_ID, which must be set before the first send), the
+ * loop maps that key back to loop_send_seq()'s number for the last
+ * LOOP_TXKEY_RING sends, in the order they were handed over, taking a
+ * send that fails later (io_uring) out again; this is the kernel's order
+ * on an O_NONBLOCK socket, where sends are tried at once and fail rather
+ * than wait (on a blocking one, io_uring retries a full socket's sends
+ * in the order they wait); reports for older sends are
+ * counted in tx_stamps_unmatched and dropped. Another queued error (an
+ * ICMP error on UDP with IP_RECVERR) is a LOOP_EV_TX_ERROR. A POLLERR that
+ * finds the queue empty is a socket error for receive to report: the
+ * watch is not re-armed (io_uring; counted in errqueue_stopped).
  *
  * Errors (*ret untouched): -ENOSPC when all max_sockets slots are taken
  * (also by sockets removed but not yet released), -EBADF, -ENOTSOCK, any
@@ -411,6 +442,18 @@ int loop_sock_fd(const struct loop_sock *s);
 int loop_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len);
 
 /*
+ * loop_send(), and on success the send's number in *ret_seq (may be
+ * NULL): a datagram socket's accepted sends are numbered from 0 after
+ * loop_add_socket(), and LOOP_EV_TX_STAMP names them by it. Streams are
+ * numbered too but get no stamps.
+ */
+int loop_send_seq(struct loop *l, struct loop_sock *s, const void *buf,
+		  size_t len, uint32_t *ret_seq);
+
+/* Sends remembered for matching transmit timestamps (per socket). */
+#define LOOP_TXKEY_RING 32u
+
+/*
  * Callback for loop_wake(): runs in the loop thread, at least once after
  * every loop_wake() call (several calls may share one run).
  */
@@ -474,6 +517,10 @@ struct loop_counters {
 	uint64_t tx_short;    /* stream writes the kernel took only part of */
 	uint64_t stream_poll; /* io_uring: streams on POLL_ADD + read(2) */
 	uint64_t connects;    /* connect results delivered (loop_connect_fn) */
+	uint64_t tx_stamps;   /* LOOP_EV_TX_STAMP delivered */
+	uint64_t tx_stamps_unmatched; /* reports for sends no longer known */
+	uint64_t errqueue_errors; /* other or malformed error-queue entries */
+	uint64_t errqueue_stopped; /* io_uring: POLLERR, queue empty: unwatched */
 };
 
 /*

@@ -375,6 +375,28 @@ static void on_readable(struct loop_epoll *le, struct loop_sock *s)
 	}
 }
 
+/*
+ * A datagram socket's event. EPOLLERR is level-triggered and cannot be
+ * masked: while transmit reports wait in the error queue it stays up, so
+ * read them first (loop_add_socket()); a POLLERR with the queue empty is
+ * a socket error, which recvmsg() reports.
+ */
+static void on_socket_event(struct loop_epoll *le, struct loop_sock *s,
+			    uint32_t events)
+{
+	unsigned reports = 0;
+
+	if (events & EPOLLERR) {
+		reports = loop_errqueue_drain(&le->loop, s);
+	}
+	if ((events & (EPOLLIN | EPOLLHUP)) ||
+	    ((events & EPOLLERR) && reports == 0)) {
+		if (!s->closing && s->rx_armed) {
+			on_readable(le, s);
+		}
+	}
+}
+
 static void drain(struct loop *l, int fd, bool timer)
 {
 	uint64_t v;
@@ -418,7 +440,7 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 							le->events[i].events);
 				}
 			} else if (s->rx_armed) {
-				on_readable(le, s);
+				on_socket_event(le, s, le->events[i].events);
 			}
 			break;
 		case LOOP_TAG_CONNECT:
@@ -441,6 +463,7 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 		case LOOP_TAG_SEND:
 		case LOOP_TAG_TIMEOUT:
 		case LOOP_TAG_TXPOLL:
+		case LOOP_TAG_ERRQ:
 			break;
 		}
 	}

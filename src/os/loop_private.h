@@ -32,6 +32,7 @@ enum loop_tag {
 	LOOP_TAG_TIMEOUT = 5, /* IORING_OP_TIMEOUT */
 	LOOP_TAG_TXPOLL = 6,  /* io_uring: POLLOUT before writing a stream */
 	LOOP_TAG_CONNECT = 7, /* POLLOUT of a socket in loop_add_connecting() */
+	LOOP_TAG_ERRQ = 8,    /* io_uring: POLLERR, the error queue */
 };
 
 static inline uint64_t loop_tag_make(enum loop_tag tag, uint32_t idx,
@@ -82,6 +83,7 @@ struct loop_tx {
 	size_t off;    /* stream: bytes the kernel took already */
 	int next;      /* free list, or the stream's FIFO; -1 = end */
 	bool inflight; /* io_uring: a request for it is in the kernel */
+	uint32_t seq;  /* loop_send_seq()'s number of this send */
 };
 
 struct loop_sock {
@@ -109,7 +111,17 @@ struct loop_sock {
 	bool closing;	 /* loop_remove_socket() called */
 	bool rx_armed;	 /* a receive request is in the kernel */
 	bool rx_stopped; /* EOF or fatal error: do not re-arm */
+	bool errq_armed; /* io_uring: the POLLERR watch is in the kernel */
 	int next;	 /* free list / release queue link, -1 = end */
+	/*
+	 * Transmit timestamps: tx_seq_next numbers loop_send_seq() calls
+	 * the backend accepted; tx_key_next counts the sends that succeeded,
+	 * which is the kernel's OPT_ID key of the next one; key_seq maps the
+	 * last LOOP_TXKEY_RING keys to their seq (see loop_add_socket()).
+	 */
+	uint32_t tx_seq_next;
+	uint32_t tx_key_next;
+	uint32_t key_seq[LOOP_TXKEY_RING];
 };
 
 struct loop_ops {
@@ -172,6 +184,14 @@ struct loop {
 
 	/* CLOCK_REALTIME - CLOCK_MONOTONIC (ns), sampled per dispatch. */
 	int64_t realtime_offset_ns;
+
+	/* Control data of one recvmsg(MSG_ERRQUEUE): SCM_TIMESTAMPING (48
+	 * bytes of data) and the extended error with an IPv6 offender
+	 * address (16 + 28), each a cmsg. */
+	union {
+		unsigned char buf[256];
+		struct cmsghdr align;
+	} errq_cmsg;
 
 	int fallback_err;
 	char note[160];
@@ -240,6 +260,21 @@ bool loop_deliver_rx_error(struct loop *l, struct loop_sock *s, int err);
  * delivered as LOOP_EV_RX_ERROR. Both backends' poll paths.
  */
 void loop_stream_read(struct loop *l, struct loop_sock *s, void *buf);
+
+/*
+ * A datagram send numbered seq was accepted: it gets the kernel's next
+ * OPT_ID key (loop_send_seq()). When it fails later (io_uring),
+ * loop_tx_unsent() takes it out again: the kernel never gave it a key.
+ */
+void loop_tx_sent(struct loop *l, struct loop_sock *s, uint32_t seq);
+void loop_tx_unsent(struct loop *l, struct loop_sock *s, uint32_t seq);
+
+/*
+ * Read s's error queue until it is empty or rx_depth entries were read,
+ * delivering LOOP_EV_TX_STAMP / LOOP_EV_TX_ERROR. Returns the entries
+ * read (0: the queue was empty).
+ */
+unsigned loop_errqueue_drain(struct loop *l, struct loop_sock *s);
 
 /* Report a failed send to s's callback (unless it is closing). */
 void loop_deliver_tx_error(struct loop *l, struct loop_sock *s, int err);

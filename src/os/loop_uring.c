@@ -278,10 +278,31 @@ armed:
 	return 0;
 }
 
+/*
+ * Watch the error queue of a datagram socket: one POLL_ADD(POLLERR),
+ * re-armed after each drain (level: it completes at once while reports
+ * wait). loop_add_socket() says why every socket has one.
+ */
+static int errq_arm(struct loop_uring *lu, struct loop_sock *s)
+{
+	struct io_uring_sqe *sqe = sqe_get(lu);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_poll_add(sqe, s->fd, POLLERR);
+	io_uring_sqe_set_data64(sqe,
+				loop_tag_make(LOOP_TAG_ERRQ, s->idx, s->gen));
+	s->errq_armed = true;
+	s->inflight++;
+	return 0;
+}
+
 static int uring_sock_arm(struct loop *l, struct loop_sock *s)
 {
 	struct loop_uring *lu = to_uring(l);
 	struct uring_sock *us = &lu->us[s->idx];
+	int r;
 
 	if (s->kind == LOOP_SLOT_STREAM) {
 		/* kicked and kick_next belong to the kick list: keep them. */
@@ -296,8 +317,17 @@ static int uring_sock_arm(struct loop *l, struct loop_sock *s)
 		if (us->rx_poll) {
 			LOOP_COUNT(l, stream_poll);
 		}
+		return rx_arm(lu, s);
 	}
-	return rx_arm(lu, s);
+	r = rx_arm(lu, s);
+	if (r < 0) {
+		return r;
+	}
+	/* Without the watch the socket still works; reports wait. */
+	if (errq_arm(lu, s) < 0) {
+		LOOP_COUNT(l, errqueue_stopped);
+	}
+	return 0;
 }
 
 static void cancel(struct loop_uring *lu, uint64_t target)
@@ -324,6 +354,9 @@ static void uring_sock_cancel(struct loop *l, struct loop_sock *s)
 
 	if (s->rx_armed) {
 		cancel(lu, loop_tag_make(LOOP_TAG_RECV, s->idx, s->gen));
+	}
+	if (s->errq_armed) {
+		cancel(lu, loop_tag_make(LOOP_TAG_ERRQ, s->idx, s->gen));
 	}
 	/*
 	 * A send to a peer that stopped reading would otherwise wait
@@ -398,6 +431,7 @@ static int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
 	}
 	t->sock = s;
 	t->inflight = true;
+	t->seq = s->tx_seq_next;
 	/* MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE. send(2). */
 	io_uring_prep_send(sqe, s->fd, t->buf, len, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(
@@ -550,6 +584,7 @@ static void on_send(struct loop_uring *lu, uint64_t ud, int res)
 	}
 	loop_tx_put(l, (int)i);
 	if (res < 0) {
+		loop_tx_unsent(l, s, l->tx[i].seq);
 		loop_deliver_tx_error(l, s, res);
 	} else {
 		LOOP_COUNT(l, tx);
@@ -794,6 +829,28 @@ static void on_recv(struct loop_uring *lu, const struct io_uring_cqe *cqe)
 	loop_sock_put(l, s);
 }
 
+/* The POLLERR watch completed: read the error queue, watch again. */
+static void on_errq(struct loop_uring *lu, uint64_t ud, int res)
+{
+	struct loop *l = &lu->loop;
+	struct loop_sock *s;
+
+	s = loop_sock_lookup(l, loop_tag_idx(ud), loop_tag_gen(ud));
+	if (!s || s->kind != LOOP_SLOT_SOCKET) {
+		return;
+	}
+	s->errq_armed = false;
+	if (!s->closing && res > 0 && (res & POLLERR)) {
+		if (loop_errqueue_drain(l, s) == 0) {
+			/* A socket error: receive reports it (loop.h). */
+			LOOP_COUNT(l, errqueue_stopped);
+		} else if (!s->closing && errq_arm(lu, s) < 0) {
+			LOOP_COUNT(l, errqueue_stopped);
+		}
+	}
+	loop_sock_put(l, s);
+}
+
 static void on_timeout(struct loop_uring *lu, int res)
 {
 	lu->timeout_inflight = false;
@@ -834,6 +891,9 @@ static void on_cqe(struct loop_uring *lu, const struct io_uring_cqe *cqe)
 		break;
 	case LOOP_TAG_CONNECT:
 		on_connect(lu, ud, cqe->res);
+		break;
+	case LOOP_TAG_ERRQ:
+		on_errq(lu, ud, cqe->res);
 		break;
 	}
 }
@@ -1201,7 +1261,8 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 
 	/*
 	 * SQ: per slot a receive and a cancel, a stream's POLLOUT and its
-	 * cancel (or a connect's poll and its cancel), per tx slot a send
+	 * cancel (or a connect's poll and its cancel, or a socket's POLLERR
+	 * watch and its cancel), per tx slot a send
 	 * and a cancel, the timer (and its update) and the wake, all in one
 	 * iteration at worst. CQ: every buffer of every socket completing
 	 * before we reap, plus the terminating completions, so the CQ does
@@ -1209,7 +1270,7 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 	 * kernel's limits (io_uring_setup(2)).
 	 */
 	sq = roundup_pow2(4 * cfg->max_sockets + 2 * cfg->tx_slots + 8);
-	cq = roundup_pow2(cfg->max_sockets * (roundup_pow2(cfg->rx_depth) + 4) +
+	cq = roundup_pow2(cfg->max_sockets * (roundup_pow2(cfg->rx_depth) + 6) +
 			  2 * cfg->tx_slots + 16);
 	if (sq > 32768) {
 		sq = 32768;

@@ -18,6 +18,8 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/net_tstamp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -162,6 +164,8 @@ struct rec {
 	uint64_t uts;
 	pthread_t thread;
 	struct loop_sock *sock;
+	uint32_t tx_seq;
+	enum txstamp_kind tx_kind;
 };
 
 struct fx {
@@ -174,7 +178,7 @@ struct fx {
 
 	struct rec recs[MAX_RECS];
 	unsigned n; /* events; recs[] keeps the first MAX_RECS */
-	unsigned n_data, n_eof, n_rx_err, n_tx_err;
+	unsigned n_data, n_eof, n_rx_err, n_tx_err, n_tx_stamp;
 	unsigned n_after_remove; /* events for a socket after its removal */
 
 	bool remove_on_data;
@@ -246,6 +250,8 @@ static void on_rx(struct loop *l, struct loop_sock *s, const struct loop_rx *rx,
 	    .uts = rx->user_ts_ns,
 	    .thread = pthread_self(),
 	    .sock = s,
+	    .tx_seq = rx->tx_seq,
+	    .tx_kind = rx->tx_kind,
 	};
 
 	if (s == f->removed) {
@@ -264,6 +270,9 @@ static void on_rx(struct loop *l, struct loop_sock *s, const struct loop_rx *rx,
 		break;
 	case LOOP_EV_TX_ERROR:
 		f->n_tx_err++;
+		break;
+	case LOOP_EV_TX_STAMP:
+		f->n_tx_stamp++;
 		break;
 	}
 	if (f->n < MAX_RECS) {
@@ -628,6 +637,164 @@ static void test_udp_refused_is_transient(void **state)
 	fx_close(f);
 	close(fa);
 	close(fb);
+}
+
+/* SO_TIMESTAMPING as ttwsd's l2cap sockets ask for it, minus completion
+ * (Bluetooth only): software stamps as the packet leaves for the driver
+ * (loopback_xmit() stamps it), numbered, without the payload. */
+static void tx_timestamping_on(int fd)
+{
+	int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		    SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags,
+				    sizeof(flags)),
+			 0);
+}
+
+static unsigned want_stamps;
+static bool got_stamps(struct fx *f)
+{
+	return f->n_tx_stamp >= want_stamps;
+}
+
+/*
+ * Every send on a socket with TX timestamping comes back once as
+ * LOOP_EV_TX_STAMP naming it, stamped between the send and now; and a
+ * drained error queue leaves the loop idle (epoll would otherwise spin
+ * on the level-triggered EPOLLERR).
+ */
+static void test_tx_timestamps(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	struct sockaddr_in a, b;
+	struct loop_sock *s;
+	struct loop_counters c0, c1;
+	uint64_t sent_ns[20];
+	bool seen[20] = {false};
+	unsigned char buf[64];
+	int fa, fb;
+
+	fa = fx_fd(f, udp_socket(0, &a));
+	fb = fx_fd(f, udp_socket(0, &b));
+	assert_int_equal(connect(fa, (struct sockaddr *)&b, sizeof(b)), 0);
+	tx_timestamping_on(fa);
+	assert_int_equal(loop_add_socket(f->l, fa, on_rx, f, &s), 0);
+	for (uint32_t i = 0; i < 20; i++) {
+		uint32_t seq = UINT32_MAX;
+
+		fill(buf, i, 8 + i);
+		sent_ns[i] = rt_now_ns();
+		assert_int_equal(loop_send_seq(f->l, s, buf, 8 + i, &seq), 0);
+		assert_int_equal(seq, i);
+		if (i % 5 == 4) {
+			loop_run_once(f->l, false);
+		}
+	}
+	want_stamps = 20;
+	assert_true(run_until(f, got_stamps, 2000));
+	for (unsigned i = 0; i < f->n && i < MAX_RECS; i++) {
+		const struct rec *r = &f->recs[i];
+
+		if (r->ev != LOOP_EV_TX_STAMP) {
+			continue;
+		}
+		assert_ptr_equal(r->sock, s);
+		assert_int_equal(r->tx_kind, TXSTAMP_SND);
+		assert_true(r->tx_seq < 20);
+		assert_false(seen[r->tx_seq]);
+		seen[r->tx_seq] = true;
+		assert_true(r->has_kts);
+		/* Realtime -> monotonic is good to tens of ns; allow 1 ms. */
+		assert_true(r->kts + MS >= sent_ns[r->tx_seq]);
+		assert_true(r->kts <= r->uts);
+	}
+	c0 = counters(f);
+	assert_int_equal(c0.tx_stamps, 20);
+	assert_int_equal(c0.tx_stamps_unmatched, 0);
+	assert_int_equal(c0.errqueue_errors, 0);
+	/* The peer got every datagram; the error queue is empty now. */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(recv(fb, buf, sizeof(buf), MSG_DONTWAIT),
+				 8 + i);
+	}
+	assert_int_equal(recv(fa, buf, sizeof(buf), MSG_ERRQUEUE | MSG_DONTWAIT),
+			 -1);
+	assert_int_equal(errno, EAGAIN);
+	run_for(f, 50);
+	c1 = counters(f);
+	assert_true(c1.wakeups - c0.wakeups <= 2);
+	assert_int_equal(f->n_tx_stamp, 20);
+	fx_close(f);
+}
+
+/*
+ * The loop remembers the last LOOP_TXKEY_RING sends: reports for older
+ * ones are counted and dropped, the rest still name the right send.
+ */
+static void test_tx_timestamps_ring(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	const uint32_t n = LOOP_TXKEY_RING + 8;
+	struct sockaddr_in a, b;
+	struct loop_sock *s;
+	int fa;
+
+	fa = fx_fd(f, udp_socket(0, &a));
+	fx_fd(f, udp_socket(0, &b));
+	assert_int_equal(connect(fa, (struct sockaddr *)&b, sizeof(b)), 0);
+	tx_timestamping_on(fa);
+	assert_int_equal(loop_add_socket(f->l, fa, on_rx, f, &s), 0);
+	/* All sent before the loop looks at the error queue. */
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(loop_send(f->l, s, "x", 1), 0);
+	}
+	want_stamps = LOOP_TXKEY_RING;
+	assert_true(run_until(f, got_stamps, 2000));
+	run_for(f, 20);
+	assert_int_equal(f->n_tx_stamp, LOOP_TXKEY_RING);
+	assert_int_equal(counters(f).tx_stamps_unmatched, 8);
+	for (unsigned i = 0; i < f->n && i < MAX_RECS; i++) {
+		if (f->recs[i].ev == LOOP_EV_TX_STAMP) {
+			assert_true(f->recs[i].tx_seq >= 8);
+			assert_true(f->recs[i].tx_seq < n);
+		}
+	}
+	fx_close(f);
+}
+
+/*
+ * An error that is not a timestamp (ICMP port unreachable, queued by
+ * IP_RECVERR) comes out of the error queue as LOOP_EV_TX_ERROR, and
+ * receive goes on.
+ */
+static void test_errqueue_icmp_error(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	struct sockaddr_in a, b;
+	struct loop_sock *s;
+	int fa, fb, one = 1;
+	bool found = false;
+
+	fa = fx_fd(f, udp_socket(0, &a));
+	fb = udp_socket(0, &b);
+	assert_int_equal(connect(fa, (struct sockaddr *)&b, sizeof(b)), 0);
+	close(fb);
+	assert_int_equal(
+	    setsockopt(fa, SOL_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	assert_int_equal(loop_add_socket(f->l, fa, on_rx, f, &s), 0);
+	assert_int_equal(loop_send(f->l, s, "ping", 4), 0);
+	assert_true(run_until(f, got_tx_err, 2000));
+	for (unsigned i = 0; i < f->n && i < MAX_RECS; i++) {
+		if (f->recs[i].ev == LOOP_EV_TX_ERROR &&
+		    f->recs[i].err == -ECONNREFUSED) {
+			found = true;
+		}
+	}
+	assert_true(found);
+	assert_true(counters(f).errqueue_errors >= 1);
+	assert_int_equal(f->n_tx_stamp, 0);
+	fx_close(f);
 }
 
 static bool is_peer_gone(int err)
@@ -1187,6 +1354,9 @@ static void on_stream(struct loop *l, struct loop_sock *s,
 	case LOOP_EV_TX_ERROR:
 		k->n_tx_err++;
 		k->tx_err = rx->err;
+		break;
+	case LOOP_EV_TX_STAMP:
+		k->bad = true; /* streams have no error queue reports */
 		break;
 	}
 }
@@ -2560,6 +2730,9 @@ static const struct tcase cases[] = {
     {"send_to_peer", test_send_to_peer},
     {"send_error_reported", test_send_error_reported},
     {"udp_refused_is_transient", test_udp_refused_is_transient},
+    {"tx_timestamps", test_tx_timestamps},
+    {"tx_timestamps_ring", test_tx_timestamps_ring},
+    {"errqueue_icmp_error", test_errqueue_icmp_error},
     {"eof_reported_once", test_eof_reported_once},
     {"remove_inside_callback", test_remove_inside_callback},
     {"enospc_when_full", test_enospc_when_full},
