@@ -53,6 +53,7 @@ struct live_pending {
 struct live_ear {
 	struct live *lv;
 	enum scenario_side side;
+	bool on; /* this process serves the ear (live_opts.path) */
 	const char *path;
 	struct simclock *clock;
 	struct simlink *link;
@@ -663,6 +664,9 @@ static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 		struct live_ear *e = &lv->ear[i];
 		int fd;
 
+		if (!e->on) {
+			continue;
+		}
 		if (e->host) {
 			if (!simlink_up(e->link, live_to_model(lv, now_ns))) {
 				if (e->hci_open) {
@@ -781,6 +785,9 @@ static void live_summary(const struct live *lv)
 	for (i = 0; i < SCENARIO_SIDES; i++) {
 		const struct live_ear *e = &lv->ear[i];
 
+		if (!e->on) {
+			continue;
+		}
 		printf("%s earbud: %" PRIu64 " connects, %" PRIu64
 		       " frames received, %" PRIu64 " rendered, %" PRIu64
 		       " late, %" PRIu64 " timing exchanges, %" PRIu64
@@ -805,6 +812,9 @@ static int live_wav_open(struct live *lv)
 	int r;
 
 	for (i = 0; i < SCENARIO_SIDES; i++) {
+		if (!lv->ear[i].on) {
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s-%s.wav", lv->o->wav_prefix,
 			 scenario_side_name(i));
 		r = wav_create(path, LIVE_RATE, 1, &lv->ear[i].wav);
@@ -856,6 +866,14 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 		goto out;
 	}
 	for (i = 0; i < SCENARIO_SIDES; i++) {
+		/* An ear this process does not serve stays closed (fds -1);
+		 * with one path given, another process may serve the other
+		 * ear, and each can be killed and restarted on its own. */
+		lv->ear[i].on = o->hci_server || o->path[i];
+		lv->ear[i].fd = lv->ear[i].listen_fd = lv->ear[i].hci_fd = -1;
+		if (!lv->ear[i].on) {
+			continue;
+		}
 		if (live_ear_init(lv, sc, i) < 0) {
 			goto out;
 		}
@@ -898,8 +916,9 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 		       "controllers of %s\n",
 		       sc->name, o->hci_server);
 	} else {
-		printf("ttws-earbud-sim: %s pair listening on %s and %s\n",
-		       sc->name, lv->ear[0].path, lv->ear[1].path);
+		printf("ttws-earbud-sim: %s earbuds listening on %s and %s\n",
+		       sc->name, lv->ear[0].on ? lv->ear[0].path : "-",
+		       lv->ear[1].on ? lv->ear[1].path : "-");
 	}
 	fflush(stdout);
 	r = loop_run(lv->loop);

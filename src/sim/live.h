@@ -22,7 +22,9 @@
 #include "sim/scenario.h"
 
 struct live_opts {
-	const char *path[SCENARIO_SIDES]; /* listening socket per ear */
+	/* Listening socket per ear; NULL: this process does not serve
+	 * that ear (one process per earbud). */
+	const char *path[SCENARIO_SIDES];
 	/*
 	 * Instead: each ear an LE peripheral on its own emulated controller
 	 * reached through this H4 stream socket (btvirt -s's

@@ -105,7 +105,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "Live mode (--pair):\n"
 	      "  --left PATH, --right PATH\n"
-	      "                         listening sockets of the two earbuds\n"
+	      "                         listening sockets of the two earbuds;\n"
+	      "                         give one to serve that earbud only\n"
 	      "  --l2cap-psm PSM        --left/--right are the earbuds' "
 	      "controller addresses:\n"
 	      "                         listen on this LE PSM through the "
@@ -433,9 +434,9 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		return 0;
 	}
 	if (cli->mode == SIM_PAIR && !cli->hci_server &&
-	    (!cli->path[SCENARIO_LEFT] || !cli->path[SCENARIO_RIGHT])) {
-		fputs("ttws-earbud-sim: --pair needs --left PATH and --right "
-		      "PATH, or --hci SOCKET\n",
+	    !cli->path[SCENARIO_LEFT] && !cli->path[SCENARIO_RIGHT]) {
+		fputs("ttws-earbud-sim: --pair needs --left PATH and/or "
+		      "--right PATH, or --hci SOCKET\n",
 		      stderr);
 		return -EINVAL;
 	}
