@@ -123,6 +123,21 @@ for k in 0 1; do
 	(($(s ".dongles[$k].h4_resyncs") == 0)) || fail "dongle $k lost H4 sync"
 done
 
+# Our own HCI host counts Number Of Completed Packets: every ear reports
+# completions, and the timing exchanges take t1 from them (DESIGN.md,
+# "Transports": the instant a packet left is the controller's completion).
+for ear in left right; do
+	[[ $(s ".ears.$ear.tx_completion") == controller ]] ||
+		fail "$ear: tx_completion $(s ".ears.$ear.tx_completion"), not controller"
+	done_n=$(s ".ears.$ear.tx_done.stamps")
+	sent_n=$(s ".ears.$ear.frames_sent")
+	((done_n >= sent_n * 9 / 10)) ||
+		fail "$ear: $done_n completions for $sent_n frames sent"
+	(($(s ".ears.$ear.t1_from_done") >= $(s ".ears.$ear.sync_samples") / 2)) ||
+		fail "$ear: t1 from a completion in $(s ".ears.$ear.t1_from_done") of $(s ".ears.$ear.sync_samples") samples"
+	echo "$ear: completions $(jq -c ".ears.$ear.tx_done" "$tmp/stats.json"), t1 from completion $(s ".ears.$ear.t1_from_done")/$(s ".ears.$ear.sync_samples") (rejected $(s ".ears.$ear.t1_done_rejected"))"
+done
+
 btmon -r "$tmp/hci.btsnoop" >"$tmp/btmon.txt" 2>&1 || true
 grep -q "LE Connection Complete\|LE Enhanced Connection Complete" "$tmp/btmon.txt" ||
 	fail "btmon shows no LE connection"
