@@ -5,8 +5,10 @@
 # Asserted: both channels open and frames delivered to both ears, receive
 # timestamps from the kernel (SO_TIMESTAMPNS), the socket options the
 # kernel granted read back (SO_PRIORITY, BT_SECURITY), TX-completion
-# timestamps reported absent on this kernel (< 6.15), and the right earbud
-# dropped and reconnected while the left kept receiving.
+# timestamps used as the timing exchanges' t1 where the kernel has them
+# (>= 6.15) and reported absent where not, and the right earbud's process
+# killed and restarted: ttwsd reconnects it while the left keeps
+# receiving.
 #
 #   test-vm-ttwsd.sh BUILD_DIR     (77 = skipped: qemu cannot run here)
 set -euo pipefail
@@ -14,6 +16,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(realpath "$1")
+OUT=$BUILD/vm-ttwsd
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: vm-ttwsd: $*" >&2; exit 1; }
@@ -29,11 +32,11 @@ cp "$BUILD/src/daemon/ttwsd" "$BUILD/src/sim/ttws-earbud-sim" "$tmp/payload/"
 cp "$ROOT/tests/scenarios/nominal.ini" "$tmp/payload/"
 install -m 0755 "$HERE/ttwsd-run" "$tmp/payload/run"
 
-"$HERE/build.sh" -o "$BUILD/vm-ttwsd" "$tmp/payload"
+"$HERE/build.sh" -o "$OUT" "$tmp/payload"
 boot() {
 	local rc=0
-	"$HERE/run.sh" -t 120 -l "$BUILD/vm-ttwsd/console.log" \
-		"$BUILD/vm-ttwsd" >"$tmp/result" || rc=$?
+	"$HERE/run.sh" -t 120 -l "$OUT/console.log" \
+		"$OUT" >"$tmp/result" || rc=$?
 	((rc == 77)) && exit 77
 	r=$(tail -n 1 "$tmp/result")
 }
@@ -46,11 +49,11 @@ if [[ -n $r ]] && (($(jq -r '.stats.ears.right.connects // 0' <<<"$r") < 2)) &&
 	echo "vm-ttwsd: the right earbud did not reconnect; booting once more (btvirt)"
 	boot
 fi
-[[ -n $r ]] || fail "no result (run.sh exited $rc); console: $BUILD/vm-ttwsd/console.log"
+[[ -n $r ]] || fail "no result (run.sh exited $rc); console: $OUT/console.log"
 echo "$r" | cut -c1-600
 j() { jq -r "$1" <<<"$r"; }
 
-(($(j .ttwsd_exit) == 0)) || fail "ttwsd exited $(j .ttwsd_exit); console: $BUILD/vm-ttwsd/console.log"
+(($(j .ttwsd_exit) == 0)) || fail "ttwsd exited $(j .ttwsd_exit); console: $OUT/console.log"
 for ear in left right; do
 	[[ $(j ".stats.ears.$ear.transport") == l2cap ]] || fail "$ear: not l2cap"
 	(($(j ".stats.ears.$ear.frames_sent") > 0)) || fail "$ear: no frames sent"
@@ -61,8 +64,35 @@ done
 (($(j .report.frames.rendered_left) >= 500)) || fail "left rendered $(j .report.frames.rendered_left)"
 (($(j .report.frames.rendered_right) >= 200)) || fail "right rendered $(j .report.frames.rendered_right)"
 (($(j .stats.ears.right.connects) >= 2)) || fail "right ear never reconnected"
+(($(j .right_rendered_after_restart) >= 100)) ||
+	fail "the restarted right earbud rendered $(j .right_rendered_after_restart) frames"
 (($(j .stats.ears.left.disconnects) == 0)) || fail "left ear dropped"
 [[ $(j .stats.ears.right.state) == streaming ]] || fail "right not streaming at the end"
+# TX completion: Linux 6.15 reports it on L2CAP sockets (SO_TIMESTAMPING
+# TX_COMPLETION through the error queue); ttwsd must then use it as the
+# timing exchanges' t1, and before that say it is absent.
+krel=$(<"$OUT/kernel-release")
+kmaj=${krel%%.*} kmin=${krel#*.}
+kmin=${kmin%%.*}
+for ear in left right; do
+	txc=$(j ".stats.ears.$ear.tx_completion")
+	done_n=$(j ".stats.ears.$ear.tx_done.stamps")
+	t1d=$(j ".stats.ears.$ear.t1_from_done")
+	samples=$(j ".stats.ears.$ear.sync_samples")
+	echo "vm-ttwsd: $ear: kernel $krel: tx_completion $txc, $done_n completions" \
+		"($(jq -c ".stats.ears.$ear.tx_done" <<<"$r")), kernel hand-overs" \
+		"$(j ".stats.ears.$ear.tx_kernel.stamps"), t1 from completion $t1d/$samples"
+	if ((kmaj > 6 || (kmaj == 6 && kmin >= 15))); then
+		[[ $txc == kernel ]] || fail "$ear: kernel $krel has TX completion, ttwsd says $txc"
+		((done_n >= $(j ".stats.ears.$ear.frames_sent") / 2)) ||
+			fail "$ear: only $done_n completion stamps"
+		((t1d >= samples / 2 && t1d > 0)) ||
+			fail "$ear: t1 from a completion in $t1d of $samples timing samples"
+	else
+		[[ $txc == none ]] || fail "$ear: kernel $krel has no TX completion, ttwsd says $txc"
+		((done_n == 0 && t1d == 0)) || fail "$ear: completions on a kernel without them"
+	fi
+done
 log=$(j .l2cap_log)
 grep -qi "priority.*6" <<<"$log" || fail "SO_PRIORITY not read back: $log"
 grep -qi "security" <<<"$log" || fail "BT_SECURITY not reported: $log"
