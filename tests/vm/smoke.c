@@ -16,8 +16,11 @@
  *   - every received datagram carries an SCM_TIMESTAMPNS cmsg on both ends,
  *   - SO_PRIORITY and BT_SECURITY read back as set (BT_SECURITY_LOW: no
  *     pairing, there is no agent in the VM),
- *   - whether SO_TIMESTAMPING reports TX completion (kernels >= 6.15);
- *     reported, not required,
+ *   - what SO_TIMESTAMPING (TX_SOFTWARE, TX_COMPLETION, OPT_ID,
+ *     OPT_TSONLY) brings back through the error queue for six sends:
+ *     every message's cmsgs and sock_extended_err, per send its SND and
+ *     COMPLETION stamps and their delays, poll()'s POLLERR; reported, not
+ *     required (test-vm.sh judges it by kernel version),
  *   - the right earbud killed (SIGKILL): the host sees the channel drop,
  *     the left keeps answering, a restarted right earbud is reconnected.
  * Prints one line of JSON on stdout; "ok" is true when every required
@@ -118,6 +121,7 @@ struct peer {
 	int rx_tstamp_missing, far_tstamp_missing, far_corrupt;
 	uint64_t rtt_min_ns, rtt_max_ns;
 	int64_t tstamp_age_max_ns; /* now - SCM_TIMESTAMPNS at recvmsg */
+	int64_t last_send_ns;	   /* CLOCK_REALTIME just before send() */
 };
 
 static char failures[4096];
@@ -578,6 +582,7 @@ static int exchange(struct peer *pr, uint32_t seq, size_t ping_len,
 
 	memcpy(out, &q, sizeof(q));
 	fill(out, sizeof(q), ping_len, seq);
+	pr->last_send_ns = (int64_t)now_ns(CLOCK_REALTIME);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	if (send(pr->fd, out, ping_len, 0) < 0) {
 		r = -errno;
@@ -653,27 +658,182 @@ static int exchange_rounds(struct peer *pr, uint32_t *seq, int rounds)
 	return ok;
 }
 
+/*
+ * The TX timestamp probe: what the error queue of an L2CAP LE CoC socket
+ * brings back (tests/vm/README.md, "What the guest has"). TX_PROBE_ONE
+ * pings go one at a time (each waits for its pong), then TX_PROBE_BURST
+ * back to back; the first and the last one-at-a-time pings fill the MTU,
+ * so the SDU spans several LE frames.
+ */
+#define TX_PROBE_ONE 4
+#define TX_PROBE_BURST 2
+#define TX_PROBE_SENDS (TX_PROBE_ONE + TX_PROBE_BURST)
+#define TX_PROBE_MSGS 32
+#define TX_PROBE_WAIT_MS 1000
+
+struct tx_msg {
+	int len;   /* recvmsg(MSG_ERRQUEUE)'s return: payload bytes */
+	int flags; /* msg_flags */
+	int n_cmsg;
+	int cmsg[4][3]; /* level, type, cmsg_len, in order */
+	bool has_ee;	/* a sock_extended_err came with it */
+	struct sock_extended_err ee;
+	bool has_ts;	 /* SCM_TIMESTAMPING came with it */
+	int64_t ts_ns;	 /* its ts[0] (software), CLOCK_REALTIME */
+	bool has_tsns;	 /* SCM_TIMESTAMPNS came too (SO_TIMESTAMPNS is on) */
+	int64_t tsns_ns; /* its value */
+};
+
 struct tx_probe {
 	bool completion_flag; /* SO_TIMESTAMPING took TX_COMPLETION */
 	int completion_errno;
 	bool software_flag; /* ... took TX_SOFTWARE */
-	int reports;	    /* error-queue timestamp messages */
+	int reports;	    /* error-queue messages */
 	unsigned types;	    /* bit n: SCM_TSTAMP type n was reported */
+	int sends;	    /* send() calls made with timestamping on */
+	size_t send_len[TX_PROBE_SENDS];
+	int64_t send_ns[TX_PROBE_SENDS]; /* just before send(), REALTIME */
+	/* poll() revents with events = 0: before the first send, once the
+	 * stamps are queued (before any read) and after the queue is drained */
+	int revents_idle, revents_queued, revents_drained;
+	int queued_wait_us; /* how long after the last pong POLLERR came */
+	int so_error_after; /* SO_ERROR once drained */
+	int n_msg;
+	struct tx_msg msg[TX_PROBE_MSGS];
 };
 
+/* poll() with no events asked: only POLLERR/POLLHUP/POLLNVAL can come. */
+static int revents_now(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = 0};
+
+	if (poll(&p, 1, timeout_ms) < 0) {
+		return -errno;
+	}
+	return p.revents;
+}
+
+static int tx_probe_read(int fd, struct tx_msg *m)
+{
+	union {
+		char buf[512];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t data[MTU_PEER];
+	struct iovec iov = {data, sizeof(data)};
+	struct msghdr msg = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.buf,
+	    .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(m, 0, sizeof(*m));
+	n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (n < 0) {
+		return -errno;
+	}
+	m->len = (int)n;
+	m->flags = msg.msg_flags;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (m->n_cmsg < 4) {
+			m->cmsg[m->n_cmsg][0] = c->cmsg_level;
+			m->cmsg[m->n_cmsg][1] = c->cmsg_type;
+			m->cmsg[m->n_cmsg][2] = (int)c->cmsg_len;
+			m->n_cmsg++;
+		}
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			m->has_tsns = true;
+			m->tsns_ns =
+			    (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		} else if (c->cmsg_level == SOL_SOCKET &&
+			   c->cmsg_type == SO_TIMESTAMPING &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			m->has_ts = true;
+			m->ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		} else if (c->cmsg_level != SOL_SOCKET &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(m->ee))) {
+			memcpy(&m->ee, CMSG_DATA(c), sizeof(m->ee));
+			m->has_ee = true;
+		}
+	}
+	return 0;
+}
+
+/* TX_PROBE_BURST pings back to back, then their pongs. */
+static void tx_probe_burst(struct peer *pr, uint32_t *seq, struct tx_probe *ret)
+{
+	uint8_t out[sizeof(struct ping)], in[MTU_CENTRAL];
+	uint32_t first = *seq;
+	int got = 0;
+
+	for (int i = 0; i < TX_PROBE_BURST; i++) {
+		struct ping q = {.magic = MAGIC_PING,
+				 .seq = (*seq)++,
+				 .reply_len = sizeof(struct pong)};
+
+		memcpy(out, &q, sizeof(q));
+		ret->send_len[ret->sends] = sizeof(q);
+		ret->send_ns[ret->sends] = (int64_t)now_ns(CLOCK_REALTIME);
+		if (send(pr->fd, out, sizeof(q), 0) < 0) {
+			pr->exchange_errors++;
+			fprintf(stderr, "smoke: %s burst send: %m\n", pr->name);
+			return;
+		}
+		ret->sends++;
+	}
+	while (got < TX_PROBE_BURST) {
+		struct timespec ts;
+		ssize_t n;
+
+		if (wait_fd(pr->fd, POLLIN, REPLY_TIMEOUT_MS) < 0) {
+			pr->exchange_errors++;
+			fprintf(stderr, "smoke: %s burst: no pong\n", pr->name);
+			return;
+		}
+		n = recv_stamped(pr->fd, in, sizeof(in), MSG_DONTWAIT, &ts);
+		if (n == -EAGAIN) {
+			continue;
+		}
+		if (n < (ssize_t)sizeof(struct pong)) {
+			pr->exchange_errors++;
+			return;
+		}
+		if (((struct pong *)in)->seq - first < TX_PROBE_BURST) {
+			got++;
+			pr->exchanged++;
+		}
+	}
+}
+
 /*
- * Asks for TX timestamps on the channel and counts what the error queue
- * brings back for one datagram. On 6.15+ TX_COMPLETION is the time the
- * controller reported the packet sent (Number of Completed Packets).
+ * Asks for TX timestamps on the channel (SND and, on 6.15+, COMPLETION:
+ * the controller reported the packet sent, Number of Completed Packets),
+ * sends TX_PROBE_SENDS pings and records everything the error queue and
+ * poll() say about them.
  */
 static void tx_probe(struct peer *pr, uint32_t *seq, struct tx_probe *ret)
 {
+	static const size_t one_len[TX_PROBE_ONE] = {
+	    MTU_PEER, sizeof(struct ping), 100, MTU_PEER};
 	unsigned base = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
 			SOF_TIMESTAMPING_OPT_TSONLY |
 			SOF_TIMESTAMPING_TX_SOFTWARE;
 	unsigned flags = base | SOF_TIMESTAMPING_TX_COMPLETION;
 	unsigned zero = 0;
-	uint64_t until;
+	int expect, r;
+	socklen_t len;
+	uint64_t t0, until;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->completion_flag = setsockopt(pr->fd, SOL_SOCKET, SO_TIMESTAMPING,
@@ -686,45 +846,186 @@ static void tx_probe(struct peer *pr, uint32_t *seq, struct tx_probe *ret)
 	} else {
 		ret->software_flag = true;
 	}
-	exchange(pr, (*seq)++, sizeof(struct ping), sizeof(struct pong));
-	until = now_ns(CLOCK_MONOTONIC) + 500000000u;
-	while (now_ns(CLOCK_MONOTONIC) < until) {
-		union {
-			char buf[512];
-			struct cmsghdr align;
-		} ctl;
-		uint8_t data[64];
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr msg = {
-		    .msg_iov = &iov,
-		    .msg_iovlen = 1,
-		    .msg_control = ctl.buf,
-		    .msg_controllen = sizeof(ctl.buf),
-		};
-		struct cmsghdr *c;
+	ret->revents_idle = revents_now(pr->fd, 0);
+	for (int i = 0; i < TX_PROBE_ONE; i++) {
+		ret->send_len[ret->sends] = one_len[i];
+		if (exchange(pr, (*seq)++, one_len[i], sizeof(struct pong)) ==
+		    0) {
+			ret->send_ns[ret->sends] = pr->last_send_ns;
+		}
+		ret->sends++;
+	}
+	tx_probe_burst(pr, seq, ret);
+	/* A SND and a COMPLETION per send() when the kernel has both. */
+	expect = ret->sends * (ret->completion_flag ? 2 : 1);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	ret->revents_queued = revents_now(pr->fd, TX_PROBE_WAIT_MS);
+	ret->queued_wait_us = (int)((now_ns(CLOCK_MONOTONIC) - t0) / 1000);
+	/* Every ping was answered: its stamps are due, or never come. */
+	until = now_ns(CLOCK_MONOTONIC) + 300000000ull;
+	while (ret->n_msg < TX_PROBE_MSGS && ret->n_msg < expect) {
+		struct tx_msg *m = &ret->msg[ret->n_msg];
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
 
-		if (recvmsg(pr->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
-			sleep_ms(10);
+		r = tx_probe_read(pr->fd, m);
+		if (r == -EAGAIN) {
+			if (now >= until) {
+				break;
+			}
+			revents_now(pr->fd, (int)((until - now) / 1000000) + 1);
 			continue;
 		}
+		if (r < 0) {
+			fprintf(stderr, "smoke: MSG_ERRQUEUE: %s\n",
+				strerror(-r));
+			break;
+		}
+		ret->n_msg++;
 		ret->reports++;
-		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			struct sock_extended_err ee;
-
-			if (c->cmsg_level == SOL_SOCKET) {
-				continue; /* SCM_TIMESTAMPING: the times */
-			}
-			if (c->cmsg_len < CMSG_LEN(sizeof(ee))) {
-				continue;
-			}
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
-			    ee.ee_info < 32) {
-				ret->types |= 1u << ee.ee_info;
-			}
+		if (m->has_ee && m->ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
+		    m->ee.ee_info < 32) {
+			ret->types |= 1u << m->ee.ee_info;
 		}
 	}
+	/* Anything beyond what was expected (it would show in the JSON). */
+	sleep_ms(50);
+	while (ret->n_msg < TX_PROBE_MSGS &&
+	       tx_probe_read(pr->fd, &ret->msg[ret->n_msg]) == 0) {
+		ret->n_msg++;
+		ret->reports++;
+	}
+	ret->revents_drained = revents_now(pr->fd, 0);
+	len = sizeof(ret->so_error_after);
+	if (getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &ret->so_error_after,
+		       &len) < 0) {
+		ret->so_error_after = -errno;
+	}
 	setsockopt(pr->fd, SOL_SOCKET, SO_TIMESTAMPING, &zero, sizeof(zero));
+}
+
+/* The send() index a stamp is for, or -1 (OPT_ID: ee_data counts sends). */
+static int tx_stamp_send(const struct tx_probe *tx, const struct tx_msg *m)
+{
+	if (!m->has_ee || m->ee.ee_origin != SO_EE_ORIGIN_TIMESTAMPING ||
+	    m->ee.ee_data >= (uint32_t)tx->sends) {
+		return -1;
+	}
+	return (int)m->ee.ee_data;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The probe as JSON (the members of "tx_timestamping"): each error-queue
+ * message with its cmsgs (level, type, len) and sock_extended_err, times
+ * in µs from the first send(); per send() how many SND and COMPLETION
+ * stamps came and the delays send→SND and SND→COMPLETION.
+ */
+static void print_tx_probe(const struct tx_probe *tx)
+{
+	int64_t t0 = tx->sends ? tx->send_ns[0] : 0;
+	int64_t delay[TX_PROBE_SENDS];
+	int n_delay = 0;
+	bool ids_ok = tx->sends > 0;
+
+	printf("\"completion_flag\":%s,\"completion_errno\":\"%s\","
+	       "\"software_flag\":%s,\"reports\":%d,"
+	       "\"completion_reported\":%s,\"types_mask\":%u,"
+	       "\"revents_idle\":%d,\"revents_queued\":%d,"
+	       "\"revents_drained\":%d,\"queued_wait_us\":%d,"
+	       "\"so_error_after\":%d,\"msgs\":[",
+	       tx->completion_flag ? "true" : "false",
+	       tx->completion_errno ? strerrorname_np(tx->completion_errno)
+				    : "",
+	       tx->software_flag ? "true" : "false", tx->reports,
+	       tx->types & (1u << SMOKE_TSTAMP_COMPLETION) ? "true" : "false",
+	       tx->types, tx->revents_idle, tx->revents_queued,
+	       tx->revents_drained, tx->queued_wait_us, tx->so_error_after);
+	for (int i = 0; i < tx->n_msg; i++) {
+		const struct tx_msg *m = &tx->msg[i];
+
+		printf("%s{\"len\":%d,\"flags\":%d,\"cmsgs\":[", i ? "," : "",
+		       m->len, m->flags);
+		for (int k = 0; k < m->n_cmsg; k++) {
+			printf("%s[%d,%d,%d]", k ? "," : "", m->cmsg[k][0],
+			       m->cmsg[k][1], m->cmsg[k][2]);
+		}
+		printf("]");
+		if (m->has_ee) {
+			printf(",\"ee_errno\":%u,\"ee_origin\":%u,"
+			       "\"ee_type\":%u,\"ee_code\":%u,"
+			       "\"ee_info\":%u,\"ee_data\":%u",
+			       m->ee.ee_errno, m->ee.ee_origin, m->ee.ee_type,
+			       m->ee.ee_code, m->ee.ee_info, m->ee.ee_data);
+		}
+		if (m->has_ts) {
+			printf(",\"t_us\":%.1f", (m->ts_ns - t0) / 1e3);
+		}
+		if (m->has_ts && m->has_tsns) {
+			printf(",\"timestampns_minus_t_ns\":%" PRId64,
+			       m->tsns_ns - m->ts_ns);
+		}
+		printf("}");
+	}
+	printf("],\"sends\":[");
+	for (int s = 0; s < tx->sends; s++) {
+		int n_snd = 0, n_cpl = 0, n_other = 0;
+		int64_t snd = 0, cpl = 0;
+
+		for (int i = 0; i < tx->n_msg; i++) {
+			const struct tx_msg *m = &tx->msg[i];
+
+			if (tx_stamp_send(tx, m) != s) {
+				continue;
+			}
+			if (m->ee.ee_info == SCM_TSTAMP_SND) {
+				n_snd++;
+				snd = m->ts_ns;
+			} else if (m->ee.ee_info == SMOKE_TSTAMP_COMPLETION) {
+				n_cpl++;
+				cpl = m->ts_ns;
+			} else {
+				n_other++;
+			}
+		}
+		printf("%s{\"len\":%zu,\"t_us\":%.1f,\"snd\":%d,"
+		       "\"completion\":%d,\"other\":%d",
+		       s ? "," : "", tx->send_len[s],
+		       (tx->send_ns[s] - t0) / 1e3, n_snd, n_cpl, n_other);
+		if (n_snd == 1) {
+			printf(",\"send_to_snd_us\":%.1f",
+			       (snd - tx->send_ns[s]) / 1e3);
+		}
+		if (n_snd == 1 && n_cpl == 1) {
+			printf(",\"snd_to_completion_us\":%.1f",
+			       (cpl - snd) / 1e3);
+			delay[n_delay++] = cpl - snd;
+		}
+		printf("}");
+		if (n_snd != 1 || n_other ||
+		    n_cpl != (tx->completion_flag ? 1 : 0)) {
+			ids_ok = false;
+		}
+	}
+	for (int i = 0; i < tx->n_msg; i++) {
+		if (tx_stamp_send(tx, &tx->msg[i]) < 0) {
+			ids_ok = false;
+		}
+	}
+	qsort(delay, n_delay, sizeof(delay[0]), cmp_i64);
+	printf("],\"one_snd_one_completion_per_send\":%s",
+	       ids_ok ? "true" : "false");
+	if (n_delay) {
+		printf(",\"snd_to_completion_us\":{\"min\":%.1f,"
+		       "\"median\":%.1f,\"max\":%.1f}",
+		       delay[0] / 1e3, delay[n_delay / 2] / 1e3,
+		       delay[n_delay - 1] / 1e3);
+	}
 }
 
 /* Waits for the host's end of a channel whose earbud died to notice. */
@@ -961,7 +1262,7 @@ int main(int argc, char **argv)
 		     during);
 	}
 	check_peer(&after, ROUNDS);
-	check_peer(&left, 2 * ROUNDS + 5 + 1);
+	check_peer(&left, 2 * ROUNDS + 5 + TX_PROBE_SENDS);
 
 out:
 	addr_str(&central, ca);
@@ -972,17 +1273,12 @@ out:
 	       failures_n ? "false" : "true", un.release, un.version,
 	       MTU_CENTRAL, MTU_PEER, PRIORITY, BT_SECURITY_LOW, central_id,
 	       ca);
-	print_peer(&left, 2 * ROUNDS + 5 + 1);
+	print_peer(&left, 2 * ROUNDS + 5 + TX_PROBE_SENDS);
 	putchar(',');
 	print_peer(&right, ROUNDS);
-	printf(",\"tx_timestamping\":{\"completion_flag\":%s,"
-	       "\"completion_errno\":\"%s\",\"software_flag\":%s,"
-	       "\"reports\":%d,\"completion_reported\":%s,\"types_mask\":%u},",
-	       tx.completion_flag ? "true" : "false",
-	       tx.completion_errno ? strerrorname_np(tx.completion_errno) : "",
-	       tx.software_flag ? "true" : "false", tx.reports,
-	       tx.types & (1u << SMOKE_TSTAMP_COMPLETION) ? "true" : "false",
-	       tx.types);
+	printf(",\"tx_timestamping\":{");
+	print_tx_probe(&tx);
+	printf("},");
 	printf("\"reconnect\":{\"peer\":\"right\",\"hangup_seen\":%s,"
 	       "\"hangup_ms\":%.1f,\"link_dropped\":%s,\"link_drop_ms\":%.1f,"
 	       "\"left_kept_working\":%s,\"reconnected\":%s,"
