@@ -165,9 +165,13 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 	fprintf(f,
 		"\"loop\":{\"wakeups\":%" PRIu64 ",\"rx\":%" PRIu64
 		",\"rx_no_kernel_ts\":%" PRIu64 ",\"tx\":%" PRIu64
-		",\"tx_errors\":%" PRIu64 ",\"timers_expired\":%" PRIu64 "},",
+		",\"tx_errors\":%" PRIu64 ",\"timers_expired\":%" PRIu64
+		",\"tx_stamps\":%" PRIu64 ",\"tx_stamps_unmatched\":%" PRIu64
+		",\"errqueue_errors\":%" PRIu64 "},",
 		s->loop.wakeups, s->loop.rx, s->loop.rx_no_kernel_ts,
-		s->loop.tx, s->loop.tx_errors, s->loop.timers_expired);
+		s->loop.tx, s->loop.tx_errors, s->loop.timers_expired,
+		s->loop.tx_stamps, s->loop.tx_stamps_unmatched,
+		s->loop.errqueue_errors);
 	fprintf(f, "\"ears\":{");
 	for (e = 0; e < CONF_N_EARS; e++) {
 		const struct engine_ear *x = &s->ear[e];

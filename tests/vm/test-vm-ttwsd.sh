@@ -10,13 +10,26 @@
 # killed and restarted: ttwsd reconnects it while the left keeps
 # receiving.
 #
-#   test-vm-ttwsd.sh BUILD_DIR     (77 = skipped: qemu cannot run here)
+#   test-vm-ttwsd.sh [-k default|new|SUITE] BUILD_DIR
+#
+# -k picks the kernel as build.sh does (new: trixie-backports', with TX
+# completion timestamps on L2CAP). 77 = skipped: qemu cannot run here.
 set -euo pipefail
-(($# == 1)) || { echo "usage: test-vm-ttwsd.sh BUILD_DIR" >&2; exit 2; }
+usage() { echo "usage: test-vm-ttwsd.sh [-k default|new|SUITE] BUILD_DIR" >&2; exit 2; }
+kernel=${TTWS_VM_KERNEL_SUITE:-default}
+while getopts k: opt; do
+	case $opt in
+	k) kernel=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+(($# == 1)) || usage
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(realpath "$1")
 OUT=$BUILD/vm-ttwsd
+[[ $kernel == default ]] || OUT=$BUILD/vm-ttwsd-$kernel
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: vm-ttwsd: $*" >&2; exit 1; }
@@ -32,7 +45,7 @@ cp "$BUILD/src/daemon/ttwsd" "$BUILD/src/sim/ttws-earbud-sim" "$tmp/payload/"
 cp "$ROOT/tests/scenarios/nominal.ini" "$tmp/payload/"
 install -m 0755 "$HERE/ttwsd-run" "$tmp/payload/run"
 
-"$HERE/build.sh" -o "$OUT" "$tmp/payload"
+"$HERE/build.sh" -k "$kernel" -o "$OUT" "$tmp/payload"
 boot() {
 	local rc=0
 	"$HERE/run.sh" -t 120 -l "$OUT/console.log" \
@@ -88,6 +101,8 @@ for ear in left right; do
 			fail "$ear: only $done_n completion stamps"
 		((t1d >= samples / 2 && t1d > 0)) ||
 			fail "$ear: t1 from a completion in $t1d of $samples timing samples"
+		(($(j .stats.loop.tx_stamps_unmatched) == 0 && $(j .stats.loop.errqueue_errors) == 0)) ||
+			fail "error queue: $(jq -c .stats.loop <<<"$r")"
 	else
 		[[ $txc == none ]] || fail "$ear: kernel $krel has no TX completion, ttwsd says $txc"
 		((done_n == 0 && t1d == 0)) || fail "$ear: completions on a kernel without them"
