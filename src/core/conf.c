@@ -105,6 +105,8 @@ static const struct conf_key conf_keys[] = {
 	  NULL },
 	/* Core 5.4, Vol 3, Part A, 4.22: LE PSMs are 0x0001..0x00ff. */
 	{ "link", "psm", T_U16, L(psm), 0, 1, 0x00ff, 0, NULL },
+	/* Core 5.4, Vol 3, Part A, 4.22: an LE MTU is at least 23. */
+	{ "link", "mtu", T_U16, L(mtu), 0, 23, 65535, 0, NULL },
 	{ "link", "baud", T_U32, L(baud), 0, 1200, 4000000, 0, NULL },
 	{ "link", "flow_control", T_BOOL, L(flow_control), 0, 0, 0, 0, NULL },
 	{ "link", "bitrate", T_U32, L(bitrate), 0, 16000, 320000, 0, NULL },
@@ -148,6 +150,7 @@ void conf_default(struct conf *ret)
 	for (e = 0; e < CONF_N_EARS; e++) {
 		ret->link[e].transport = CONF_TRANSPORT_NONE;
 		ret->link[e].psm = 0x0080;
+		ret->link[e].mtu = 2048;
 		ret->link[e].baud = 3000000;
 		ret->link[e].flow_control = true;
 		ret->link[e].bitrate = 96000;

@@ -52,6 +52,7 @@ struct conf_link {
 	bool address_random;        /* LE random vs public address */
 	char adapter[18];           /* l2cap: local controller, "" = any */
 	uint16_t psm;
+	uint16_t mtu;               /* l2cap: our receive MTU, bytes */
 	uint32_t baud;
 	bool flow_control;          /* RTS/CTS */
 	uint32_t bitrate;           /* LC3 bits per second */

@@ -80,6 +80,8 @@ struct chan {
 	void *user_data;
 	bool is_open;
 	enum chan_txc tx_completion; /* set by the implementation at open */
+	/* The open channel's receive and send MTU, bytes; 0 = not known. */
+	uint16_t mtu_rx, mtu_tx;
 };
 
 /* Set the owner's callbacks; before the first chan_open(). */

@@ -477,6 +477,8 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 	/* The channel numbers its sends from 0 again. */
 	memset(l->sent, 0, sizeof(l->sent));
 	l->st.tx_completion = chan_tx_completion(l->chan);
+	l->st.mtu_rx = l->chan->mtu_rx;
+	l->st.mtu_tx = l->chan->mtu_tx;
 	l->st.connects++;
 	l->st.connected = true;
 	l->state = LINK_ST_HELLO;
@@ -498,8 +500,16 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 	wheel_cancel(l->env.wheel, &l->hello_timer);
 	wheel_add(l->env.wheel, &l->hello_timer,
 		  now_ns + l->env.conf->reconnect.hello_timeout_ns);
-	log_rt(LOG_INFO, "%s ear: %s channel open", link_name(l),
-	       chan_name(l->chan));
+	if (l->chan->mtu_rx) {
+		log_rt(LOG_INFO, "%s ear: %s channel open, MTU %u in, %u out, "
+				 "completions: %s",
+		       link_name(l), chan_name(l->chan), l->chan->mtu_rx,
+		       l->chan->mtu_tx, chan_txc_name(l->st.tx_completion));
+	} else {
+		log_rt(LOG_INFO, "%s ear: %s channel open, completions: %s",
+		       link_name(l), chan_name(l->chan),
+		       chan_txc_name(l->st.tx_completion));
+	}
 }
 
 static const struct chan_cb link_chan_cb = {

@@ -77,6 +77,7 @@ struct link_stats {
 	uint64_t unexpected;     /* well-formed but wrong for the state */
 	uint64_t backoff_ns;     /* current reconnect back-off */
 	uint64_t rx_no_kernel_ts; /* messages without a kernel timestamp */
+	uint16_t mtu_rx, mtu_tx; /* the channel's, bytes; 0 = not known */
 	/* Who reports send completions on the current channel. */
 	enum chan_txc tx_completion;
 	struct link_tx_lat tx_kernel; /* send() -> the kernel's hand-over */

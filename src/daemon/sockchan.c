@@ -118,6 +118,14 @@ static void sockchan_attach(struct sockchan *s, int fd, uint64_t now_ns)
 	s->fd = fd;
 	c->is_open = true;
 	c->tx_completion = s->txc;
+	c->mtu_rx = c->mtu_tx = 0;
+	if (s->cfg->transport == CONF_TRANSPORT_L2CAP) {
+		/* What the LE Credit Based Connection exchange settled. */
+		l2cap_mtu(fd,
+			  s->cfg->address_random ? L2CAP_ADDR_LE_RANDOM :
+						   L2CAP_ADDR_LE_PUBLIC,
+			  &c->mtu_rx, &c->mtu_tx);
+	}
 	c->cb.open(c->user_data, now_ns);
 }
 
@@ -158,7 +166,7 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 	}
 	lc.local.type = L2CAP_ADDR_LE_PUBLIC;
 	lc.psm = s->cfg->psm;
-	lc.rx_mtu = 2048;
+	lc.rx_mtu = s->cfg->mtu;
 	lc.security = L2CAP_SECURITY_LOW;
 	sockchan_sockopts(s, &lc.sock);
 	lc.tx_timestamps = true;

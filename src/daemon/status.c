@@ -203,8 +203,8 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 				proto_error_name(status_proto_errs[i]),
 				idx >= 0 ? l->malformed[idx] : 0);
 		}
-		fprintf(f, "},\"tx_completion\":\"%s\",",
-			chan_txc_name(l->tx_completion));
+		fprintf(f, "},\"mtu_rx\":%u,\"mtu_tx\":%u,\"tx_completion\":\"%s\",",
+			l->mtu_rx, l->mtu_tx, chan_txc_name(l->tx_completion));
 		status_tx_lat_json(f, "tx_kernel", &l->tx_kernel);
 		status_tx_lat_json(f, "tx_done", &l->tx_done);
 		fprintf(f,

@@ -52,7 +52,7 @@ static void conf_every_section(void **state)
 		"[link.left]\ntransport = unix\npath = /run/ttws/left.sock\n"
 		"[link.right]\ntransport = l2cap\n"
 		"address = 00:11:22:33:44:55\naddress_random = true\n"
-		"psm = 0x81\n";
+		"psm = 0x81\nmtu = 1000\n";
 	struct conf c;
 	char err[CONF_ERR_MAX + 64];
 
@@ -86,6 +86,8 @@ static void conf_every_section(void **state)
 			    "00:11:22:33:44:55");
 	assert_true(c.link[CONF_EAR_RIGHT].address_random);
 	assert_int_equal(c.link[CONF_EAR_RIGHT].psm, 0x81);
+	assert_int_equal(c.link[CONF_EAR_RIGHT].mtu, 1000);
+	assert_int_equal(c.link[CONF_EAR_LEFT].mtu, 2048); /* the default */
 }
 
 /* Each bad file: its text and the exact start of the error message. */
@@ -109,6 +111,7 @@ static const struct {
 	{ "[link.right]\ntransport = l2cap\n", "ttwsd.conf: [link.right] address: required" },
 	{ "[link.right]\naddress = 00:11:22:33:44\n", "ttwsd.conf:2: [link.right] address: '00:11:22:33:44' is not a Bluetooth address" },
 	{ "[link.right]\npsm = 0x100\n", "ttwsd.conf:2: [link.right] psm: out of range 1..255" },
+	{ "[link.left]\n\nmtu = 22\n", "ttwsd.conf:3: [link.left] mtu: out of range 23..65535" },
 	{ "[link.middle]\npsm = 1\n", "ttwsd.conf:2: unknown section [link.middle]" },
 	{ "[loop]\nbackend = kqueue\n", "ttwsd.conf: [loop] backend: must be" },
 	{ "[servo]\nestimator = magic\n", "ttwsd.conf: [servo] estimator: must be" },

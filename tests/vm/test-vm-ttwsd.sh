@@ -2,9 +2,9 @@
 # ttwsd with transport = l2cap on the real kernel Bluetooth stack: Debian's
 # kernel in qemu, emulated controllers from btvirt on /dev/vhci, the
 # simulated pair listening on kernel L2CAP sockets (tests/vm/ttwsd-run).
-# Asserted: both channels open and frames delivered to both ears, receive
-# timestamps from the kernel (SO_TIMESTAMPNS), the socket options the
-# kernel granted read back (SO_PRIORITY, BT_SECURITY), TX-completion
+# Asserted: both channels open with the configured MTU and frames
+# delivered to both ears, receive timestamps from the kernel
+# (SO_TIMESTAMPNS), the socket options the kernel granted read back (SO_PRIORITY, BT_SECURITY), TX-completion
 # timestamps used as the timing exchanges' t1 where the kernel has them
 # (>= 6.15) and reported absent where not, and the right earbud's process
 # killed and restarted: ttwsd reconnects it while the left keeps
@@ -71,6 +71,9 @@ for ear in left right; do
 	[[ $(j ".stats.ears.$ear.transport") == l2cap ]] || fail "$ear: not l2cap"
 	(($(j ".stats.ears.$ear.frames_sent") > 0)) || fail "$ear: no frames sent"
 	(($(j ".stats.ears.$ear.sync_samples") > 0)) || fail "$ear: no timing samples"
+	# ttwsd.conf asks for 1000; the simulated earbud listens with 2048.
+	(($(j ".stats.ears.$ear.mtu_rx") == 1000 && $(j ".stats.ears.$ear.mtu_tx") == 2048)) ||
+		fail "$ear: MTU in $(j ".stats.ears.$ear.mtu_rx"), out $(j ".stats.ears.$ear.mtu_tx"); configured 1000, earbud 2048"
 	(($(j ".stats.ears.$ear.rx_no_kernel_ts") == 0)) ||
 		fail "$ear: $(j ".stats.ears.$ear.rx_no_kernel_ts") messages without a kernel timestamp"
 done
