@@ -815,6 +815,20 @@ static bool zero_is_eof(const struct loop_sock *s)
 	       s->type == SOCK_STREAM;
 }
 
+/*
+ * A kernel timestamp (CLOCK_REALTIME ns) on CLOCK_MONOTONIC, with the
+ * offset sampled for this dispatch; clamped to user_ns, so the order
+ * kernel <= user holds even across a clock step (loop.h).
+ */
+static uint64_t kernel_mono_ns(const struct loop *l, uint64_t realtime_ns,
+			       uint64_t user_ns)
+{
+	int64_t mono = (int64_t)realtime_ns - l->realtime_offset_ns;
+	uint64_t ns = mono > 0 ? (uint64_t)mono : 0;
+
+	return ns < user_ns ? ns : user_ns;
+}
+
 bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
 		       size_t len, int flags, uint64_t realtime_ns)
 {
@@ -840,14 +854,8 @@ bool loop_deliver_data(struct loop *l, struct loop_sock *s, const void *data,
 		LOOP_COUNT(l, rx_truncated);
 	}
 	if (realtime_ns) {
-		int64_t mono = (int64_t)realtime_ns - l->realtime_offset_ns;
-
 		rx.has_kernel_ts = true;
-		rx.kernel_ts_ns = mono > 0 ? (uint64_t)mono : 0;
-		/* See loop.h: keep kernel <= user even across a clock step. */
-		if (rx.kernel_ts_ns > rx.user_ts_ns) {
-			rx.kernel_ts_ns = rx.user_ts_ns;
-		}
+		rx.kernel_ts_ns = kernel_mono_ns(l, realtime_ns, rx.user_ts_ns);
 	} else {
 		LOOP_COUNT(l, rx_no_kernel_ts);
 	}
@@ -927,7 +935,6 @@ static void errqueue_deliver(struct loop *l, struct loop_sock *s,
 {
 	struct loop_rx rx = {.ev = LOOP_EV_TX_STAMP};
 	struct txstamp ts;
-	int64_t mono;
 	int r, err;
 
 	r = txstamp_parse(l->errq_cmsg.buf, controllen, &ts, &err);
@@ -946,12 +953,7 @@ static void errqueue_deliver(struct loop *l, struct loop_sock *s,
 	rx.tx_seq = s->key_seq[ts.key % LOOP_TXKEY_RING];
 	rx.tx_kind = ts.kind;
 	rx.user_ts_ns = rt_now_ns();
-	mono = (int64_t)ts.realtime_ns - l->realtime_offset_ns;
-	rx.kernel_ts_ns = mono > 0 ? (uint64_t)mono : 0;
-	/* As for receive stamps (loop.h): never later than now. */
-	if (rx.kernel_ts_ns > rx.user_ts_ns) {
-		rx.kernel_ts_ns = rx.user_ts_ns;
-	}
+	rx.kernel_ts_ns = kernel_mono_ns(l, ts.realtime_ns, rx.user_ts_ns);
 	rx.has_kernel_ts = true;
 	rx.rx_stopped = s->rx_stopped;
 	LOOP_COUNT(l, tx_stamps);
