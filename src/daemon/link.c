@@ -290,9 +290,8 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 
 static void link_feed(struct link *l)
 {
-	int r;
-
 	uint64_t t1 = l->t1;
+	int r;
 
 	/*
 	 * The controller's completion says when the request really left
