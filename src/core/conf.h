@@ -45,6 +45,12 @@ enum conf_ear {
 	CONF_N_EARS = 2,
 };
 
+/* Whether a running ttwsd can adopt a new value of a key. */
+enum conf_apply {
+	CONF_LIVE = 0,    /* adopted at the next frame boundary */
+	CONF_RESTART = 1, /* kept until ttwsd restarts */
+};
+
 struct conf_link {
 	enum conf_transport transport;
 	char path[CONF_PATH_MAX];   /* unix socket path or tty device */
@@ -99,6 +105,10 @@ struct conf {
 	struct {
 		char socket[CONF_PATH_MAX];
 	} control;
+	struct {
+		char textfile[CONF_PATH_MAX]; /* "" = none */
+		uint32_t interval_s;
+	} metrics;
 	struct conf_link link[CONF_N_EARS];
 };
 
@@ -113,6 +123,61 @@ void conf_default(struct conf *ret);
  */
 int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	       char *err, size_t err_size);
+
+/*
+ * Keys by name, for the control API: "section.key" ("servo.estimator",
+ * "link.left.path"). Every key of ttwsd.conf(5) has one name.
+ */
+#define CONF_NAME_MAX 40
+#define CONF_VALUE_MAX CONF_PATH_MAX
+#define CONF_RANGE_MAX 64
+
+struct conf_key_info {
+	char name[CONF_NAME_MAX];
+	char value[CONF_VALUE_MAX]; /* as the file would spell it */
+	char range[CONF_RANGE_MAX]; /* "[0, 99]", "ttws|naive|median-iir" */
+	enum conf_apply apply;
+};
+
+/* How many names there are (the link keys count once per ear). */
+unsigned conf_n_names(void);
+
+/*
+ * Name i (0 .. conf_n_names() - 1) with its value in c. Returns 0, or
+ * -ERANGE for i out of range (*ret untouched).
+ */
+int conf_key_info(const struct conf *c, unsigned i,
+		  struct conf_key_info *ret);
+
+/* The same by name: 0, or -ENOENT for an unknown name. */
+int conf_get(const struct conf *c, const char *name,
+	     struct conf_key_info *ret);
+
+/*
+ * A copy of c with name set to value, validated as a whole. Returns 0 and
+ * *ret (may alias c only if the caller accepts a half-written c on
+ * failure: pass a separate struct); -ENOENT for an unknown name, -EINVAL
+ * for a value that does not parse, is out of range or makes the whole
+ * inconsistent; err (size err_size, may be NULL) then says
+ * "NAME: reason", e.g. "stream.delay_max_ms: 5000 out of range [1, 2000]".
+ * Does not look at whether the key is live: see conf_restart_diff().
+ */
+int conf_set(const struct conf *c, const char *name, const char *value,
+	     struct conf *ret, char *err, size_t err_size);
+
+/*
+ * The restart-only keys whose values differ between running and next,
+ * as "a, b" in buf (size bytes, "" when none; truncated with "..." when
+ * it does not fit). Returns how many differ.
+ */
+unsigned conf_restart_diff(const struct conf *running, const struct conf *next,
+			   char *buf, size_t size);
+
+/*
+ * Copy every restart-only value of running into next, so that next can
+ * be adopted live without half-applying keys that need a restart.
+ */
+void conf_keep_restart(const struct conf *running, struct conf *next);
 
 const char *conf_transport_name(enum conf_transport t);
 const char *conf_codec_name(enum conf_codec c);

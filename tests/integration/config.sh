@@ -14,7 +14,7 @@ if "$TTWSD" --check-config --config "$tmp/bad.conf" 2>"$tmp/err"; then
 	echo "a bad config was accepted" >&2
 	exit 1
 fi
-grep -q "bad.conf:5: \[stream\] frame_us: out of range" "$tmp/err" || {
+grep -q "bad.conf:5: \[stream\] frame_us: [0-9.]* out of range" "$tmp/err" || {
 	echo "unexpected message: $(cat "$tmp/err")" >&2
 	exit 1
 }

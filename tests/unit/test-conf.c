@@ -95,7 +95,7 @@ static const struct {
 	const char *text;
 	const char *err;
 } bad[] = {
-	{ "[rt]\npriority = 100\n", "ttwsd.conf:2: [rt] priority: out of range 0..99" },
+	{ "[rt]\npriority = 100\n", "ttwsd.conf:2: [rt] priority: 100 out of range [0, 99]" },
 	{ "[rt]\n\npriority = x\n", "ttwsd.conf:3: [rt] priority: 'x' is not an integer" },
 	{ "[rt]\nprio = 1\n", "ttwsd.conf:2: [rt] unknown key 'prio'" },
 	{ "[rtt]\npriority = 1\n", "ttwsd.conf:2: unknown section [rtt]" },
@@ -104,14 +104,14 @@ static const struct {
 	{ "[stream]\nsource = alsa\n", "ttwsd.conf:2: [stream] source: unknown value 'alsa'" },
 	{ "[stream]\n\nsource = 1\n", "ttwsd.conf:3: [stream] source: unknown value '1'" },
 	{ "[stream]\nframe_us = 8000\n", "ttwsd.conf: [stream] frame_us: must be 7500 or 10000" },
-	{ "[stream]\nframe_us = 5000\n", "ttwsd.conf:2: [stream] frame_us: out of range" },
+	{ "[stream]\nframe_us = 5000\n", "ttwsd.conf:2: [stream] frame_us: 5000 out of range" },
 	{ "[stream]\ndelay_min_ms = 90\ndelay_max_ms = 80\n", "ttwsd.conf: [stream] delay_min_ms is above" },
 	{ "[link.left]\ntransport = tcp\n", "ttwsd.conf:2: [link.left] transport: unknown value 'tcp'" },
 	{ "[link.left]\ntransport = unix\n", "ttwsd.conf: [link.left] path: required" },
 	{ "[link.right]\ntransport = l2cap\n", "ttwsd.conf: [link.right] address: required" },
 	{ "[link.right]\naddress = 00:11:22:33:44\n", "ttwsd.conf:2: [link.right] address: '00:11:22:33:44' is not a Bluetooth address" },
-	{ "[link.right]\npsm = 0x100\n", "ttwsd.conf:2: [link.right] psm: out of range 1..255" },
-	{ "[link.left]\n\nmtu = 22\n", "ttwsd.conf:3: [link.left] mtu: out of range 23..65535" },
+	{ "[link.right]\npsm = 0x100\n", "ttwsd.conf:2: [link.right] psm: 0x100 out of range [1, 255]" },
+	{ "[link.left]\n\nmtu = 22\n", "ttwsd.conf:3: [link.left] mtu: 22 out of range [23, 65535]" },
 	{ "[link.middle]\npsm = 1\n", "ttwsd.conf:2: unknown section [link.middle]" },
 	{ "[loop]\nbackend = kqueue\n", "ttwsd.conf: [loop] backend: must be" },
 	{ "[servo]\nestimator = magic\n", "ttwsd.conf: [servo] estimator: must be" },
@@ -155,6 +155,149 @@ static void conf_names(void **state)
 	assert_string_equal(conf_source_name(CONF_SOURCE_TONE), "tone");
 }
 
+static void conf_get_by_name(void **state)
+{
+	struct conf c;
+	struct conf_key_info ki;
+
+	(void)state;
+	conf_default(&c);
+	assert_int_equal(conf_get(&c, "servo.estimator", &ki), 0);
+	assert_string_equal(ki.name, "servo.estimator");
+	assert_string_equal(ki.value, "ttws");
+	assert_int_equal(ki.apply, CONF_LIVE);
+	assert_string_equal(ki.range, "ttws|naive|median-iir");
+	assert_int_equal(conf_get(&c, "stream.delay_ms", &ki), 0);
+	assert_string_equal(ki.value, "60");
+	assert_string_equal(ki.range, "[1, 2000]");
+	assert_int_equal(ki.apply, CONF_RESTART);
+	assert_int_equal(conf_get(&c, "link.right.mtu", &ki), 0);
+	assert_string_equal(ki.value, "2048");
+	assert_int_equal(ki.apply, CONF_RESTART);
+	assert_int_equal(conf_get(&c, "link.right.transport", &ki), 0);
+	assert_string_equal(ki.range, "none|unix|hci-uart|l2cap");
+	assert_int_equal(conf_get(&c, "rt.lock_memory", &ki), 0);
+	assert_string_equal(ki.value, "yes");
+	assert_int_equal(conf_get(&c, "link.mtu", &ki), -ENOENT);
+	assert_int_equal(conf_get(&c, "link.middle.mtu", &ki), -ENOENT);
+	assert_int_equal(conf_get(&c, "servo", &ki), -ENOENT);
+	assert_int_equal(conf_get(&c, "servo.nope", &ki), -ENOENT);
+	assert_int_equal(conf_get(&c, ".estimator", &ki), -ENOENT);
+}
+
+static void conf_set_by_name(void **state)
+{
+	struct conf c, n, before;
+	char err[CONF_ERR_MAX];
+
+	(void)state;
+	conf_default(&c);
+	before = c;
+	assert_int_equal(conf_set(&c, "stream.delay_max_ms", "100", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(n.stream.delay_max_ns, 100 * NSEC_PER_MSEC);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_int_equal(conf_set(&c, "stream.delay_margin_ms", "7.5", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(n.stream.delay_margin_ns, 7500 * NSEC_PER_USEC);
+
+	memset(&n, 0x5a, sizeof(n));
+	before = n;
+	assert_int_equal(conf_set(&c, "stream.delay_max_ms", "5000", &n, err,
+				  sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err,
+			    "stream.delay_max_ms: 5000 out of range [1, 2000]");
+	assert_memory_equal(&n, &before, sizeof(n));
+	/* Valid alone, inconsistent with the rest. */
+	assert_int_equal(conf_set(&c, "stream.delay_min_ms", "300", &n, err,
+				  sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "stream.delay_min_ms: "));
+	assert_non_null(strstr(err, "delay_min_ms is above delay_max_ms"));
+	assert_int_equal(conf_set(&c, "servo.estimator", "kalman", &n, err,
+				  sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "must be ttws, naive or median-iir"));
+	assert_int_equal(conf_set(&c, "servo.bogus", "1", &n, err,
+				  sizeof(err)),
+			 -ENOENT);
+	assert_string_equal(err, "servo.bogus: unknown key");
+	assert_int_equal(conf_set(&c, "link.left.psm", "0x81", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(n.link[CONF_EAR_LEFT].psm, 0x81);
+	assert_int_equal(n.link[CONF_EAR_RIGHT].psm, 0x80);
+}
+
+/* Every name reads back what setting its own value writes. */
+static void conf_every_name_round_trips(void **state)
+{
+	static const char text[] =
+		"[stream]\ndelay_margin_ms = 2.25\n"
+		"[link.left]\ntransport = l2cap\naddress = 00:11:22:33:44:55\n"
+		"adapter = 66:77:88:99:AA:BB\n"
+		"[link.right]\ntransport = unix\npath = /tmp/r.sock\n";
+	struct conf c, n;
+	struct conf_key_info ki, again;
+	char err[CONF_ERR_MAX + 64];
+	unsigned i, total = conf_n_names();
+
+	(void)state;
+	assert_int_equal(parse(text, &c, err), 0);
+	assert_true(total > 40);
+	for (i = 0; i < total; i++) {
+		assert_int_equal(conf_key_info(&c, i, &ki), 0);
+		assert_int_equal(conf_get(&c, ki.name, &again), 0);
+		assert_string_equal(ki.value, again.value);
+		if (ki.value[0] == '\0') {
+			continue; /* an unset address has no text to set */
+		}
+		if (conf_set(&c, ki.name, ki.value, &n, err, sizeof(err))) {
+			fail_msg("%s = '%s': %s", ki.name, ki.value, err);
+		}
+		if (memcmp(&c, &n, sizeof(c)) != 0) {
+			fail_msg("%s = '%s' changed the snapshot", ki.name,
+				 ki.value);
+		}
+	}
+	assert_int_equal(conf_key_info(&c, total, &ki), -ERANGE);
+}
+
+static void conf_restart_keys(void **state)
+{
+	struct conf c, n;
+	char list[128];
+	char err[CONF_ERR_MAX];
+
+	(void)state;
+	conf_default(&c);
+	assert_int_equal(conf_restart_diff(&c, &c, list, sizeof(list)), 0);
+	assert_string_equal(list, "");
+	assert_int_equal(conf_set(&c, "servo.estimator", "naive", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(conf_restart_diff(&c, &n, list, sizeof(list)), 0);
+	assert_int_equal(conf_set(&n, "link.left.path", "/tmp/x", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(conf_set(&n, "rt.priority", "10", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(conf_restart_diff(&c, &n, list, sizeof(list)), 2);
+	assert_string_equal(list, "rt.priority, link.left.path");
+	/* Too small for both: the first whole name, then "...". */
+	assert_int_equal(conf_restart_diff(&c, &n, list, 20), 2);
+	assert_string_equal(list, "rt.priority, ...");
+	conf_keep_restart(&c, &n);
+	assert_int_equal(conf_restart_diff(&c, &n, list, sizeof(list)), 0);
+	assert_string_equal(n.servo.estimator, "naive");
+	assert_string_equal(n.link[CONF_EAR_LEFT].path, "");
+	assert_int_equal(n.rt.priority, 80);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +305,10 @@ int main(void)
 		cmocka_unit_test(conf_every_section),
 		cmocka_unit_test(conf_bad_files),
 		cmocka_unit_test(conf_names),
+		cmocka_unit_test(conf_get_by_name),
+		cmocka_unit_test(conf_set_by_name),
+		cmocka_unit_test(conf_every_name_round_trips),
+		cmocka_unit_test(conf_restart_keys),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
