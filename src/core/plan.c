@@ -156,6 +156,28 @@ int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
 	return 0;
 }
 
+int plan_set_bounds(struct plan *p, uint64_t delay_min_ns,
+		    uint64_t delay_max_ns, uint64_t margin_ns)
+{
+	double smooth;
+
+	if (!p || delay_min_ns > delay_max_ns) {
+		return -EINVAL;
+	}
+	p->cfg.delay_min_ns = delay_min_ns;
+	p->cfg.delay_max_ns = delay_max_ns;
+	p->cfg.margin_ns = margin_ns;
+	/* Only the target moves now; the applied delay slews to it at
+	 * max_slew_ns per frame as always, so nobody hears the change. */
+	if (ewma_value(&p->p99, &smooth) == 0) {
+		p->target_ns = clamp_delay(p, add_sat(round_ns(smooth),
+						      margin_ns));
+	} else {
+		p->target_ns = clamp_delay(p, p->target_ns);
+	}
+	return 0;
+}
+
 struct plan *plan_free(struct plan *p)
 {
 	free(p);

@@ -63,6 +63,15 @@ uint64_t plan_target(struct plan *p, uint64_t n);
 int plan_pts(struct plan *p, uint64_t n, const struct servo *s,
 	     uint64_t *ret_ear_ns);
 
+/*
+ * New delay bounds and margin (ns) while playing: the target is
+ * recomputed at once and clamped into [delay_min_ns, delay_max_ns]; the
+ * applied delay then slews to it at max_slew_ns per frame, never
+ * jumping. Returns 0, or -EINVAL (NULL, min > max; nothing changed).
+ */
+int plan_set_bounds(struct plan *p, uint64_t delay_min_ns,
+		    uint64_t delay_max_ns, uint64_t margin_ns);
+
 /* One observed delivery delay (host ns) of a frame to either ear. */
 void plan_observe_delivery(struct plan *p, uint64_t delay_ns);
 

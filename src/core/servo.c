@@ -141,6 +141,19 @@ int servo_set_ci(struct servo *s, uint32_t ci_us)
 	return 0;
 }
 
+int servo_set_limits(struct servo *s, uint64_t resync_threshold_ns,
+		     uint64_t holdover_after_ns)
+{
+	if (!s || resync_threshold_ns == 0 || holdover_after_ns == 0) {
+		return -EINVAL;
+	}
+	/* Both are read where they are used, so the next sample and the
+	 * next tick obey them; the model is untouched. */
+	s->cfg.resync_threshold_ns = resync_threshold_ns;
+	s->cfg.holdover_after_ns = holdover_after_ns;
+	return 0;
+}
+
 void servo_reset(struct servo *s)
 {
 	if (!s) {

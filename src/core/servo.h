@@ -151,6 +151,15 @@ void servo_reset(struct servo *s);
 int servo_set_ci(struct servo *s, uint32_t ci_us);
 
 /*
+ * Added. New step threshold and holdover time (ns, both > 0; see struct
+ * servo_config), from the next sample and tick on; the model and the
+ * state stay (a live reconfiguration must not cost the lock). Returns 0
+ * or -EINVAL (nothing changed).
+ */
+int servo_set_limits(struct servo *s, uint64_t resync_threshold_ns,
+		     uint64_t holdover_after_ns);
+
+/*
  * A timing exchange (ttws-link SYNC_REQ/SYNC_RESP, t3 two-step):
  *   t1_host  host instant the request left (host ns; TX completion if known)
  *   t2_ear   earbud instant it received the request (ear ns)

@@ -494,6 +494,56 @@ static void test_pts_servo(void **state)
 		"plan/" name, fn, NULL, NULL, NULL                            \
 	}
 
+/*
+ * Bounds changed while playing: the target moves at once, the applied
+ * delay never faster than the slew, and it settles inside the new bounds.
+ */
+static void test_set_bounds_live(void **state)
+{
+	struct plan_config c;
+	struct plan *p;
+	uint64_t n, prev, d;
+
+	plan_config_default(&c);
+	c.window_frames = 10;
+	c.max_slew_ns = 1000;
+	p = new_plan(&c);
+	for (n = 0; n < 200; n++) {
+		plan_observe_delivery(p, 30 * NSEC_PER_MSEC);
+		plan_target(p, n);
+	}
+	/* 30 ms P99 + 5 ms margin. */
+	assert_true(llabs((long long)plan_delay_target(p) -
+			  35 * (long long)NSEC_PER_MSEC) < 100000);
+	assert_int_equal(plan_set_bounds(p, 50 * NSEC_PER_MSEC,
+					 40 * NSEC_PER_MSEC, 0),
+			 -EINVAL);
+	assert_int_equal(plan_set_bounds(NULL, 1, 2, 0), -EINVAL);
+	/* A floor above what delivery needs: the target jumps to it. */
+	assert_int_equal(plan_set_bounds(p, 60 * NSEC_PER_MSEC,
+					 80 * NSEC_PER_MSEC,
+					 5 * NSEC_PER_MSEC),
+			 0);
+	assert_int_equal(plan_delay_target(p), 60 * NSEC_PER_MSEC);
+	prev = plan_delay(p);
+	for (; n < 200 + 60000; n++) {
+		plan_observe_delivery(p, 30 * NSEC_PER_MSEC);
+		plan_target(p, n);
+		d = plan_delay(p);
+		assert_true(d >= prev && d - prev <= c.max_slew_ns);
+		prev = d;
+	}
+	assert_int_equal(plan_delay(p), 60 * NSEC_PER_MSEC);
+	/* A larger margin with a roomy ceiling: smoothed P99 + margin. */
+	assert_int_equal(plan_set_bounds(p, 20 * NSEC_PER_MSEC,
+					 200 * NSEC_PER_MSEC,
+					 50 * NSEC_PER_MSEC),
+			 0);
+	assert_true(llabs((long long)plan_delay_target(p) -
+			  80 * (long long)NSEC_PER_MSEC) < 100000);
+	plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +561,7 @@ int main(void)
 		T("jump", test_jump),
 		T("frame_at", test_frame_at),
 		T("pts_servo", test_pts_servo),
+		T("set_bounds_live", test_set_bounds_live),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);

@@ -1112,6 +1112,32 @@ static void test_holdover(void **state)
 	servo_free(s);
 }
 
+/* Limits changed live: the lock stays, the new holdover time rules. */
+static void test_set_limits(void **state)
+{
+	struct scenario sc = sc_nominal;
+	struct servo *s = new_servo(SERVO_TTWS, sc.ear[0].ci_us);
+	struct feed f;
+	uint64_t h;
+
+	sc.seconds = 20;
+	feed_init(&f, &sc);
+	feed_until(&f, s, 15, 0);
+	assert_int_equal(state_of(s), SERVO_STABLE);
+	assert_int_equal(servo_set_limits(s, 0, NSEC_PER_SEC), -EINVAL);
+	assert_int_equal(servo_set_limits(s, 15 * US, 0), -EINVAL);
+	assert_int_equal(servo_set_limits(NULL, 15 * US, 1), -EINVAL);
+	assert_int_equal(servo_set_limits(s, 20 * US, 100 * NSEC_PER_MSEC), 0);
+	assert_int_equal(state_of(s), SERVO_STABLE);
+	/* 150 ms of silence: holdover now, where the default 1 s would not
+	 * be yet. */
+	h = f.g.h0 + 15 * NSEC_PER_SEC + 150 * NSEC_PER_MSEC;
+	servo_tick(s, h);
+	assert_int_equal(state_of(s), SERVO_HOLDOVER);
+	feed_fini(&f);
+	servo_free(s);
+}
+
 /* Reconnect: reset, then a new earbud clock origin; re-lock from scratch. */
 static void test_reset_relock(void **state)
 {
@@ -1297,6 +1323,7 @@ int main(void)
 	    SERVO_TEST("step_baselines", test_step_baselines),
 	    SERVO_TEST("step_backwards", test_step_backwards),
 	    SERVO_TEST("holdover", test_holdover),
+	    SERVO_TEST("set_limits", test_set_limits),
 	    SERVO_TEST("reset_relock", test_reset_relock),
 	    SERVO_TEST("forward_causality", test_forward),
 	    SERVO_TEST("out_of_order", test_out_of_order),
