@@ -48,6 +48,7 @@ void conf_default(struct conf *ret)
 	ret->reconnect.hello_timeout_ns = 2 * NSEC_PER_SEC;
 	snprintf(ret->control.socket, sizeof(ret->control.socket),
 		 "/run/ttws/control");
+	ret->control.socket_mode = 0660;
 	ret->metrics.interval_s = 15;
 	for (e = 0; e < CONF_N_EARS; e++) {
 		ret->link[e].transport = CONF_TRANSPORT_NONE;
@@ -192,6 +193,19 @@ const char *conf_validate(const struct conf *c)
 		}
 	}
 	return NULL;
+}
+
+int conf_check(const struct conf *c, char *err, size_t err_size)
+{
+	const char *why = conf_validate(c);
+
+	if (!why) {
+		return 0;
+	}
+	if (err && err_size) {
+		snprintf(err, err_size, "%s", why);
+	}
+	return -EINVAL;
 }
 
 int conf_parse(const char *text, const char *file_name, struct conf *ret,

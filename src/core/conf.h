@@ -104,6 +104,7 @@ struct conf {
 	} reconnect;
 	struct {
 		char socket[CONF_PATH_MAX];
+		int socket_mode;        /* file mode of the socket */
 	} control;
 	struct {
 		char textfile[CONF_PATH_MAX]; /* "" = none */
@@ -123,6 +124,12 @@ void conf_default(struct conf *ret);
  */
 int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	       char *err, size_t err_size);
+
+/*
+ * Validate a whole snapshot (the checks across keys conf_parse() makes at
+ * the end of a file). Returns 0, or -EINVAL with the reason in err.
+ */
+int conf_check(const struct conf *c, char *err, size_t err_size);
 
 /*
  * Keys by name, for the control API: "section.key" ("servo.estimator",

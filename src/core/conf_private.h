@@ -22,6 +22,7 @@ enum conf_type {
 	T_STR,    /* char[size] */
 	T_ENUM,   /* int-sized enum from `names` */
 	T_MAC,    /* BD_ADDR text */
+	T_MODE,   /* int, a file mode written in octal ("0660") */
 };
 
 struct conf_key {

@@ -92,6 +92,8 @@ const struct conf_key conf_keys[] = {
 	  0, 10, 60000, NSEC_PER_MSEC, NULL, LIVE },
 	{ "control", "socket", T_STR, C(control.socket), SZ(control.socket), 0,
 	  0, 0, NULL, RESTART },
+	{ "control", "socket_mode", T_MODE, C(control.socket_mode), 0, 0, 0777,
+	  0, NULL, RESTART },
 	{ "metrics", "textfile", T_STR, C(metrics.textfile), SZ(metrics.textfile),
 	  0, 0, 0, NULL, LIVE },
 	{ "metrics", "interval_s", T_U32, C(metrics.interval_s), 0, 1, 3600, 0,
@@ -240,7 +242,7 @@ static int conf_key_set_int(const struct conf_key *k, char *field,
 				     "]",
 				     name, value, k->min, k->max);
 	}
-	if (k->type == T_INT) {
+	if (k->type == T_INT || k->type == T_MODE) {
 		*(int *)field = (int)x;
 	} else if (k->type == T_U32) {
 		*(uint32_t *)field = (uint32_t)x;
@@ -262,6 +264,7 @@ int conf_key_set(const struct conf_key *k, void *base, const char *name,
 	case T_INT:
 	case T_U32:
 	case T_U16:
+	case T_MODE:
 		return conf_key_set_int(k, field, name, value, err, err_size);
 	case T_NS:
 		if (!conf_parse_units(value, k->unit, &ns)) {

@@ -85,6 +85,9 @@ static void conf_format_value(const struct conf_key *k, const void *base,
 	case T_INT:
 		snprintf(buf, size, "%d", *(const int *)field);
 		return;
+	case T_MODE:
+		snprintf(buf, size, "0%03o", (unsigned)*(const int *)field);
+		return;
 	case T_U32:
 		snprintf(buf, size, "%" PRIu32, *(const uint32_t *)field);
 		return;
@@ -121,6 +124,9 @@ static void conf_format_range(const struct conf_key *k, char *buf,
 	case T_NS:
 		snprintf(buf, size, "[%" PRId64 ", %" PRId64 "]", k->min,
 			 k->max);
+		return;
+	case T_MODE:
+		snprintf(buf, size, "[0000, 0777] (octal)");
 		return;
 	case T_BOOL:
 		snprintf(buf, size, "yes|no");
@@ -313,6 +319,7 @@ static size_t conf_key_size(const struct conf_key *k)
 	switch (k->type) {
 	case T_INT:
 	case T_ENUM:
+	case T_MODE:
 		return sizeof(int);
 	case T_U32:
 		return sizeof(uint32_t);

@@ -109,6 +109,11 @@ struct framer *framer_free(struct framer *f)
 	return NULL;
 }
 
+void framer_set_mono(struct framer *f, bool mono)
+{
+	f->cfg.mono = mono;
+}
+
 void framer_reset(struct framer *f)
 {
 	f->in_total = 0;

@@ -110,6 +110,12 @@ struct framer;
 int framer_new(const struct framer_config *c, struct framer **ret);
 struct framer *framer_free(struct framer *f);
 
+/*
+ * Downmix from the next quantum pushed on (a live reconfiguration):
+ * samples already buffered keep what they were cut as.
+ */
+void framer_set_mono(struct framer *f, bool mono);
+
 /* Forget buffered samples and the position history; stats stay. */
 void framer_reset(struct framer *f);
 

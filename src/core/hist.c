@@ -130,6 +130,38 @@ uint64_t hist_count(const struct hist *h)
 	return h->count;
 }
 
+uint64_t hist_count_le(const struct hist *h, uint64_t value)
+{
+	unsigned i, last;
+	uint64_t n = 0;
+
+	if (h->count == 0 || value < h->min) {
+		return 0;
+	}
+	if (value >= h->max) {
+		/* Exact, whatever the buckets' widths. */
+		return h->count;
+	}
+	last = hist_index(value);
+	if (hist_highest_equivalent(last) > value) {
+		/*
+		 * The bucket also holds values above value. Group 0 buckets
+		 * are one wide, so last > 0 here; the check is for a torn
+		 * snapshot's sake.
+		 */
+		if (last == 0) {
+			return 0;
+		}
+		last--;
+	}
+	/* Only buckets from the min's can hold counts. */
+	for (i = hist_index(h->min); i <= last; i++) {
+		n += h->buckets[i];
+	}
+	/* A torn snapshot's buckets may disagree with its count. */
+	return MIN(n, h->count);
+}
+
 int hist_min(const struct hist *h, uint64_t *ret_min)
 {
 	if (h->count == 0) {

@@ -96,6 +96,22 @@ int hist_record_n(struct hist *h, uint64_t value, uint64_t count);
 uint64_t hist_count(const struct hist *h);
 
 /*
+ * Samples at or below value, as a cumulative ("le") bucket count for an
+ * exporter. A bucket is counted only when its highest value is <= value,
+ * so no sample above value is ever counted; the samples sharing value's
+ * own bucket but not above value are left to the next boundary up. For
+ * the true counts N(<= x) the result c obeys
+ *
+ *	N(<= value - value / 64) <= c <= N(<= value)	(integer division)
+ *
+ * and is exact when value < 128, when value is the top of its bucket,
+ * below the min (0) and at or above the max (hist_count()). Like the
+ * percentiles, the error only ever makes latencies look worse. Cost: one
+ * walk over at most HIST_BUCKETS counters; never above hist_count().
+ */
+uint64_t hist_count_le(const struct hist *h, uint64_t value);
+
+/*
  * Exact smallest / largest sample. Return 0, or -ENODATA when empty
  * (*ret_* untouched).
  */

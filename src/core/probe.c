@@ -106,3 +106,14 @@ int probe_set_ci(struct probe *p, uint64_t ci_ns, uint64_t now_ns)
 	p->next_ns = now_ns;
 	return 0;
 }
+
+int probe_set_every(struct probe *p, uint32_t every_events)
+{
+	if (!p || every_events == 0 || every_events > PROBE_EVERY_MAX) {
+		return -EINVAL;
+	}
+	/* The phase sequence and the due instant stay: only the period
+	 * that probe_sent() adds from the next request on changes. */
+	p->every_events = every_events;
+	return 0;
+}

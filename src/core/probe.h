@@ -63,4 +63,11 @@ uint64_t probe_sent(struct probe *p, uint64_t now_ns);
  */
 int probe_set_ci(struct probe *p, uint64_t ci_ns, uint64_t now_ns);
 
+/*
+ * Added: a request every every_events (1..3) events from the next one on
+ * (a live reconfiguration); the pending due instant stays. Returns 0 or
+ * -EINVAL.
+ */
+int probe_set_every(struct probe *p, uint32_t every_events);
+
 #endif

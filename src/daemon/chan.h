@@ -38,17 +38,37 @@ enum chan_txc {
 	CHAN_TXC_CONTROLLER = 2, /* our own HCI host (hci-uart) */
 };
 
+/*
+ * When a received message passed each layer on the host (chan_cb.msg),
+ * host ns (CLOCK_MONOTONIC), in this order: arrival_ns <= seen_ns <=
+ * handler_ns (loop.h, struct loop_rx). The owner may read the clock once
+ * more when it is done with the message: handler_ns to then is the
+ * handler's run time.
+ */
+struct chan_rx_time {
+	/*
+	 * The host arrival: the kernel's receive timestamp when
+	 * has_kernel_ts (unix, l2cap), else seen_ns. On hci-uart (a tty,
+	 * no kernel stamp) that is when the loop saw the read that
+	 * completed the SDU's last H4 packet: the UART and the tty layer's
+	 * buffering are before it.
+	 */
+	uint64_t arrival_ns;
+	uint64_t seen_ns;    /* the loop saw the completion (loop_rx) */
+	uint64_t handler_ns; /* the loop called the channel's handler */
+	bool has_kernel_ts;
+};
+
 /* What the owner (the link) is told. All times host ns (CLOCK_MONOTONIC). */
 struct chan_cb {
 	/* The channel is open: messages may be sent. */
 	void (*open)(void *user_data, uint64_t now_ns);
 	/*
-	 * One message arrived. rx_ns is the kernel's receive timestamp when
-	 * has_kernel_ts, else the instant the loop handled it. msg is valid
-	 * only during the call.
+	 * One message arrived at t->arrival_ns (see struct chan_rx_time).
+	 * msg and t are valid only during the call.
 	 */
-	void (*msg)(void *user_data, const void *msg, size_t len, uint64_t rx_ns,
-		    bool has_kernel_ts);
+	void (*msg)(void *user_data, const void *msg, size_t len,
+		    const struct chan_rx_time *t);
 	/*
 	 * Opening failed, or an open channel closed (peer gone, transport
 	 * error): err is a negative errno. No callback follows until the next

@@ -15,7 +15,11 @@
 #include "core/btsnoop.h"
 #include "core/macro.h"
 #include "core/spsc.h"
+#include "daemon/control.h"
+#include "daemon/daemon_private.h"
 #include "daemon/dongle.h"
+#include "daemon/reconf.h"
+#include "os/rt.h"
 #include "daemon/conffile.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
@@ -27,8 +31,8 @@
 #endif
 
 #define DAEMON_DRAIN_NS (50 * NSEC_PER_MSEC)
-#define DAEMON_FRAME_LOG_RING (1u << 20)
-#define DAEMON_CAPTURE_RING (1u << 20)
+/* While a caller waits for the RT thread (Set, Reload, ResetStats). */
+#define DAEMON_BUSY_NS (5 * NSEC_PER_MSEC)
 /* PipeWire -> RT thread: 1 MiB holds 32 quanta of 1024 stereo F32
  * samples, far more than the few that wait at any time. */
 #define DAEMON_PW_RING (1u << 20)
@@ -36,27 +40,6 @@
  * the adaptive delay slews by microseconds per frame, and every update
  * is a param change that PipeWire propagates through the graph. */
 #define DAEMON_PW_LATENCY_STEP_NS NSEC_PER_MSEC
-
-struct daemon {
-	const struct daemon_opts *o;
-	struct conf conf;
-	struct engine *engine;
-	sd_event *event;
-	struct spsc frame_ring;
-	uint8_t *frame_mem;
-	FILE *frame_file;
-	struct spsc capture_ring;
-	uint8_t *capture_mem;
-	FILE *capture_file;
-	uint64_t watchdog_usec;
-	uint64_t last_heartbeat;
-	uint64_t last_watchdog_ns;
-	/* source = pipewire: the node and the ring it fills. */
-	struct pw_sink *sink;
-	struct spsc pw_ring;
-	uint8_t *pw_mem;
-	uint64_t pw_latency_ns; /* last published */
-};
 
 #if HAVE_PIPEWIRE
 /*
@@ -124,84 +107,48 @@ static void daemon_pw_latency(struct daemon *d)
 }
 #endif
 
-static void daemon_drain_frames(struct daemon *d)
+static void daemon_watchdog(struct daemon *d, uint64_t now)
 {
-	struct stream_frame_rec r;
+	struct engine_snapshot snap;
 
-	if (!d->frame_file) {
+	/* The watchdog pings only while the RT thread makes progress, so a
+	 * hung RT loop gets the service restarted. */
+	if (!d->watchdog_usec) {
 		return;
 	}
-	while (spsc_read(&d->frame_ring, &r, sizeof(r)) == 0) {
-		fprintf(d->frame_file,
-			"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-			conf_ear_name(r.ear), r.seq, r.tx_host_ns,
-			r.pts_ear_ns, r.shadow_pts_ns);
-	}
-}
-
-/* The RT thread's H4 trace into btsnoop records (btmon -r, Wireshark). */
-static void daemon_drain_capture(struct daemon *d)
-{
-	struct dongle_trace_rec r;
-	uint8_t frame[4096], out[4096 + BTSNOOP_REC_HDR_SIZE];
-	struct btsnoop_rec br = { 0 };
-	struct timespec rt, mono;
-	int64_t offset_us;
-	size_t len;
-
-	if (!d->capture_file) {
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	offset_us = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000 +
-		    ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec) / 1000;
-	while (spsc_peek(&d->capture_ring, &r, sizeof(r)) == 0) {
-		if (spsc_read_avail(&d->capture_ring) < sizeof(r) + r.len) {
-			break;
-		}
-		spsc_skip(&d->capture_ring, sizeof(r));
-		if (r.len > sizeof(frame)) {
-			spsc_skip(&d->capture_ring, r.len);
-			continue;
-		}
-		spsc_read(&d->capture_ring, frame, r.len);
-		br.dir = r.rx ? BTSNOOP_RECEIVED : BTSNOOP_SENT;
-		br.ts_unix_us = (int64_t)(r.mono_ns / 1000) + offset_us;
-		if (btsnoop_encode_record(&br, frame, r.len, out, sizeof(out),
-					  &len) == 0) {
-			fwrite(out, 1, len, d->capture_file);
+	engine_snapshot(d->engine, &snap);
+	if (snap.heartbeat != d->last_heartbeat) {
+		d->last_heartbeat = snap.heartbeat;
+		if (now - d->last_watchdog_ns >=
+		    d->watchdog_usec * NSEC_PER_USEC / 4) {
+			sd_notify(0, "WATCHDOG=1");
+			d->last_watchdog_ns = now;
 		}
 	}
-	fflush(d->capture_file);
 }
 
 static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
 {
 	struct daemon *d = user;
-	struct engine_snapshot snap;
-	uint64_t now = usec * NSEC_PER_USEC;
+	uint64_t now = usec * NSEC_PER_USEC, next_ns = DAEMON_DRAIN_NS;
 
 	log_drain();
 	daemon_drain_frames(d);
 	daemon_drain_capture(d);
 	daemon_pw_latency(d);
-	/* The watchdog pings only while the RT thread makes progress, so a
-	 * hung RT loop gets the service restarted. */
-	if (d->watchdog_usec) {
-		engine_snapshot(d->engine, &snap);
-		if (snap.heartbeat != d->last_heartbeat) {
-			d->last_heartbeat = snap.heartbeat;
-			if (now - d->last_watchdog_ns >=
-			    d->watchdog_usec * NSEC_PER_USEC / 4) {
-				sd_notify(0, "WATCHDOG=1");
-				d->last_watchdog_ns = now;
-			}
-		}
+	daemon_watchdog(d, now);
+	reconf_poll(d->reconf, now);
+	if (d->control) {
+		control_tick(d->control, now);
+	}
+	daemon_metrics_textfile(d, now);
+	if (reconf_pending(d->reconf) ||
+	    (d->control && control_busy(d->control))) {
+		next_ns = DAEMON_BUSY_NS;
 	}
 	/* A time source is one-shot: re-arm it, or nothing is drained (nor
 	 * the watchdog fed) until exit. */
-	sd_event_source_set_time(s, usec + DAEMON_DRAIN_NS / NSEC_PER_USEC);
+	sd_event_source_set_time(s, usec + next_ns / NSEC_PER_USEC);
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
@@ -216,22 +163,35 @@ static int daemon_on_exit_signal(sd_event_source *s,
 	return sd_event_exit(d->event, 0);
 }
 
+static void daemon_reload_done(void *data, int err)
+{
+	struct daemon *d = data;
+
+	if (err == 0) {
+		log_notice("%s: adopted (configuration %llu)", d->o->config,
+			   (unsigned long long)reconf_generation(d->reconf));
+	}
+}
+
 static int daemon_on_hup(sd_event_source *s, const struct signalfd_siginfo *si,
 			 void *user)
 {
 	struct daemon *d = user;
-	struct conf next;
-	char err[CONF_ERR_MAX + CONF_PATH_MAX];
+	char err[CONF_ERR_MAX + CONF_PATH_MAX], note[256];
+	int r;
 
-	if (conffile_load(d->o->config, &next, err, sizeof(err)) < 0) {
+	r = reconf_reload(d->reconf, rt_now_ns(), note, sizeof(note), err,
+			  sizeof(err), daemon_reload_done, d);
+	if (r < 0) {
 		log_error("reload refused, keeping the running configuration: "
 			  "%s",
 			  err);
 		return 0;
 	}
-	/* The engine holds its own copy; live swapping of the RT side's
-	 * snapshot is not wired yet, so be honest about it. */
-	log_notice("%s is valid; restart ttwsd to apply it", d->o->config);
+	if (note[0]) {
+		log_warning("reload of %s: %s (kept at their running values)",
+			    d->o->config, note);
+	}
 	return 0;
 }
 
@@ -286,49 +246,177 @@ static unsigned daemon_check_transports(const struct conf *c)
 	return usable;
 }
 
-static int daemon_write_stats(struct daemon *d)
+/* Configuration, and whether any ear can be reached with it. */
+static int daemon_load(struct daemon *d)
 {
-	struct engine_snapshot snap;
-	FILE *f;
+	char err[CONF_ERR_MAX + CONF_PATH_MAX];
+
+	if (conffile_load(d->o->config, &d->conf, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	if (daemon_check_transports(&d->conf) == 0) {
+		log_error("no ear can be reached with this configuration "
+			  "(%s): nothing to do",
+			  d->o->config);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int daemon_start_pipewire(struct daemon *d)
+{
+	int r = daemon_pw_start(d);
+
+	if (r == -ENOTSUP) {
+		log_error("source = pipewire: this ttwsd was built without "
+			  "PipeWire");
+		return r;
+	}
+	if (r < 0) {
+		log_error("source = pipewire: cannot create ttws.sink: %s (is "
+			  "a PipeWire daemon running for this user? see "
+			  "PIPEWIRE_RUNTIME_DIR and XDG_RUNTIME_DIR)",
+			  strerror(-r));
+		return r;
+	}
+	log_info("ttws.sink created: %s, %s frames",
+		 conf_codec_name(d->conf.stream.codec),
+		 d->conf.stream.frame_ns == 10 * NSEC_PER_MSEC ? "10 ms" :
+								 "7.5 ms");
+	return 0;
+}
+
+/* The engine (and the sink it drives), started; the RT report logged. */
+static int daemon_start_engine(struct daemon *d)
+{
+	char *rt_text;
 	int r;
 
-	engine_snapshot(d->engine, &snap);
-	status_log_summary(&snap, &d->conf);
-	if (!d->o->stats_file) {
-		return 0;
+	r = engine_new(&d->conf, d->frame_file ? &d->frame_ring : NULL,
+		       d->capture_mem ? &d->capture_ring : NULL, &d->engine);
+	if (r < 0) {
+		log_error("engine: %s", strerror(-r));
+		return r;
 	}
-	f = fopen(d->o->stats_file, "we");
-	if (!f) {
-		log_error("cannot write %s: %s", d->o->stats_file,
-			  strerror(errno));
-		return -errno;
+	r = reconf_new(d->engine, d->o->config, &d->conf, &d->reconf);
+	if (r < 0) {
+		return r;
 	}
-#if HAVE_PIPEWIRE
-	struct pw_sink_stats pst;
+	if (d->conf.stream.source == CONF_SOURCE_PIPEWIRE) {
+		r = daemon_start_pipewire(d);
+		if (r < 0) {
+			return r;
+		}
+	}
+	rt_text = malloc(8192);
+	r = engine_start(d->engine, rt_text, rt_text ? 8192 : 0);
+	if (rt_text) {
+		daemon_log_rt(rt_text);
+		free(rt_text);
+	}
+	if (r < 0) {
+		log_error("RT thread failed to start: %s (%s)", strerror(-r),
+			  engine_backend_note(d->engine));
+		return r;
+	}
+	log_info("RT loop: %s", engine_backend_note(d->engine));
+	return 0;
+}
 
-	if (d->sink) {
-		pw_sink_get_stats(d->sink, &pst);
+/* The control API; ttwsd streams on without it, and says why. */
+static void daemon_start_control(struct daemon *d)
+{
+	struct control_host host = {
+		.engine = d->engine,
+		.reconf = d->reconf,
+		.start_ns = d->start_ns,
+		.data = d,
+		.stats_json = daemon_stats_json,
+		.metrics_text = daemon_metrics_text,
+		.capture_start = daemon_capture_start,
+		.capture_stop = daemon_capture_stop,
+	};
+	int r;
+
+	r = control_new(d->event, &host, d->conf.control.socket,
+			d->conf.control.socket_mode, &d->control);
+	if (r < 0) {
+		log_error("control API unavailable: %s: %s", d->conf.control.socket,
+			  strerror(-r));
+		d->control = NULL;
+		return;
 	}
-	r = status_write_json(f, &snap, &d->conf,
-			      engine_backend_note(d->engine),
-			      d->sink ? &pst : NULL);
-#else
-	r = status_write_json(f, &snap, &d->conf,
-			      engine_backend_note(d->engine), NULL);
+	log_info("control API on %s", d->conf.control.socket);
+}
+
+/* The main loop's sources: signals, the periodic timer, the duration. */
+static int daemon_start_loop(struct daemon *d)
+{
+	uint64_t now_usec;
+	int r;
+
+	r = sd_event_default(&d->event);
+	if (r < 0) {
+		log_error("sd-event: %s", strerror(-r));
+		return r;
+	}
+	sd_event_add_signal(d->event, NULL, SIGTERM, daemon_on_exit_signal, d);
+	sd_event_add_signal(d->event, NULL, SIGINT, daemon_on_exit_signal, d);
+	sd_event_add_signal(d->event, NULL, SIGHUP, daemon_on_hup, d);
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now_usec);
+	sd_event_add_time(d->event, NULL, CLOCK_MONOTONIC,
+			  now_usec + DAEMON_DRAIN_NS / NSEC_PER_USEC, 1000,
+			  daemon_on_timer, d);
+	if (d->o->duration_ns) {
+		sd_event_add_time(d->event, NULL, CLOCK_MONOTONIC,
+				  now_usec + d->o->duration_ns / NSEC_PER_USEC,
+				  0, daemon_on_duration, d);
+	}
+	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0) {
+		d->watchdog_usec = 0;
+	}
+	return 0;
+}
+
+/* Signals go to sd-event's signalfd; block them in every thread (the RT
+ * thread inherits the mask). */
+static void daemon_block_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+	/* The RT thread triggers the sink: stop it before the sink goes,
+	 * and the sink (its process() fills the ring and wakes the RT
+	 * loop) before the engine and the ring go. The control API and the
+	 * reconfiguration read the engine: they go first. */
+	d->control = control_free(d->control);
+	if (d->engine) {
+		engine_stop(d->engine);
+	}
+	d->reconf = reconf_free(d->reconf);
+#if HAVE_PIPEWIRE
+	d->sink = pw_sink_free(d->sink);
 #endif
-	if (fclose(f) != 0 && r == 0) {
-		r = -errno;
-	}
-	return r;
+	d->engine = engine_free(d->engine);
+	log_drain();
+	d->event = sd_event_unref(d->event);
+	daemon_capture_teardown(d);
+	free(d->pw_mem);
 }
 
 int daemon_run(const struct daemon_opts *o)
 {
 	struct daemon d = { .o = o };
-	char err[CONF_ERR_MAX + CONF_PATH_MAX];
-	char *rt_text = NULL;
-	sigset_t mask;
-	uint64_t now_usec;
 	int r, rc = 1;
 
 	if (log_init() < 0) {
@@ -340,118 +428,23 @@ int daemon_run(const struct daemon_opts *o)
 	if (getenv("TTWS_DEBUG")) {
 		log_set_max_level(LOG_DEBUG);
 	}
-	if (conffile_load(o->config, &d.conf, err, sizeof(err)) < 0) {
-		log_error("%s", err);
+	d.start_ns = rt_now_ns();
+	if (daemon_load(&d) < 0) {
 		return 1;
 	}
-	if (daemon_check_transports(&d.conf) == 0) {
-		log_error("no ear can be reached with this configuration "
-			  "(%s): nothing to do",
-			  o->config);
-		return 1;
-	}
-	if (o->frame_log) {
-		d.frame_mem = malloc(DAEMON_FRAME_LOG_RING);
-		d.frame_file = fopen(o->frame_log, "we");
-		if (!d.frame_mem || !d.frame_file) {
-			log_error("cannot open frame log %s: %s", o->frame_log,
-				  strerror(errno));
-			goto out;
-		}
-		spsc_init(&d.frame_ring, d.frame_mem, DAEMON_FRAME_LOG_RING);
-		fprintf(d.frame_file, "ear,seq,tx_host_ns,pts_ear_ns,"
-				      "naive_pts_ear_ns\n");
-	}
-
-	/* Signals go to sd-event's signalfd; block them in every thread,
-	 * the RT thread inherits the mask. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (o->btsnoop) {
-		uint8_t hdr[BTSNOOP_HDR_SIZE];
-		size_t hlen;
-
-		d.capture_mem = malloc(DAEMON_CAPTURE_RING);
-		d.capture_file = fopen(o->btsnoop, "we");
-		if (!d.capture_mem || !d.capture_file) {
-			log_error("cannot open capture %s: %s", o->btsnoop,
-				  strerror(errno));
-			goto out;
-		}
-		spsc_init(&d.capture_ring, d.capture_mem, DAEMON_CAPTURE_RING);
-		btsnoop_encode_header(hdr, sizeof(hdr), &hlen);
-		fwrite(hdr, 1, hlen, d.capture_file);
-	}
-	r = engine_new(&d.conf, d.frame_file ? &d.frame_ring : NULL,
-		       d.capture_file ? &d.capture_ring : NULL, &d.engine);
-	if (r < 0) {
-		log_error("engine: %s", strerror(-r));
+	daemon_block_signals();
+	if (daemon_capture_setup(&d) < 0 || daemon_start_engine(&d) < 0 ||
+	    daemon_start_loop(&d) < 0) {
 		goto out;
 	}
-	if (d.conf.stream.source == CONF_SOURCE_PIPEWIRE) {
-		r = daemon_pw_start(&d);
-		if (r == -ENOTSUP) {
-			log_error("source = pipewire: this ttwsd was built "
-				  "without PipeWire");
-			goto out;
-		}
-		if (r < 0) {
-			log_error("source = pipewire: cannot create ttws.sink: "
-				  "%s (is a PipeWire daemon running for this "
-				  "user? see PIPEWIRE_RUNTIME_DIR and "
-				  "XDG_RUNTIME_DIR)",
-				  strerror(-r));
-			goto out;
-		}
-		log_info("ttws.sink created: %s, %s frames",
-			 conf_codec_name(d.conf.stream.codec),
-			 d.conf.stream.frame_ns == 10 * NSEC_PER_MSEC ?
-				 "10 ms" :
-				 "7.5 ms");
-	}
-	rt_text = malloc(8192);
-	r = engine_start(d.engine, rt_text, rt_text ? 8192 : 0);
-	if (rt_text) {
-		daemon_log_rt(rt_text);
-	}
-	if (r < 0) {
-		log_error("RT thread failed to start: %s (%s)", strerror(-r),
-			  engine_backend_note(d.engine));
-		goto out;
-	}
-	log_info("RT loop: %s", engine_backend_note(d.engine));
-
-	r = sd_event_default(&d.event);
-	if (r < 0) {
-		log_error("sd-event: %s", strerror(-r));
-		goto out;
-	}
-	sd_event_add_signal(d.event, NULL, SIGTERM, daemon_on_exit_signal, &d);
-	sd_event_add_signal(d.event, NULL, SIGINT, daemon_on_exit_signal, &d);
-	sd_event_add_signal(d.event, NULL, SIGHUP, daemon_on_hup, &d);
-	sd_event_now(d.event, CLOCK_MONOTONIC, &now_usec);
-	sd_event_add_time(d.event, NULL, CLOCK_MONOTONIC,
-			  now_usec + DAEMON_DRAIN_NS / NSEC_PER_USEC, 10000,
-			  daemon_on_timer, &d);
-	if (o->duration_ns) {
-		sd_event_add_time(d.event, NULL, CLOCK_MONOTONIC,
-				  now_usec + o->duration_ns / NSEC_PER_USEC, 0,
-				  daemon_on_duration, &d);
-	}
-	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0) {
-		d.watchdog_usec = 0;
-	}
+	daemon_start_control(&d);
 	sd_notify(0, "READY=1\nSTATUS=streaming");
 	r = sd_event_loop(d.event);
 	if (r < 0) {
 		log_error("main loop: %s", strerror(-r));
 		goto out;
 	}
+	d.control = control_free(d.control);
 	engine_stop(d.engine);
 	log_drain();
 	daemon_drain_frames(&d);
@@ -462,27 +455,6 @@ int daemon_run(const struct daemon_opts *o)
 			    log_dropped());
 	}
 out:
-	/* The RT thread triggers the sink: stop it before the sink goes,
-	 * and the sink (its process() fills the ring and wakes the RT
-	 * loop) before the engine and the ring go. */
-	if (d.engine) {
-		engine_stop(d.engine);
-	}
-#if HAVE_PIPEWIRE
-	d.sink = pw_sink_free(d.sink);
-#endif
-	d.engine = engine_free(d.engine);
-	log_drain();
-	d.event = sd_event_unref(d.event);
-	if (d.frame_file) {
-		fclose(d.frame_file);
-	}
-	if (d.capture_file) {
-		fclose(d.capture_file);
-	}
-	free(d.capture_mem);
-	free(d.pw_mem);
-	free(d.frame_mem);
-	free(rt_text);
+	daemon_teardown(&d);
 	return rc;
 }

@@ -51,6 +51,7 @@ struct dongle {
 	uint64_t backoff_ns;
 	uint64_t icount_due_ns;
 	struct dongle_stats st;
+	struct hcihost_stats host_base; /* the host's counters at the last reset */
 };
 
 /* Line errors from the driver, once a second: counted, and said when they
@@ -77,10 +78,17 @@ static void dongle_poll_icount(struct dongle *d, uint64_t now_ns)
 	d->st.line_buf_overrun += delta.buf_overrun;
 	if (delta.frame || delta.overrun || delta.parity ||
 	    delta.buf_overrun) {
-		log_rt(LOG_WARNING, "hci-uart %s: line errors: frame %u overrun "
-				    "%u parity %u buffer overrun %u",
-		       d->cl->path, delta.frame, delta.overrun, delta.parity,
-		       delta.buf_overrun);
+		log_rt_event(LOG_WARNING, LOG_EV_DONGLE_LINE_ERRORS,
+			     LOG_EAR_NONE,
+			     LOG_KVS(LOG_KV(LOG_K_LINE_FRAME, delta.frame),
+				     LOG_KV(LOG_K_LINE_OVERRUN, delta.overrun),
+				     LOG_KV(LOG_K_LINE_PARITY, delta.parity),
+				     LOG_KV(LOG_K_LINE_BUF_OVERRUN,
+					    delta.buf_overrun)),
+			     "hci-uart %s: line errors: frame %u overrun "
+			     "%u parity %u buffer overrun %u",
+			     d->cl->path, delta.frame, delta.overrun,
+			     delta.parity, delta.buf_overrun);
 	}
 }
 
@@ -102,10 +110,15 @@ static void dongle_lost(struct dongle *d, int err, uint64_t now_ns)
 		loop_remove_socket(d->loop, d->sock, dongle_released, d);
 		d->sock = NULL;
 		d->st.losses++;
-		log_rt(LOG_WARNING, "hci-uart %s: dongle lost (%s); reopening "
-				    "in %llu ms",
-		       d->cl->path, strerror(-err),
-		       (unsigned long long)(d->backoff_ns / NSEC_PER_MSEC));
+		log_rt_event(LOG_WARNING, LOG_EV_DONGLE_LOST, LOG_EAR_NONE,
+			     LOG_KVS(LOG_KV(LOG_K_ERRNO, err),
+				     LOG_KV(LOG_K_BACKOFF_MS,
+					    d->backoff_ns / NSEC_PER_MSEC)),
+			     "hci-uart %s: dongle lost (%s); reopening "
+			     "in %llu ms",
+			     d->cl->path, strerror(-err),
+			     (unsigned long long)(d->backoff_ns /
+						  NSEC_PER_MSEC));
 	}
 	d->ready = false;
 	d->st.open = false;
@@ -172,8 +185,13 @@ static void dongle_open_tty(struct dongle *d, uint64_t now_ns)
 	}
 	if (r < 0) {
 		d->st.open_fails++;
-		log_rt(LOG_WARNING, "hci-uart %s: cannot open: %s", d->cl->path,
-		       strerror(-r));
+		log_rt_event(LOG_WARNING, LOG_EV_DONGLE_OPEN_FAILED,
+			     LOG_EAR_NONE,
+			     LOG_KVS(LOG_KV(LOG_K_ERRNO, r),
+				     LOG_KV(LOG_K_BACKOFF_MS,
+					    d->backoff_ns / NSEC_PER_MSEC)),
+			     "hci-uart %s: cannot open: %s", d->cl->path,
+			     strerror(-r));
 		wheel_add(d->wheel, &d->retry_timer, now_ns + d->backoff_ns);
 		d->backoff_ns = MIN(d->backoff_ns * 2,
 				    d->conf->reconnect.backoff_max_ns);
@@ -226,10 +244,14 @@ static void dongle_ready(void *user_data, const struct hci_bdaddr *local)
 	d->ready = true;
 	d->st.open = true;
 	d->backoff_ns = d->conf->reconnect.backoff_min_ns;
-	log_rt(LOG_INFO, "hci-uart %s: controller %02X:%02X:%02X:%02X:%02X:%02X "
-			 "ready",
-	       d->cl->path, local->b[5], local->b[4], local->b[3],
-	       local->b[2], local->b[1], local->b[0]);
+	log_rt_event(LOG_INFO,
+		     d->st.losses || d->st.open_fails ? LOG_EV_DONGLE_REOPEN :
+							LOG_EV_DONGLE_OPEN,
+		     LOG_EAR_NONE, NULL, 0,
+		     "hci-uart %s: controller %02X:%02X:%02X:%02X:%02X:%02X "
+		     "ready",
+		     d->cl->path, local->b[5], local->b[4], local->b[3],
+		     local->b[2], local->b[1], local->b[0]);
 	for (e = 0; e < CONF_N_EARS; e++) {
 		struct donglechan *c = d->ch[e];
 
@@ -539,12 +561,26 @@ void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret)
 {
 	struct hcihost_stats hs;
 
+	const struct hcihost_stats *b = &d->host_base;
+
 	*ret = d->st;
 	hcihost_get_stats(d->host, &hs);
-	ret->h4_resyncs = hs.h4_resyncs;
-	ret->h4_bytes_skipped = hs.h4_bytes_skipped;
-	ret->evt_errors = hs.evt_errors;
-	ret->acl_errors = hs.acl_errors;
-	ret->l2cap_errors = hs.l2cap_errors;
-	ret->cmd_timeouts = hs.cmd_timeouts;
+	ret->h4_resyncs = hs.h4_resyncs - b->h4_resyncs;
+	ret->h4_bytes_skipped = hs.h4_bytes_skipped - b->h4_bytes_skipped;
+	ret->evt_errors = hs.evt_errors - b->evt_errors;
+	ret->acl_errors = hs.acl_errors - b->acl_errors;
+	ret->l2cap_errors = hs.l2cap_errors - b->l2cap_errors;
+	ret->cmd_timeouts = hs.cmd_timeouts - b->cmd_timeouts;
+}
+
+void dongle_reset_stats(struct dongle *d)
+{
+	bool open = d->st.open, icount = d->st.icount_available;
+
+	/* The host's counters are cumulative in core/hcihost: count from
+	 * here by keeping where they stand. */
+	hcihost_get_stats(d->host, &d->host_base);
+	memset(&d->st, 0, sizeof(d->st));
+	d->st.open = open;
+	d->st.icount_available = icount;
 }

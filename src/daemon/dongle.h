@@ -67,6 +67,9 @@ void dongle_start(struct dongle *d, uint64_t now_ns);
 
 void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret);
 
+/* Zero the counters (a statistics reset); open state stays. RT thread. */
+void dongle_reset_stats(struct dongle *d);
+
 /* The tty path (for status). */
 const char *dongle_path(const struct dongle *d);
 

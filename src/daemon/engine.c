@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon/engine.h"
+#include "daemon/engine_private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,32 +25,6 @@
 #define ENGINE_STATS_NS (100 * NSEC_PER_MSEC)
 #define ENGINE_START_LEAD_NS (200 * NSEC_PER_MSEC)
 
-struct engine {
-	struct conf conf;
-	struct spsc *frame_log;
-	struct wheel *wheel;
-	struct loop *loop;
-	struct plan *plan;
-	struct link *links[CONF_N_EARS];
-	struct dongle *dongles[CONF_N_EARS]; /* hci-uart, one per tty */
-	struct spsc *capture;
-	struct stream *stream;
-	struct stream_pw pw;          /* source = pipewire */
-	_Atomic(struct loop *) wake;  /* for engine_notify(), once running */
-	struct wheel_timer stats_timer;
-	uint64_t iterations;
-
-	pthread_t thread;
-	bool running;
-	sem_t started;
-	int start_err;
-	struct rt_report rt;
-	char note[160];
-
-	/* Seqlock: odd while the RT thread writes snap. */
-	_Atomic uint32_t snap_seq;
-	struct engine_snapshot snap;
-};
 
 int engine_new(const struct conf *c, struct spsc *frame_log,
 	       struct spsc *capture, struct engine **ret)
@@ -362,6 +337,7 @@ static int engine_setup(struct engine *e)
 			 conf_codec_name(e->conf.stream.codec), strerror(-r));
 		return r;
 	}
+	stream_set_boundary_fn(e->stream, engine_boundary, e);
 	if (e->pw.sink) {
 		loop_set_wake_fn(e->loop, engine_on_wake, e);
 		atomic_store_explicit(&e->wake, e->loop, memory_order_release);
@@ -465,4 +441,47 @@ const char *engine_dongle_path(const struct engine *e, unsigned i)
 const char *engine_backend_note(const struct engine *e)
 {
 	return e->note;
+}
+
+static const char *const engine_ear_hist_names[ENGINE_N_EAR_HISTS] = {
+	[ENGINE_EH_RESIDUAL] = "residual",
+	[ENGINE_EH_DELIVERY] = "delivery",
+	[ENGINE_EH_RX_TRANSPORT] = "rx_transport",
+	[ENGINE_EH_RX_KERNEL] = "rx_kernel",
+	[ENGINE_EH_RX_LOOP] = "rx_loop",
+	[ENGINE_EH_RX_HANDLER] = "rx_handler",
+	[ENGINE_EH_TX_SUBMIT] = "tx_submit",
+	[ENGINE_EH_TX_KERNEL] = "tx_kernel",
+	[ENGINE_EH_TX_DONE] = "tx_done",
+};
+
+static const char *const engine_global_hist_names[ENGINE_N_GLOBAL_HISTS] = {
+	[ENGINE_GH_WAKEUP] = "wakeup",
+	[ENGINE_GH_HANDOFF] = "handoff",
+};
+
+const char *engine_ear_hist_name(enum engine_ear_hist id)
+{
+	return (unsigned)id < ENGINE_N_EAR_HISTS ? engine_ear_hist_names[id] :
+						   NULL;
+}
+
+const char *engine_global_hist_name(enum engine_global_hist id)
+{
+	return (unsigned)id < ENGINE_N_GLOBAL_HISTS ?
+		       engine_global_hist_names[id] :
+		       NULL;
+}
+
+/* Placeholder until the round-robin publication lands: empty. */
+int engine_hist_get(struct engine *e, enum conf_ear ear, unsigned id,
+		    struct hist *ret)
+{
+	if (ear > CONF_N_EARS ||
+	    id >= (ear == CONF_N_EARS ? ENGINE_N_GLOBAL_HISTS :
+					ENGINE_N_EAR_HISTS)) {
+		return -EINVAL;
+	}
+	hist_init(ret);
+	return 0;
 }

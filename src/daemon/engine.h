@@ -12,11 +12,14 @@
 #include <stdint.h>
 
 #include "core/conf.h"
+#include "core/hist.h"
+#include "core/macro.h"
 #include "core/servo.h"
 #include "daemon/dongle.h"
 #include "daemon/link.h"
 #include "daemon/stream.h"
 #include "os/loop.h"
+#include "os/rt.h"
 
 struct spsc;
 struct pw_sink;
@@ -39,6 +42,37 @@ struct engine_snapshot {
 	unsigned n_dongles;
 	struct dongle_stats dongle[CONF_N_EARS]; /* hci-uart, one per tty */
 };
+
+/*
+ * Latency and error histograms (core/hist, ns). The RT thread records into
+ * its own copies and publishes them round-robin, a few per stats tick
+ * (each behind its own seqlock), so one publication never copies them
+ * all: a published histogram is at most ENGINE_HIST_MAX_AGE_NS old.
+ * Per ear:
+ */
+enum engine_ear_hist {
+	ENGINE_EH_RESIDUAL = 0,    /* |servo residual| of each timing sample */
+	ENGINE_EH_DELIVERY,        /* AUDIO send -> earbud receive (host ns) */
+	/* Received link packets, four layers: */
+	ENGINE_EH_RX_TRANSPORT,    /* earbud departure -> host arrival stamp */
+	ENGINE_EH_RX_KERNEL,       /* arrival stamp -> completion seen by loop */
+	ENGINE_EH_RX_LOOP,         /* completion seen -> handler start */
+	ENGINE_EH_RX_HANDLER,      /* handler run time */
+	/* Sent frames: */
+	ENGINE_EH_TX_SUBMIT,       /* frame planned (tick) -> handed to send */
+	ENGINE_EH_TX_KERNEL,       /* send -> kernel TX stamp (SO_TIMESTAMPING) */
+	ENGINE_EH_TX_DONE,         /* send -> controller completion */
+	ENGINE_N_EAR_HISTS,
+};
+
+/* For the whole daemon: */
+enum engine_global_hist {
+	ENGINE_GH_WAKEUP = 0, /* frame clock: hard deadline -> tick handler */
+	ENGINE_GH_HANDOFF,    /* PipeWire process() -> AUDIO sent */
+	ENGINE_N_GLOBAL_HISTS,
+};
+
+#define ENGINE_HIST_MAX_AGE_NS (2 * NSEC_PER_SEC)
 
 struct engine;
 
@@ -79,6 +113,58 @@ void engine_stop(struct engine *e);
 
 /* Copy the latest snapshot. Any thread, never blocks the RT thread. */
 void engine_snapshot(struct engine *e, struct engine_snapshot *ret);
+
+/*
+ * Copy the latest published histogram (core/hist, values in ns): ear's
+ * id, or with ear == CONF_N_EARS the global id (enum engine_global_hist).
+ * Any thread, never blocks the RT thread; ret is caller-owned (~30 KiB,
+ * keep it off small stacks). Returns 0, or -EINVAL for an unknown id.
+ */
+int engine_hist_get(struct engine *e, enum conf_ear ear, unsigned id,
+		    struct hist *ret);
+
+/* Names for reports and metrics ("residual", "rx_transport", "wakeup",
+ * ...); NULL for an unknown id. */
+const char *engine_ear_hist_name(enum engine_ear_hist id);
+const char *engine_global_hist_name(enum engine_global_hist id);
+
+/*
+ * Live configuration. Offer next (a validated snapshot whose restart-only
+ * keys equal the running ones, conf_keep_restart()) to the RT thread,
+ * which adopts it at its next frame boundary: one atomic exchange, a copy
+ * into its own struct conf, and the derived settings (delay bounds,
+ * estimator, servo limits, tone, downmix) applied; it never waits. next
+ * stays the caller's and must stay valid until engine_conf_adopted()
+ * says so (*ret_generation numbers the offer) or engine_conf_withdraw() took it back. Main thread. Returns 0,
+ * or -EBUSY while an earlier offer is still pending.
+ */
+int engine_reconfigure(struct engine *e, const struct conf *next,
+		       uint64_t *ret_generation);
+
+/*
+ * Whether the RT thread has adopted the offer numbered generation (its
+ * copy is made). Generations, not pointers: a freed snapshot's address
+ * may come back for the next one.
+ */
+bool engine_conf_adopted(struct engine *e, uint64_t generation);
+
+/*
+ * Take a pending offer back (the RT thread did not reach a boundary in
+ * time). Returns 0 when withdrawn, -EALREADY when it was adopted first.
+ */
+int engine_conf_withdraw(struct engine *e, const struct conf *next);
+
+/*
+ * Ask the RT thread to zero its counters and histograms at its next frame
+ * boundary (states, servo models and configuration stay). Any thread;
+ * engine_resets_done() counts the resets carried out.
+ */
+void engine_reset_stats(struct engine *e);
+uint64_t engine_resets_done(struct engine *e);
+
+/* What the RT thread's real-time placement obtained; valid after
+ * engine_start() returned, never changed afterwards. */
+const struct rt_report *engine_rt_report(const struct engine *e);
 
 /* The tty of hci-uart dongle i (0..n_dongles-1), or NULL. */
 const char *engine_dongle_path(const struct engine *e, unsigned i);

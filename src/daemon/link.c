@@ -16,59 +16,7 @@
 #include "os/loop.h"
 #include "os/rt.h"
 #include "daemon/chan.h"
-
-#define LINK_TX_HISTORY 512 /* frames whose send instant we remember */
-/* Sends whose instant we remember to time their completion stamps (a
- * power of two; stamps come back within a few connection events). */
-#define LINK_SENT_RING 64u
-#define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
-
-struct link_tx {
-	uint64_t seq;
-	uint64_t tx_ns;
-};
-
-struct link {
-	struct link_env env;
-	enum conf_ear ear;
-	const struct conf_link *cf;
-	enum link_state state;
-
-	struct chan *chan; /* owned */
-	uint16_t tx_seq;
-
-	struct wheel_timer retry_timer; /* soft: reconnect back-off */
-	struct wheel_timer hello_timer; /* soft: HELLO_ACK timeout */
-	struct wheel_timer probe_timer; /* hard: next SYNC_REQ */
-	struct probe probe;
-	uint64_t backoff_ns;
-
-	struct servo *servo;  /* configured estimator */
-	struct servo *shadow; /* naive, same samples, for comparison */
-
-	/* The timing exchange in flight (one at a time). */
-	bool sync_pending;
-	bool sync_have_resp;
-	uint32_t sync_req_id;
-	uint64_t t1, t2, t3, t4;
-	/* The SYNC_REQ's send id (chan_send()) and, once the controller
-	 * completed it, that instant: the better t1 (DESIGN.md,
-	 * "Transports"). */
-	uint32_t sync_tx_id;
-	bool have_t1_done;
-	uint64_t t1_done;
-
-	/* Send id -> host instant of the send, for stamp latencies. */
-	struct {
-		uint32_t id;
-		bool valid;
-		uint64_t ns;
-	} sent[LINK_SENT_RING];
-
-	struct link_tx tx[LINK_TX_HISTORY];
-	struct link_stats st;
-	uint8_t buf[LINK_HEADER_SIZE + 64];
-};
+#include "daemon/link_private.h"
 
 const char *link_state_name(enum link_state s)
 {
@@ -89,7 +37,6 @@ const char *link_state_name(enum link_state s)
 
 static void link_retry_fire(struct wheel_timer *t, uint64_t now_ns);
 static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns);
-static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns);
 
 static const struct chan_cb link_chan_cb;
 
@@ -97,7 +44,9 @@ int link_new(const struct link_env *env, enum conf_ear ear, struct chan *chan,
 	     struct link **ret)
 {
 	struct servo_config sc;
+	enum servo_kind active;
 	struct link *l;
+	unsigned k;
 	int r;
 
 	l = calloc(1, sizeof(*l));
@@ -117,22 +66,22 @@ int link_new(const struct link_env *env, enum conf_ear ear, struct chan *chan,
 	wheel_timer_init(&l->probe_timer, WHEEL_HARD, 0, link_probe_fire);
 
 	servo_config_default(&sc);
-	r = servo_kind_from_string(env->conf->servo.estimator, &sc.kind);
+	r = servo_kind_from_string(env->conf->servo.estimator, &active);
 	if (r < 0) {
 		goto fail;
 	}
 	sc.resync_threshold_ns = env->conf->servo.resync_threshold_ns;
 	sc.holdover_after_ns = env->conf->servo.holdover_ns;
 	sc.ci_us = env->conf->servo.ci_us;
-	r = servo_new(&sc, &l->servo);
-	if (r < 0) {
-		goto fail;
+	link_each_servo(l, k) {
+		sc.kind = (enum servo_kind)k;
+		r = servo_new(&sc, &l->kinds[k]);
+		if (r < 0) {
+			goto fail;
+		}
 	}
-	sc.kind = SERVO_NAIVE;
-	r = servo_new(&sc, &l->shadow);
-	if (r < 0) {
-		goto fail;
-	}
+	l->servo = l->kinds[active];
+	l->shadow = l->kinds[SERVO_NAIVE];
 	l->st.ci_us = env->conf->servo.ci_us;
 	l->st.battery_pct = 0xff;
 	chan_set_cb(chan, &link_chan_cb, l);
@@ -149,20 +98,22 @@ struct link *link_free(struct link *l)
 	if (!l) {
 		return NULL;
 	}
+	unsigned k;
+
 	chan_free(l->chan);
-	servo_free(l->servo);
-	servo_free(l->shadow);
+	link_each_servo(l, k) {
+		servo_free(l->kinds[k]);
+	}
 	free(l);
 	return NULL;
 }
 
-static const char *link_name(const struct link *l)
+const char *link_name(const struct link *l)
 {
 	return conf_ear_name(l->ear);
 }
 
-/* Send; *ret_id (may be NULL) the channel's number for the send. */
-static int link_send_id(struct link *l, const uint8_t *buf, size_t len,
+int link_send_id(struct link *l, const uint8_t *buf, size_t len,
 			uint32_t *ret_id)
 {
 	uint32_t id;
@@ -187,45 +138,20 @@ static int link_send(struct link *l, const uint8_t *buf, size_t len)
 	return link_send_id(l, buf, len, NULL);
 }
 
-/* A send stamp from the channel: latency statistics, and the t1 of the
- * timing exchange in flight. */
-static void link_chan_sent(void *user_data, uint32_t id,
-			   enum chan_tx_point point, uint64_t ns)
-{
-	struct link *l = user_data;
-	struct link_tx_lat *lat = point == CHAN_TX_DONE ? &l->st.tx_done :
-							  &l->st.tx_kernel;
-	uint64_t sent_ns = 0;
-
-	if (l->sent[id % LINK_SENT_RING].valid &&
-	    l->sent[id % LINK_SENT_RING].id == id) {
-		sent_ns = l->sent[id % LINK_SENT_RING].ns;
-	}
-	lat->stamps++;
-	if (sent_ns && ns >= sent_ns) {
-		uint64_t d = ns - sent_ns;
-
-		lat->timed++;
-		lat->sum_ns += d;
-		if (lat->timed == 1 || d < lat->min_ns) {
-			lat->min_ns = d;
-		}
-		if (d > lat->max_ns) {
-			lat->max_ns = d;
-		}
-	}
-	if (point == CHAN_TX_DONE && l->sync_pending && id == l->sync_tx_id) {
-		l->t1_done = ns;
-		l->have_t1_done = true;
-	}
-}
-
 /* Back to IDLE: drop the socket, forget the clock model (the earbud may
  * have rebooted), try again after the back-off, doubled each time. */
 static void link_drop(struct link *l, uint64_t now_ns, const char *why)
 {
 	struct wheel *w = l->env.wheel;
+	unsigned k;
 
+	log_rt_event(LOG_WARNING, l->st.connected ? LOG_EV_LINK_DISCONNECT :
+						    LOG_EV_LINK_BACKOFF,
+		     l->ear,
+		     LOG_KVS(LOG_KV(LOG_K_BACKOFF_MS,
+				    l->backoff_ns / NSEC_PER_MSEC)),
+		     "%s ear: %s; reconnecting in %llu ms", link_name(l), why,
+		     (unsigned long long)(l->backoff_ns / NSEC_PER_MSEC));
 	if (l->chan->is_open) {
 		chan_close(l->chan);
 	}
@@ -237,11 +163,9 @@ static void link_drop(struct link *l, uint64_t now_ns, const char *why)
 	l->state = LINK_ST_IDLE;
 	l->st.connected = false;
 	l->sync_pending = false;
-	servo_reset(l->servo);
-	servo_reset(l->shadow);
-	log_rt(LOG_WARNING, "%s ear: %s; reconnecting in %llu ms",
-	       link_name(l), why,
-	       (unsigned long long)(l->backoff_ns / NSEC_PER_MSEC));
+	link_each_servo(l, k) {
+		servo_reset(l->kinds[k]);
+	}
 	wheel_add(w, &l->retry_timer, now_ns + l->backoff_ns);
 	l->st.backoff_ns = l->backoff_ns;
 	l->backoff_ns *= 2;
@@ -255,6 +179,7 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 {
 	const struct link_hello_ack *a = &m->hello_ack;
 	uint64_t ci_ns;
+	unsigned k;
 
 	if (l->state != LINK_ST_HELLO) {
 		l->st.unexpected++;
@@ -275,8 +200,9 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 	ci_ns = (uint64_t)l->st.ci_us * NSEC_PER_USEC;
 	/* The servo models connection events: give it the interval this
 	 * session actually runs at. */
-	servo_set_ci(l->servo, l->st.ci_us);
-	servo_set_ci(l->shadow, l->st.ci_us);
+	link_each_servo(l, k) {
+		servo_set_ci(l->kinds[k], l->st.ci_us);
+	}
 	probe_init(&l->probe, ci_ns,
 		   probe_every_for_ci(l->env.conf->servo.probe_every_events,
 				      ci_ns),
@@ -284,96 +210,12 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 		   now_ns);
 	l->state = LINK_ST_SYNCING;
 	wheel_add(l->env.wheel, &l->probe_timer, probe_due(&l->probe));
-	log_rt(LOG_INFO, "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
-	       link_name(l), a->version, l->st.ci_us, a->caps);
-}
-
-static void link_feed(struct link *l)
-{
-	uint64_t t1 = l->t1;
-	int r;
-
-	/*
-	 * The controller's completion says when the request really left
-	 * the host; it must lie between the send() and the reply's
-	 * arrival, else it belongs to something else and the send instant
-	 * stands (servo.h: "TX completion if known").
-	 */
-	if (l->have_t1_done) {
-		if (l->t1_done >= l->t1 && l->t1_done <= l->t4) {
-			t1 = l->t1_done;
-			l->st.t1_from_done++;
-		} else {
-			l->st.t1_done_rejected++;
-		}
-	}
-	r = servo_sync_sample(l->servo, t1, l->t2, l->t3, l->t4);
-	servo_sync_sample(l->shadow, t1, l->t2, l->t3, l->t4);
-	l->sync_pending = false;
-	if (r == 0) {
-		l->st.sync_samples++;
-	}
-}
-
-static void link_on_sync_resp(struct link *l, const struct link_msg *m,
-			      uint64_t rx_ns)
-{
-	const struct link_sync_resp *s = &m->sync_resp;
-
-	if (!l->sync_pending || s->req_id != l->sync_req_id ||
-	    s->t1_host_ns != l->t1) {
-		l->st.unexpected++;
-		return;
-	}
-	l->t2 = s->t2_ear_ns;
-	l->t3 = s->t3_ear_ns;
-	l->t4 = rx_ns;
-	l->sync_have_resp = true;
-	/* Two-step: the precise t3 comes in SYNC_FOLLOWUP (PTP Follow_Up). */
-	if (!(m->hdr.flags & LINK_F_TWO_STEP)) {
-		link_feed(l);
-	}
-}
-
-static void link_on_followup(struct link *l, const struct link_msg *m)
-{
-	if (!l->sync_pending || !l->sync_have_resp ||
-	    m->sync_followup.req_id != l->sync_req_id) {
-		l->st.unexpected++;
-		return;
-	}
-	l->t3 = m->sync_followup.t3_ear_ns;
-	link_feed(l);
-}
-
-static void link_on_report(struct link *l, const struct link_msg *m)
-{
-	const struct link_render_report *r = &m->render_report;
-	const struct link_tx *tx = &l->tx[r->frame_seq % LINK_TX_HISTORY];
-	uint64_t mapped;
-
-	l->st.reports++;
-	l->st.ear_late = r->late_frames;
-	l->st.ear_underruns = r->underruns;
-	l->st.ear_buffer = r->buffer_frames;
-	if (r->render_ear_ns == 0) {
-		l->st.not_rendered++;
-	}
-	if (tx->seq != r->frame_seq || tx->tx_ns == 0) {
-		return;
-	}
-	servo_forward_sample(l->servo, tx->tx_ns, r->rx_ear_ns);
-	servo_forward_sample(l->shadow, tx->tx_ns, r->rx_ear_ns);
-	/* Delivery delay in host time for the adaptive presentation delay:
-	 * how long after its send the frame was in the earbud. */
-	if (servo_map(l->servo, tx->tx_ns, &mapped) == 0 &&
-	    r->rx_ear_ns > mapped) {
-		double rate = servo_rate(l->servo);
-
-		plan_observe_delivery(l->env.plan,
-				      (uint64_t)((double)(r->rx_ear_ns - mapped) /
-						 rate));
-	}
+	log_rt_event(LOG_INFO, LOG_EV_LINK_HELLO, l->ear,
+		     LOG_KVS(LOG_KV(LOG_K_PROTO_VERSION, a->version),
+			     LOG_KV(LOG_K_CI_US, l->st.ci_us),
+			     LOG_KV(LOG_K_CAPS, a->caps)),
+		     "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
+		     link_name(l), a->version, l->st.ci_us, a->caps);
 }
 
 static void link_chan_msg(void *user_data, const void *data, size_t len,
@@ -394,6 +236,13 @@ static void link_chan_msg(void *user_data, const void *data, size_t len,
 		if (i >= 0) {
 			l->st.malformed[i]++;
 		}
+		log_rt_event(LOG_WARNING, LOG_EV_MALFORMED, l->ear,
+			     LOG_KVS(LOG_KV(LOG_K_MALFORMED, r),
+				     LOG_KV(LOG_K_LEN, len)),
+			     "%s ear: malformed message dropped: %s, %zu bytes",
+			     link_name(l),
+			     proto_error_name(r) ? proto_error_name(r) : "?",
+			     len);
 		return;
 	}
 	switch (m.hdr.type) {
@@ -425,8 +274,13 @@ static void link_chan_msg(void *user_data, const void *data, size_t len,
 		servo_status(l->servo, &ss);
 		if (ss.state != SERVO_UNLOCKED) {
 			l->state = LINK_ST_STREAMING;
-			log_rt(LOG_INFO, "%s ear: servo locked, streaming",
-			       link_name(l));
+			log_rt_event(
+				LOG_INFO, LOG_EV_LINK_STREAMING, l->ear,
+				LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state),
+					LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns),
+					LOG_KV(LOG_K_RATE_PPB, ss.rate_ppb)),
+				"%s ear: servo locked, streaming",
+				link_name(l));
 		}
 	}
 }
@@ -435,8 +289,10 @@ static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
 {
 	struct link *l = user_data;
 
-	log_rt(LOG_DEBUG, "%s ear: %s channel closed: %s", link_name(l),
-	       chan_name(l->chan), strerror(-err));
+	log_rt_event(LOG_DEBUG, LOG_EV_NONE, l->ear,
+		     LOG_KVS(LOG_KV(LOG_K_ERRNO, err)),
+		     "%s ear: %s channel closed: %s", link_name(l),
+		     chan_name(l->chan), strerror(-err));
 	if (l->state == LINK_ST_CONNECTING) {
 		l->st.connect_fails++;
 		link_drop(l, now_ns, err == -EPROTONOSUPPORT ?
@@ -500,14 +356,19 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 	wheel_add(l->env.wheel, &l->hello_timer,
 		  now_ns + l->env.conf->reconnect.hello_timeout_ns);
 	if (l->chan->mtu_rx) {
-		log_rt(LOG_INFO, "%s ear: %s channel open, MTU %u in, %u out, "
-				 "completions: %s",
-		       link_name(l), chan_name(l->chan), l->chan->mtu_rx,
-		       l->chan->mtu_tx, chan_txc_name(l->st.tx_completion));
+		log_rt_event(LOG_INFO, LOG_EV_LINK_CONNECTED, l->ear,
+			     LOG_KVS(LOG_KV(LOG_K_MTU_RX, l->chan->mtu_rx),
+				     LOG_KV(LOG_K_MTU_TX, l->chan->mtu_tx)),
+			     "%s ear: %s channel open, MTU %u in, %u out, "
+			     "completions: %s",
+			     link_name(l), chan_name(l->chan),
+			     l->chan->mtu_rx, l->chan->mtu_tx,
+			     chan_txc_name(l->st.tx_completion));
 	} else {
-		log_rt(LOG_INFO, "%s ear: %s channel open, completions: %s",
-		       link_name(l), chan_name(l->chan),
-		       chan_txc_name(l->st.tx_completion));
+		log_rt_event(LOG_INFO, LOG_EV_LINK_CONNECTED, l->ear, NULL, 0,
+			     "%s ear: %s channel open, completions: %s",
+			     link_name(l), chan_name(l->chan),
+			     chan_txc_name(l->st.tx_completion));
 	}
 }
 
@@ -523,6 +384,9 @@ static void link_connect(struct link *l, uint64_t now_ns)
 	int r;
 
 	l->state = LINK_ST_CONNECTING;
+	log_rt_event(LOG_DEBUG, LOG_EV_LINK_CONNECT, l->ear, NULL, 0,
+		     "%s ear: connecting (%s)", link_name(l),
+		     chan_name(l->chan));
 	/* Opening may take connection events (l2cap, hci-uart): the HELLO
 	 * timeout bounds it too. */
 	wheel_add(l->env.wheel, &l->hello_timer,
@@ -547,37 +411,6 @@ static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns)
 	link_drop(l, now_ns, l->state == LINK_ST_CONNECTING ?
 				     "connect timed out" :
 				     "no HELLO_ACK");
-}
-
-static void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)
-{
-	struct link *l = container_of(t, struct link, probe_timer);
-	struct link_sync_req q;
-	size_t len;
-
-	if (l->sync_pending) {
-		if (now_ns - l->t1 < LINK_SYNC_STALE_NS) {
-			/* One exchange at a time: the reply of the last is
-			 * still on its way (loss, a long interval). */
-			wheel_add(l->env.wheel, t,
-				  probe_sent(&l->probe, now_ns));
-			return;
-		}
-		l->st.sync_lost++;
-	}
-	q.req_id = ++l->sync_req_id;
-	/* Read the clock as late as possible before the send. */
-	q.t1_host_ns = rt_now_ns();
-	if (proto_encode_sync_req(&q, l->tx_seq++, 0, l->buf, sizeof(l->buf),
-				  &len) == 0 &&
-	    link_send_id(l, l->buf, len, &l->sync_tx_id) == 0) {
-		l->sync_pending = true;
-		l->sync_have_resp = false;
-		l->have_t1_done = false;
-		l->t1 = q.t1_host_ns;
-		l->st.sync_sent++;
-	}
-	wheel_add(l->env.wheel, t, probe_sent(&l->probe, now_ns));
 }
 
 void link_start(struct link *l, uint64_t now_ns)
@@ -643,12 +476,16 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 
 int link_pair(struct link *a, struct link *b)
 {
-	int r = servo_pair(a->servo, b->servo);
+	unsigned k;
+	int r;
 
-	if (r == 0) {
-		r = servo_pair(a->shadow, b->shadow);
+	link_each_servo(a, k) {
+		r = servo_pair(a->kinds[k], b->kinds[k]);
+		if (r < 0) {
+			return r;
+		}
 	}
-	return r;
+	return 0;
 }
 
 const struct servo *link_servo(const struct link *l)
@@ -663,14 +500,22 @@ const struct servo *link_shadow(const struct link *l)
 
 void link_tick(struct link *l, uint64_t now_ns)
 {
-	servo_tick(l->servo, now_ns);
-	servo_tick(l->shadow, now_ns);
+	unsigned k;
+
+	link_each_servo(l, k) {
+		servo_tick(l->kinds[k], now_ns);
+	}
 	if (l->state == LINK_ST_STREAMING) {
 		struct servo_status ss;
 
 		servo_status(l->servo, &ss);
 		if (ss.state == SERVO_UNLOCKED) {
 			l->state = LINK_ST_SYNCING;
+			log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
+				     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE,
+						    ss.state)),
+				     "%s ear: servo unlocked, syncing again",
+				     link_name(l));
 		}
 	}
 }
@@ -679,4 +524,67 @@ void link_get_stats(const struct link *l, struct link_stats *ret)
 {
 	*ret = l->st;
 	ret->state = l->state;
+}
+
+void link_reconf(struct link *l, uint64_t now_ns)
+{
+	const struct conf *c = l->env.conf;
+	enum servo_kind kind;
+	unsigned k;
+
+	/* The configuration was validated whole, so the name is known. */
+	if (servo_kind_from_string(c->servo.estimator, &kind) == 0 &&
+	    l->servo != l->kinds[kind]) {
+		/* Warm since the link started: the next PTS comes from a
+		 * model already locked on the same samples. */
+		l->servo = l->kinds[kind];
+		log_rt(LOG_NOTICE, "%s ear: estimator now %s", link_name(l),
+		       c->servo.estimator);
+	}
+	link_each_servo(l, k) {
+		servo_set_limits(l->kinds[k], c->servo.resync_threshold_ns,
+				 c->servo.holdover_ns);
+	}
+	if (l->backoff_ns < c->reconnect.backoff_min_ns) {
+		l->backoff_ns = c->reconnect.backoff_min_ns;
+	}
+	if (l->backoff_ns > c->reconnect.backoff_max_ns) {
+		l->backoff_ns = c->reconnect.backoff_max_ns;
+	}
+	if (l->state >= LINK_ST_SYNCING) {
+		/* The request rate follows [servo] probe_every_events from
+		 * the next request on (the next connect sets it anyway). */
+		probe_set_every(&l->probe,
+				probe_every_for_ci(c->servo.probe_every_events,
+						   (uint64_t)l->st.ci_us *
+							   NSEC_PER_USEC));
+	}
+}
+
+void link_reset_stats(struct link *l)
+{
+	struct link_stats *st = &l->st;
+
+	/* Counters only; states, the interval, MTUs, the earbud's own
+	 * cumulative counts and battery describe now and stay. */
+	st->connects = st->connected ? 1 : 0;
+	st->connect_fails = 0;
+	st->disconnects = 0;
+	st->hello_timeouts = 0;
+	st->sync_sent = 0;
+	st->sync_samples = 0;
+	st->sync_lost = 0;
+	st->frames_sent = 0;
+	st->send_errors = 0;
+	st->reports = 0;
+	st->not_rendered = 0;
+	memset(st->malformed, 0, sizeof(st->malformed));
+	st->unexpected = 0;
+	st->rx_no_kernel_ts = 0;
+	memset(&st->tx_kernel, 0, sizeof(st->tx_kernel));
+	memset(&st->tx_done, 0, sizeof(st->tx_done));
+	st->tx_kernel.min_ns = UINT64_MAX;
+	st->tx_done.min_ns = UINT64_MAX;
+	st->t1_from_done = 0;
+	st->t1_done_rejected = 0;
 }

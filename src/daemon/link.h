@@ -133,6 +133,17 @@ void link_tick(struct link *l, uint64_t now_ns);
 
 void link_get_stats(const struct link *l, struct link_stats *ret);
 
+/*
+ * The struct conf in link_env holds new live values: switch to the
+ * configured estimator's servo (kept warm on the same samples, so no lock
+ * is lost and no frame skipped), apply the servo limits, the reconnect
+ * bounds and the request rate. RT thread, at a frame boundary.
+ */
+void link_reconf(struct link *l, uint64_t now_ns);
+
+/* Zero the counters (a statistics reset); state stays. RT thread. */
+void link_reset_stats(struct link *l);
+
 const char *link_state_name(enum link_state s);
 
 #endif

@@ -58,11 +58,18 @@ static void sockchan_rx(struct loop *l, struct loop_sock *sock,
 	struct chan *c = &s->chan;
 
 	switch (rx->ev) {
-	case LOOP_EV_DATA:
-		c->cb.msg(c->user_data, rx->data, rx->len,
-			  rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns,
-			  rx->has_kernel_ts);
+	case LOOP_EV_DATA: {
+		const struct chan_rx_time t = {
+			.arrival_ns = rx->has_kernel_ts ? rx->kernel_ts_ns :
+							  rx->seen_ns,
+			.seen_ns = rx->seen_ns,
+			.handler_ns = rx->user_ts_ns,
+			.has_kernel_ts = rx->has_kernel_ts,
+		};
+
+		c->cb.msg(c->user_data, rx->data, rx->len, &t);
 		return;
+	}
 	case LOOP_EV_EOF:
 		sockchan_drop(s);
 		c->cb.closed(c->user_data, -ECONNRESET, rx->user_ts_ns);
@@ -183,8 +190,12 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 		if (l2cap_report_format(&rep, text, sizeof(text)) < 0) {
 			text[0] = '\0';
 		}
-		log_rt(l2cap_report_n_failed(&rep) ? LOG_NOTICE : LOG_INFO,
-		       "l2cap %s: %s", s->cfg->address, text);
+		log_rt_event(l2cap_report_n_failed(&rep) ? LOG_NOTICE :
+							   LOG_INFO,
+			     LOG_EV_L2CAP_OPTIONS, LOG_EAR_NONE,
+			     LOG_KVS(LOG_KV(LOG_K_FAILED,
+					    l2cap_report_n_failed(&rep))),
+			     "l2cap %s: %s", s->cfg->address, text);
 		if (sockopt_report_format(&rep.sock, text, sizeof(text)) < 0) {
 			text[0] = '\0';
 		}

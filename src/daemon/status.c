@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -18,6 +19,77 @@ static const int status_proto_errs[PROTO_N_ERRORS] = {
 	-ENODATA, -EBADMSG, -EILSEQ, -EPROTONOSUPPORT, -EMSGSIZE,
 	-EOVERFLOW, -E2BIG, -ENOMSG, -EPROTO, -ERANGE,
 };
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void status_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			fprintf(f, "\\%c", ch);
+		} else if (ch < 0x20) {
+			fprintf(f, "\\u%04x", ch);
+		} else {
+			fputc(ch, f);
+		}
+	}
+	fputc('"', f);
+}
+
+/* One histogram (ns) as a percentile table in us. */
+static void status_hist_json(FILE *f, const char *name, const struct hist *h)
+{
+	struct hist_summary s;
+
+	status_str(f, name);
+	if (hist_summarize(h, &s) < 0) {
+		fprintf(f, ":{\"count\":0}");
+		return;
+	}
+	fprintf(f,
+		":{\"count\":%" PRIu64 ",\"min_us\":%.3f,\"p50_us\":%.3f"
+		",\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f"
+		",\"max_us\":%.3f,\"mean_us\":%.3f}",
+		s.count, (double)s.min / 1e3, (double)s.p50 / 1e3,
+		(double)s.p90 / 1e3, (double)s.p99 / 1e3,
+		(double)s.p999 / 1e3, (double)s.max / 1e3, s.mean / 1e3);
+}
+
+static void status_hists_json(FILE *f, struct engine *e,
+			      const struct conf *c)
+{
+	struct hist *h = malloc(sizeof(*h)); /* ~30 KiB: not on the stack */
+	unsigned ear, id;
+
+	if (!h) {
+		return;
+	}
+	fprintf(f, ",\"histograms\":{");
+	for (id = 0; id < ENGINE_N_GLOBAL_HISTS; id++) {
+		if (engine_hist_get(e, CONF_N_EARS, id, h) == 0) {
+			fprintf(f, "%s", id ? "," : "");
+			status_hist_json(f, engine_global_hist_name(id), h);
+		}
+	}
+	for (ear = 0; ear < CONF_N_EARS; ear++) {
+		if (c->link[ear].transport == CONF_TRANSPORT_NONE) {
+			continue;
+		}
+		fprintf(f, ",\"%s\":{", conf_ear_name(ear));
+		for (id = 0; id < ENGINE_N_EAR_HISTS; id++) {
+			if (engine_hist_get(e, ear, id, h) == 0) {
+				fprintf(f, "%s", id ? "," : "");
+				status_hist_json(f, engine_ear_hist_name(id),
+						 h);
+			}
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "}");
+	free(h);
+}
 
 /* Send stamps of one kind: count and send() -> stamp delay, us. */
 static void status_tx_lat_json(FILE *f, const char *name,
@@ -137,14 +209,38 @@ static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 	fprintf(f, "]");
 }
 
-int status_write_json(FILE *f, const struct engine_snapshot *s,
-		      const struct conf *c, const char *backend_note,
-		      const struct pw_sink_stats *pw)
+static void status_head_json(FILE *f, const struct status_input *in)
 {
+	const struct conf *c = in->conf;
+	char rt[8192];
+
+	fprintf(f, "{\"version\":\"%s\",\"uptime_s\":%.3f,", TTWS_VERSION,
+		in->uptime_s);
+	fprintf(f, "\"backend\":\"%s\",\"backend_note\":",
+		loop_backend_name(in->snap->backend));
+	status_str(f, in->backend_note);
+	fprintf(f, ",\"config\":{\"file\":");
+	status_str(f, in->config_path ? in->config_path : "");
+	fprintf(f,
+		",\"generation\":%" PRIu64 ",\"estimator\":\"%s\""
+		",\"delay_min_us\":%" PRIu64 ",\"delay_max_us\":%" PRIu64
+		",\"delay_margin_us\":%" PRIu64 "},",
+		in->config_generation, c->servo.estimator,
+		c->stream.delay_min_ns / NSEC_PER_USEC,
+		c->stream.delay_max_ns / NSEC_PER_USEC,
+		c->stream.delay_margin_ns / NSEC_PER_USEC);
+	if (in->rt && rt_report_format_json(in->rt, rt, sizeof(rt)) >= 0) {
+		fprintf(f, "\"rt\":%s,", rt);
+	}
+}
+
+int status_write_json(FILE *f, const struct status_input *in)
+{
+	const struct engine_snapshot *s = in->snap;
+	const struct conf *c = in->conf;
 	unsigned e, i;
 
-	fprintf(f, "{\"backend\":\"%s\",\"backend_note\":\"%s\",",
-		loop_backend_name(s->backend), backend_note);
+	status_head_json(f, in);
 	fprintf(f,
 		"\"stream\":{\"source\":\"%s\",\"codec\":\"%s\""
 		",\"octets\":[%u,%u],\"frames\":%" PRIu64
@@ -160,7 +256,7 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 		(double)s->stream.delay_target_ns / 1e3,
 		(double)s->stream.latency_ns / 1e3);
 	if (c->stream.source == CONF_SOURCE_PIPEWIRE) {
-		status_pw_json(f, &s->stream, pw);
+		status_pw_json(f, &s->stream, in->pw);
 	}
 	fprintf(f,
 		"\"loop\":{\"wakeups\":%" PRIu64 ",\"rx\":%" PRIu64
@@ -218,6 +314,9 @@ int status_write_json(FILE *f, const struct engine_snapshot *s,
 	}
 	fprintf(f, "}");
 	status_dongles_json(f, s, c);
+	if (in->engine) {
+		status_hists_json(f, in->engine, c);
+	}
 	fprintf(f, "}\n");
 	return ferror(f) ? -EIO : 0;
 }

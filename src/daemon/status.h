@@ -5,16 +5,32 @@
 #include <stdio.h>
 
 #include "daemon/engine.h"
+#include "os/rt.h"
 
 struct pw_sink_stats;
 
+/* What the status document is made of; pointers not owned. */
+struct status_input {
+	const struct engine_snapshot *snap;
+	const struct conf *conf;         /* the running configuration */
+	const char *backend_note;
+	const struct pw_sink_stats *pw;  /* NULL: source = tone */
+	/* Optional (NULL / 0: the section is left out): */
+	struct engine *engine;           /* histograms */
+	const struct rt_report *rt;      /* real-time placement */
+	const char *config_path;
+	uint64_t config_generation;      /* live changes adopted */
+	double uptime_s;
+};
+
 /*
- * Write a snapshot as one JSON object and a newline; pw (may be NULL:
- * source = tone) adds ttws.sink's counters under "pipewire". 0 or -errno.
+ * Write the status as one JSON object and a newline (GetStats, and
+ * --stats-file at exit): version, configuration, real-time placement,
+ * stream, PipeWire (pw), loop, per-ear link and servo state, dongles and
+ * the histograms as percentile tables in us. Strings are escaped.
+ * 0 or -errno.
  */
-int status_write_json(FILE *f, const struct engine_snapshot *s,
-		      const struct conf *c, const char *backend_note,
-		      const struct pw_sink_stats *pw);
+int status_write_json(FILE *f, const struct status_input *in);
 
 /* One human line per ear, for the log. */
 void status_log_summary(const struct engine_snapshot *s,

@@ -62,6 +62,9 @@ struct stream {
 	uint64_t quanta_at_trigger;
 	uint64_t last_in_ns;     /* process() instant of the last record */
 	struct hist *handoff;
+	/* Run before each frame is cut (stream_set_boundary_fn()). */
+	void (*boundary_fn)(void *data, uint64_t now_ns);
+	void *boundary_data;
 };
 
 static void stream_tick(struct wheel_timer *t, uint64_t now_ns);
@@ -163,8 +166,6 @@ int stream_new(const struct conf *c, struct wheel *w, struct plan *p,
 	}
 	for (e = 0; e < CONF_N_EARS; e++) {
 		s->links[e] = links[e];
-		s->phase_step[e] = 2.0 * M_PI * c->stream.tone_hz[e] /
-				   STREAM_RATE;
 	}
 	r = stream_codecs_new(s, c);
 	if (r < 0) {
@@ -184,6 +185,7 @@ int stream_new(const struct conf *c, struct wheel *w, struct plan *p,
 		}
 		break;
 	}
+	stream_reconf(s);
 	wheel_timer_init(&s->tick, WHEEL_HARD, 0, stream_tick);
 	*ret = s;
 	return 0;
@@ -442,6 +444,10 @@ static void stream_tick(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct stream *s = container_of(t, struct stream, tick);
 
+	if (s->boundary_fn) {
+		s->boundary_fn(s->boundary_data, now_ns);
+	}
+
 	switch (s->conf->stream.source) {
 	case CONF_SOURCE_TONE:
 		stream_tone_tick(s, now_ns);
@@ -479,5 +485,55 @@ void stream_get_stats(const struct stream *s, struct stream_stats *ret)
 		ret->handoff_p50_ns = h.p50;
 		ret->handoff_p99_ns = h.p99;
 		ret->handoff_max_ns = h.max;
+	}
+}
+
+void stream_set_boundary_fn(struct stream *s,
+			    void (*fn)(void *data, uint64_t now_ns),
+			    void *data)
+{
+	s->boundary_fn = fn;
+	s->boundary_data = data;
+}
+
+/* The conf the stream points at has new values: re-derive what it keeps. */
+void stream_reconf(struct stream *s)
+{
+	const struct conf *c = s->conf;
+	unsigned e;
+
+	for (e = 0; e < CONF_N_EARS; e++) {
+		s->phase_step[e] = 2.0 * M_PI * c->stream.tone_hz[e] /
+				   STREAM_RATE;
+	}
+	if (s->framer) {
+		framer_set_mono(s->framer, c->stream.mono);
+	}
+}
+
+void stream_reset_stats(struct stream *s)
+{
+	struct stream_stats *st = &s->st;
+	unsigned e;
+
+	/* Counters only: the delay, the rate and the codec sizes are
+	 * state, and the next frame refreshes them anyway. */
+	st->ticks = 0;
+	st->late_ticks = 0;
+	st->encode_errors = 0;
+	for (e = 0; e < CONF_N_EARS; e++) {
+		st->sent[e] = 0;
+		st->skipped[e] = 0;
+	}
+	st->pw_quanta = 0;
+	st->pw_bad_records = 0;
+	st->pw_discont = 0;
+	st->pw_no_clock = 0;
+	st->pw_triggers = 0;
+	st->pw_idle_ticks = 0;
+	st->pw_underruns = 0;
+	st->ring_max_bytes = 0;
+	if (s->handoff) {
+		hist_reset(s->handoff);
 	}
 }

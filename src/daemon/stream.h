@@ -111,4 +111,22 @@ void stream_pull(struct stream *s, uint64_t now_ns);
 
 void stream_get_stats(const struct stream *s, struct stream_stats *ret);
 
+/*
+ * fn(data, now_ns) runs on the RT thread at every frame-clock tick, before
+ * the frame is cut: the engine's frame boundary (live configuration,
+ * statistics reset). fn may be NULL.
+ */
+void stream_set_boundary_fn(struct stream *s,
+			    void (*fn)(void *data, uint64_t now_ns),
+			    void *data);
+
+/*
+ * The struct conf given to stream_new() holds new live values (tone
+ * frequencies, downmix): re-derive them. RT thread.
+ */
+void stream_reconf(struct stream *s);
+
+/* Zero the counters (a statistics reset). RT thread. */
+void stream_reset_stats(struct stream *s);
+
 #endif

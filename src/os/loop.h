@@ -215,7 +215,28 @@ struct loop_rx {
 	 */
 	uint64_t kernel_ts_ns;
 	bool has_kernel_ts;
-	/* CLOCK_MONOTONIC ns read when the loop handled this completion. */
+	/*
+	 * CLOCK_MONOTONIC ns at which the loop saw this completion: the
+	 * first clock read after the wait returned with it. io_uring: the
+	 * read that follows the look at the completion queue which found
+	 * it (one per round, and one more for each group of completions
+	 * posted while the round's callbacks ran); epoll: epoll_wait(2)'s
+	 * return. A datagram stamped later than that (read in the same
+	 * round, after it came in) takes its kernel_ts_ns instead, so the
+	 * order kernel_ts_ns <= seen_ns <= user_ts_ns always holds. For a
+	 * stream read with read(2) after readiness (epoll, or io_uring's
+	 * poll fallback) it is the readiness instant, which bytes that came
+	 * in between then and the read are dated to as well. Latency
+	 * layers: kernel_ts_ns -> seen_ns is the wake-up (kernel and
+	 * scheduler), seen_ns -> user_ts_ns the wait behind the callbacks
+	 * before this one in the round.
+	 */
+	uint64_t seen_ns;
+	/*
+	 * CLOCK_MONOTONIC ns read when the loop handled this completion,
+	 * right before the callback: the handler's start. How long the
+	 * callbacks run goes into loop_counters.rx_handler_ns.
+	 */
 	uint64_t user_ts_ns;
 	/* LOOP_EV_TX_STAMP: which send (loop_send_seq()) and which instant;
 	 * the instant is in kernel_ts_ns (has_kernel_ts true), converted as
@@ -521,6 +542,12 @@ struct loop_counters {
 	uint64_t tx_stamps_unmatched; /* reports for sends no longer known */
 	uint64_t errqueue_errors; /* other or malformed error-queue entries */
 	uint64_t errqueue_stopped; /* io_uring: POLLERR, queue empty: unwatched */
+	/*
+	 * Time in LOOP_EV_DATA callbacks (user_ts_ns to their return, one
+	 * clock read after each), in total and the longest, ns.
+	 */
+	uint64_t rx_handler_ns;
+	uint64_t rx_handler_max_ns;
 };
 
 /*
@@ -534,5 +561,8 @@ int loop_set_napi(struct loop *l, unsigned busy_poll_us, bool prefer_busy_poll,
 
 /* Copy the counters into *ret. Any thread. */
 void loop_get_counters(const struct loop *l, struct loop_counters *ret);
+
+/* Zero every counter (a statistics reset). The loop thread only. */
+void loop_reset_counters(struct loop *l);
 
 #endif

@@ -5,9 +5,11 @@
 /*
  * What the loop backends share, in the manner of linuxptp's
  * servo_private.h: struct loop is embedded in each backend's own struct
- * (container_of), and the backend fills in an ops table. loop.c owns
- * everything common: socket slots, the timerfd, the eventfd, the wheel,
- * timestamps and counters. A backend only waits, receives and sends.
+ * (container_of), and the backend fills in an ops table. The common
+ * part owns everything else: loop.c the timerfd, the eventfd, the wheel,
+ * the iteration and the counters; loop_sock.c the socket slots and tx
+ * buffers; loop_deliver.c timestamps and what reaches the callbacks. A
+ * backend only waits, receives and sends.
  */
 
 #include <stdatomic.h>
@@ -184,6 +186,13 @@ struct loop {
 
 	/* CLOCK_REALTIME - CLOCK_MONOTONIC (ns), sampled per dispatch. */
 	int64_t realtime_offset_ns;
+	/*
+	 * CLOCK_MONOTONIC ns at which the completions now being handled
+	 * were seen: read once per dispatch round (loop_clock_sample()),
+	 * and again by io_uring for completions that came in while the
+	 * round ran (loop_rx.seen_ns).
+	 */
+	uint64_t seen_ns;
 
 	/* Control data of one recvmsg(MSG_ERRQUEUE): SCM_TIMESTAMPING (48
 	 * bytes of data) and the extended error with an IPv6 offender
@@ -229,7 +238,12 @@ int loop_epoll_new(const struct loop_config *cfg, struct wheel *w,
 /* timerfd_settime(TFD_TIMER_ABSTIME) to when_ns, UINT64_MAX disarms. */
 int loop_timerfd_set(struct loop *l, uint64_t when_ns);
 
-/* Sample CLOCK_REALTIME - CLOCK_MONOTONIC before a dispatch batch. */
+/*
+ * Sample CLOCK_REALTIME - CLOCK_MONOTONIC before a dispatch batch, and
+ * take the instant as seen_ns: the backend calls it right after its wait
+ * returned, after looking at what completed (io_uring_cq_ready(3)), so
+ * everything it found was there by then.
+ */
 void loop_clock_sample(struct loop *l);
 
 /*
@@ -295,6 +309,13 @@ void loop_connect_done(struct loop *l, struct loop_sock *s, int res);
 
 /* A request naming s completed: release s when closing and idle. */
 void loop_sock_put(struct loop *l, struct loop_sock *s);
+
+/*
+ * Run the released callbacks of the slots whose last request completed
+ * (loop_run_once(), after the dispatch). The slot goes back to the free
+ * list first, so that a callback may add a new socket at once.
+ */
+void loop_release_run(struct loop *l);
 
 /* Slot i if it holds a socket of generation gen, else NULL. */
 struct loop_sock *loop_sock_lookup(struct loop *l, uint32_t idx, uint32_t gen);

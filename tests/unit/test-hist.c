@@ -632,6 +632,131 @@ static void test_torn_snapshot_in_range(void **state)
 	assert_true(s.p999 >= 1000 && s.p999 <= 1999);
 }
 
+/* The reference for hist_count_le(): samples <= v in a sorted array. */
+static uint64_t ref_count_le(const uint64_t *sorted, size_t n, uint64_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] <= v) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+/* Whether v is the highest value of its bucket, from hist.h's layout. */
+static bool ref_bucket_top(uint64_t v)
+{
+	unsigned msb;
+
+	if (v < 2 * HIST_SUB_COUNT) {
+		return true;
+	}
+	msb = 63u - (unsigned)__builtin_clzll(v);
+	/* Width 2^(msb - 6): the top is all ones below that bit. */
+	return ((v + 1) & ((UINT64_C(1) << (msb - HIST_SUB_BITS)) - 1)) == 0;
+}
+
+static void test_count_le_edges(void **state)
+{
+	struct hist h;
+	uint64_t v;
+
+	hist_init(&h);
+	assert_int_equal(hist_count_le(&h, 0), 0);
+	assert_int_equal(hist_count_le(&h, UINT64_MAX), 0);
+
+	/* Below 128 every value has its own bucket: exact. */
+	for (v = 0; v < 128; v++) {
+		hist_record(&h, v);
+	}
+	for (v = 0; v < 128; v++) {
+		assert_int_equal(hist_count_le(&h, v), v + 1);
+	}
+
+	/*
+	 * 1000 ns opens the bucket [1000, 1007]: while a larger sample
+	 * exists, le = 1000 must not count it (1007 might be there too),
+	 * le = 1007 must; at or above the max the count is exact.
+	 */
+	hist_init(&h);
+	hist_record(&h, 1000);
+	hist_record(&h, 5000);
+	assert_int_equal(hist_count_le(&h, 999), 0);
+	assert_int_equal(hist_count_le(&h, 1000), 0);
+	assert_int_equal(hist_count_le(&h, 1006), 0);
+	assert_int_equal(hist_count_le(&h, 1007), 1);
+	assert_int_equal(hist_count_le(&h, 4999), 1);
+	assert_int_equal(hist_count_le(&h, 5000), 2);
+	assert_int_equal(hist_count_le(&h, UINT64_MAX), 2);
+	/* The only sample: exact at its own value through the max. */
+	hist_init(&h);
+	hist_record(&h, 1000);
+	assert_int_equal(hist_count_le(&h, 1000), 1);
+	assert_int_equal(hist_count_le(&h, 999), 0);
+
+	/* The top group, and record_n counting once per sample. */
+	hist_init(&h);
+	assert_int_equal(hist_record_n(&h, UINT64_MAX, 3), 0);
+	hist_record(&h, 0);
+	assert_int_equal(hist_count_le(&h, 0), 1);
+	assert_int_equal(hist_count_le(&h, UINT64_MAX - 1), 1);
+	assert_int_equal(hist_count_le(&h, UINT64_MAX), 4);
+}
+
+static void test_count_le_vs_sorted(void **state)
+{
+	const size_t n = 20000;
+	uint64_t *samples = calloc(n, sizeof(*samples));
+	uint64_t seed = 7, prev = 0;
+	struct hist h;
+	size_t i;
+
+	assert_non_null(samples);
+	hist_init(&h);
+	for (i = 0; i < n; i++) {
+		/* Two scales: ~2 us and ~3 ms, like wake-ups and delivery. */
+		samples[i] = prng_exp(&seed, i % 2 ? 2e3 : 3e6);
+		hist_record(&h, samples[i]);
+	}
+	qsort(samples, n, sizeof(*samples), cmp_u64);
+	for (i = 0; i < 4000; i++) {
+		/* Every sample value, its neighbours, and random values. */
+		uint64_t v = i < 3000 ? samples[i * (n / 3000)] + i % 3 - 1
+				      : prng_next(&seed) >> (i % 50 + 14);
+		uint64_t c = hist_count_le(&h, v);
+		uint64_t lo = ref_count_le(samples, n, v - v / 64);
+		uint64_t hi = ref_count_le(samples, n, v);
+
+		if (c < lo || c > hi) {
+			fail_msg("le %llu: %llu not in [%llu, %llu]",
+				 (unsigned long long)v, (unsigned long long)c,
+				 (unsigned long long)lo, (unsigned long long)hi);
+		}
+		if (ref_bucket_top(v)) {
+			assert_int_equal(c, hi);
+		}
+	}
+	/* Non-decreasing in value: what cumulative buckets need. */
+	for (i = 0; i < 64 * 40; i++) {
+		uint64_t v = (UINT64_C(1) << (i / 64)) + (i % 64) * 37;
+		uint64_t c = hist_count_le(&h, v);
+
+		if (v < prev) {
+			continue;
+		}
+		assert_true(c >= hist_count_le(&h, prev));
+		prev = v;
+	}
+	assert_int_equal(hist_count_le(&h, samples[n - 1]), n);
+	free(samples);
+}
+
 static void test_size_bounded(void **state)
 {
 	assert_true(sizeof(struct hist) < 64 * 1024);
@@ -778,6 +903,8 @@ int main(void)
 	    HIST_TEST("hist/copy_is_snapshot", test_copy_is_snapshot),
 	    HIST_TEST("hist/torn_snapshot_in_range",
 		      test_torn_snapshot_in_range),
+	    HIST_TEST("hist/count_le_edges", test_count_le_edges),
+	    HIST_TEST("hist/count_le_vs_sorted", test_count_le_vs_sorted),
 	    HIST_TEST("hist/size_bounded", test_size_bounded),
 	    HIST_TEST("hist/ewma_init_rejects_bad_alpha",
 		      test_ewma_init_rejects_bad_alpha),

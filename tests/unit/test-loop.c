@@ -161,6 +161,7 @@ struct rec {
 	size_t len;
 	uint32_t seq;
 	uint64_t kts;
+	uint64_t sts; /* seen_ns */
 	uint64_t uts;
 	pthread_t thread;
 	struct loop_sock *sock;
@@ -182,6 +183,7 @@ struct fx {
 	unsigned n_after_remove; /* events for a socket after its removal */
 
 	bool remove_on_data;
+	uint64_t busy_ns; /* each data callback spins this long */
 	bool in_remove;
 	unsigned released;
 	int released_fd;
@@ -247,6 +249,7 @@ static void on_rx(struct loop *l, struct loop_sock *s, const struct loop_rx *rx,
 	    .has_kts = rx->has_kernel_ts,
 	    .len = rx->len,
 	    .kts = rx->kernel_ts_ns,
+	    .sts = rx->seen_ns,
 	    .uts = rx->user_ts_ns,
 	    .thread = pthread_self(),
 	    .sock = s,
@@ -261,6 +264,9 @@ static void on_rx(struct loop *l, struct loop_sock *s, const struct loop_rx *rx,
 	case LOOP_EV_DATA:
 		r.intact = check(rx->data, rx->len, &r.seq);
 		f->n_data++;
+		/* A slow handler, timed from its start as the loop saw it. */
+		while (f->busy_ns && rt_now_ns() < rx->user_ts_ns + f->busy_ns) {
+		}
 		break;
 	case LOOP_EV_EOF:
 		f->n_eof++;
@@ -516,6 +522,66 @@ static void test_rx_kernel_timestamp(void **state)
 	assert_true(r->uts <= t1);
 	assert_int_equal(counters(f).rx_no_kernel_ts, 0);
 	assert_int_equal(counters(f).rx, 1);
+	fx_close(f);
+}
+
+/*
+ * The latency layers of a datagram (loop.h): stamped by the kernel,
+ * seen by the loop, handed to its callback, and how long that ran.
+ */
+static void test_rx_timing_layers(void **state)
+{
+	struct fx *f = fx_open(state, NULL);
+	const uint64_t busy = 2 * MS;
+	struct rec *a = &f->recs[0], *b = &f->recs[1];
+	struct loop_counters c;
+	uint64_t t0;
+
+	peer_send(f->sv[1], 0, 16);
+	peer_send(f->sv[1], 1, 16);
+	t0 = rt_now_ns();
+	f->busy_ns = busy;
+	want_data = 2;
+	assert_true(run_until(f, got_data, 2000));
+	for (unsigned i = 0; i < 2; i++) {
+		struct rec *r = &f->recs[i];
+
+		assert_int_equal(r->ev, LOOP_EV_DATA);
+		assert_true(r->has_kts);
+		assert_true(r->kts + 1000 * MS >= t0);
+		assert_true(r->kts <= r->sts);
+		assert_true(r->sts <= r->uts);
+		/* Seen by the loop, not copied from the kernel's stamp: both
+		 * were queued before the loop was asked to look. */
+		assert_true(r->sts >= t0);
+	}
+	/* The second handler started after the first had spun. */
+	assert_true(b->uts >= a->uts + busy);
+	switch (loop_rx_mode(f->l)) {
+	case LOOP_RX_EPOLL:
+		/* One readiness, both read in one go: the second waited
+		 * behind the first handler in the loop layer. */
+		assert_true(b->sts <= a->uts);
+		break;
+	case LOOP_RX_URING_SINGLESHOT:
+		/* One receive at a time: the second was asked for, so
+		 * seen, only after the first handler returned. */
+		assert_true(b->sts >= a->uts + busy);
+		break;
+	case LOOP_RX_URING_MULTISHOT:
+		/* Found in the first look (multishot posts what is queued
+		 * when it is issued), or posted later and seen then. */
+		assert_true(b->sts <= a->uts || b->sts >= a->uts + busy);
+		print_message("[ INFO     ] %s: second datagram %s\n",
+			      f->v->name,
+			      b->sts <= a->uts ? "in the first look" :
+						 "seen later");
+		break;
+	}
+	c = counters(f);
+	assert_true(c.rx_handler_ns >= 2 * busy);
+	assert_true(c.rx_handler_max_ns >= busy);
+	assert_true(c.rx_handler_max_ns <= c.rx_handler_ns);
 	fx_close(f);
 }
 
@@ -1320,6 +1386,10 @@ static void on_stream(struct loop *l, struct loop_sock *s,
 		k->bad_thread = true;
 	}
 	if (rx->user_ts_ns == 0 || rx->user_ts_ns < k->last_uts) {
+		k->bad = true;
+	}
+	/* Seen by the loop (a read or readiness) before the handler. */
+	if (rx->seen_ns == 0 || rx->seen_ns > rx->user_ts_ns) {
 		k->bad = true;
 	}
 	k->last_uts = rx->user_ts_ns;
@@ -2743,6 +2813,7 @@ static const struct tcase cases[] = {
     {"run_stops", test_run_stops},
     {"burst_over_rx_depth", test_burst_over_rx_depth},
     {"counters_move", test_counters_move},
+    {"rx_timing_layers", test_rx_timing_layers},
     {"napi_reported", test_napi_reported},
     {"stream_pipe_in_order", test_stream_pipe_in_order},
     {"stream_pipe_burst", test_stream_pipe_burst},

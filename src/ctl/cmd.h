@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_CTL_CMD_H
+#define TTWS_CTL_CMD_H
+
+/*
+ * The commands of ttwsctl, one function each: ask ttwsd over b, write
+ * the answer (human, or JSON with args->json) to stdout, report failures
+ * on stderr. Each returns the process exit code (args.h).
+ */
+
+#include <json-c/json.h>
+
+#include "ctl/args.h"
+#include "ctl/bus.h"
+
+/* cmd_status.c: the D-Bus properties. */
+int ctl_cmd_status(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_ears(struct ctl_bus *b, const struct ctl_args *args);
+
+/* cmd_read.c: the read-only methods. */
+
+/* GetStats parsed into *ret (owned by the caller); the exit code. */
+int ctl_cmd_get_stats(struct ctl_bus *b, const char *cmd,
+		      struct json_object **ret);
+
+int ctl_cmd_stats(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_latency(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_keys(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_get(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_metrics(struct ctl_bus *b, const struct ctl_args *args);
+
+/* cmd_write.c: the methods that need uid 0 or group ttws. */
+int ctl_cmd_set(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_reload(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_reset_stats(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_capture_start(struct ctl_bus *b, const struct ctl_args *args);
+int ctl_cmd_capture_stop(struct ctl_bus *b, const struct ctl_args *args);
+
+/* monitor.c */
+int ctl_cmd_monitor(struct ctl_bus *b, const struct ctl_args *args);
+
+/* Write o as one line of compact JSON to stdout; the exit code. */
+int ctl_cmd_print_json(struct json_object *o);
+
+/* A view's failure (-ENOMEM, -EIO): reported, CTL_EXIT_DAEMON. */
+int ctl_cmd_view_failed(const char *cmd, int r);
+
+#endif

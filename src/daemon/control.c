@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control API's connections: the private socket (accept, one sd-bus
+ * server connection per client, peer credentials from the kernel), the
+ * system bus when there is one, PropertiesChanged for the state a client
+ * watches, and the ResetStats callers waiting for the RT thread.
+ */
+#include "daemon/control.h"
+#include "daemon/control_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/macro.h"
+#include "daemon/log.h"
+#include "os/rt.h"
+
+/* Snapshots are published every 100 ms; a client's burst of property
+ * reads shares one copy. */
+#define CONTROL_SNAP_MAX_AGE_NS (5 * NSEC_PER_MSEC)
+
+const struct engine_snapshot *control_snapshot(struct control *c)
+{
+	uint64_t now = rt_now_ns();
+
+	if (now - c->snap_at_ns > CONTROL_SNAP_MAX_AGE_NS) {
+		engine_snapshot(c->host.engine, &c->snap);
+		c->snap_at_ns = now;
+	}
+	return &c->snap;
+}
+
+uint64_t control_reconnects(const struct link_stats *l)
+{
+	return l->connects ? l->connects - 1 : 0;
+}
+
+static bool control_in_group(const struct control *c, unsigned gid,
+			     const unsigned *groups, unsigned n)
+{
+	unsigned i;
+
+	if (c->ttws_gid < 0) {
+		return false;
+	}
+	if (gid == (unsigned)c->ttws_gid) {
+		return true;
+	}
+	for (i = 0; i < n; i++) {
+		if (groups[i] == (unsigned)c->ttws_gid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Creds of a system bus sender, from the bus daemon. */
+static int control_bus_creds(sd_bus_message *m, struct unix_creds *ret)
+{
+	sd_bus_creds *cr = NULL;
+	const gid_t *gids;
+	uid_t uid;
+	gid_t gid;
+	int n, i, r;
+
+	r = sd_bus_query_sender_creds(m,
+				      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+					      SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+					      SD_BUS_CREDS_AUGMENT,
+				      &cr);
+	if (r < 0) {
+		return r;
+	}
+	r = sd_bus_creds_get_euid(cr, &uid);
+	if (r >= 0) {
+		r = sd_bus_creds_get_egid(cr, &gid);
+	}
+	if (r < 0) {
+		sd_bus_creds_unref(cr);
+		return r;
+	}
+	ret->uid = uid;
+	ret->gid = gid;
+	ret->n_groups = 0;
+	n = sd_bus_creds_get_supplementary_gids(cr, &gids);
+	for (i = 0; i < n && i < UNIX_CREDS_MAX_GROUPS; i++) {
+		ret->groups[ret->n_groups++] = gids[i];
+	}
+	sd_bus_creds_unref(cr);
+	return 0;
+}
+
+int control_authorize(struct control_conn *conn, sd_bus_message *m,
+		      sd_bus_error *error)
+{
+	struct unix_creds cr;
+	int r;
+
+	if (conn->system) {
+		r = control_bus_creds(m, &cr);
+		if (r < 0) {
+			return sd_bus_error_set_errnof(
+				error, -r, "cannot read the caller's "
+					   "credentials: %s",
+				strerror(-r));
+		}
+	} else {
+		cr = conn->creds;
+	}
+	if (cr.uid == 0 ||
+	    control_in_group(conn->ctl, cr.gid, cr.groups, cr.n_groups)) {
+		return 1;
+	}
+	return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+				 "%s needs uid 0 or membership of group ttws "
+				 "(caller uid %u)",
+				 sd_bus_message_get_member(m), cr.uid);
+}
+
+/* sd-bus tells a connection's end with a local Disconnected signal. */
+static int control_filter(sd_bus_message *m, void *userdata,
+			  sd_bus_error *error)
+{
+	struct control_conn *conn = userdata;
+
+	if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local",
+				     "Disconnected")) {
+		conn->closed = true;
+	}
+	return 0;
+}
+
+static void control_conn_free(struct control_conn *conn)
+{
+	if (conn->bus) {
+		sd_bus_detach_event(conn->bus);
+		sd_bus_flush_close_unref(conn->bus);
+	}
+	free(conn);
+}
+
+static int control_conn_start(struct control_conn *conn)
+{
+	int r;
+
+	r = control_add_objects(conn);
+	if (r >= 0) {
+		r = sd_bus_add_filter(conn->bus, NULL, control_filter, conn);
+	}
+	if (r >= 0) {
+		r = sd_bus_attach_event(conn->bus, conn->ctl->event,
+					SD_EVENT_PRIORITY_NORMAL);
+	}
+	return r;
+}
+
+/* One client of the private socket: an sd-bus server connection on fd. */
+static int control_conn_new(struct control *c, int fd)
+{
+	struct control_conn *conn;
+	int r;
+
+	conn = calloc(1, sizeof(*conn));
+	if (!conn) {
+		close(fd);
+		return -ENOMEM;
+	}
+	conn->ctl = c;
+	conn->serial = ++c->serials;
+	r = unix_peer_creds(fd, &conn->creds);
+	if (r < 0) {
+		close(fd);
+		free(conn);
+		return r;
+	}
+	r = sd_bus_new(&conn->bus);
+	if (r < 0) {
+		close(fd);
+		free(conn);
+		return r;
+	}
+	/* From here the bus owns fd. */
+	r = sd_bus_set_fd(conn->bus, fd, fd);
+	if (r >= 0) {
+		r = sd_bus_set_server(conn->bus, 1, c->server_id);
+	}
+	if (r >= 0) {
+		r = control_conn_start(conn);
+	}
+	if (r >= 0) {
+		r = sd_bus_start(conn->bus);
+	}
+	if (r < 0) {
+		control_conn_free(conn);
+		return r;
+	}
+	conn->next = c->conns;
+	c->conns = conn;
+	c->n_clients++;
+	return 0;
+}
+
+static int control_on_accept(sd_event_source *s, int fd, uint32_t revents,
+			     void *userdata)
+{
+	struct control *c = userdata;
+	int cfd, r;
+
+	while (unix_accept(fd, &cfd) == 0) {
+		if (c->n_clients >= CONTROL_MAX_CLIENTS) {
+			/* Refused at once rather than queued: a flood of
+			 * clients must not grow without bound. */
+			close(cfd);
+			continue;
+		}
+		r = control_conn_new(c, cfd);
+		if (r < 0) {
+			log_warning("control: a client could not be set up: %s",
+				    strerror(-r));
+		}
+	}
+	return 0;
+}
+
+static void control_system_bus(struct control *c)
+{
+	struct control_conn *conn;
+	int r;
+
+	conn = calloc(1, sizeof(*conn));
+	if (!conn) {
+		return;
+	}
+	conn->ctl = c;
+	conn->system = true;
+	r = sd_bus_open_system(&conn->bus);
+	if (r < 0) {
+		log_info("control: no system bus (%s); the API is on %s only",
+			 strerror(-r), c->path);
+		control_conn_free(conn);
+		return;
+	}
+	r = sd_bus_request_name(conn->bus, CONTROL_BUS_NAME, 0);
+	if (r < 0) {
+		log_warning("control: cannot own %s on the system bus: %s (is "
+			    "its D-Bus policy, org.ttws.Daemon1.conf, "
+			    "installed?); the API is on %s only",
+			    CONTROL_BUS_NAME, strerror(-r), c->path);
+		control_conn_free(conn);
+		return;
+	}
+	r = control_conn_start(conn);
+	if (r < 0) {
+		log_warning("control: system bus: %s", strerror(-r));
+		control_conn_free(conn);
+		return;
+	}
+	log_info("control: %s on the system bus", CONTROL_BUS_NAME);
+	c->system = conn;
+}
+
+/* /run/ttws is tmpfiles.d's job; without systemd, make it here. */
+static void control_make_dir(const char *path)
+{
+	char copy[CONF_PATH_MAX];
+	char *dir;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_debug("control: mkdir %s: %s", dir, strerror(errno));
+	}
+}
+
+int control_new(sd_event *ev, const struct control_host *host,
+		const char *socket_path, int socket_mode,
+		struct control **ret)
+{
+	struct control *c;
+	int gid = -1, r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		return -ENOMEM;
+	}
+	c->event = ev;
+	c->host = *host;
+	c->listen_fd = -1;
+	snprintf(c->path, sizeof(c->path), "%s", socket_path);
+	if (unix_group_gid("ttws", &gid) < 0) {
+		gid = -1;
+	}
+	c->ttws_gid = gid;
+	sd_id128_randomize(&c->server_id);
+	control_make_dir(c->path);
+	r = unix_stream_listen(c->path, 64, socket_mode, gid, &c->listen_fd);
+	if (r == -EPERM && gid >= 0) {
+		/* Not root and not in group ttws: the mode alone, then. */
+		log_warning("control: cannot give %s to group ttws; it keeps "
+			    "this process's group",
+			    c->path);
+		r = unix_stream_listen(c->path, 64, socket_mode, -1,
+				       &c->listen_fd);
+	}
+	if (r >= 0) {
+		r = sd_event_add_io(ev, &c->listen_src, c->listen_fd, EPOLLIN,
+				    control_on_accept, c);
+	}
+	if (r < 0) {
+		control_free(c);
+		return r;
+	}
+	control_system_bus(c);
+	*ret = c;
+	return 0;
+}
+
+static void control_reply_resets(struct control *c, bool all)
+{
+	unsigned i = 0;
+
+	while (i < c->n_resets) {
+		struct control_reset_wait *w = &c->resets[i];
+
+		if (!all) {
+			const struct engine_snapshot *s = control_snapshot(c);
+
+			/* Carried out, and a snapshot taken since. */
+			if (!w->reached &&
+			    engine_resets_done(c->host.engine) >= w->want) {
+				w->reached = true;
+				w->heartbeat = s->heartbeat;
+			}
+			if (!w->reached || s->heartbeat == w->heartbeat) {
+				i++;
+				continue;
+			}
+			sd_bus_reply_method_return(w->m, NULL);
+		}
+		sd_bus_message_unref(w->m);
+		c->resets[i] = c->resets[--c->n_resets];
+	}
+}
+
+struct control *control_free(struct control *c)
+{
+	struct control_conn *conn;
+
+	if (!c) {
+		return NULL;
+	}
+	control_reply_resets(c, true);
+	while ((conn = c->conns)) {
+		c->conns = conn->next;
+		control_conn_free(conn);
+	}
+	if (c->system) {
+		control_conn_free(c->system);
+	}
+	sd_event_source_unref(c->listen_src);
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		unlink(c->path);
+	}
+	free(c);
+	return NULL;
+}
+
+int control_wait_reset(struct control *c, sd_bus_message *m)
+{
+	struct control_reset_wait *w;
+
+	if (c->n_resets == CONTROL_MAX_RESET_WAITS) {
+		return -EBUSY;
+	}
+	w = &c->resets[c->n_resets++];
+	w->m = sd_bus_message_ref(m);
+	w->want = engine_resets_done(c->host.engine) + 1;
+	w->reached = false;
+	engine_reset_stats(c->host.engine);
+	return 0;
+}
+
+/* Emit on every connection: names NULL-terminated. */
+static void control_emit(struct control *c, const char *path,
+			 const char *iface, char **names)
+{
+	struct control_conn *conn;
+
+	for (conn = c->conns; conn; conn = conn->next) {
+		if (!conn->closed) {
+			sd_bus_emit_properties_changed_strv(conn->bus, path,
+							    iface, names);
+		}
+	}
+	if (c->system) {
+		sd_bus_emit_properties_changed_strv(c->system->bus, path,
+						    iface, names);
+	}
+}
+
+static void control_emit_changes(struct control *c)
+{
+	const struct engine_snapshot *s = control_snapshot(c);
+	const struct conf *cf = reconf_running(c->host.reconf);
+	struct control_seen *seen = &c->seen;
+	unsigned e;
+
+	for (e = 0; e < CONF_N_EARS; e++) {
+		const struct engine_ear *x = &s->ear[e];
+		char *names[4];
+		unsigned n = 0;
+		char path[64];
+
+		if (seen->valid && seen->state[e] != x->link.state) {
+			names[n++] = (char *)"State";
+		}
+		if (seen->valid && seen->servo[e] != x->servo.state) {
+			names[n++] = (char *)"ServoState";
+		}
+		if (seen->valid &&
+		    seen->reconnects[e] != control_reconnects(&x->link)) {
+			names[n++] = (char *)"Reconnects";
+		}
+		names[n] = NULL;
+		seen->state[e] = x->link.state;
+		seen->servo[e] = x->servo.state;
+		seen->reconnects[e] = control_reconnects(&x->link);
+		if (n) {
+			snprintf(path, sizeof(path), CONTROL_PATH "/ear/%s",
+				 conf_ear_name(e));
+			control_emit(c, path, CONTROL_EAR_IFACE, names);
+		}
+	}
+	if (seen->valid && strcmp(seen->estimator, cf->servo.estimator) != 0) {
+		char *names[] = { (char *)"Estimator", NULL };
+
+		control_emit(c, CONTROL_PATH, CONTROL_IFACE, names);
+	}
+	snprintf(seen->estimator, sizeof(seen->estimator), "%s",
+		 cf->servo.estimator);
+	seen->valid = true;
+}
+
+void control_tick(struct control *c, uint64_t now_ns)
+{
+	struct control_conn **pp = &c->conns, *conn;
+
+	c->now_ns = now_ns;
+	while ((conn = *pp)) {
+		if (conn->closed) {
+			*pp = conn->next;
+			c->n_clients--;
+			control_conn_free(conn);
+			continue;
+		}
+		pp = &conn->next;
+	}
+	control_emit_changes(c);
+	control_reply_resets(c, false);
+}
+
+bool control_busy(const struct control *c)
+{
+	return c->n_resets > 0;
+}
+
+unsigned control_n_clients(const struct control *c)
+{
+	return c->n_clients;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_DAEMON_CONTROL_PRIVATE_H
+#define TTWS_DAEMON_CONTROL_PRIVATE_H
+
+/*
+ * Shared by control.c (sockets, connections, signals) and
+ * control_vtable.c (the objects' properties and methods). Not for other
+ * modules.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "core/conf.h"
+#include "daemon/control.h"
+#include "daemon/engine.h"
+#include "daemon/reconf.h"
+#include "os/unix.h"
+
+#define CONTROL_PATH "/org/ttws/Daemon"
+#define CONTROL_IFACE "org.ttws.Daemon1"
+#define CONTROL_EAR_IFACE "org.ttws.Ear1"
+#define CONTROL_BUS_NAME "org.ttws.Daemon1"
+
+struct control;
+struct control_conn;
+
+/* Userdata of an ear object's vtable. */
+struct control_ear {
+	struct control_conn *conn;
+	enum conf_ear ear;
+};
+
+/* One bus connection: a client of the private socket, or the system bus. */
+struct control_conn {
+	struct control *ctl;
+	sd_bus *bus;
+	bool system;              /* creds from the bus daemon */
+	struct unix_creds creds;  /* private socket: from the kernel */
+	bool closed;              /* freed at the next control_tick() */
+	unsigned serial;          /* its unique name is ":1.serial" */
+	struct control_ear ears[CONF_N_EARS];
+	struct control_conn *next;
+};
+
+/* A ResetStats caller waiting for the RT thread. */
+struct control_reset_wait {
+	sd_bus_message *m;
+	uint64_t want;        /* engine_resets_done() to reach */
+	uint64_t heartbeat;   /* snapshot heartbeat once it was reached */
+	bool reached;
+};
+
+#define CONTROL_MAX_RESET_WAITS 16
+
+/* What PropertiesChanged compares, per ear and for the daemon. */
+struct control_seen {
+	bool valid;
+	enum link_state state[CONF_N_EARS];
+	enum servo_state servo[CONF_N_EARS];
+	uint64_t reconnects[CONF_N_EARS];
+	char estimator[16];
+};
+
+struct control {
+	sd_event *event;
+	struct control_host host;
+	char path[CONF_PATH_MAX];
+	int listen_fd;
+	sd_event_source *listen_src;
+	sd_id128_t server_id;
+	int ttws_gid;                    /* -1 when there is no group ttws */
+	struct control_conn *conns;      /* private socket clients */
+	unsigned n_clients;
+	unsigned serials;                /* clients accepted so far */
+	struct control_conn *system;     /* or NULL */
+	struct control_seen seen;
+	struct control_reset_wait resets[CONTROL_MAX_RESET_WAITS];
+	unsigned n_resets;
+	/* The latest snapshot, refreshed when older than a few ms. */
+	struct engine_snapshot snap;
+	uint64_t snap_at_ns;
+	uint64_t now_ns;                 /* of the last control_tick() */
+};
+
+/* control_vtable.c: register the objects on a connection's bus. */
+int control_add_objects(struct control_conn *conn);
+
+/* control.c */
+
+/* The snapshot, refreshed when older than CONTROL_SNAP_MAX_AGE_NS. */
+const struct engine_snapshot *control_snapshot(struct control *c);
+
+/*
+ * Whether the sender of m may change things (uid 0 or group ttws). 1 yes,
+ * 0 no (error set to AccessDenied), or -errno.
+ */
+int control_authorize(struct control_conn *conn, sd_bus_message *m,
+		      sd_bus_error *error);
+
+/* Queue a ResetStats reply (takes a reference on m). 0 or -EBUSY. */
+int control_wait_reset(struct control *c, sd_bus_message *m);
+
+/* The ear's reconnect count, link state, servo state: what clients see. */
+uint64_t control_reconnects(const struct link_stats *l);
+
+#endif

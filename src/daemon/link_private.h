@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TTWS_DAEMON_LINK_PRIVATE_H
+#define TTWS_DAEMON_LINK_PRIVATE_H
+
+/*
+ * What link.c (lifecycle, connect, HELLO, the state machine, the public
+ * API) and link_sync.c (the timing exchanges: the probe timer, SYNC_RESP
+ * and SYNC_FOLLOWUP into the servos, RENDER_REPORT into the servos and
+ * the plan, send stamps) share. Not for other modules: they see
+ * daemon/link.h only.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/probe.h"
+#include "core/proto.h"
+#include "core/wheel.h"
+#include "daemon/chan.h"
+#include "daemon/link.h"
+
+#define LINK_TX_HISTORY 512 /* frames whose send instant we remember */
+/* Sends whose instant we remember to time their completion stamps (a
+ * power of two; stamps come back within a few connection events). */
+#define LINK_SENT_RING 64u
+#define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
+#define LINK_N_SERVOS 3 /* enum servo_kind */
+
+struct link_tx {
+	uint64_t seq;
+	uint64_t tx_ns;
+};
+
+struct link {
+	struct link_env env;
+	enum conf_ear ear;
+	const struct conf_link *cf;
+	enum link_state state;
+
+	struct chan *chan; /* owned */
+	uint16_t tx_seq;
+
+	struct wheel_timer retry_timer; /* soft: reconnect back-off */
+	struct wheel_timer hello_timer; /* soft: HELLO_ACK timeout */
+	struct wheel_timer probe_timer; /* hard: next SYNC_REQ */
+	struct probe probe;
+	uint64_t backoff_ns;
+
+	/*
+	 * One servo of each kind, all fed the same samples, so that a live
+	 * change of [servo] estimator switches to one already locked
+	 * (link_reconf()): servo points at the configured kind's, shadow at
+	 * the naive one (the sync report's comparison).
+	 */
+	struct servo *kinds[LINK_N_SERVOS];
+	struct servo *servo;
+	struct servo *shadow;
+
+	/* The timing exchange in flight (one at a time). */
+	bool sync_pending;
+	bool sync_have_resp;
+	uint32_t sync_req_id;
+	uint64_t t1, t2, t3, t4;
+	/* The SYNC_REQ's send id (chan_send()) and, once the controller
+	 * completed it, that instant: the better t1 (DESIGN.md,
+	 * "Transports"). */
+	uint32_t sync_tx_id;
+	bool have_t1_done;
+	uint64_t t1_done;
+
+	/* Send id -> host instant of the send, for stamp latencies. */
+	struct {
+		uint32_t id;
+		bool valid;
+		uint64_t ns;
+	} sent[LINK_SENT_RING];
+
+	struct link_tx tx[LINK_TX_HISTORY];
+	struct link_stats st;
+	uint8_t buf[LINK_HEADER_SIZE + 64];
+};
+
+/* link.c */
+
+/* "left" / "right", for log lines. */
+const char *link_name(const struct link *l);
+
+/*
+ * Send one message (chan_send()) and remember its host instant for the
+ * send stamps; *ret_id (may be NULL) the channel's number for the send.
+ * 0 or -errno (counted in send_errors).
+ */
+int link_send_id(struct link *l, const uint8_t *buf, size_t len,
+		 uint32_t *ret_id);
+
+/* Every servo of the link, for what all of them are fed. */
+#define link_each_servo(l, i) for ((i) = 0; (i) < LINK_N_SERVOS; (i)++)
+
+/* link_sync.c */
+
+/* chan_cb.sent: latency statistics, and the t1 of the exchange in flight. */
+void link_chan_sent(void *user_data, uint32_t id, enum chan_tx_point point,
+		    uint64_t ns);
+
+/* Received timing messages (rx_ns host ns, the reply's arrival). */
+void link_on_sync_resp(struct link *l, const struct link_msg *m,
+		       uint64_t rx_ns);
+void link_on_followup(struct link *l, const struct link_msg *m);
+void link_on_report(struct link *l, const struct link_msg *m);
+
+/* probe_timer's callback: the next SYNC_REQ. */
+void link_probe_fire(struct wheel_timer *t, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The link's timing exchanges (ttws-link(7)): the dithered probe timer
+ * that sends SYNC_REQ, SYNC_RESP and its two-step SYNC_FOLLOWUP into the
+ * servos, RENDER_REPORT's forward sample into the servos and its delivery
+ * delay into the plan, and the channel's send stamps (the better t1).
+ * RT thread only; see link_private.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/macro.h"
+#include "core/plan.h"
+#include "core/probe.h"
+#include "core/servo.h"
+#include "core/wheel.h"
+#include "daemon/link_private.h"
+#include "os/rt.h"
+
+/* A send stamp from the channel: latency statistics, and the t1 of the
+ * timing exchange in flight. */
+void link_chan_sent(void *user_data, uint32_t id,
+			   enum chan_tx_point point, uint64_t ns)
+{
+	struct link *l = user_data;
+	struct link_tx_lat *lat = point == CHAN_TX_DONE ? &l->st.tx_done :
+							  &l->st.tx_kernel;
+	uint64_t sent_ns = 0;
+
+	if (l->sent[id % LINK_SENT_RING].valid &&
+	    l->sent[id % LINK_SENT_RING].id == id) {
+		sent_ns = l->sent[id % LINK_SENT_RING].ns;
+	}
+	lat->stamps++;
+	if (sent_ns && ns >= sent_ns) {
+		uint64_t d = ns - sent_ns;
+
+		lat->timed++;
+		lat->sum_ns += d;
+		if (lat->timed == 1 || d < lat->min_ns) {
+			lat->min_ns = d;
+		}
+		if (d > lat->max_ns) {
+			lat->max_ns = d;
+		}
+	}
+	if (point == CHAN_TX_DONE && l->sync_pending && id == l->sync_tx_id) {
+		l->t1_done = ns;
+		l->have_t1_done = true;
+	}
+}
+
+static void link_feed(struct link *l)
+{
+	uint64_t t1 = l->t1;
+	unsigned k;
+	int r;
+
+	/*
+	 * The controller's completion says when the request really left
+	 * the host; it must lie between the send() and the reply's
+	 * arrival, else it belongs to something else and the send instant
+	 * stands (servo.h: "TX completion if known").
+	 */
+	if (l->have_t1_done) {
+		if (l->t1_done >= l->t1 && l->t1_done <= l->t4) {
+			t1 = l->t1_done;
+			l->st.t1_from_done++;
+		} else {
+			l->st.t1_done_rejected++;
+		}
+	}
+	link_each_servo(l, k) {
+		if (l->kinds[k] != l->servo) {
+			servo_sync_sample(l->kinds[k], t1, l->t2, l->t3, l->t4);
+		}
+	}
+	r = servo_sync_sample(l->servo, t1, l->t2, l->t3, l->t4);
+	l->sync_pending = false;
+	if (r == 0) {
+		l->st.sync_samples++;
+	}
+}
+
+void link_on_sync_resp(struct link *l, const struct link_msg *m,
+			      uint64_t rx_ns)
+{
+	const struct link_sync_resp *s = &m->sync_resp;
+
+	if (!l->sync_pending || s->req_id != l->sync_req_id ||
+	    s->t1_host_ns != l->t1) {
+		l->st.unexpected++;
+		return;
+	}
+	l->t2 = s->t2_ear_ns;
+	l->t3 = s->t3_ear_ns;
+	l->t4 = rx_ns;
+	l->sync_have_resp = true;
+	/* Two-step: the precise t3 comes in SYNC_FOLLOWUP (PTP Follow_Up). */
+	if (!(m->hdr.flags & LINK_F_TWO_STEP)) {
+		link_feed(l);
+	}
+}
+
+void link_on_followup(struct link *l, const struct link_msg *m)
+{
+	if (!l->sync_pending || !l->sync_have_resp ||
+	    m->sync_followup.req_id != l->sync_req_id) {
+		l->st.unexpected++;
+		return;
+	}
+	l->t3 = m->sync_followup.t3_ear_ns;
+	link_feed(l);
+}
+
+void link_on_report(struct link *l, const struct link_msg *m)
+{
+	const struct link_render_report *r = &m->render_report;
+	const struct link_tx *tx = &l->tx[r->frame_seq % LINK_TX_HISTORY];
+	uint64_t mapped;
+	unsigned k;
+
+	l->st.reports++;
+	l->st.ear_late = r->late_frames;
+	l->st.ear_underruns = r->underruns;
+	l->st.ear_buffer = r->buffer_frames;
+	if (r->render_ear_ns == 0) {
+		l->st.not_rendered++;
+	}
+	if (tx->seq != r->frame_seq || tx->tx_ns == 0) {
+		return;
+	}
+	link_each_servo(l, k) {
+		servo_forward_sample(l->kinds[k], tx->tx_ns, r->rx_ear_ns);
+	}
+	/* Delivery delay in host time for the adaptive presentation delay:
+	 * how long after its send the frame was in the earbud. */
+	if (servo_map(l->servo, tx->tx_ns, &mapped) == 0 &&
+	    r->rx_ear_ns > mapped) {
+		double rate = servo_rate(l->servo);
+
+		plan_observe_delivery(l->env.plan,
+				      (uint64_t)((double)(r->rx_ear_ns - mapped) /
+						 rate));
+	}
+}
+
+void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)
+{
+	struct link *l = container_of(t, struct link, probe_timer);
+	struct link_sync_req q;
+	size_t len;
+
+	if (l->sync_pending) {
+		if (now_ns - l->t1 < LINK_SYNC_STALE_NS) {
+			/* One exchange at a time: the reply of the last is
+			 * still on its way (loss, a long interval). */
+			wheel_add(l->env.wheel, t,
+				  probe_sent(&l->probe, now_ns));
+			return;
+		}
+		l->st.sync_lost++;
+	}
+	q.req_id = ++l->sync_req_id;
+	/* Read the clock as late as possible before the send. */
+	q.t1_host_ns = rt_now_ns();
+	if (proto_encode_sync_req(&q, l->tx_seq++, 0, l->buf, sizeof(l->buf),
+				  &len) == 0 &&
+	    link_send_id(l, l->buf, len, &l->sync_tx_id) == 0) {
+		l->sync_pending = true;
+		l->sync_have_resp = false;
+		l->have_t1_done = false;
+		l->t1 = q.t1_host_ns;
+		l->st.sync_sent++;
+	}
+	wheel_add(l->env.wheel, t, probe_sent(&l->probe, now_ns));
+}
