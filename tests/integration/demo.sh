@@ -143,6 +143,8 @@ path = $dir/left.sock
 transport = unix
 path = $dir/right.sock
 CONF
+# TTWSD_CONF_APPEND: more configuration for ttwsd (the tests' hook).
+[[ -z ${TTWSD_CONF_APPEND:-} ]] || printf '%s\n' "$TTWSD_CONF_APPEND" >>"$dir/ttwsd.conf"
 
 wav_args=()
 if [[ $SOURCE == pipewire ]]; then
