@@ -206,10 +206,17 @@ static int prop_battery(sd_bus *bus, const char *path, const char *iface,
 			const char *prop, sd_bus_message *reply,
 			void *userdata, sd_bus_error *error)
 {
+	struct control_ear *x = userdata;
+	const struct conf *c = reconf_running(x->conn->ctl->host.reconf);
 	enum conf_ear e;
 	const struct engine_ear *s = ear_of(userdata, &e);
 
-	return sd_bus_message_append(reply, "y", s->link.battery_pct);
+	/* An ear without a link has no battery to report: unknown. */
+	return sd_bus_message_append(reply, "y",
+				     c->link[e].transport ==
+						     CONF_TRANSPORT_NONE ?
+					     0xff :
+					     s->link.battery_pct);
 }
 
 /* ---- methods ------------------------------------------------------------- */

@@ -23,6 +23,7 @@ static void usage(FILE *f)
 		" [--stats-file FILE]\n"
 		"             [--btsnoop FILE]\n"
 		"       ttwsd --check-config [--config FILE]\n"
+		"       ttwsd --list-keys [--config FILE]\n"
 		"       ttwsd --latency-test [--duration S | --loops N] "
 		"[--interval-us N]\n"
 		"             [--priority P] [--cpu C] [--spin-guard-us G] "
@@ -32,6 +33,8 @@ static void usage(FILE *f)
 		"  --config FILE       configuration (default "
 		"/etc/ttws/ttwsd.conf)\n"
 		"  --check-config      validate the configuration and exit\n"
+		"  --list-keys         every key: name, value, live|restart, "
+		"range\n"
 		"  --frame-log FILE    CSV of every frame sent (ear, seq, "
 		"send time, pts)\n"
 		"  --stats-file FILE   JSON status written at exit\n"
@@ -85,6 +88,34 @@ static int parse_seconds(const char *s, uint64_t *ret_ns)
 	return 0;
 }
 
+/*
+ * Every key as "name value live|restart range", one per line: the
+ * defaults, or the values of config when given.
+ */
+static int main_list_keys(const char *config)
+{
+	char errbuf[CONF_ERR_MAX + CONF_PATH_MAX];
+	struct conf_key_info ki;
+	struct conf cf;
+	unsigned i;
+
+	if (config) {
+		if (conffile_load(config, &cf, errbuf, sizeof(errbuf)) < 0) {
+			fprintf(stderr, "ttwsd: %s\n", errbuf);
+			return 1;
+		}
+	} else {
+		conf_default(&cf);
+	}
+	for (i = 0; i < conf_n_names(); i++) {
+		conf_key_info(&cf, i, &ki);
+		printf("%s\t%s\t%s\t%s\n", ki.name,
+		       ki.value[0] ? ki.value : "\"\"",
+		       ki.apply == CONF_LIVE ? "live" : "restart", ki.range);
+	}
+	return 0;
+}
+
 enum {
 	OPT_LATENCY = 0x100,
 	OPT_DURATION,
@@ -102,6 +133,7 @@ enum {
 	OPT_FRAME_LOG,
 	OPT_STATS_FILE,
 	OPT_BTSNOOP,
+	OPT_LIST_KEYS,
 };
 
 int main(int argc, char **argv)
@@ -123,6 +155,7 @@ int main(int argc, char **argv)
 		{ "frame-log", required_argument, NULL, OPT_FRAME_LOG },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "btsnoop", required_argument, NULL, OPT_BTSNOOP },
+		{ "list-keys", no_argument, NULL, OPT_LIST_KEYS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,7 +163,8 @@ int main(int argc, char **argv)
 	uint64_t run_ns = 0;
 	struct latency_opts lat;
 	const char *config = "/etc/ttws/ttwsd.conf";
-	bool latency = false, check = false, config_given = false;
+	bool latency = false, check = false, list = false;
+	bool config_given = false;
 	uint64_t v;
 	int c, err;
 
@@ -210,6 +244,9 @@ int main(int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_LIST_KEYS:
+			list = true;
+			break;
 		case OPT_VERSION:
 			printf("ttwsd %s\n", TTWS_VERSION);
 			return 0;
@@ -234,6 +271,9 @@ int main(int argc, char **argv)
 		return latency_run(&lat) < 0 ? 1 : 0;
 	}
 
+	if (list) {
+		return main_list_keys(config_given ? config : NULL);
+	}
 	if (check) {
 		struct conf cf;
 		char errbuf[CONF_ERR_MAX + CONF_PATH_MAX];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ttwsd --check-config: the shipped ttwsd.conf is valid (so it documents
-# only keys that exist), and a broken file is refused with file:line.
+# only keys that exist), a broken file is refused with file:line, and
+# ttwsd.conf(5) marks each key live or restart as the code does.
 set -euo pipefail
 TTWSD=$1
 CONF=$2
@@ -37,4 +38,17 @@ if [[ ! -d /sys/module/bluetooth ]]; then
 else
 	echo "this kernel has Bluetooth: the no-Bluetooth message is tested in tests/vm"
 fi
+
+# ttwsd.conf(5) marks every key live or restart as the code treats it.
+MAN=$(dirname "$CONF")/../man/ttwsd.conf.5
+"$TTWSD" --list-keys >"$tmp/keys"
+[[ $(wc -l <"$tmp/keys") -ge 40 ]] || { echo "--list-keys: too few keys" >&2; exit 1; }
+while IFS=$'\t' read -r name _ apply _; do
+	key=${name##*.}
+	# A key's heading line in the man page names it and its marking.
+	if ! grep -E "^\.BR? .*\b$key\b.*\(($apply)\)" "$MAN" >/dev/null; then
+		echo "ttwsd.conf(5) does not mark $name ($apply)" >&2
+		exit 1
+	fi
+done <"$tmp/keys"
 echo "config: ok"

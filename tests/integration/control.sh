@@ -234,7 +234,7 @@ if command -v promtool >/dev/null; then
 else
 	echo "promtool missing: textfile not validated (./dev setup installs prometheus)"
 fi
-grep -q '^ttws_frames_sent_total{ear="left"}' "$tmp/run/ttws.prom" ||
+grep -q '^ttws_link_frames_sent_total{ear="left"} [0-9]' "$tmp/run/ttws.prom" ||
 	grep -q '^ttws_.*_total{.*ear="left"' "$tmp/run/ttws.prom" ||
 	fail "no per-ear counter in the textfile"
 t_end=$(date +%s.%N)

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# What the control API costs the RT thread: ttwsd streams to the simulated
+# pair (tone, nominal scenario) while, in interleaved rounds, nobody polls
+# (quiet) or CLIENTS clients poll what `ttwsctl status` reads back to back
+# (loaded, tests/bench/bench-control.c). Each phase starts with
+# ResetStats; its RT wake-up P99 is the frame clock's lateness histogram
+# (GetStats histograms.wakeup, recorded by the RT thread itself). The
+# ratio is taken per round (loaded / quiet, the same machine minutes
+# apart) and the median over rounds reported, so one noisy round cannot
+# decide it. status_rtt_p99_us is the clients' round trip of one status
+# (three GetAll calls) under that load.
+#
+#   control.sh [BUILD_DIR]
+#   env: ROUNDS (5), CLIENTS (50), PHASE_S (3), SCENARIO (nominal)
+#
+# Prints a table, then one JSON line. Never fails on a number.
+set -euo pipefail
+
+BUILD=$(realpath "${1:-build}")
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROUNDS=${ROUNDS:-5}
+CLIENTS=${CLIENTS:-50}
+PHASE_S=${PHASE_S:-3}
+SCENARIO=${SCENARIO:-nominal}
+SIM=$BUILD/src/sim/ttws-earbud-sim
+TTWSD=$BUILD/src/daemon/ttwsd
+LOAD=$BUILD/tests/bench/bench-control
+for b in "$SIM" "$TTWSD" "$LOAD"; do
+	[[ -x $b ]] || { echo "$b missing: ./dev build" >&2; exit 1; }
+done
+# A published histogram is at most this old (engine.h).
+HIST_AGE_S=2.2
+
+tmp=$(mktemp -d)
+sim_pid= ttwsd_pid=
+cleanup() {
+	[[ -n $ttwsd_pid ]] && kill "$ttwsd_pid" 2>/dev/null
+	[[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+prio=0
+((EUID == 0)) && prio=80
+((prio)) || echo "control bench: not root, SCHED_FIFO will be refused; numbers are SCHED_OTHER" >&2
+cat >"$tmp/ttwsd.conf" <<CONF
+[rt]
+priority = $prio
+[stream]
+source = tone
+[control]
+socket = $tmp/control
+[link.left]
+transport = unix
+path = $tmp/left.sock
+[link.right]
+transport = unix
+path = $tmp/right.sock
+CONF
+"$SIM" --pair --scenario "$ROOT/tests/scenarios/$SCENARIO.ini" \
+	--left "$tmp/left.sock" --right "$tmp/right.sock" \
+	--priority "$prio" >/dev/null 2>"$tmp/sim.err" &
+sim_pid=$!
+for _ in $(seq 100); do
+	[[ -S $tmp/left.sock && -S $tmp/right.sock ]] && break
+	sleep 0.02
+done
+"$TTWSD" --config "$tmp/ttwsd.conf" 2>"$tmp/ttwsd.log" &
+ttwsd_pid=$!
+
+call() { busctl --address="unix:path=$tmp/control" call org.ttws.Daemon1 \
+	/org/ttws/Daemon org.ttws.Daemon1 "$@"; }
+earstate() { busctl --address="unix:path=$tmp/control" get-property \
+	org.ttws.Daemon1 "/org/ttws/Daemon/ear/$1" org.ttws.Ear1 State 2>/dev/null; }
+for _ in $(seq 500); do
+	[[ $(earstate left) == 's "streaming"' && $(earstate right) == 's "streaming"' ]] && break
+	sleep 0.02
+done
+[[ $(earstate left) == 's "streaming"' ]] || { tail "$tmp/ttwsd.log" >&2; echo "ttwsd did not stream" >&2; exit 1; }
+wakeup_p99() { call GetStats | sed 's/^s //' | jq -r 'fromjson | .histograms.wakeup.p99_us // empty'; }
+
+add() { awk -v a="$1" -v b="$2" -v c="${3:-0}" 'BEGIN { print a + b + c }'; }
+
+printf '%-6s %14s %14s %8s %16s %10s\n' round quiet_p99_us loaded_p99_us ratio status_p99_us calls
+Q=() L=() R=() S=()
+for r in $(seq "$ROUNDS"); do
+	call ResetStats >/dev/null
+	sleep "$(add "$PHASE_S" "$HIST_AGE_S")"
+	q=$(wakeup_p99)
+	call ResetStats >/dev/null
+	"$LOAD" "$tmp/control" "$CLIENTS" "$(add "$PHASE_S" "$HIST_AGE_S" 1)" >"$tmp/load.$r" &
+	lp=$!
+	sleep "$(add "$PHASE_S" "$HIST_AGE_S")"
+	l=$(wakeup_p99)
+	wait "$lp" || { echo "load clients failed: $(cat "$tmp/load.$r")" >&2; exit 1; }
+	read -r _ calls _ _ _ _ _ rtt _ _ <"$tmp/load.$r"
+	[[ -n $q && -n $l ]] || { echo "no wake-up histogram in GetStats" >&2; exit 1; }
+	ratio=$(awk -v a="$l" -v b="$q" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')
+	printf '%-6s %14s %14s %8s %16s %10s\n' "$r" "$q" "$l" "$ratio" "$rtt" "$calls"
+	Q+=("$q") L+=("$l") R+=("$ratio") S+=("$rtt")
+done
+med() { printf '%s\n' "$@" | sort -g |
+	awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "medians over $ROUNDS rounds of ${PHASE_S}+ s, $CLIENTS clients, prio $prio"
+jq -cn --argjson rounds "$ROUNDS" --argjson clients "$CLIENTS" \
+	--argjson q "$(med "${Q[@]}")" --argjson l "$(med "${L[@]}")" \
+	--argjson ratio "$(med "${R[@]}")" --argjson rtt "$(med "${S[@]}")" '{
+	bench: "control", rounds: $rounds, clients: $clients,
+	status_rtt_p99_us: $rtt,
+	rt_wakeup_p99_us_quiet: $q, rt_wakeup_p99_us_loaded: $l,
+	rt_wakeup_p99_ratio_under_load: $ratio,
+	target_ratio: 1.10, met: ($ratio <= 1.10) }'
