@@ -386,17 +386,22 @@ static int method_change(sd_bus_message *m, void *userdata,
 		sd_bus_message_unref(w->m);
 		free(w);
 		if (reload) {
-			log_error("reload refused, keeping the running "
-				  "configuration: %s",
-				  why);
+			log_main_event(LOG_ERR, LOG_EV_CONFIG_REFUSED,
+				       LOG_EAR_NONE, NULL, 0,
+				       "reload refused, keeping the running "
+				       "configuration: %s",
+				       why);
 		}
 		return control_change_error(error, r, why);
 	}
 	if (reload) {
-		log_notice("reload of %s%s%s", reconf_path(c->host.reconf),
-			   w->note[0] ? ": " : "", w->note);
+		log_main_event(LOG_NOTICE, LOG_EV_CONFIG_RELOAD, LOG_EAR_NONE,
+			       NULL, 0, "reload of %s%s%s",
+			       reconf_path(c->host.reconf),
+			       w->note[0] ? ": " : "", w->note);
 	} else {
-		log_notice("set %s = %s", name, value);
+		log_main_event(LOG_NOTICE, LOG_EV_CONFIG_RELOAD, LOG_EAR_NONE,
+			       NULL, 0, "set %s = %s", name, value);
 	}
 	/* The reply goes when the RT thread has adopted it. */
 	return 1;

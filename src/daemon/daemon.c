@@ -168,8 +168,11 @@ static void daemon_reload_done(void *data, int err)
 	struct daemon *d = data;
 
 	if (err == 0) {
-		log_notice("%s: adopted (configuration %llu)", d->o->config,
-			   (unsigned long long)reconf_generation(d->reconf));
+		log_main_event(LOG_NOTICE, LOG_EV_CONFIG_RELOAD, LOG_EAR_NONE,
+			       NULL, 0, "%s: adopted (configuration %llu)",
+			       d->o->config,
+			       (unsigned long long)reconf_generation(
+				       d->reconf));
 	}
 }
 
@@ -183,14 +186,18 @@ static int daemon_on_hup(sd_event_source *s, const struct signalfd_siginfo *si,
 	r = reconf_reload(d->reconf, rt_now_ns(), note, sizeof(note), err,
 			  sizeof(err), daemon_reload_done, d);
 	if (r < 0) {
-		log_error("reload refused, keeping the running configuration: "
-			  "%s",
-			  err);
+		log_main_event(LOG_ERR, LOG_EV_CONFIG_REFUSED, LOG_EAR_NONE,
+			       NULL, 0,
+			       "reload refused, keeping the running "
+			       "configuration: %s",
+			       err);
 		return 0;
 	}
 	if (note[0]) {
-		log_warning("reload of %s: %s (kept at their running values)",
-			    d->o->config, note);
+		log_main_event(LOG_WARNING, LOG_EV_CONFIG_RELOAD, LOG_EAR_NONE,
+			       NULL, 0,
+			       "reload of %s: %s (kept at their running values)",
+			       d->o->config, note);
 	}
 	return 0;
 }
@@ -211,8 +218,11 @@ static void daemon_log_rt(const char *text)
 	}
 	for (line = strtok_r(copy, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		log_main(strstr(line, "FAILED") ? LOG_WARNING : LOG_INFO,
-			 "rt %s", line);
+		bool bad = strstr(line, ": FAILED") || strstr(line, ": warn");
+
+		log_main_event(bad ? LOG_WARNING : LOG_INFO,
+			       LOG_EV_RT_PLACEMENT, LOG_EAR_NONE, NULL, 0,
+			       "rt %s", line);
 	}
 	free(copy);
 }
@@ -409,6 +419,7 @@ static void daemon_teardown(struct daemon *d)
 #endif
 	d->engine = engine_free(d->engine);
 	log_drain();
+	log_flush();
 	d->event = sd_event_unref(d->event);
 	daemon_capture_teardown(d);
 	free(d->pw_mem);
@@ -450,10 +461,6 @@ int daemon_run(const struct daemon_opts *o)
 	daemon_drain_frames(&d);
 	daemon_drain_capture(&d);
 	rc = daemon_write_stats(&d) < 0 ? 1 : 0;
-	if (log_dropped()) {
-		log_warning("%" PRIu64 " RT log records dropped (ring full)",
-			    log_dropped());
-	}
 out:
 	daemon_teardown(&d);
 	return rc;

@@ -59,8 +59,9 @@
 
 /*
  * Event kinds. Each has a fixed MESSAGE_ID; the names are TTWS_EVENT's
- * values. Add at the end of a group only, never renumber: the ring
- * carries the value.
+ * values. The numbers never leave the process, but the ids and names are
+ * an interface: a new kind gets a new id (systemd-id128 new) in log.c and
+ * a line in ttwsd(8), LOGGING; an id is never changed or reused.
  */
 enum log_event {
 	LOG_EV_NONE = 0, /* untyped: no MESSAGE_ID, no TTWS_EVENT */
@@ -70,8 +71,8 @@ enum log_event {
 	LOG_EV_LINK_HELLO,	/* "link-hello": HELLO_ACK, -> syncing */
 	LOG_EV_LINK_SYNCING,	/* "link-syncing": streaming -> syncing */
 	LOG_EV_LINK_STREAMING,	/* "link-streaming": servo locked, streaming */
-	LOG_EV_LINK_DISCONNECT, /* "link-disconnect": a connected link dropped
-				 */
+	LOG_EV_LINK_DISCONNECT, /* "link-disconnect": a connected link
+				 * dropped */
 	LOG_EV_LINK_BACKOFF,	/* "link-backoff": an attempt failed, retry
 				 * after TTWS_BACKOFF_MS */
 	/* Servo (per ear). */
@@ -157,7 +158,7 @@ void log_set_max_level(int level);
 
 /* Main thread (or before the RT thread exists). */
 void log_main(int level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * Main thread: a structured record. ear is an enum conf_ear or
@@ -170,7 +171,7 @@ void log_main_event(int level, enum log_event ev, int ear,
 
 /* The RT thread only: never blocks, never allocates. */
 void log_rt(int level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * The RT thread only: a structured record, formatted into the stack and
@@ -180,7 +181,7 @@ void log_rt(int level, const char *fmt, ...)
  */
 void log_rt_event(int level, enum log_event ev, int ear,
 		  const struct log_kv *kv, unsigned n_kv, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+	__attribute__((format(printf, 6, 7)));
 
 /*
  * Main thread: emit what the RT thread queued, then close rate-limit
