@@ -10,37 +10,31 @@
 /* One row per command; "capture start" and "capture stop" are two rows
  * with the same first word. */
 struct ctl_cmd_info {
-	const char *name;   /* one or two words */
+	const char *name; /* one or two words */
 	enum ctl_cmd cmd;
-	unsigned nargs;     /* positional arguments after the word(s) */
+	unsigned nargs;	    /* positional arguments after the word(s) */
 	const char *params; /* for the usage text */
 	const char *what;
 };
 
 static const struct ctl_cmd_info ctl_cmds[] = {
-	{ "status", CTL_CMD_STATUS, 0, "",
-	  "daemon and both ears at a glance" },
-	{ "ears", CTL_CMD_EARS, 0, "", "per-ear detail" },
-	{ "stats", CTL_CMD_STATS, 0, "[--histogram]",
-	  "counters (and percentile tables)" },
-	{ "latency", CTL_CMD_LATENCY, 0, "",
-	  "per-layer latency and the tail's dominant layer" },
-	{ "keys", CTL_CMD_KEYS, 0, "",
-	  "every configuration key, value and range" },
-	{ "get", CTL_CMD_GET, 1, "NAME", "one key's value" },
-	{ "set", CTL_CMD_SET, 2, "NAME VALUE",
-	  "change a key (live keys only)" },
-	{ "reload", CTL_CMD_RELOAD, 0, "",
-	  "re-read the configuration file" },
-	{ "reset-stats", CTL_CMD_RESET_STATS, 0, "",
-	  "zero counters and histograms" },
-	{ "capture start", CTL_CMD_CAPTURE_START, 1, "FILE",
-	  "btsnoop capture of hci-uart traffic" },
-	{ "capture stop", CTL_CMD_CAPTURE_STOP, 0, "", "end the capture" },
-	{ "metrics", CTL_CMD_METRICS, 0, "",
-	  "OpenMetrics text exposition" },
-	{ "monitor", CTL_CMD_MONITOR, 0, "",
-	  "print state changes until interrupted" },
+    {"status", CTL_CMD_STATUS, 0, "", "daemon and both ears at a glance"},
+    {"ears", CTL_CMD_EARS, 0, "", "per-ear detail"},
+    {"stats", CTL_CMD_STATS, 0, "[--histogram]",
+     "counters (and percentile tables)"},
+    {"latency", CTL_CMD_LATENCY, 0, "",
+     "per-layer latency and the tail's dominant layer"},
+    {"keys", CTL_CMD_KEYS, 0, "", "every configuration key, value and range"},
+    {"get", CTL_CMD_GET, 1, "NAME", "one key's value"},
+    {"set", CTL_CMD_SET, 2, "NAME VALUE", "change a key (live keys only)"},
+    {"reload", CTL_CMD_RELOAD, 0, "", "re-read the configuration file"},
+    {"reset-stats", CTL_CMD_RESET_STATS, 0, "", "zero counters and histograms"},
+    {"capture start", CTL_CMD_CAPTURE_START, 1, "FILE",
+     "btsnoop capture of hci-uart traffic"},
+    {"capture stop", CTL_CMD_CAPTURE_STOP, 0, "", "end the capture"},
+    {"metrics", CTL_CMD_METRICS, 0, "", "OpenMetrics text exposition"},
+    {"monitor", CTL_CMD_MONITOR, 0, "",
+     "print state changes until interrupted"},
 };
 
 enum {
@@ -52,13 +46,13 @@ enum {
 };
 
 static const struct option ctl_options[] = {
-	{ "json", no_argument, NULL, CTL_OPT_JSON },
-	{ "histogram", no_argument, NULL, CTL_OPT_HISTOGRAM },
-	{ "socket", required_argument, NULL, CTL_OPT_SOCKET },
-	{ "system", no_argument, NULL, CTL_OPT_SYSTEM },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, CTL_OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+    {"json", no_argument, NULL, CTL_OPT_JSON},
+    {"histogram", no_argument, NULL, CTL_OPT_HISTOGRAM},
+    {"socket", required_argument, NULL, CTL_OPT_SOCKET},
+    {"system", no_argument, NULL, CTL_OPT_SYSTEM},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, CTL_OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 void ctl_usage(FILE *f)
@@ -85,8 +79,8 @@ void ctl_usage(FILE *f)
 	      "                         object per line (monitor)\n"
 	      "  --histogram            stats: add the percentile tables\n"
 	      "  --socket PATH          the daemon's private socket (default:\n"
-	      "                         $TTWS_CONTROL_SOCKET, else "
-	      CTL_DEFAULT_SOCKET ")\n"
+	      "                         $TTWS_CONTROL_SOCKET, "
+	      "else " CTL_DEFAULT_SOCKET ")\n"
 	      "  --system               use the system bus (" CTL_BUS_NAME ")\n"
 	      "  -h, --help             this text\n"
 	      "  --version              ttwsctl's version\n"
@@ -98,8 +92,8 @@ void ctl_usage(FILE *f)
 
 /* Does row c's name match the typed words? Sets *ret_used to the number
  * of words the name takes (1 or 2). */
-static bool ctl_cmd_matches(const struct ctl_cmd_info *c, char **words,
-			    int n, int *ret_used, bool *ret_first)
+static bool ctl_cmd_matches(const struct ctl_cmd_info *c, char **words, int n,
+			    int *ret_used, bool *ret_first)
 {
 	size_t len = strcspn(c->name, " ");
 
@@ -146,8 +140,8 @@ static int ctl_cmd_find(char **words, int n, const struct ctl_cmd_info **ret,
 	return -EINVAL;
 }
 
-static int ctl_args_command(char **words, int n, struct ctl_args *a,
-			    char *err, size_t err_size)
+static int ctl_args_command(char **words, int n, struct ctl_args *a, char *err,
+			    size_t err_size)
 {
 	const struct ctl_cmd_info *c;
 	int used, r;
@@ -217,8 +211,7 @@ static int ctl_args_options(int argc, char **argv, struct ctl_args *a,
 				snprintf(err, err_size, "unknown option '-%c'",
 					 optopt);
 			} else {
-				snprintf(err, err_size,
-					 "unknown option '%s'",
+				snprintf(err, err_size, "unknown option '%s'",
 					 argv[optind - 1]);
 			}
 			return -EINVAL;
@@ -230,7 +223,7 @@ static int ctl_args_options(int argc, char **argv, struct ctl_args *a,
 int ctl_args_parse(int argc, char **argv, const char *env_socket,
 		   struct ctl_args *ret, char *err, size_t err_size)
 {
-	struct ctl_args a = { .cmd = CTL_CMD_NONE };
+	struct ctl_args a = {.cmd = CTL_CMD_NONE};
 	bool socket_given;
 	int first, r;
 
@@ -257,12 +250,13 @@ int ctl_args_parse(int argc, char **argv, const char *env_socket,
 	}
 	socket_given = a.socket != NULL;
 	if (a.system && socket_given) {
-		snprintf(err, err_size, "--socket and --system exclude each other");
+		snprintf(err, err_size,
+			 "--socket and --system exclude each other");
 		return -EINVAL;
 	}
 	if (!socket_given) {
-		a.socket = env_socket && env_socket[0] ? env_socket :
-							 CTL_DEFAULT_SOCKET;
+		a.socket = env_socket && env_socket[0] ? env_socket
+						       : CTL_DEFAULT_SOCKET;
 	}
 	*ret = a;
 	return 0;

@@ -15,8 +15,8 @@
 /* Process exit codes, documented in ttwsctl(1). */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_DAEMON = 1,      /* the daemon (or the output) failed */
-	CTL_EXIT_USAGE = 2,       /* unknown command/option, missing argument */
+	CTL_EXIT_DAEMON = 1,	  /* the daemon (or the output) failed */
+	CTL_EXIT_USAGE = 2,	  /* unknown command/option, missing argument */
 	CTL_EXIT_UNREACHABLE = 3, /* cannot connect, or the connection died */
 };
 

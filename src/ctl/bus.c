@@ -43,8 +43,8 @@ int ctl_bus_open(struct ctl_bus *b, const struct ctl_args *a)
 	int r;
 
 	*b = (struct ctl_bus){
-		.dest = a->system ? CTL_BUS_NAME : NULL,
-		.where = a->system ? "the system bus" : a->socket,
+	    .dest = a->system ? CTL_BUS_NAME : NULL,
+	    .where = a->system ? "the system bus" : a->socket,
 	};
 	r = ctl_bus_connect(b, a);
 	if (r >= 0) {
@@ -53,8 +53,8 @@ int ctl_bus_open(struct ctl_bus *b, const struct ctl_args *a)
 	if (r < 0) {
 		fprintf(stderr, "ttwsctl: cannot connect to %s: %s (%s)\n",
 			b->where, strerror(-r),
-			a->system && r == -ENOENT ? "no system bus here" :
-						    ctl_connect_hint(r));
+			a->system && r == -ENOENT ? "no system bus here"
+						  : ctl_connect_hint(r));
 		ctl_bus_close(b);
 		return CTL_EXIT_UNREACHABLE;
 	}
@@ -90,7 +90,7 @@ int ctl_bus_call(struct ctl_bus *b, const char *cmd, const char *path,
 		return 0;
 	}
 	code = ctl_exit_for_call(r, error.name);
-	hint = ctl_call_hint(error.name);
+	hint = ctl_call_hint(error.name, error.message);
 	if (code == CTL_EXIT_UNREACHABLE) {
 		fprintf(stderr, "ttwsctl: %s: no answer from %s: %s%s%s%s\n",
 			cmd, b->where,
@@ -98,9 +98,9 @@ int ctl_bus_call(struct ctl_bus *b, const char *cmd, const char *path,
 			hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 	} else {
 		fprintf(stderr, "ttwsctl: %s: %s%s%s%s\n", cmd,
-			error.message ? error.message :
-			error.name    ? error.name :
-					strerror(-r),
+			error.message ? error.message
+			: error.name  ? error.name
+				      : strerror(-r),
 			hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 	}
 	sd_bus_error_free(&error);

@@ -25,7 +25,7 @@
 #define CTL_CALL_TIMEOUT_US (10 * 1000000ULL)
 
 struct ctl_bus {
-	sd_bus *bus;       /* owned */
+	sd_bus *bus;	   /* owned */
 	const char *dest;  /* NULL on the private socket */
 	const char *where; /* the socket path or "the system bus", borrowed */
 };

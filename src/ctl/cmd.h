@@ -39,7 +39,8 @@ int ctl_cmd_capture_stop(struct ctl_bus *b, const struct ctl_args *args);
 /* monitor.c */
 int ctl_cmd_monitor(struct ctl_bus *b, const struct ctl_args *args);
 
-/* Write o as one line of compact JSON to stdout; the exit code. */
+/* cmd_out.c: write o as one line of compact JSON to stdout; the exit
+ * code. */
 int ctl_cmd_print_json(struct json_object *o);
 
 /* A view's failure (-ENOMEM, -EIO): reported, CTL_EXIT_DAEMON. */

@@ -96,8 +96,8 @@ int ctl_cmd_latency(struct ctl_bus *b, const struct ctl_args *args)
 	}
 	if (args->json) {
 		o = ctl_latency_json(stats);
-		r = o ? ctl_cmd_print_json(o) :
-			ctl_cmd_view_failed(args->cmd_name, -ENOMEM);
+		r = o ? ctl_cmd_print_json(o)
+		      : ctl_cmd_view_failed(args->cmd_name, -ENOMEM);
 		json_object_put(o);
 	} else {
 		r = ctl_view_latency(stdout, stats);
@@ -151,7 +151,8 @@ int ctl_cmd_keys(struct ctl_bus *b, const struct ctl_args *args)
 			 "ListKeys", &reply, "");
 	if (r == 0) {
 		r = ctl_cmd_read_keys(reply, keys);
-		r = r < 0 ? ctl_bus_bad_reply(args->cmd_name, "ListKeys", r) : 0;
+		r = r < 0 ? ctl_bus_bad_reply(args->cmd_name, "ListKeys", r)
+			  : 0;
 	}
 	if (r == 0 && args->json) {
 		r = ctl_cmd_print_json(keys);
@@ -183,7 +184,8 @@ int ctl_cmd_get(struct ctl_bus *b, const struct ctl_args *args)
 		o = json_object_new_object();
 		json_object_object_add(o, "name",
 				       json_object_new_string(args->arg[0]));
-		json_object_object_add(o, "value", json_object_new_string(value));
+		json_object_object_add(o, "value",
+				       json_object_new_string(value));
 		r = ctl_cmd_print_json(o);
 		json_object_put(o);
 	} else {

@@ -8,30 +8,13 @@
 #include "ctl/props.h"
 #include "ctl/view.h"
 
-int ctl_cmd_print_json(struct json_object *o)
-{
-	const char *s = ctl_json_compact(o);
-
-	if (!s) {
-		return ctl_cmd_view_failed("json", -ENOMEM);
-	}
-	puts(s);
-	return CTL_EXIT_OK;
-}
-
-int ctl_cmd_view_failed(const char *cmd, int r)
-{
-	fprintf(stderr, "ttwsctl: %s: %s\n", cmd, strerror(-r));
-	return CTL_EXIT_DAEMON;
-}
-
 /* {"left": Ear1 properties, "right": ...} */
 static int ctl_cmd_ear_props(struct ctl_bus *b, const char *cmd,
 			     struct json_object *ears)
 {
 	static const char *const paths[][2] = {
-		{ "left", CTL_PATH_LEFT },
-		{ "right", CTL_PATH_RIGHT },
+	    {"left", CTL_PATH_LEFT},
+	    {"right", CTL_PATH_RIGHT},
 	};
 	struct json_object *o;
 	size_t i;
@@ -92,9 +75,10 @@ int ctl_cmd_ears(struct ctl_bus *b, const struct ctl_args *args)
 		r = ctl_cmd_get_stats(b, args->cmd_name, &stats);
 	}
 	if (r == 0) {
-		json_object_object_foreach(ears, name, props) {
-			struct json_object *s = ctl_json_at(
-				ctl_json_at(stats, "ears"), name);
+		json_object_object_foreach(ears, name, props)
+		{
+			struct json_object *s =
+			    ctl_json_at(ctl_json_at(stats, "ears"), name);
 
 			json_object_object_add(props, "stats",
 					       json_object_get(s));

@@ -80,8 +80,10 @@ int ctl_cmd_capture_start(struct ctl_bus *b, const struct ctl_args *args)
 	 * absolute path. */
 	if (file[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
-			fprintf(stderr, "ttwsctl: %s: cannot get the current "
-				"directory: %m\n", args->cmd_name);
+			fprintf(stderr,
+				"ttwsctl: %s: cannot get the current "
+				"directory: %m\n",
+				args->cmd_name);
 			return CTL_EXIT_DAEMON;
 		}
 		snprintf(path, sizeof(path), "%s/%s", cwd, file);

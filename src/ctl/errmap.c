@@ -10,13 +10,13 @@
 /* Errors that mean no daemon answered. sd-bus synthesises NoReply for a
  * method call timeout; the others come from the system bus itself. */
 static const char *const ctl_unreachable_names[] = {
-	"org.freedesktop.DBus.Error.NoReply",
-	"org.freedesktop.DBus.Error.Timeout",
-	"org.freedesktop.DBus.Error.TimedOut",
-	"org.freedesktop.DBus.Error.Disconnected",
-	"org.freedesktop.DBus.Error.ServiceUnknown",
-	"org.freedesktop.DBus.Error.NameHasNoOwner",
-	"org.freedesktop.DBus.Error.NoServer",
+    "org.freedesktop.DBus.Error.NoReply",
+    "org.freedesktop.DBus.Error.Timeout",
+    "org.freedesktop.DBus.Error.TimedOut",
+    "org.freedesktop.DBus.Error.Disconnected",
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+    "org.freedesktop.DBus.Error.NoServer",
 };
 
 /* Local transport failures during a call. */
@@ -73,17 +73,20 @@ int ctl_exit_for_call(int r, const char *error_name)
 	return ctl_errno_lost(r) ? CTL_EXIT_UNREACHABLE : CTL_EXIT_DAEMON;
 }
 
-const char *ctl_call_hint(const char *error_name)
+const char *ctl_call_hint(const char *error_name, const char *message)
 {
-	if (error_name &&
-	    strcmp(error_name, "org.freedesktop.DBus.Error.AccessDenied") == 0) {
+	if (!error_name) {
+		return NULL;
+	}
+	if (strcmp(error_name, "org.freedesktop.DBus.Error.AccessDenied") ==
+		0 &&
+	    !(message && strstr(message, "group ttws"))) {
 		return "needs root or group ttws";
 	}
-	if (error_name &&
-	    (strcmp(error_name, "org.freedesktop.DBus.Error.ServiceUnknown") ==
-		     0 ||
-	     strcmp(error_name, "org.freedesktop.DBus.Error.NameHasNoOwner") ==
-		     0)) {
+	if (strcmp(error_name, "org.freedesktop.DBus.Error.ServiceUnknown") ==
+		0 ||
+	    strcmp(error_name, "org.freedesktop.DBus.Error.NameHasNoOwner") ==
+		0) {
 		return "is ttwsd running?";
 	}
 	return NULL;

@@ -22,7 +22,8 @@ const char *ctl_connect_hint(int r);
  */
 int ctl_exit_for_call(int r, const char *error_name);
 
-/* A hint appended to the daemon's error message, or NULL. */
-const char *ctl_call_hint(const char *error_name);
+/* A hint appended to the daemon's error message (NULL if the message
+ * already says it, or there is none). message may be NULL. */
+const char *ctl_call_hint(const char *error_name, const char *message);
 
 #endif

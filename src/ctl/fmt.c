@@ -46,10 +46,12 @@ char *ctl_fmt_uptime_us(char *buf, size_t size, uint64_t us)
 		snprintf(buf, size, "%" PRIu64 "m %02" PRIu64 "s", s / 60,
 			 s % 60);
 	} else if (s < 86400) {
-		snprintf(buf, size, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s",
-			 s / 3600, s / 60 % 60, s % 60);
+		snprintf(buf, size,
+			 "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", s / 3600,
+			 s / 60 % 60, s % 60);
 	} else {
-		snprintf(buf, size, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m",
+		snprintf(buf, size,
+			 "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m",
 			 s / 86400, s / 3600 % 24, s / 60 % 60);
 	}
 	return buf;

@@ -80,7 +80,7 @@ const char *ctl_json_string(struct json_object *o, const char *path)
 const char *ctl_json_compact(struct json_object *o)
 {
 	return json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 char *ctl_json_text(struct json_object *v, char *buf, size_t size)

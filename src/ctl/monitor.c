@@ -57,8 +57,8 @@ static void ctl_monitor_change(struct ctl_monitor *mon, struct ctl_watch *w,
 }
 
 /* Invalidated properties (values not in the signal): ask for them. */
-static int ctl_monitor_invalidated(struct ctl_monitor *mon,
-				   struct ctl_watch *w, sd_bus_message *m)
+static int ctl_monitor_invalidated(struct ctl_monitor *mon, struct ctl_watch *w,
+				   sd_bus_message *m)
 {
 	const char *prop;
 	int r;
@@ -100,15 +100,18 @@ static int ctl_monitor_signal(sd_bus_message *m, void *userdata,
 	changed = json_object_new_object();
 	r = changed ? ctl_props_dict(m, changed) : -ENOMEM;
 	if (r >= 0) {
-		json_object_object_foreach(changed, prop, v) {
+		json_object_object_foreach(changed, prop, v)
+		{
 			ctl_monitor_change(mon, w, prop, json_object_get(v));
 		}
 		r = ctl_monitor_invalidated(mon, w, m);
 	}
 	json_object_put(changed);
 	if (r < 0) {
-		fprintf(stderr, "ttwsctl: monitor: bad PropertiesChanged on "
-			"%s: %s\n", path, strerror(-r));
+		fprintf(stderr,
+			"ttwsctl: monitor: bad PropertiesChanged on "
+			"%s: %s\n",
+			path, strerror(-r));
 	}
 	return 0;
 }
@@ -135,10 +138,9 @@ static int ctl_monitor_setup(struct ctl_monitor *mon)
 		/* No sender: a peer connection has none, and sd-bus
 		 * would compare a well-known name with the unique one. The
 		 * paths are ttwsd's own. */
-		r = sd_bus_match_signal(b->bus, NULL, NULL,
-					mon->watch[i].path, CTL_IFACE_PROPS,
-					"PropertiesChanged", ctl_monitor_signal,
-					mon);
+		r = sd_bus_match_signal(b->bus, NULL, NULL, mon->watch[i].path,
+					CTL_IFACE_PROPS, "PropertiesChanged",
+					ctl_monitor_signal, mon);
 		if (r < 0) {
 			return ctl_bus_bad_reply("monitor", "AddMatch", r);
 		}
@@ -193,12 +195,13 @@ static int ctl_monitor_loop(struct ctl_monitor *mon)
 int ctl_cmd_monitor(struct ctl_bus *b, const struct ctl_args *args)
 {
 	struct ctl_monitor mon = {
-		.bus = b,
-		.args = args,
-		.watch = {
-			{ CTL_PATH_DAEMON, CTL_IFACE_DAEMON, NULL },
-			{ CTL_PATH_LEFT, CTL_IFACE_EAR, NULL },
-			{ CTL_PATH_RIGHT, CTL_IFACE_EAR, NULL },
+	    .bus = b,
+	    .args = args,
+	    .watch =
+		{
+		    {CTL_PATH_DAEMON, CTL_IFACE_DAEMON, NULL},
+		    {CTL_PATH_LEFT, CTL_IFACE_EAR, NULL},
+		    {CTL_PATH_RIGHT, CTL_IFACE_EAR, NULL},
 		},
 	};
 	size_t i;

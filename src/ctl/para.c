@@ -17,8 +17,11 @@ void ctl_para_begin(struct ctl_para *p, FILE *f, const char *label,
 	}
 	fprintf(f, "%*s", (int)(indent - lw), "");
 	*p = (struct ctl_para){
-		.f = f, .indent = indent, .width = width, .at = indent,
-		.empty = true,
+	    .f = f,
+	    .indent = indent,
+	    .width = width,
+	    .at = indent,
+	    .empty = true,
 	};
 }
 

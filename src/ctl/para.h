@@ -22,8 +22,8 @@ struct ctl_para {
 	FILE *f;
 	unsigned indent; /* columns of the label field */
 	unsigned width;
-	unsigned at;     /* current column */
-	bool empty;      /* no item yet */
+	unsigned at; /* current column */
+	bool empty;  /* no item yet */
 };
 
 /* Write label, padded to indent columns (at least one space after it). */
@@ -32,7 +32,7 @@ void ctl_para_begin(struct ctl_para *p, FILE *f, const char *label,
 
 /* One item, printf-style, truncated to CTL_PARA_ITEM_MAX - 1 bytes. */
 void ctl_para_item(struct ctl_para *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* End the list: "-" if it had no item, then the newline. */
 void ctl_para_end(struct ctl_para *p);

@@ -33,20 +33,43 @@ static int ctl_props_basic(sd_bus_message *m, char type,
 		return r;
 	}
 	switch (type) {
-	case 'y': *ret = json_object_new_int64(v.y); break;
-	case 'b': *ret = json_object_new_boolean(v.b); break;
-	case 'n': *ret = json_object_new_int64(v.n); break;
-	case 'q': *ret = json_object_new_int64(v.q); break;
-	case 'i': *ret = json_object_new_int64(v.i); break;
-	case 'u': *ret = json_object_new_int64(v.u); break;
-	case 'x': *ret = json_object_new_int64(v.x); break;
-	case 't': *ret = json_object_new_uint64(v.t); break;
-	case 'd': *ret = json_object_new_double(v.d); break;
-	case 'h': *ret = json_object_new_int64(v.i); break;
+	case 'y':
+		*ret = json_object_new_int64(v.y);
+		break;
+	case 'b':
+		*ret = json_object_new_boolean(v.b);
+		break;
+	case 'n':
+		*ret = json_object_new_int64(v.n);
+		break;
+	case 'q':
+		*ret = json_object_new_int64(v.q);
+		break;
+	case 'i':
+		*ret = json_object_new_int64(v.i);
+		break;
+	case 'u':
+		*ret = json_object_new_int64(v.u);
+		break;
+	case 'x':
+		*ret = json_object_new_int64(v.x);
+		break;
+	case 't':
+		*ret = json_object_new_uint64(v.t);
+		break;
+	case 'd':
+		*ret = json_object_new_double(v.d);
+		break;
+	case 'h':
+		*ret = json_object_new_int64(v.i);
+		break;
 	case 's':
 	case 'o':
-	case 'g': *ret = json_object_new_string(v.s); break;
-	default: return -EBADMSG;
+	case 'g':
+		*ret = json_object_new_string(v.s);
+		break;
+	default:
+		return -EBADMSG;
 	}
 	return *ret ? 0 : -ENOMEM;
 }
@@ -63,8 +86,7 @@ static int ctl_props_dict_entry(sd_bus_message *m, struct json_object *into)
 	if (r <= 0) {
 		return r < 0 ? r : -EBADMSG;
 	}
-	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY,
-					   contents);
+	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, contents);
 	if (r < 0) {
 		return r;
 	}
@@ -191,8 +213,7 @@ int ctl_props_get_all(struct ctl_bus *b, const char *cmd, const char *path,
 }
 
 int ctl_props_get(struct ctl_bus *b, const char *cmd, const char *path,
-		  const char *iface, const char *name,
-		  struct json_object **ret)
+		  const char *iface, const char *name, struct json_object **ret)
 {
 	sd_bus_message *reply = NULL;
 	int r;

@@ -7,17 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Columns a wrapped last cell gets at least, or it is not wrapped. */
-#define CTL_WRAP_MIN 20
+/* A column is not made narrower than this to fit the width. */
+#define CTL_COL_MIN 12
 
 struct ctl_table {
 	unsigned ncols;
 	enum ctl_align *align; /* ncols */
-	char **cells;          /* rows * ncols, row-major; NULL = empty */
+	bool *keep;	       /* ncols: never narrowed */
+	char **cells;	       /* rows * ncols, row-major; NULL = empty */
 	size_t rows, cap_rows;
-	unsigned col;          /* next cell of the current (last) row */
-	bool open;             /* the last row takes more cells */
-	int error;             /* sticky: 0, -ENOMEM or -E2BIG */
+	unsigned col; /* next cell of the current (last) row */
+	bool open;    /* the last row takes more cells */
+	int error;    /* sticky: 0, -ENOMEM or -E2BIG */
 };
 
 struct ctl_table *ctl_table_new(unsigned ncols)
@@ -33,7 +34,10 @@ struct ctl_table *ctl_table_new(unsigned ncols)
 	}
 	t->ncols = ncols;
 	t->align = calloc(ncols, sizeof(*t->align));
-	if (!t->align) {
+	t->keep = calloc(ncols, sizeof(*t->keep));
+	if (!t->align || !t->keep) {
+		free(t->align);
+		free(t->keep);
 		free(t);
 		return NULL;
 	}
@@ -52,6 +56,7 @@ struct ctl_table *ctl_table_free(struct ctl_table *t)
 	}
 	free(t->cells);
 	free(t->align);
+	free(t->keep);
 	free(t);
 	return NULL;
 }
@@ -60,6 +65,13 @@ void ctl_table_align(struct ctl_table *t, unsigned col, enum ctl_align a)
 {
 	if (col < t->ncols) {
 		t->align[col] = a;
+	}
+}
+
+void ctl_table_keep(struct ctl_table *t, unsigned col)
+{
+	if (col < t->ncols) {
+		t->keep[col] = true;
 	}
 }
 
@@ -147,112 +159,206 @@ static void ctl_pad(FILE *f, unsigned n)
 	}
 }
 
-/*
- * The last cell from column `start` on: as much as fits in `room` columns
- * per line, broken after a space where there is one, each continuation
- * line indented to `start`. Byte-based: wrapped text is ASCII in
- * practice (key ranges, RT details).
- */
-static void ctl_table_wrap(FILE *f, const char *s, unsigned start,
-			   unsigned room)
+/* Display columns of the first n bytes of s. */
+static unsigned ctl_text_width_n(const char *s, size_t n)
 {
-	size_t len = strlen(s);
+	unsigned cols = 0;
+	size_t i;
 
-	while (len > room) {
-		size_t cut = room;
-
-		while (cut > 0 && s[cut] != ' ') {
-			cut--;
-		}
-		if (cut == 0) {
-			cut = room; /* one long word: break it */
-		}
-		fwrite(s, 1, cut, f);
-		fputc('\n', f);
-		ctl_pad(f, start);
-		s += cut;
-		len -= cut;
-		while (*s == ' ') {
-			s++;
-			len--;
-		}
+	for (i = 0; i < n && s[i]; i++) {
+		cols += ((unsigned char)s[i] & 0xc0) != 0x80;
 	}
-	fputs(s, f);
+	return cols;
 }
 
-static void ctl_table_print_row(const struct ctl_table *t, FILE *f,
-				size_t row, const unsigned *w, unsigned gap,
-				unsigned indent, unsigned width)
+/* Bytes of s that make at most cols columns, never splitting a UTF-8
+ * sequence. */
+static size_t ctl_text_bytes(const char *s, unsigned cols)
 {
-	unsigned col, at = indent, last = t->ncols - 1;
+	size_t i = 0;
 
-	/* The last non-empty cell ends the line: no trailing spaces. */
-	while (last > 0 && !ctl_table_get(t, row, last)[0]) {
-		last--;
-	}
-	ctl_pad(f, indent);
-	for (col = 0; col <= last; col++) {
-		const char *s = ctl_table_get(t, row, col);
-		unsigned sw = ctl_text_width(s);
-
-		if (col > 0) {
-			ctl_pad(f, gap);
-			at += gap;
+	while (s[i]) {
+		/* s[i] starts a character: does it still fit? */
+		if (cols-- == 0) {
+			break;
 		}
-		if (t->align[col] == CTL_ALIGN_RIGHT) {
-			ctl_pad(f, w[col] - sw);
-			fputs(s, f);
-		} else if (col == last) {
-			if (col == t->ncols - 1 && at + sw > width &&
-			    width >= at + CTL_WRAP_MIN) {
-				ctl_table_wrap(f, s, at, width - at);
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80) {
+			i++;
+		}
+	}
+	return i;
+}
+
+/*
+ * The next line of a wrapped cell: as much of s as fits in width columns,
+ * broken at the last space that allows it, else hard (a path has no
+ * spaces). Returns its length in bytes; *ret_next is the rest, without
+ * leading spaces.
+ */
+static size_t ctl_wrap_line(const char *s, unsigned width,
+			    const char **ret_next)
+{
+	size_t limit, cut;
+
+	if (ctl_text_width(s) <= width) {
+		cut = strlen(s);
+	} else {
+		limit = ctl_text_bytes(s, width ? width : 1);
+		for (cut = limit; cut > 0 && s[cut] != ' '; cut--) {
+		}
+		if (cut == 0) {
+			cut = limit;
+		}
+	}
+	*ret_next = s + cut;
+	while (**ret_next == ' ') {
+		(*ret_next)++;
+	}
+	/* No trailing space on the line either. */
+	while (cut > 0 && s[cut - 1] == ' ') {
+		cut--;
+	}
+	return cut;
+}
+
+/* One row: as many lines as its tallest (wrapped) cell. cur is scratch
+ * of ncols pointers. */
+static void ctl_table_print_row(const struct ctl_table *t, FILE *f, size_t row,
+				const unsigned *w, unsigned gap,
+				unsigned indent, const char **cur)
+{
+	unsigned col, pending, sw;
+	bool more = true, right;
+
+	for (col = 0; col < t->ncols; col++) {
+		cur[col] = ctl_table_get(t, row, col);
+	}
+	while (more) {
+		more = false;
+		pending = indent; /* spaces owed: written before text only */
+		for (col = 0; col < t->ncols; col++) {
+			const char *next;
+			size_t len = ctl_wrap_line(cur[col], w[col], &next);
+
+			sw = ctl_text_width_n(cur[col], len);
+			right = t->align[col] == CTL_ALIGN_RIGHT;
+			if (len) {
+				ctl_pad(f, pending + (right ? w[col] - sw : 0));
+				fwrite(cur[col], 1, len, f);
+				pending = right ? 0 : w[col] - sw;
 			} else {
-				fputs(s, f);
+				pending += w[col];
 			}
-		} else {
-			fputs(s, f);
-			ctl_pad(f, w[col] - sw);
+			pending += col + 1 < t->ncols ? gap : 0;
+			cur[col] = next;
+			more = more || *next;
 		}
-		at += w[col];
+		fputc('\n', f);
 	}
-	fputc('\n', f);
+}
+
+/*
+ * Narrow w (natural widths) to fit width with gap spaces between columns:
+ * the widest left-aligned column gives up a column at a time (its cells
+ * wrap) while it is wider than CTL_COL_MIN. Right-aligned columns
+ * (numbers) and kept ones never wrap. Returns whether it fits.
+ */
+static bool ctl_table_shrink(const struct ctl_table *t, unsigned *w,
+			     unsigned gap, unsigned indent, unsigned width)
+{
+	unsigned col, total = indent + gap * (t->ncols - 1);
+
+	for (col = 0; col < t->ncols; col++) {
+		total += w[col];
+	}
+	while (total > width) {
+		unsigned widest = t->ncols;
+
+		for (col = 0; col < t->ncols; col++) {
+			if (t->align[col] == CTL_ALIGN_RIGHT || t->keep[col] ||
+			    w[col] <= CTL_COL_MIN) {
+				continue;
+			}
+			if (widest == t->ncols || w[col] > w[widest]) {
+				widest = col;
+			}
+		}
+		if (widest == t->ncols) {
+			return false;
+		}
+		w[widest]--;
+		total--;
+	}
+	return true;
+}
+
+/*
+ * In order of preference: two spaces between columns, one space, two
+ * spaces with narrowed columns, one with narrowed columns (and whatever
+ * still overflows, overflows): wrapping is the last resort. Returns the
+ * gap; w is narrowed in place.
+ */
+static unsigned ctl_table_fit(const struct ctl_table *t, unsigned *w,
+			      unsigned indent, unsigned width)
+{
+	unsigned col, gap, total = indent, *two;
+	bool fits;
+
+	for (col = 0; col < t->ncols; col++) {
+		total += w[col];
+	}
+	for (gap = 2; gap >= 1; gap--) {
+		if (total + gap * (t->ncols - 1) <= width) {
+			return gap;
+		}
+	}
+	two = malloc(t->ncols * sizeof(*two));
+	if (!two) {
+		ctl_table_shrink(t, w, 1, indent, width);
+		return 1;
+	}
+	memcpy(two, w, t->ncols * sizeof(*two));
+	fits = ctl_table_shrink(t, two, 2, indent, width);
+	if (fits) {
+		memcpy(w, two, t->ncols * sizeof(*two));
+	} else {
+		ctl_table_shrink(t, w, 1, indent, width);
+	}
+	free(two);
+	return fits ? 2 : 1;
 }
 
 int ctl_table_print(const struct ctl_table *t, FILE *f, unsigned indent,
 		    unsigned width)
 {
-	unsigned col, gap = 2, total = indent, *w;
+	const char **cur;
+	unsigned col, gap, *w;
 	size_t row;
 
 	if (t->error) {
 		return t->error;
 	}
 	w = calloc(t->ncols, sizeof(*w));
-	if (!w) {
+	cur = calloc(t->ncols, sizeof(*cur));
+	if (!w || !cur) {
+		free(w);
+		free(cur);
 		return -ENOMEM;
 	}
 	for (row = 0; row < t->rows; row++) {
 		for (col = 0; col < t->ncols; col++) {
-			unsigned sw = ctl_text_width(ctl_table_get(t, row, col));
+			unsigned sw =
+			    ctl_text_width(ctl_table_get(t, row, col));
 
 			w[col] = sw > w[col] ? sw : w[col];
 		}
 	}
-	for (col = 0; col < t->ncols; col++) {
-		total += w[col];
-	}
-	/* A left-aligned last column wraps: only a short start of it
-	 * needs to fit beside the others. */
-	if (t->align[t->ncols - 1] == CTL_ALIGN_LEFT &&
-	    w[t->ncols - 1] > CTL_WRAP_MIN) {
-		total -= w[t->ncols - 1] - CTL_WRAP_MIN;
-	}
-	if (total + 2 * (t->ncols - 1) > width) {
-		gap = 1;
-	}
+	gap = ctl_table_fit(t, w, indent, width);
 	for (row = 0; row < t->rows; row++) {
-		ctl_table_print_row(t, f, row, w, gap, indent, width);
+		ctl_table_print_row(t, f, row, w, gap, indent, cur);
 	}
 	free(w);
+	free(cur);
 	return ferror(f) ? -EIO : 0;
 }

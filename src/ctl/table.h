@@ -5,10 +5,13 @@
 /*
  * Aligned text tables for a terminal of `width` columns (80 for
  * ttwsctl): every column as wide as its widest cell, two spaces between
- * columns, one when two do not fit; a left-aligned last column that would
- * run past the width is wrapped at spaces onto continuation lines under
- * itself. Cells are copied. Allocation failures are sticky: the table
- * keeps what it had and ctl_table_print() returns -ENOMEM.
+ * columns, one when two do not fit. When that is still too wide, the
+ * widest left-aligned column is narrowed (not below 12 columns) and its
+ * cells wrap onto continuation lines under themselves, at spaces where
+ * there are some (two spaces between columns again if that then fits).
+ * Right-aligned columns (numbers) and kept ones never wrap. Cells are
+ * copied. Allocation failures are sticky: the table keeps what it had and
+ * ctl_table_print() returns -ENOMEM.
  */
 
 #include <stdio.h>
@@ -30,10 +33,13 @@ struct ctl_table *ctl_table_free(struct ctl_table *t);
 
 void ctl_table_align(struct ctl_table *t, unsigned col, enum ctl_align a);
 
+/* Never narrow col to fit (names that must stay on one line). */
+void ctl_table_keep(struct ctl_table *t, unsigned col);
+
 /* Append one cell to the current row, printf-style. Cells past ncols are
  * dropped (and make print fail with -E2BIG). */
 void ctl_table_cell(struct ctl_table *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* End the current row; missing cells are empty. */
 void ctl_table_end_row(struct ctl_table *t);

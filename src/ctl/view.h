@@ -23,12 +23,12 @@
 
 /* How a value cell is written (view_value.c). */
 enum ctl_kind {
-	CTL_KIND_TEXT,    /* any scalar as text */
-	CTL_KIND_NS,      /* signed ns: ctl_fmt_ns() */
-	CTL_KIND_PPB,     /* ppb as ppm */
+	CTL_KIND_TEXT,	  /* any scalar as text */
+	CTL_KIND_NS,	  /* signed ns: ctl_fmt_ns() */
+	CTL_KIND_PPB,	  /* ppb as ppm */
 	CTL_KIND_BATTERY, /* percent, 255 unknown */
-	CTL_KIND_US_MS,   /* us as ms */
-	CTL_KIND_SUM,     /* the sum of an object's numeric members */
+	CTL_KIND_US_MS,	  /* us as ms */
+	CTL_KIND_SUM,	  /* the sum of an object's numeric members */
 };
 
 /* The value at path under o, formatted by kind, "-" when missing. */
@@ -78,7 +78,7 @@ int ctl_view_histograms(FILE *f, struct json_object *histograms);
 /* One layer of one direction: the percentiles of its TABLE. */
 struct ctl_layer {
 	const char *name; /* "transport", "kernel", ... */
-	bool present;     /* the TABLE has samples (count > 0, p99 given) */
+	bool present;	  /* the TABLE has samples (count > 0, p99 given) */
 	int64_t count;
 	double p50_us, p99_us, max_us;
 };
@@ -119,7 +119,8 @@ const char *ctl_monitor_object(const char *path);
  * One change: "12:03:04.123  right   State       streaming -> connecting"
  * at local time `when` (realtime clock); with json one object per line:
  * {"time": ISO 8601 local with offset, "object": path, "property",
- * "old", "new"} (old is null when unknown). Returns 0 or -EIO.
+ * "old", "new"} (old is null when unknown). Flushes f. Returns 0,
+ * -EINVAL (no local time for when), -ENOMEM or -EIO.
  */
 int ctl_monitor_line(FILE *f, const struct timespec *when, const char *path,
 		     const char *property, struct json_object *old_value,

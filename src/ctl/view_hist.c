@@ -11,10 +11,10 @@
 /* The TABLE members shown, in order (mean_us is in the JSON only: the
  * eight columns would not fit 80 with long names). */
 static const char *const ctl_hist_cols[] = {
-	"min_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+    "min_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
 };
 static const char *const ctl_hist_heads[] = {
-	"min", "p50", "p90", "p99", "p99.9", "max",
+    "min", "p50", "p90", "p99", "p99.9", "max",
 };
 
 /* A TABLE is the object with a "count"; anything else is a group. */
@@ -31,8 +31,7 @@ static void ctl_hist_row(struct ctl_table *t, const char *group,
 	size_t i;
 	double v;
 
-	ctl_table_cell(t, "%s%s%s", group ? group : "", group ? " " : "",
-		       name);
+	ctl_table_cell(t, "%s%s%s", group ? group : "", group ? " " : "", name);
 	if (ctl_json_int64(tab, "count", &count) < 0) {
 		count = 0;
 	}
@@ -72,7 +71,8 @@ int ctl_view_histograms(FILE *f, struct json_object *histograms)
 		ctl_table_cell(t, "%s", ctl_hist_heads[i]);
 	}
 	ctl_table_end_row(t);
-	json_object_object_foreach(histograms, key, v) {
+	json_object_object_foreach(histograms, key, v)
+	{
 		if (!json_object_is_type(v, json_type_object)) {
 			continue;
 		}
@@ -80,7 +80,8 @@ int ctl_view_histograms(FILE *f, struct json_object *histograms)
 			ctl_hist_row(t, NULL, key, v);
 			continue;
 		}
-		json_object_object_foreach(v, name, tab) {
+		json_object_object_foreach(v, name, tab)
+		{
 			if (json_object_is_type(tab, json_type_object) &&
 			    ctl_hist_is_table(tab)) {
 				ctl_hist_row(t, key, name, tab);

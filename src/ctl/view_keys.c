@@ -9,7 +9,7 @@
  * column, "allowed values" lists) wraps under itself. */
 int ctl_view_keys(FILE *f, struct json_object *keys)
 {
-	static const char *const cols[] = { "name", "value", "mode", "range" };
+	static const char *const cols[] = {"name", "value", "mode", "range"};
 	struct ctl_table *t;
 	size_t i, c, n;
 	int r;
@@ -21,6 +21,9 @@ int ctl_view_keys(FILE *f, struct json_object *keys)
 	if (!t) {
 		return -ENOMEM;
 	}
+	/* Names and modes stay whole; values (paths) and ranges wrap. */
+	ctl_table_keep(t, 0);
+	ctl_table_keep(t, 2);
 	ctl_table_cell(t, "NAME");
 	ctl_table_cell(t, "VALUE");
 	ctl_table_cell(t, "MODE");
@@ -34,8 +37,10 @@ int ctl_view_keys(FILE *f, struct json_object *keys)
 			const char *s = ctl_json_string(k, cols[c]);
 
 			/* An empty value stays visible. */
-			ctl_table_cell(t, "%s", !s ? "-" : !s[0] && c == 1 ?
-						       "\"\"" : s);
+			ctl_table_cell(t, "%s",
+				       !s		 ? "-"
+				       : !s[0] && c == 1 ? "\"\""
+							 : s);
 		}
 		ctl_table_end_row(t);
 	}

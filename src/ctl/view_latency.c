@@ -17,20 +17,25 @@
  * (TX completion).
  */
 static const char *const ctl_rx_layers[] = {
-	"transport", "kernel", "loop", "handler",
+    "transport",
+    "kernel",
+    "loop",
+    "handler",
 };
 static const char *const ctl_tx_layers[] = {
-	"submit", "kernel", "done",
+    "submit",
+    "kernel",
+    "done",
 };
-static const char *const ctl_ears[] = { "left", "right" };
+static const char *const ctl_ears[] = {"left", "right"};
 
 size_t ctl_latency_layers(struct json_object *ear_hist, enum ctl_dir dir,
 			  struct ctl_layer ret[CTL_LAYERS_MAX])
 {
-	const char *const *names = dir == CTL_DIR_RX ? ctl_rx_layers :
-						       ctl_tx_layers;
-	size_t i, n = dir == CTL_DIR_RX ? ARRAY_SIZE(ctl_rx_layers) :
-					  ARRAY_SIZE(ctl_tx_layers);
+	const char *const *names =
+	    dir == CTL_DIR_RX ? ctl_rx_layers : ctl_tx_layers;
+	size_t i, n = dir == CTL_DIR_RX ? ARRAY_SIZE(ctl_rx_layers)
+					: ARRAY_SIZE(ctl_tx_layers);
 	char key[32];
 
 	for (i = 0; i < n; i++) {
@@ -40,7 +45,7 @@ size_t ctl_latency_layers(struct json_object *ear_hist, enum ctl_dir dir,
 		snprintf(key, sizeof(key), "%s_%s",
 			 dir == CTL_DIR_RX ? "rx" : "tx", names[i]);
 		t = ctl_json_at(ear_hist, key);
-		*l = (struct ctl_layer){ .name = names[i] };
+		*l = (struct ctl_layer){.name = names[i]};
 		if (ctl_json_int64(t, "count", &l->count) < 0) {
 			l->count = 0;
 		}
@@ -86,12 +91,15 @@ static void ctl_latency_rows(struct ctl_table *t, const char *dir,
 			ctl_table_cell(t, "-");
 			ctl_table_cell(t, "-");
 		} else {
-			ctl_table_cell(t, "%s", ctl_fmt_hist_us(buf, sizeof(buf),
-								l[i].p50_us));
-			ctl_table_cell(t, "%s", ctl_fmt_hist_us(buf, sizeof(buf),
-								l[i].p99_us));
-			ctl_table_cell(t, "%s", ctl_fmt_hist_us(buf, sizeof(buf),
-								l[i].max_us));
+			ctl_table_cell(
+			    t, "%s",
+			    ctl_fmt_hist_us(buf, sizeof(buf), l[i].p50_us));
+			ctl_table_cell(
+			    t, "%s",
+			    ctl_fmt_hist_us(buf, sizeof(buf), l[i].p99_us));
+			ctl_table_cell(
+			    t, "%s",
+			    ctl_fmt_hist_us(buf, sizeof(buf), l[i].max_us));
 		}
 		ctl_table_end_row(t);
 	}
@@ -181,22 +189,21 @@ static struct json_object *ctl_latency_dir_json(const struct ctl_layer *l,
 
 		if (l[i].present) {
 			v = json_object_new_object();
-			json_object_object_add(v, "count",
-					       json_object_new_int64(l[i].count));
-			json_object_object_add(v, "p50_us",
-					       json_object_new_double(l[i].p50_us));
-			json_object_object_add(v, "p99_us",
-					       json_object_new_double(l[i].p99_us));
-			json_object_object_add(v, "max_us",
-					       json_object_new_double(l[i].max_us));
+			json_object_object_add(
+			    v, "count", json_object_new_int64(l[i].count));
+			json_object_object_add(
+			    v, "p50_us", json_object_new_double(l[i].p50_us));
+			json_object_object_add(
+			    v, "p99_us", json_object_new_double(l[i].p99_us));
+			json_object_object_add(
+			    v, "max_us", json_object_new_double(l[i].max_us));
 		}
 		json_object_object_add(o, l[i].name, v);
 	}
 	return o;
 }
 
-static struct json_object *ctl_latency_name(const struct ctl_layer *l,
-					    size_t n)
+static struct json_object *ctl_latency_name(const struct ctl_layer *l, size_t n)
 {
 	int d = ctl_latency_dominant(l, n);
 
@@ -223,8 +230,10 @@ struct json_object *ctl_latency_json(struct json_object *stats)
 					 rx);
 		ntx = ctl_latency_layers(ctl_json_at(stats, path), CTL_DIR_TX,
 					 tx);
-		json_object_object_add(ear, "rx", ctl_latency_dir_json(rx, nrx));
-		json_object_object_add(ear, "tx", ctl_latency_dir_json(tx, ntx));
+		json_object_object_add(ear, "rx",
+				       ctl_latency_dir_json(rx, nrx));
+		json_object_object_add(ear, "tx",
+				       ctl_latency_dir_json(tx, ntx));
 		json_object_object_add(ear, "dominant_rx",
 				       ctl_latency_name(rx, nrx));
 		json_object_object_add(ear, "dominant_tx",

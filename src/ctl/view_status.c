@@ -10,50 +10,50 @@
 #include "ctl/view.h"
 
 static const struct ctl_ear_row ctl_status_rows[] = {
-	{ "state", "State", CTL_KIND_TEXT },
-	{ "servo", "ServoState", CTL_KIND_TEXT },
-	{ "offset", "OffsetNs", CTL_KIND_NS },
-	{ "rate", "RatePpb", CTL_KIND_PPB },
-	{ "last residual", "LastResidualNs", CTL_KIND_NS },
-	{ "frames sent", "FramesSent", CTL_KIND_TEXT },
-	{ "frames late", "FramesLate", CTL_KIND_TEXT },
-	{ "frames lost", "FramesLost", CTL_KIND_TEXT },
-	{ "reconnects", "Reconnects", CTL_KIND_TEXT },
-	{ "battery", "Battery", CTL_KIND_BATTERY },
+    {"state", "State", CTL_KIND_TEXT},
+    {"servo", "ServoState", CTL_KIND_TEXT},
+    {"offset", "OffsetNs", CTL_KIND_NS},
+    {"rate", "RatePpb", CTL_KIND_PPB},
+    {"last residual", "LastResidualNs", CTL_KIND_NS},
+    {"frames sent", "FramesSent", CTL_KIND_TEXT},
+    {"frames late", "FramesLate", CTL_KIND_TEXT},
+    {"frames lost", "FramesLost", CTL_KIND_TEXT},
+    {"reconnects", "Reconnects", CTL_KIND_TEXT},
+    {"battery", "Battery", CTL_KIND_BATTERY},
 };
 
 /* ears: the properties plus GetStats' per-ear detail under "stats". */
 static const struct ctl_ear_row ctl_ears_rows[] = {
-	{ "transport", "Transport", CTL_KIND_TEXT },
-	{ "state", "State", CTL_KIND_TEXT },
-	{ "connects", "stats.connects", CTL_KIND_TEXT },
-	{ "connect failures", "stats.connect_fails", CTL_KIND_TEXT },
-	{ "disconnects", "stats.disconnects", CTL_KIND_TEXT },
-	{ "reconnects", "Reconnects", CTL_KIND_TEXT },
-	{ "conn. interval", "stats.ci_us", CTL_KIND_US_MS },
-	{ "mtu rx", "stats.mtu_rx", CTL_KIND_TEXT },
-	{ "mtu tx", "stats.mtu_tx", CTL_KIND_TEXT },
-	{ "tx completion", "stats.tx_completion", CTL_KIND_TEXT },
-	{ "servo", "ServoState", CTL_KIND_TEXT },
-	{ "offset", "OffsetNs", CTL_KIND_NS },
-	{ "rate", "RatePpb", CTL_KIND_PPB },
-	{ "last residual", "LastResidualNs", CTL_KIND_NS },
-	{ "servo samples", "stats.servo.samples", CTL_KIND_TEXT },
-	{ "servo rejected", "stats.servo.rejected", CTL_KIND_TEXT },
-	{ "servo steps", "stats.servo.steps", CTL_KIND_TEXT },
-	{ "naive offset", "stats.naive.offset_ns", CTL_KIND_NS },
-	{ "naive rate", "stats.naive.rate_ppb", CTL_KIND_PPB },
-	{ "sync requests", "stats.sync_sent", CTL_KIND_TEXT },
-	{ "sync samples", "stats.sync_samples", CTL_KIND_TEXT },
-	{ "sync lost", "stats.sync_lost", CTL_KIND_TEXT },
-	{ "frames sent", "FramesSent", CTL_KIND_TEXT },
-	{ "reports", "stats.reports", CTL_KIND_TEXT },
-	{ "not rendered", "stats.not_rendered", CTL_KIND_TEXT },
-	{ "frames late", "FramesLate", CTL_KIND_TEXT },
-	{ "frames lost", "FramesLost", CTL_KIND_TEXT },
-	{ "ear underruns", "stats.ear_underruns", CTL_KIND_TEXT },
-	{ "ear buffer", "stats.ear_buffer", CTL_KIND_TEXT },
-	{ "battery", "Battery", CTL_KIND_BATTERY },
+    {"transport", "Transport", CTL_KIND_TEXT},
+    {"state", "State", CTL_KIND_TEXT},
+    {"connects", "stats.connects", CTL_KIND_TEXT},
+    {"connect failures", "stats.connect_fails", CTL_KIND_TEXT},
+    {"disconnects", "stats.disconnects", CTL_KIND_TEXT},
+    {"reconnects", "Reconnects", CTL_KIND_TEXT},
+    {"conn. interval", "stats.ci_us", CTL_KIND_US_MS},
+    {"mtu rx", "stats.mtu_rx", CTL_KIND_TEXT},
+    {"mtu tx", "stats.mtu_tx", CTL_KIND_TEXT},
+    {"tx completion", "stats.tx_completion", CTL_KIND_TEXT},
+    {"servo", "ServoState", CTL_KIND_TEXT},
+    {"offset", "OffsetNs", CTL_KIND_NS},
+    {"rate", "RatePpb", CTL_KIND_PPB},
+    {"last residual", "LastResidualNs", CTL_KIND_NS},
+    {"servo samples", "stats.servo.samples", CTL_KIND_TEXT},
+    {"servo rejected", "stats.servo.rejected", CTL_KIND_TEXT},
+    {"servo steps", "stats.servo.steps", CTL_KIND_TEXT},
+    {"naive offset", "stats.naive.offset_ns", CTL_KIND_NS},
+    {"naive rate", "stats.naive.rate_ppb", CTL_KIND_PPB},
+    {"sync requests", "stats.sync_sent", CTL_KIND_TEXT},
+    {"sync samples", "stats.sync_samples", CTL_KIND_TEXT},
+    {"sync lost", "stats.sync_lost", CTL_KIND_TEXT},
+    {"frames sent", "FramesSent", CTL_KIND_TEXT},
+    {"reports", "stats.reports", CTL_KIND_TEXT},
+    {"not rendered", "stats.not_rendered", CTL_KIND_TEXT},
+    {"frames late", "FramesLate", CTL_KIND_TEXT},
+    {"frames lost", "FramesLost", CTL_KIND_TEXT},
+    {"ear underruns", "stats.ear_underruns", CTL_KIND_TEXT},
+    {"ear buffer", "stats.ear_buffer", CTL_KIND_TEXT},
+    {"battery", "Battery", CTL_KIND_BATTERY},
 };
 
 int ctl_view_ear_table(FILE *f, struct json_object *left,
@@ -74,12 +74,12 @@ int ctl_view_ear_table(FILE *f, struct json_object *left,
 	ctl_table_end_row(t);
 	for (i = 0; i < n; i++) {
 		ctl_table_cell(t, "%s", rows[i].label);
-		ctl_table_cell(t, "%s", ctl_view_value(left, rows[i].path,
-							rows[i].kind, a,
-							sizeof(a)));
-		ctl_table_cell(t, "%s", ctl_view_value(right, rows[i].path,
-							rows[i].kind, b,
-							sizeof(b)));
+		ctl_table_cell(t, "%s",
+			       ctl_view_value(left, rows[i].path, rows[i].kind,
+					      a, sizeof(a)));
+		ctl_table_cell(t, "%s",
+			       ctl_view_value(right, rows[i].path, rows[i].kind,
+					      b, sizeof(b)));
 		ctl_table_end_row(t);
 	}
 	r = ctl_table_print(t, f, 0, CTL_WIDTH);
@@ -106,8 +106,8 @@ static bool ctl_view_ear_configured(struct json_object *ear)
 /* "in sync: left streaming/locked, right streaming/stable". */
 static void ctl_view_pair(struct json_object *ears, char *buf, size_t size)
 {
-	static const char *const names[] = { "left", "right" };
-	struct strbuf sb = { .buf = buf, .size = size };
+	static const char *const names[] = {"left", "right"};
+	struct strbuf sb = {.buf = buf, .size = size};
 	bool all = true, any = false;
 	size_t i;
 
@@ -162,10 +162,10 @@ static size_t ctl_view_rt_items(struct json_object *rt, const char *status,
 void ctl_view_rt_summary(struct json_object *rt, char *buf, size_t size)
 {
 	static const char *const bad[][2] = {
-		{ "failed", "failed" },
-		{ "warning", "warnings" },
+	    {"failed", "failed"},
+	    {"warning", "warnings"},
 	};
-	struct strbuf sb = { .buf = buf, .size = size };
+	struct strbuf sb = {.buf = buf, .size = size};
 	size_t k, count, groups = 0;
 
 	buf[0] = '\0';
@@ -190,7 +190,7 @@ void ctl_view_rt_summary(struct json_object *rt, char *buf, size_t size)
 
 int ctl_view_rt_objects(struct json_object *rt)
 {
-	static const char *const keys[] = { "item", "status", "detail" };
+	static const char *const keys[] = {"item", "status", "detail"};
 	size_t i, k, n;
 
 	if (!rt || !json_object_is_type(rt, json_type_array)) {
@@ -209,7 +209,8 @@ int ctl_view_rt_objects(struct json_object *rt)
 			return -ENOMEM;
 		}
 		for (k = 0; k < ARRAY_SIZE(keys); k++) {
-			struct json_object *v = json_object_array_get_idx(it, k);
+			struct json_object *v =
+			    json_object_array_get_idx(it, k);
 
 			json_object_object_add(o, keys[k], json_object_get(v));
 		}
@@ -230,8 +231,8 @@ static int ctl_view_status_head(FILE *f, struct json_object *status)
 	if (!t) {
 		return -ENOMEM;
 	}
-	fprintf(f, "ttwsd %s", ctl_view_value(d, "Version", CTL_KIND_TEXT, a,
-					      sizeof(a)));
+	fprintf(f, "ttwsd %s",
+		ctl_view_value(d, "Version", CTL_KIND_TEXT, a, sizeof(a)));
 	if (ctl_json_int64(d, "Uptime", &up) == 0 && up >= 0) {
 		fprintf(f, ", up %s",
 			ctl_fmt_uptime_us(a, sizeof(a), (uint64_t)up));
@@ -242,22 +243,25 @@ static int ctl_view_status_head(FILE *f, struct json_object *status)
 	ctl_table_cell(t, "%s", buf);
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "backend");
-	ctl_table_cell(t, "%s", ctl_view_value(d, "Backend", CTL_KIND_TEXT,
-						buf, sizeof(buf)));
+	ctl_table_cell(
+	    t, "%s",
+	    ctl_view_value(d, "Backend", CTL_KIND_TEXT, buf, sizeof(buf)));
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "source");
-	ctl_table_cell(t, "%s, codec %s",
-		       ctl_view_value(d, "Source", CTL_KIND_TEXT, buf,
-				      sizeof(buf)),
-		       ctl_view_value(d, "Codec", CTL_KIND_TEXT, a, sizeof(a)));
+	ctl_table_cell(
+	    t, "%s, codec %s",
+	    ctl_view_value(d, "Source", CTL_KIND_TEXT, buf, sizeof(buf)),
+	    ctl_view_value(d, "Codec", CTL_KIND_TEXT, a, sizeof(a)));
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "delay");
-	ctl_table_cell(t, "%s", ctl_view_value(d, "PresentationDelayUs",
-						CTL_KIND_US_MS, a, sizeof(a)));
+	ctl_table_cell(t, "%s",
+		       ctl_view_value(d, "PresentationDelayUs", CTL_KIND_US_MS,
+				      a, sizeof(a)));
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "estimator");
-	ctl_table_cell(t, "%s", ctl_view_value(d, "Estimator", CTL_KIND_TEXT,
-						buf, sizeof(buf)));
+	ctl_table_cell(
+	    t, "%s",
+	    ctl_view_value(d, "Estimator", CTL_KIND_TEXT, buf, sizeof(buf)));
 	ctl_table_end_row(t);
 	ctl_view_rt_summary(ctl_json_at(d, "RtPlacement"), buf, sizeof(buf));
 	ctl_table_cell(t, "rt placement");

@@ -15,7 +15,8 @@ static int ctl_view_sum(struct json_object *o, int64_t *ret)
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		return -ENOENT;
 	}
-	json_object_object_foreach(o, key, v) {
+	json_object_object_foreach(o, key, v)
+	{
 		(void)key;
 		if (json_object_is_type(v, json_type_int)) {
 			sum += json_object_get_int64(v);

@@ -105,4 +105,58 @@ int control_wait_reset(struct control *c, sd_bus_message *m);
 /* The ear's reconnect count, link state, servo state: what clients see. */
 uint64_t control_reconnects(const struct link_stats *l);
 
+
+/* control_props.c and control_methods.c: sd-bus vtable callbacks. */
+static inline struct control *ctl_of(void *userdata)
+{
+	return ((struct control_conn *)userdata)->ctl;
+}
+
+int control_prop_backend(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_battery(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_conf_str(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_delay(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_ear_str(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_ear_t(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_ear_x(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_rt(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_uptime(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_version(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_method_capture(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_get(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_get_metrics(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_get_stats(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_list_keys(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_reload(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_reset_stats(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_set(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+
 #endif

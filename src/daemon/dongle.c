@@ -52,6 +52,14 @@ struct dongle {
 	uint64_t icount_due_ns;
 	struct dongle_stats st;
 	struct hcihost_stats host_base; /* the host's counters at the last reset */
+	/*
+	 * The loop's stamps of the bytes hcihost_input() is parsing (valid
+	 * while in_input): what an SDU or a completion found in them is
+	 * dated to (struct chan_rx_time).
+	 */
+	bool in_input;
+	uint64_t in_seen_ns;
+	uint64_t in_handler_ns;
 };
 
 /* Line errors from the driver, once a second: counted, and said when they
@@ -148,7 +156,11 @@ static void dongle_rx(struct loop *l, struct loop_sock *s,
 
 	switch (rx->ev) {
 	case LOOP_EV_DATA:
+		d->in_input = true;
+		d->in_seen_ns = rx->seen_ns;
+		d->in_handler_ns = rx->user_ts_ns;
 		hcihost_input(d->host, rx->data, rx->len, rx->user_ts_ns);
+		d->in_input = false;
 		return;
 	case LOOP_EV_EOF:
 		dongle_lost(d, -ENODEV, rx->user_ts_ns);
@@ -288,6 +300,8 @@ static void dongle_chan_open_cb(void *user_data, unsigned ch)
  * The controller completed the SDU sent as cookie: our own host counts
  * Number Of Completed Packets, so this is the instant the SDU left the
  * dongle's buffers (as read from the tty: the UART's delay is in it).
+ * Dated like a received SDU, to when the loop saw the event's bytes, so
+ * a completion and a reply read in one go compare as they happened.
  */
 static void dongle_sent(void *user_data, unsigned ch, uint64_t cookie,
 			uint64_t now_ns)
@@ -297,7 +311,8 @@ static void dongle_sent(void *user_data, unsigned ch, uint64_t cookie,
 
 	if (c && c->chan.is_open && c->chan.cb.sent) {
 		c->chan.cb.sent(c->chan.user_data, (uint32_t)cookie,
-				CHAN_TX_DONE, now_ns);
+				CHAN_TX_DONE,
+				d->in_input ? d->in_seen_ns : now_ns);
 	}
 }
 
@@ -306,11 +321,22 @@ static void dongle_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,
 {
 	struct dongle *d = user_data;
 	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+	struct chan_rx_time t = {
+		.arrival_ns = rx_ns,
+		.seen_ns = rx_ns,
+		.handler_ns = rx_ns,
+	};
 
-	/* No kernel timestamp on a tty: rx_ns is when the loop read the
-	 * bytes, which the UART's own buffering already delays. */
+	/* No kernel timestamp on a tty: the SDU arrived when the loop saw
+	 * the read that completed it, which the UART's own buffering
+	 * already delays; the handler is the loop's call of dongle_rx(),
+	 * which parsed what came before it in that read too. */
+	if (d->in_input) {
+		t.arrival_ns = t.seen_ns = d->in_seen_ns;
+		t.handler_ns = d->in_handler_ns;
+	}
 	if (c && c->chan.is_open) {
-		c->chan.cb.msg(c->chan.user_data, sdu, len, rx_ns, false);
+		c->chan.cb.msg(c->chan.user_data, sdu, len, &t);
 	}
 }
 

@@ -16,6 +16,7 @@
 #include "core/wheel.h"
 #include "daemon/chan.h"
 #include "daemon/dongle.h"
+#include "daemon/lathist.h"
 #include "daemon/log.h"
 #include "daemon/sockchan.h"
 #include "os/rt.h"
@@ -24,6 +25,9 @@
 
 #define ENGINE_STATS_NS (100 * NSEC_PER_MSEC)
 #define ENGINE_START_LEAD_NS (200 * NSEC_PER_MSEC)
+/* The histogram set: per ear, then the global ones. */
+#define ENGINE_N_HISTS                                                         \
+	(CONF_N_EARS * ENGINE_N_EAR_HISTS + ENGINE_N_GLOBAL_HISTS)
 
 
 int engine_new(const struct conf *c, struct spsc *frame_log,
@@ -35,6 +39,13 @@ int engine_new(const struct conf *c, struct spsc *frame_log,
 	if (!e) {
 		return -ENOMEM;
 	}
+	/* ~1.2 MiB, written here, so the RT thread faults in none of it. */
+	if (lathist_new(ENGINE_N_HISTS, &e->hists) < 0) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->hists_per_tick = lathist_per_call(ENGINE_N_HISTS, ENGINE_STATS_NS,
+					     ENGINE_HIST_MAX_AGE_NS);
 	e->conf = *c;
 	e->frame_log = frame_log;
 	e->capture = capture;
@@ -76,6 +87,7 @@ struct engine *engine_free(struct engine *e)
 	engine_teardown(e);
 	rt_release(&e->rt);
 	sem_destroy(&e->started);
+	lathist_free(e->hists);
 	free(e);
 	return NULL;
 }
@@ -137,6 +149,8 @@ static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 		}
 	}
 	engine_publish(e, now_ns);
+	/* A few histograms per tick, round-robin (lathist_per_call()). */
+	lathist_publish(e->hists, e->hists_per_tick);
 	wheel_add(e->wheel, t, now_ns + ENGINE_STATS_NS);
 }
 
@@ -248,6 +262,41 @@ static int engine_chan_new(struct engine *e, enum conf_ear ear,
 	return -EINVAL;
 }
 
+static struct hist *engine_ear_hist(struct engine *e, unsigned ear,
+				    enum engine_ear_hist id)
+{
+	return lathist_live(e->hists, ear * ENGINE_N_EAR_HISTS + id);
+}
+
+/* Where the links and the stream record (engine.h says what each is). */
+static void engine_hists_wire(struct engine *e)
+{
+	unsigned i, g = CONF_N_EARS * ENGINE_N_EAR_HISTS;
+
+	for (i = 0; i < CONF_N_EARS; i++) {
+		struct link_hists h = {
+			.residual = engine_ear_hist(e, i, ENGINE_EH_RESIDUAL),
+			.delivery = engine_ear_hist(e, i, ENGINE_EH_DELIVERY),
+			.rx_transport =
+				engine_ear_hist(e, i, ENGINE_EH_RX_TRANSPORT),
+			.rx_kernel = engine_ear_hist(e, i, ENGINE_EH_RX_KERNEL),
+			.rx_loop = engine_ear_hist(e, i, ENGINE_EH_RX_LOOP),
+			.rx_handler =
+				engine_ear_hist(e, i, ENGINE_EH_RX_HANDLER),
+			.tx_submit = engine_ear_hist(e, i, ENGINE_EH_TX_SUBMIT),
+			.tx_kernel = engine_ear_hist(e, i, ENGINE_EH_TX_KERNEL),
+			.tx_done = engine_ear_hist(e, i, ENGINE_EH_TX_DONE),
+		};
+
+		if (e->links[i]) {
+			link_set_hists(e->links[i], &h);
+		}
+	}
+	stream_set_hists(e->stream,
+			 lathist_live(e->hists, g + ENGINE_GH_WAKEUP),
+			 lathist_live(e->hists, g + ENGINE_GH_HANDOFF));
+}
+
 static int engine_setup(struct engine *e)
 {
 	struct rt_config rc = rt_config_default();
@@ -338,6 +387,7 @@ static int engine_setup(struct engine *e)
 		return r;
 	}
 	stream_set_boundary_fn(e->stream, engine_boundary, e);
+	engine_hists_wire(e);
 	if (e->pw.sink) {
 		loop_set_wake_fn(e->loop, engine_on_wake, e);
 		atomic_store_explicit(&e->wake, e->loop, memory_order_release);
@@ -389,6 +439,8 @@ static void *engine_thread(void *arg)
 	stream_stop(e->stream);
 	loop_run_once(e->loop, false);
 	engine_publish(e, rt_now_ns());
+	/* Every histogram's last state, for readers after the stop. */
+	lathist_publish(e->hists, ENGINE_N_HISTS);
 	return NULL;
 }
 
@@ -473,7 +525,6 @@ const char *engine_global_hist_name(enum engine_global_hist id)
 		       NULL;
 }
 
-/* Placeholder until the round-robin publication lands: empty. */
 int engine_hist_get(struct engine *e, enum conf_ear ear, unsigned id,
 		    struct hist *ret)
 {
@@ -482,6 +533,10 @@ int engine_hist_get(struct engine *e, enum conf_ear ear, unsigned id,
 					ENGINE_N_EAR_HISTS)) {
 		return -EINVAL;
 	}
-	hist_init(ret);
-	return 0;
+	return lathist_get(e->hists, ear * ENGINE_N_EAR_HISTS + id, ret);
+}
+
+void engine_hists_reset(struct engine *e)
+{
+	lathist_reset(e->hists);
 }

@@ -46,9 +46,60 @@ struct engine_snapshot {
 /*
  * Latency and error histograms (core/hist, ns). The RT thread records into
  * its own copies and publishes them round-robin, a few per stats tick
- * (each behind its own seqlock), so one publication never copies them
- * all: a published histogram is at most ENGINE_HIST_MAX_AGE_NS old.
- * Per ear:
+ * (each behind its own seqlock; daemon/lathist), so one publication never
+ * copies them all: a published histogram is at most ENGINE_HIST_MAX_AGE_NS
+ * old. Since start or the last engine_hists_reset(). All instants are
+ * host CLOCK_MONOTONIC unless said otherwise.
+ *
+ * Per ear. Received link packets, four layers (every message, except
+ * rx_transport), in the order a packet goes through them:
+ *   rx_transport  the earbud's departure -> the host arrival stamp, for
+ *                 the replies of timing exchanges only: t4 minus t3 (the
+ *                 connection event that carried the SYNC_RESP, two-step)
+ *                 mapped to host time by the servo's model before that
+ *                 sample. With SERVO_TTWS the map's origin is the
+ *                 reverse-delay floor (plus the mean jitter of the lucky
+ *                 replies it fits), so this is the transit ABOVE that
+ *                 floor (HCI jitter, queueing; 0 at or below it), never
+ *                 the constant delay itself; with the baselines about
+ *                 half the round trip's asymmetry (link_sync.c). None
+ *                 until the servo has locked.
+ *   rx_kernel     the kernel's receive stamp (SO_TIMESTAMPNS) -> the loop
+ *                 saw the completion (struct loop_rx.seen_ns): interrupt,
+ *                 softirq, socket queue, wake-up of the RT thread. Not
+ *                 recorded on hci-uart: a tty has no receive stamp, and
+ *                 the arrival there is the loop's own look at the read
+ *                 (which the UART's buffering already delays).
+ *   rx_loop       seen -> the loop called the channel's handler: waiting
+ *                 behind the handlers of completions before it in the
+ *                 same round.
+ *   rx_handler    the handler's run time: the loop's call -> the link
+ *                 done with this message (decode, servo, plan). On
+ *                 hci-uart the call is for a whole read, so the H4/HCI/
+ *                 L2CAP parsing of what preceded the message in it counts.
+ * Sent:
+ *   tx_submit     the frame was due -> chan_send() returned: tone, the
+ *                 frame-clock deadline that cut it; pipewire, process()
+ *                 taking the quantum that completed it. Each ear apart
+ *                 (the second ear's includes the first's send).
+ *   tx_kernel     chan_send() returned -> the kernel's SCM_TSTAMP_SND
+ *                 (l2cap with SO_TIMESTAMPING; on io_uring the send
+ *                 syscall itself comes at the end of the loop iteration,
+ *                 and is inside). Every send, timing requests included.
+ *   tx_done       chan_send() returned -> the controller's completion:
+ *                 SO_TIMESTAMPING TX_COMPLETION (l2cap, Linux 6.15), or
+ *                 Number Of Completed Packets as the loop saw its bytes
+ *                 (hci-uart). Every send. Empty on unix.
+ * And:
+ *   residual      |last_residual_ns| of the servo after each timing
+ *                 sample it accepted (gated and outlier samples are not
+ *                 recorded), ear ns (servo.h).
+ *   delivery      an AUDIO frame's send -> the earbud's receive stamp of
+ *                 it (RENDER_REPORT), through the servo's map: what the
+ *                 adaptive presentation delay sees (plan_observe_delivery).
+ *                 With SERVO_TTWS that is the forward transit (HCI, the
+ *                 wait for a connection event, air time) plus the map's
+ *                 origin, the reverse-delay floor.
  */
 enum engine_ear_hist {
 	ENGINE_EH_RESIDUAL = 0,    /* |servo residual| of each timing sample */
@@ -65,7 +116,14 @@ enum engine_ear_hist {
 	ENGINE_N_EAR_HISTS,
 };
 
-/* For the whole daemon: */
+/*
+ * For the whole daemon:
+ *   wakeup   the frame clock's hard timer: its tick handler's start minus
+ *            its deadline, every tick (both sources).
+ *   handoff  source = pipewire: process() taking the quantum that
+ *            completed a frame -> that frame's AUDIO handed to both
+ *            links (empty with source = tone).
+ */
 enum engine_global_hist {
 	ENGINE_GH_WAKEUP = 0, /* frame clock: hard deadline -> tick handler */
 	ENGINE_GH_HANDOFF,    /* PipeWire process() -> AUDIO sent */

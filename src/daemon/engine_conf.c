@@ -89,6 +89,7 @@ static void engine_zero_stats(struct engine *e)
 	}
 	stream_reset_stats(e->stream);
 	loop_reset_counters(e->loop);
+	engine_hists_reset(e);
 }
 
 void engine_boundary(void *user_data, uint64_t now_ns)

@@ -55,9 +55,22 @@ struct engine {
 	/* Seqlock: odd while the RT thread writes snap. */
 	_Atomic uint32_t snap_seq;
 	struct engine_snapshot snap;
+
+	/* The latency histograms (enum engine_ear_hist, engine_global_hist):
+	 * recorded by the RT thread, published a few per stats tick. */
+	struct lathist *hists;
+	unsigned hists_per_tick;
 };
 
 /* RT thread, at a frame boundary: adopt what the main thread offered. */
 void engine_boundary(void *user_data, uint64_t now_ns);
+
+/*
+ * RT thread: zero every latency histogram (ResetStats). Readers see
+ * them empty at once (engine_hist_get()), and what is recorded from here
+ * on as it is republished. Costs a memset of each (~30 KiB x 20), so
+ * call it at a frame boundary, not per packet.
+ */
+void engine_hists_reset(struct engine *e);
 
 #endif

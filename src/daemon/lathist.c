@@ -21,7 +21,7 @@ struct lathist {
 	unsigned next; /* the next to publish (recorder) */
 	/* Bumped by lathist_reset(); written by the recorder only. */
 	_Atomic uint64_t gen;
-	struct hist *live;	     /* n, the recorder's */
+	struct hist *live;	    /* n, the recorder's */
 	struct lathist_slot *slots; /* n, published */
 };
 
@@ -128,8 +128,8 @@ int lathist_get(struct lathist *s, unsigned i, struct hist *ret)
 	gen = atomic_load_explicit(&s->gen, memory_order_acquire);
 	do {
 		a = atomic_load_explicit(&slot->seq, memory_order_acquire);
-		slot_gen = atomic_load_explicit(&slot->gen,
-						memory_order_relaxed);
+		slot_gen =
+		    atomic_load_explicit(&slot->gen, memory_order_relaxed);
 		memcpy(ret, &slot->h, sizeof(*ret));
 		atomic_thread_fence(memory_order_acquire);
 		b = atomic_load_explicit(&slot->seq, memory_order_relaxed);

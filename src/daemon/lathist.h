@@ -77,7 +77,6 @@ int lathist_get(struct lathist *s, unsigned i, struct hist *ret);
  * running late (a soft timer's slack, a busy tick). At least 1, at most
  * n; n when max_age_ns leaves less than two periods. Pure.
  */
-unsigned lathist_per_call(unsigned n, uint64_t period_ns,
-			  uint64_t max_age_ns);
+unsigned lathist_per_call(unsigned n, uint64_t period_ns, uint64_t max_age_ns);
 
 #endif

@@ -114,7 +114,7 @@ const char *link_name(const struct link *l)
 }
 
 int link_send_id(struct link *l, const uint8_t *buf, size_t len,
-			uint32_t *ret_id)
+		 uint32_t *ret_id)
 {
 	uint32_t id;
 	int r;
@@ -218,10 +218,10 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 		     link_name(l), a->version, l->st.ci_us, a->caps);
 }
 
-static void link_chan_msg(void *user_data, const void *data, size_t len,
+/* One message in, arrived at rx_ns: the state machine. */
+static void link_dispatch(struct link *l, const void *data, size_t len,
 			  uint64_t rx_ns, bool has_kernel_ts)
 {
-	struct link *l = user_data;
 	struct link_msg m;
 	int r;
 
@@ -283,6 +283,17 @@ static void link_chan_msg(void *user_data, const void *data, size_t len,
 				link_name(l));
 		}
 	}
+}
+
+/* chan_cb.msg: the message, timed in its latency layers. */
+static void link_chan_msg(void *user_data, const void *data, size_t len,
+			  const struct chan_rx_time *t)
+{
+	struct link *l = user_data;
+
+	link_lat_rx(l, t);
+	link_dispatch(l, data, len, t->arrival_ns, t->has_kernel_ts);
+	link_lat_handler(l, t);
 }
 
 static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
@@ -443,7 +454,7 @@ bool link_ready(const struct link *l)
 
 int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 		    uint8_t flags, const void *data, size_t len,
-		    uint64_t now_ns)
+		    uint64_t now_ns, uint64_t planned_ns)
 {
 	/* Header + fixed part + one 10 ms mono S16 frame at 48 kHz. */
 	uint8_t buf[LINK_HEADER_SIZE + LINK_AUDIO_FIXED_SIZE + 2048];
@@ -453,6 +464,7 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 		.data_len = (uint16_t)len,
 		.data = data,
 	};
+	uint32_t id;
 	size_t n;
 	int r;
 
@@ -463,10 +475,11 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 	if (r < 0) {
 		return r;
 	}
-	r = link_send(l, buf, n);
+	r = link_send_id(l, buf, n, &id);
 	if (r < 0) {
 		return r;
 	}
+	link_lat_submit(l, id, planned_ns);
 	l->tx_seq++;
 	l->tx[seq % LINK_TX_HISTORY].seq = seq;
 	l->tx[seq % LINK_TX_HISTORY].tx_ns = now_ns;
@@ -518,6 +531,11 @@ void link_tick(struct link *l, uint64_t now_ns)
 				     link_name(l));
 		}
 	}
+}
+
+void link_set_hists(struct link *l, const struct link_hists *h)
+{
+	l->hists = *h;
 }
 
 void link_get_stats(const struct link *l, struct link_stats *ret)

@@ -21,6 +21,7 @@
 #include "core/proto.h"
 #include "daemon/chan.h"
 
+struct hist;
 struct loop;
 struct wheel;
 struct plan;
@@ -110,11 +111,13 @@ bool link_ready(const struct link *l);
  * Send frame seq with its presentation time pts_ear_ns (earbud ns), the
  * AUDIO header flags (LINK_F_DISCONT or 0) and data (codec payload, len
  * octets, the HELLO's octets_per_frame). now_ns is the host send instant
- * recorded for the RENDER_REPORT's forward sample. 0 or -errno.
+ * recorded for the RENDER_REPORT's forward sample; planned_ns (host ns,
+ * 0 = unknown) the instant the frame was due to go, the start of its
+ * tx_submit latency (struct link_hists). 0 or -errno.
  */
 int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 		    uint8_t flags, const void *data, size_t len,
-		    uint64_t now_ns);
+		    uint64_t now_ns, uint64_t planned_ns);
 
 /*
  * The two ears' links reach their earbuds through one dongle whose crystal
@@ -132,6 +135,28 @@ const struct servo *link_shadow(const struct link *l);
 void link_tick(struct link *l, uint64_t now_ns);
 
 void link_get_stats(const struct link *l, struct link_stats *ret);
+
+/*
+ * Where a link records its latency histograms (core/hist, values in ns).
+ * What each measures is documented at enum engine_ear_hist (engine.h),
+ * whose names these are. Any may be NULL: not recorded. Not owned: they
+ * must outlive the link.
+ */
+struct link_hists {
+	struct hist *residual;
+	struct hist *delivery;
+	struct hist *rx_transport;
+	struct hist *rx_kernel;
+	struct hist *rx_loop;
+	struct hist *rx_handler;
+	struct hist *tx_submit;
+	struct hist *tx_kernel;
+	struct hist *tx_done;
+};
+
+/* Record into h's histograms from now on (copied). RT thread, or before
+ * it starts. */
+void link_set_hists(struct link *l, const struct link_hists *h);
 
 /*
  * The struct conf in link_env holds new live values: switch to the

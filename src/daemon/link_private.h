@@ -77,6 +77,7 @@ struct link {
 	} sent[LINK_SENT_RING];
 
 	struct link_tx tx[LINK_TX_HISTORY];
+	struct link_hists hists; /* link_set_hists(); members may be NULL */
 	struct link_stats st;
 	uint8_t buf[LINK_HEADER_SIZE + 64];
 };
@@ -111,5 +112,15 @@ void link_on_report(struct link *l, const struct link_msg *m);
 
 /* probe_timer's callback: the next SYNC_REQ. */
 void link_probe_fire(struct wheel_timer *t, uint64_t now_ns);
+
+/*
+ * Latency histograms (l->hists; engine.h, enum engine_ear_hist): a
+ * received message's kernel and loop layers, before it is handled; its
+ * handler's run time, after (reads the clock); the submit latency of the
+ * send chan_send() numbered id, planned at planned_ns (0: unknown).
+ */
+void link_lat_rx(struct link *l, const struct chan_rx_time *t);
+void link_lat_handler(struct link *l, const struct chan_rx_time *t);
+void link_lat_submit(struct link *l, uint32_t id, uint64_t planned_ns);
 
 #endif

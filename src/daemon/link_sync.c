@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/hist.h"
 #include "core/macro.h"
 #include "core/plan.h"
 #include "core/probe.h"
@@ -17,10 +18,87 @@
 #include "daemon/link_private.h"
 #include "os/rt.h"
 
+/* A latency sample, ns, into a histogram the engine may not have given. */
+static void link_hist(struct hist *h, uint64_t ns)
+{
+	if (h) {
+		hist_record(h, ns);
+	}
+}
+
+void link_lat_rx(struct link *l, const struct chan_rx_time *t)
+{
+	/* The kernel layer only where the kernel stamped the arrival: on
+	 * hci-uart the arrival is the loop's own look (engine.h). */
+	if (t->has_kernel_ts && t->seen_ns >= t->arrival_ns) {
+		link_hist(l->hists.rx_kernel, t->seen_ns - t->arrival_ns);
+	}
+	if (t->handler_ns >= t->seen_ns) {
+		link_hist(l->hists.rx_loop, t->handler_ns - t->seen_ns);
+	}
+}
+
+void link_lat_handler(struct link *l, const struct chan_rx_time *t)
+{
+	uint64_t now;
+
+	if (l->hists.rx_handler) {
+		now = rt_now_ns();
+		if (now >= t->handler_ns) {
+			hist_record(l->hists.rx_handler, now - t->handler_ns);
+		}
+	}
+}
+
+void link_lat_submit(struct link *l, uint32_t id, uint64_t planned_ns)
+{
+	/* link_send_id() read the clock right after chan_send(). */
+	uint64_t sent_ns = l->sent[id % LINK_SENT_RING].ns;
+
+	if (planned_ns && sent_ns >= planned_ns) {
+		link_hist(l->hists.tx_submit, sent_ns - planned_ns);
+	}
+}
+
+/*
+ * The reply's transport (rx_transport), before the servo takes the
+ * exchange: t3 is the earbud's instant at the connection event that
+ * carried the reply, t4 its host arrival stamp. The earbud's clock gives
+ * no host instant by itself, so the departure is mapped through the
+ * servo's model as it stands before this sample, and the delay is
+ * (map(t4) - t3) / rate: how much later than map's own origin the reply
+ * arrived. For SERVO_TTWS that origin is the reverse-delay floor
+ * (servo.h: map(h) is the earbud time a reply arriving at h at the
+ * quickest would carry), precisely the floor D plus the weighted mean
+ * jitter of the lucky replies its fit keeps (servo_ttws.c: the lowest
+ * TTWS_GATE_Q of the window, weighted towards the smallest). So the
+ * number is the reverse transit minus that origin: the jitter and
+ * queueing above the luckiest replies (HCI/USB jitter, a late host), 0
+ * for a reply at or below the origin, and never the constant part (D,
+ * the HCI delay and the air time: one-way delays cannot be measured
+ * without a common clock). On the scenario model (tests/scenarios,
+ * reply = 100 us + jitter) it is the jitter minus the lucky mean: with
+ * nominal's exponential 20 us about 11-12 us P50, 90 us P99. For the
+ * baselines (naive, median-iir), whose model is the NTP midpoint, it is
+ * about half the round trip's asymmetric delays instead.
+ */
+static void link_lat_transport(struct link *l)
+{
+	uint64_t at_t4;
+	int64_t d;
+
+	if (!l->hists.rx_transport || servo_map(l->servo, l->t4, &at_t4) < 0) {
+		return;
+	}
+	d = (int64_t)(at_t4 - l->t3);
+	link_hist(l->hists.rx_transport,
+		  d > 0 ? (uint64_t)((double)d / servo_rate(l->servo)) : 0);
+}
+
 /* A send stamp from the channel: latency statistics, and the t1 of the
  * timing exchange in flight. */
-void link_chan_sent(void *user_data, uint32_t id,
-			   enum chan_tx_point point, uint64_t ns)
+void link_chan_sent(void *user_data, uint32_t id, enum chan_tx_point point,
+		    uint64_t ns)
 {
 	struct link *l = user_data;
 	struct link_tx_lat *lat = point == CHAN_TX_DONE ? &l->st.tx_done :
@@ -35,6 +113,9 @@ void link_chan_sent(void *user_data, uint32_t id,
 	if (sent_ns && ns >= sent_ns) {
 		uint64_t d = ns - sent_ns;
 
+		link_hist(point == CHAN_TX_DONE ? l->hists.tx_done :
+						  l->hists.tx_kernel,
+			  d);
 		lat->timed++;
 		lat->sum_ns += d;
 		if (lat->timed == 1 || d < lat->min_ns) {
@@ -52,6 +133,7 @@ void link_chan_sent(void *user_data, uint32_t id,
 
 static void link_feed(struct link *l)
 {
+	struct servo_status before, after;
 	uint64_t t1 = l->t1;
 	unsigned k;
 	int r;
@@ -75,15 +157,24 @@ static void link_feed(struct link *l)
 			servo_sync_sample(l->kinds[k], t1, l->t2, l->t3, l->t4);
 		}
 	}
+	link_lat_transport(l);
+	servo_status(l->servo, &before);
 	r = servo_sync_sample(l->servo, t1, l->t2, l->t3, l->t4);
 	l->sync_pending = false;
 	if (r == 0) {
 		l->st.sync_samples++;
 	}
+	/* |residual| of each sample the servo accepted (not gated out). */
+	servo_status(l->servo, &after);
+	if (after.samples > before.samples) {
+		link_hist(l->hists.residual,
+			  (uint64_t)(after.last_residual_ns < 0 ?
+					     -after.last_residual_ns :
+					     after.last_residual_ns));
+	}
 }
 
-void link_on_sync_resp(struct link *l, const struct link_msg *m,
-			      uint64_t rx_ns)
+void link_on_sync_resp(struct link *l, const struct link_msg *m, uint64_t rx_ns)
 {
 	const struct link_sync_resp *s = &m->sync_resp;
 
@@ -138,10 +229,11 @@ void link_on_report(struct link *l, const struct link_msg *m)
 	if (servo_map(l->servo, tx->tx_ns, &mapped) == 0 &&
 	    r->rx_ear_ns > mapped) {
 		double rate = servo_rate(l->servo);
+		uint64_t delivery = (uint64_t)((double)(r->rx_ear_ns - mapped) /
+					       rate);
 
-		plan_observe_delivery(l->env.plan,
-				      (uint64_t)((double)(r->rx_ear_ns - mapped) /
-						 rate));
+		plan_observe_delivery(l->env.plan, delivery);
+		link_hist(l->hists.delivery, delivery);
 	}
 }
 

@@ -17,6 +17,7 @@
 #include "core/conf.h"
 #include "core/macro.h"
 #include "core/proto.h"
+#include "core/ratelimit.h"
 #include "core/servo.h"
 #include "core/spsc.h"
 
@@ -25,8 +26,6 @@
 /* The fixed fields (9 at most, log_send()) and the integers, with room. */
 #define LOG_FIELDS_MAX (12 + LOG_KV_MAX)
 #define LOG_FIELDS_BUF (LOG_MAIN_LINE_MAX + 1024)
-/* Text kept per rate-limit key, to say what an untyped summary is about. */
-#define LOG_RL_SAMPLE 64
 
 /*
  * In the ring: this header, n_kv struct log_kv, then len bytes of text
@@ -151,19 +150,6 @@ struct log_entry {
 	const char *text;
 };
 
-/* One rate-limit key: an event kind and ear, or (untyped) a text. */
-struct log_rl_slot {
-	bool used;
-	enum log_event ev;
-	int ear;
-	int level; /* most severe suppressed */
-	uint64_t hash;
-	uint64_t start_ns; /* window start, CLOCK_MONOTONIC */
-	uint32_t count;
-	uint32_t suppressed;
-	char sample[LOG_RL_SAMPLE];
-};
-
 static struct spsc log_ring;
 static uint8_t *log_mem;
 static _Atomic uint64_t log_drops;
@@ -172,7 +158,9 @@ static bool log_to_journal;
 static log_sink_fn log_sink;
 static void *log_sink_data;
 static uint64_t log_drops_reported;
-static struct log_rl_slot log_rl[LOG_RATELIMIT_SLOTS];
+/* The rate limiter (core/ratelimit) over a fixed table; main thread. */
+static struct ratelimit_slot log_rl_slots[LOG_RATELIMIT_SLOTS];
+static struct ratelimit log_rl;
 
 static uint64_t log_clock_default(clockid_t clock)
 {
@@ -404,130 +392,64 @@ static void log_send(const struct log_entry *e)
 
 /* ---- rate limit (main thread) ---------------------------------------- */
 
-/* FNV-1a, 64 bit: untyped records are keyed by their text. */
-static uint64_t log_hash(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-static void log_rl_report(struct log_rl_slot *s)
+/* A summary: "suppressed K similar messages (...)", keyed as the records
+ * it stands for, with the MESSAGE_ID of LOG_EV_LOG_SUPPRESSED. */
+static void log_rl_report(const struct ratelimit_report *r, void *user_data)
 {
 	char text[160];
-	const char *ear = log_ear_name(s->ear);
-	struct log_kv kv = LOG_KV(LOG_K_SUPPRESSED, s->suppressed);
+	enum log_event ev = (enum log_event)r->key.kind;
+	const char *ear = log_ear_name(r->key.scope);
+	struct log_kv kv = LOG_KV(LOG_K_SUPPRESSED, r->suppressed);
 	struct log_entry e = {
-		.level = s->level,
-		.ev = s->ev,
+		.level = r->level,
+		.ev = ev,
 		.id_ev = LOG_EV_LOG_SUPPRESSED,
-		.ear = s->ear,
+		.ear = r->key.scope,
 		.kv = &kv,
 		.n_kv = 1,
 		.rt = false,
 		.text = text,
 	};
 
-	if (s->ev == LOG_EV_NONE) {
+	(void)user_data;
+	if (ev == LOG_EV_NONE) {
 		snprintf(text, sizeof(text),
 			 "suppressed %u similar messages (like: %s)",
-			 s->suppressed, s->sample);
+			 r->suppressed, r->sample);
 	} else {
 		snprintf(text, sizeof(text),
 			 "suppressed %u similar messages (TTWS_EVENT=%s%s%s)",
-			 s->suppressed, log_event_name(s->ev),
+			 r->suppressed, log_event_name(ev),
 			 ear ? ", TTWS_EAR=" : "", ear ? ear : "");
 	}
 	log_send(&e);
-	s->suppressed = 0;
 }
 
-static struct log_rl_slot *log_rl_find(const struct log_entry *e,
-				       uint64_t hash, uint64_t now_ns)
+/* Set up on first use: records may come before log_init(). */
+static struct ratelimit *log_rl_get(void)
 {
-	struct log_rl_slot *s, *victim = NULL;
-	unsigned i;
-
-	for (i = 0; i < LOG_RATELIMIT_SLOTS; i++) {
-		s = &log_rl[i];
-		if (s->used && s->ev == e->ev && s->ear == e->ear &&
-		    s->hash == hash) {
-			return s;
-		}
+	if (!log_rl.slots) {
+		/* Constant, valid arguments: cannot fail. */
+		(void)ratelimit_init(&log_rl, log_rl_slots,
+				     LOG_RATELIMIT_SLOTS, LOG_RATELIMIT_BURST,
+				     LOG_RATELIMIT_WINDOW_NS, log_rl_report,
+				     NULL);
 	}
-	/* A free slot, else the one whose window started first (its count
-	 * is said before it goes): the table never grows. */
-	for (i = 0; i < LOG_RATELIMIT_SLOTS; i++) {
-		s = &log_rl[i];
-		if (!s->used) {
-			victim = s;
-			break;
-		}
-		if (!victim || s->start_ns < victim->start_ns) {
-			victim = s;
-		}
-	}
-	if (victim->used && victim->suppressed) {
-		log_rl_report(victim);
-	}
-	memset(victim, 0, sizeof(*victim));
-	victim->used = true;
-	victim->ev = e->ev;
-	victim->ear = e->ear;
-	victim->hash = hash;
-	victim->start_ns = now_ns;
-	snprintf(victim->sample, sizeof(victim->sample), "%s", e->text);
-	return victim;
+	return &log_rl;
 }
 
-/* Whether e goes out now; counts it when it does not. */
+/* Whether e goes out now (the rate limiter counts it when it does not).
+ * A key is the event kind and ear, or for an untyped record its text. */
 static bool log_rl_admit(const struct log_entry *e, uint64_t now_ns)
 {
-	uint64_t hash = e->ev == LOG_EV_NONE ? log_hash(e->text) : 0;
-	struct log_rl_slot *s = log_rl_find(e, hash, now_ns);
+	const struct ratelimit_key key = {
+		.kind = (uint32_t)e->ev,
+		.scope = e->ear,
+		.hash = e->ev == LOG_EV_NONE ? ratelimit_hash_text(e->text) : 0,
+	};
 
-	/* RT records carry their own instants, which may be a little older
-	 * than a window a main-thread record opened: that is "inside". */
-	if (now_ns > s->start_ns &&
-	    now_ns - s->start_ns >= LOG_RATELIMIT_WINDOW_NS) {
-		if (s->suppressed) {
-			log_rl_report(s);
-		}
-		s->start_ns = now_ns;
-		s->count = 0;
-	}
-	if (++s->count <= LOG_RATELIMIT_BURST) {
-		return true;
-	}
-	if (!s->suppressed || e->level < s->level) {
-		s->level = e->level;
-	}
-	s->suppressed++;
-	return false;
-}
-
-/* Say and forget the keys whose window is over (all when force). */
-static void log_rl_sweep(uint64_t now_ns, bool force)
-{
-	unsigned i;
-
-	for (i = 0; i < LOG_RATELIMIT_SLOTS; i++) {
-		struct log_rl_slot *s = &log_rl[i];
-
-		if (!s->used || (!force && (now_ns <= s->start_ns ||
-					    now_ns - s->start_ns <
-						    LOG_RATELIMIT_WINDOW_NS))) {
-			continue;
-		}
-		if (s->suppressed) {
-			log_rl_report(s);
-		}
-		s->used = false;
-	}
+	return ratelimit_admit(log_rl_get(), &key, e->level, e->text,
+			       now_ns) == RATELIMIT_PASS;
 }
 
 static void log_submit(const struct log_entry *e, uint64_t now_ns)
@@ -708,13 +630,13 @@ unsigned log_drain(void)
 		n++;
 	}
 	log_report_drops();
-	log_rl_sweep(mono, false);
+	ratelimit_sweep(log_rl_get(), mono);
 	return n;
 }
 
 void log_flush(void)
 {
-	log_rl_sweep(0, true);
+	ratelimit_flush(log_rl_get());
 }
 
 void log_reset(void)
@@ -724,7 +646,7 @@ void log_reset(void)
 	}
 	atomic_store_explicit(&log_drops, 0, memory_order_relaxed);
 	log_drops_reported = 0;
-	memset(log_rl, 0, sizeof(log_rl));
+	ratelimit_reset(log_rl_get());
 }
 
 uint64_t log_dropped(void)

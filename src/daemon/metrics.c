@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -13,8 +12,8 @@
 
 #include "config.h"
 #include "core/macro.h"
-#include "core/proto.h"
 #include "core/servo.h"
+#include "daemon/metrics_private.h"
 #include "daemon/omtext.h"
 #include "os/loop.h"
 #include "pw/sink.h"
@@ -23,28 +22,13 @@
  * The families, in the order written: global, PipeWire, per ear
  * (ear="left"/"right"), per hci-uart dongle (path="/dev/tty..."), then
  * the histograms. Names are a stable interface (dashboards, alerts):
- * rename only with a note in ttwsd(8).
+ * rename only with a note in ttwsd(8). Here: the entry points, the
+ * daemon-wide and PipeWire families and the histograms; the per-ear and
+ * per-dongle families are in metrics_ear.c.
  */
 
-static double ns_to_s(int64_t ns)
-{
-	return (double)ns / 1e9;
-}
-
-/* A uint64_t counter at offset off in a stats struct. */
-struct metrics_field {
-	struct omtext_family fam;
-	size_t off;
-};
-
-#define FIELD(type, field, name, unit, help)                                  \
-	{                                                                      \
-		{name, OMTEXT_COUNTER, unit, help}, offsetof(type, field)      \
-	}
-
-static void metrics_fields(struct omtext *w, const struct metrics_field *t,
-			   size_t n, const void *base,
-			   const struct omtext_label *l, size_t nl)
+void metrics_fields(struct omtext *w, const struct metrics_field *t, size_t n,
+		    const void *base, const struct omtext_label *l, size_t nl)
 {
 	size_t i;
 
@@ -56,98 +40,77 @@ static void metrics_fields(struct omtext *w, const struct metrics_field *t,
 	}
 }
 
-#define L(field, name, help) FIELD(struct loop_counters, field, name, "", help)
+#define L(field, name, help)                                                   \
+	METRICS_FIELD(struct loop_counters, field, name, "", help)
 static const struct metrics_field metrics_loop[] = {
-	L(wakeups, "ttws_loop_wakeups", "RT loop returns from its wait"),
-	L(timers_expired, "ttws_loop_timers_expired",
-	  "Timer wheel callbacks run"),
-	L(rx, "ttws_loop_rx", "Datagrams or stream chunks received"),
-	L(rx_errors, "ttws_loop_rx_errors", "Receive errors"),
-	L(rx_nobufs, "ttws_loop_rx_no_buffers",
-	  "io_uring receive buffer ring ran empty"),
-	L(cq_overflow, "ttws_loop_cq_overflows",
-	  "io_uring completions lost to a full completion queue"),
-	L(tx, "ttws_loop_tx", "Datagrams sent"),
-	L(tx_errors, "ttws_loop_tx_errors", "Sends that failed"),
-	L(tx_no_slot, "ttws_loop_tx_no_slot",
-	  "Sends refused for want of a slot or buffer space"),
+    L(wakeups, "ttws_loop_wakeups", "RT loop returns from its wait"),
+    L(timers_expired, "ttws_loop_timers_expired", "Timer wheel callbacks run"),
+    L(rx, "ttws_loop_rx", "Datagrams or stream chunks received"),
+    L(rx_errors, "ttws_loop_rx_errors", "Receive errors"),
+    L(rx_nobufs, "ttws_loop_rx_no_buffers",
+      "io_uring receive buffer ring ran empty"),
+    L(cq_overflow, "ttws_loop_cq_overflows",
+      "io_uring completions lost to a full completion queue"),
+    L(tx, "ttws_loop_tx", "Datagrams sent"),
+    L(tx_errors, "ttws_loop_tx_errors", "Sends that failed"),
+    L(tx_no_slot, "ttws_loop_tx_no_slot",
+      "Sends refused for want of a slot or buffer space"),
 };
 #undef L
 
-#define S(field, name, help) FIELD(struct stream_stats, field, name, "", help)
+#define S(field, name, help)                                                   \
+	METRICS_FIELD(struct stream_stats, field, name, "", help)
 static const struct metrics_field metrics_stream[] = {
-	S(ticks, "ttws_stream_frames", "Audio frames cut by the frame clock"),
-	S(late_ticks, "ttws_stream_late_ticks",
-	  "Frame clock ticks that ran after the next deadline"),
-	S(encode_errors, "ttws_stream_encode_errors", "Codec encode errors"),
+    S(ticks, "ttws_stream_frames", "Audio frames cut by the frame clock"),
+    S(late_ticks, "ttws_stream_late_ticks",
+      "Frame clock ticks that ran after the next deadline"),
+    S(encode_errors, "ttws_stream_encode_errors", "Codec encode errors"),
 };
 /* source = pipewire: the RT thread's side of the ring. */
 static const struct metrics_field metrics_pw_stream[] = {
-	S(pw_quanta, "ttws_pipewire_ring_records",
-	  "Quantum records taken from the PipeWire ring"),
-	S(pw_bad_records, "ttws_pipewire_ring_bad_records",
-	  "Malformed ring records skipped"),
-	S(pw_underruns, "ttws_pipewire_ring_underruns",
-	  "Cycles whose quantum was not in the ring by the next trigger"),
-	S(pw_discont, "ttws_pipewire_discont_frames",
-	  "Frames after a jump in graph position"),
-	S(pw_no_clock, "ttws_pipewire_no_clock_frames",
-	  "Frames without graph timing"),
-	S(pw_triggers, "ttws_pipewire_triggers",
-	  "Graph cycles started by the frame clock"),
-	S(pw_idle_ticks, "ttws_pipewire_idle_ticks",
-	  "Frame clock ticks while ttws.sink did not drive its graph"),
+    S(pw_quanta, "ttws_pipewire_ring_records",
+      "Quantum records taken from the PipeWire ring"),
+    S(pw_bad_records, "ttws_pipewire_ring_bad_records",
+      "Malformed ring records skipped"),
+    S(pw_underruns, "ttws_pipewire_ring_underruns",
+      "Cycles whose quantum was not in the ring by the next trigger"),
+    S(pw_discont, "ttws_pipewire_discont_frames",
+      "Frames after a jump in graph position"),
+    S(pw_no_clock, "ttws_pipewire_no_clock_frames",
+      "Frames without graph timing"),
+    S(pw_triggers, "ttws_pipewire_triggers",
+      "Graph cycles started by the frame clock"),
+    S(pw_idle_ticks, "ttws_pipewire_idle_ticks",
+      "Frame clock ticks while ttws.sink did not drive its graph"),
 };
 #undef S
 
-#define P(field, name, help) FIELD(struct pw_sink_stats, field, name, "", help)
+#define P(field, name, help)                                                   \
+	METRICS_FIELD(struct pw_sink_stats, field, name, "", help)
 static const struct metrics_field metrics_pw_sink[] = {
-	P(process_calls, "ttws_pipewire_sink_process_calls",
-	  "ttws.sink process() calls"),
-	P(quanta, "ttws_pipewire_sink_quanta", "Quanta written to the ring"),
-	P(overruns, "ttws_pipewire_sink_overruns",
-	  "Quanta dropped because the ring was full"),
-	P(underruns, "ttws_pipewire_sink_underruns",
-	  "process() calls without a buffer or with an empty one"),
-	P(oversize, "ttws_pipewire_sink_oversize",
-	  "Quanta above the maximum quantum, dropped"),
-	P(late_cycles, "ttws_pipewire_sink_late_cycles",
-	  "Cycles that waited for the previous one to finish"),
-	P(dropped, "ttws_pipewire_sink_dropped_triggers",
-	  "Triggers never run"),
-	P(stuck, "ttws_pipewire_sink_stuck_restarts",
-	  "Restarts after triggers waited for a cycle that did not finish"),
-	P(trigger_errors, "ttws_pipewire_sink_trigger_errors",
-	  "pw_stream_trigger_process() failures"),
+    P(process_calls, "ttws_pipewire_sink_process_calls",
+      "ttws.sink process() calls"),
+    P(quanta, "ttws_pipewire_sink_quanta", "Quanta written to the ring"),
+    P(overruns, "ttws_pipewire_sink_overruns",
+      "Quanta dropped because the ring was full"),
+    P(underruns, "ttws_pipewire_sink_underruns",
+      "process() calls without a buffer or with an empty one"),
+    P(oversize, "ttws_pipewire_sink_oversize",
+      "Quanta above the maximum quantum, dropped"),
+    P(late_cycles, "ttws_pipewire_sink_late_cycles",
+      "Cycles that waited for the previous one to finish"),
+    P(dropped, "ttws_pipewire_sink_dropped_triggers", "Triggers never run"),
+    P(stuck, "ttws_pipewire_sink_stuck_restarts",
+      "Restarts after triggers waited for a cycle that did not finish"),
+    P(trigger_errors, "ttws_pipewire_sink_trigger_errors",
+      "pw_stream_trigger_process() failures"),
 };
 #undef P
 
-#define D(field, name, unit, help)                                            \
-	FIELD(struct dongle_stats, field, name, unit, help)
-static const struct metrics_field metrics_dongle[] = {
-	D(opens, "ttws_dongle_opens", "", "Dongle opened and set up"),
-	D(open_fails, "ttws_dongle_open_failures", "",
-	  "Failed opens or set-ups"),
-	D(losses, "ttws_dongle_losses", "", "Dongle lost while open"),
-	D(h4_resyncs, "ttws_dongle_h4_resyncs", "",
-	  "H4 framing resynchronisations"),
-	D(h4_bytes_skipped, "ttws_dongle_h4_skipped_bytes", "bytes",
-	  "Bytes skipped to find H4 framing again"),
-	D(evt_errors, "ttws_dongle_event_errors", "", "Malformed HCI events"),
-	D(acl_errors, "ttws_dongle_acl_errors", "", "Malformed ACL packets"),
-	D(l2cap_errors, "ttws_dongle_l2cap_errors", "", "L2CAP errors"),
-	D(cmd_timeouts, "ttws_dongle_command_timeouts", "",
-	  "HCI command timeouts"),
-	D(trace_drops, "ttws_dongle_capture_drops", "",
-	  "Packets the btsnoop capture ring dropped"),
-};
-#undef D
-#undef FIELD
-
 static void metrics_global(struct omtext *w, const struct metrics_input *in)
 {
-	static const struct omtext_family up = {
-	    "ttws_up", OMTEXT_GAUGE, "", "1: ttwsd is running"};
+	static const struct omtext_family up = {"ttws_up", OMTEXT_GAUGE, "",
+						"1: ttwsd is running"};
 	static const struct omtext_family build = {
 	    "ttws_build", OMTEXT_INFO, "",
 	    "Version, event loop backend, audio source and codec"};
@@ -159,8 +122,8 @@ static void metrics_global(struct omtext *w, const struct metrics_input *in)
 	     "Time since ttwsd started"},
 	    {"ttws_presentation_delay_seconds", OMTEXT_GAUGE, "seconds",
 	     "Applied presentation delay"},
-	    {"ttws_presentation_delay_target_seconds", OMTEXT_GAUGE,
-	     "seconds", "Presentation delay the controller aims for"},
+	    {"ttws_presentation_delay_target_seconds", OMTEXT_GAUGE, "seconds",
+	     "Presentation delay the controller aims for"},
 	    {"ttws_audio_latency_seconds", OMTEXT_GAUGE, "seconds",
 	     "Graph instant to earbud output: the delay plus the codec's"},
 	};
@@ -192,7 +155,8 @@ static void metrics_global(struct omtext *w, const struct metrics_input *in)
 		omtext_stateset(w, &estimator, NULL, 0, kinds, n, cur);
 	}
 	for (i = 0; i < ARRAY_SIZE(gauges); i++) {
-		omtext_f64(w, &gauges[i], NULL, 0, ns_to_s((int64_t)gv[i]));
+		omtext_f64(w, &gauges[i], NULL, 0,
+			   metrics_ns_to_s((int64_t)gv[i]));
 	}
 	metrics_fields(w, metrics_stream, ARRAY_SIZE(metrics_stream),
 		       &s->stream, NULL, 0);
@@ -219,8 +183,8 @@ static void metrics_pipewire(struct omtext *w, const struct metrics_input *in)
 	if (in->conf->stream.source != CONF_SOURCE_PIPEWIRE) {
 		return;
 	}
-	metrics_fields(w, metrics_pw_stream, ARRAY_SIZE(metrics_pw_stream),
-		       st, NULL, 0);
+	metrics_fields(w, metrics_pw_stream, ARRAY_SIZE(metrics_pw_stream), st,
+		       NULL, 0);
 	omtext_f64(w, &level, NULL, 0, (double)st->ring_bytes);
 	omtext_f64(w, &rate, NULL, 0, st->rate_diff);
 	omtext_u64(w, &driving, NULL, 0, st->driving);
@@ -231,315 +195,25 @@ static void metrics_pipewire(struct omtext *w, const struct metrics_input *in)
 	}
 }
 
-static void metrics_dongles(struct omtext *w, const struct metrics_input *in)
-{
-	static const struct omtext_family open = {
-	    "ttws_dongle_open", OMTEXT_GAUGE, "",
-	    "1: the dongle's tty is open and its controller set up"};
-	static const struct omtext_family line = {
-	    "ttws_dongle_line_errors", OMTEXT_COUNTER, "",
-	    "UART line errors (TIOCGICOUNT) by kind"};
-	static const char *const kinds[] = {"frame", "overrun", "parity",
-					    "break", "buffer_overrun"};
-	const struct engine_snapshot *s = in->snap;
-	unsigned n = MIN(s->n_dongles, (unsigned)CONF_N_EARS), i, k;
-	struct omtext_label l[2] = {{"path", NULL}, {"kind", NULL}};
-
-	for (i = 0; i < n; i++) {
-		if ((l[0].value = in->dongle_path[i])) {
-			omtext_u64(w, &open, l, 1, s->dongle[i].open);
-		}
+#define H(name, help)                                                          \
+	{                                                                      \
+		name, OMTEXT_HISTOGRAM, "seconds", help                        \
 	}
-	for (k = 0; k < ARRAY_SIZE(metrics_dongle); k++) {
-		for (i = 0; i < n; i++) {
-			if ((l[0].value = in->dongle_path[i])) {
-				metrics_fields(w, &metrics_dongle[k], 1,
-					       &s->dongle[i], l, 1);
-			}
-		}
-	}
-	for (i = 0; i < n; i++) {
-		const struct dongle_stats *d = &s->dongle[i];
-		const uint64_t v[ARRAY_SIZE(kinds)] = {
-		    d->line_frame, d->line_overrun, d->line_parity,
-		    d->line_brk, d->line_buf_overrun};
-
-		/* Drivers without TIOCGICOUNT (a pty) have no such series. */
-		l[0].value = in->dongle_path[i];
-		for (k = 0; l[0].value && d->icount_available &&
-			    k < ARRAY_SIZE(kinds);
-		     k++) {
-			l[1].value = kinds[k];
-			omtext_u64(w, &line, l, 2, v[k]);
-		}
-	}
-}
-
-static bool metrics_ear_on(const struct metrics_input *in, unsigned e)
-{
-	return in->conf->link[e].transport != CONF_TRANSPORT_NONE;
-}
-
-static const char *metrics_link_state_name(enum link_state s)
-{
-	/* The names of link_state_name() and of the D-Bus State property;
-	 * link.c is not linked into the test, so they are repeated. */
-	switch (s) {
-	case LINK_ST_IDLE:
-		return "idle";
-	case LINK_ST_CONNECTING:
-		return "connecting";
-	case LINK_ST_HELLO:
-		return "hello";
-	case LINK_ST_SYNCING:
-		return "syncing";
-	case LINK_ST_STREAMING:
-		return "streaming";
-	}
-	return NULL;
-}
-
-static void metrics_ear_states(struct omtext *w, const struct metrics_input *in)
-{
-	static const struct omtext_family link = {
-	    "ttws_link_state", OMTEXT_STATESET, "", "Link state"};
-	static const struct omtext_family servo = {
-	    "ttws_servo_state", OMTEXT_STATESET, "", "Clock servo state"};
-	/* LINK_ST_STREAMING is the last state. */
-	const char *ls[LINK_ST_STREAMING + 1], *ss[8];
-	struct omtext_label l = {"ear", NULL};
-	size_t nl, ns = 0, st;
-	unsigned e;
-
-	for (nl = 0; nl < ARRAY_SIZE(ls); nl++) {
-		ls[nl] = metrics_link_state_name((enum link_state)nl);
-	}
-	while (ns < ARRAY_SIZE(ss) && servo_state_name((enum servo_state)ns)) {
-		ss[ns] = servo_state_name((enum servo_state)ns);
-		ns++;
-	}
-	for (e = 0; e < CONF_N_EARS; e++) {
-		l.value = conf_ear_name(e);
-		st = in->snap->ear[e].link.state;
-		if (metrics_ear_on(in, e) && st < nl) {
-			omtext_stateset(w, &link, &l, 1, ls, nl, st);
-		}
-	}
-	for (e = 0; e < CONF_N_EARS; e++) {
-		l.value = conf_ear_name(e);
-		st = in->snap->ear[e].servo.state;
-		if (metrics_ear_on(in, e) && st < ns) {
-			omtext_stateset(w, &servo, &l, 1, ss, ns, st);
-		}
-	}
-}
-
-enum metrics_ear_counter {
-	EC_FRAMES_SENT,
-	EC_FRAMES_LOST,
-	EC_FRAMES_LATE,
-	EC_UNDERRUNS,
-	EC_CONNECTS,
-	EC_CONNECT_FAILS,
-	EC_DISCONNECTS,
-	EC_HELLO_TIMEOUTS,
-	EC_SEND_ERRORS,
-	EC_SYNC_SENT,
-	EC_SYNC_SAMPLES,
-	EC_SYNC_LOST,
-	EC_REPORTS,
-	EC_UNEXPECTED,
-	EC_SERVO_SAMPLES,
-	EC_SERVO_REJECTED,
-	EC_SERVO_STEPS,
-	EC_N,
-};
-
-#define C(name, help) {name, OMTEXT_COUNTER, "", help}
-static const struct omtext_family metrics_ear_counters[EC_N] = {
-    [EC_FRAMES_SENT] = C("ttws_link_frames_sent", "AUDIO frames sent"),
-    [EC_FRAMES_LOST] = C("ttws_link_frames_lost",
-			 "Frames not delivered: ear not ready, or send failed"),
-    [EC_FRAMES_LATE] = C("ttws_ear_frames_late",
-			 "Frames the earbud reported late"),
-    [EC_UNDERRUNS] = C("ttws_ear_underruns",
-		       "Output underruns the earbud reported"),
-    [EC_CONNECTS] = C("ttws_link_connects",
-		      "Successful connects; reconnects are connects - 1"),
-    [EC_CONNECT_FAILS] = C("ttws_link_connect_failures", "Failed connects"),
-    [EC_DISCONNECTS] = C("ttws_link_disconnects", "Disconnects"),
-    [EC_HELLO_TIMEOUTS] = C("ttws_link_hello_timeouts",
-			    "HELLO exchanges that timed out"),
-    [EC_SEND_ERRORS] = C("ttws_link_send_errors", "Link sends that failed"),
-    [EC_SYNC_SENT] = C("ttws_link_sync_requests", "Timing exchanges started"),
-    [EC_SYNC_SAMPLES] = C("ttws_link_sync_samples",
-			  "Timing exchanges completed and fed to the servo"),
-    [EC_SYNC_LOST] = C("ttws_link_sync_lost",
-		       "Timing exchanges never completed"),
-    [EC_REPORTS] = C("ttws_link_render_reports", "RENDER_REPORTs received"),
-    [EC_UNEXPECTED] = C("ttws_link_unexpected_messages",
-			"Well-formed messages wrong for the link state"),
-    [EC_SERVO_SAMPLES] = C("ttws_servo_samples",
-			   "Timing samples the servo accepted"),
-    [EC_SERVO_REJECTED] = C("ttws_servo_rejected_samples",
-			    "Timing samples the servo gated out"),
-    [EC_SERVO_STEPS] = C("ttws_servo_steps", "Servo resynchronisations"),
-};
-#undef C
-
-static void metrics_ear_counter_values(const struct metrics_input *in,
-				       unsigned e, uint64_t v[EC_N])
-{
-	const struct link_stats *l = &in->snap->ear[e].link;
-	const struct servo_status *sv = &in->snap->ear[e].servo;
-
-	v[EC_FRAMES_SENT] = l->frames_sent;
-	/* As the D-Bus FramesLost property counts them. */
-	v[EC_FRAMES_LOST] = in->snap->stream.skipped[e] + l->send_errors;
-	v[EC_FRAMES_LATE] = l->ear_late;
-	v[EC_UNDERRUNS] = l->ear_underruns;
-	v[EC_CONNECTS] = l->connects;
-	v[EC_CONNECT_FAILS] = l->connect_fails;
-	v[EC_DISCONNECTS] = l->disconnects;
-	v[EC_HELLO_TIMEOUTS] = l->hello_timeouts;
-	v[EC_SEND_ERRORS] = l->send_errors;
-	v[EC_SYNC_SENT] = l->sync_sent;
-	v[EC_SYNC_SAMPLES] = l->sync_samples;
-	v[EC_SYNC_LOST] = l->sync_lost;
-	v[EC_REPORTS] = l->reports;
-	v[EC_UNEXPECTED] = l->unexpected;
-	v[EC_SERVO_SAMPLES] = sv->samples;
-	v[EC_SERVO_REJECTED] = sv->rejected;
-	v[EC_SERVO_STEPS] = sv->steps;
-}
-
-enum metrics_ear_gauge {
-	EG_OFFSET,
-	EG_OFFSET_SD,
-	EG_RATE,
-	EG_RESIDUAL,
-	EG_BATTERY,
-	EG_BUFFER,
-	EG_CI,
-	EG_N,
-};
-
-#define G(name, unit, help) {name, OMTEXT_GAUGE, unit, help}
-static const struct omtext_family metrics_ear_gauges[EG_N] = {
-    [EG_OFFSET] = G("ttws_servo_offset_seconds", "seconds",
-		    "Earbud minus host clock at the servo's model origin"),
-    [EG_OFFSET_SD] = G("ttws_servo_offset_sd_seconds", "seconds",
-		       "Servo's standard error of the offset, 0 if unlocked"),
-    [EG_RATE] = G("ttws_servo_rate_error_ratio", "ratio",
-		  "Earbud clock rate error, d ear / d host - 1"),
-    [EG_RESIDUAL] = G("ttws_servo_last_residual_seconds", "seconds",
-		      "Newest timing sample's disagreement with the model"),
-    [EG_BATTERY] = G("ttws_ear_battery_ratio", "ratio",
-		     "Earbud battery charge; absent while unknown"),
-    [EG_BUFFER] = G("ttws_ear_buffer_frames", "frames",
-		    "Frames buffered at the earbud"),
-    [EG_CI] = G("ttws_link_connection_interval_seconds", "seconds",
-		"Bluetooth connection interval"),
-};
-#undef G
-
-/* NAN: no sample. */
-static void metrics_ear_gauge_values(const struct metrics_input *in,
-				     unsigned e, double v[EG_N])
-{
-	const struct link_stats *l = &in->snap->ear[e].link;
-	const struct servo_status *sv = &in->snap->ear[e].servo;
-
-	v[EG_OFFSET] = ns_to_s(sv->offset_ns);
-	v[EG_OFFSET_SD] = ns_to_s((int64_t)sv->offset_sd_ns);
-	v[EG_RATE] = (double)sv->rate_ppb / 1e9;
-	v[EG_RESIDUAL] = ns_to_s(sv->last_residual_ns);
-	/* 255 = unknown (ttws-link(7), STATUS). */
-	v[EG_BATTERY] = l->battery_pct <= 100 ? l->battery_pct / 100.0 : NAN;
-	v[EG_BUFFER] = l->ear_buffer;
-	v[EG_CI] = (double)l->ci_us / 1e6;
-}
-
-/*
- * Decode error names by counter index. proto.h maps an errno to both but
- * not an index back, so every errno is looked up rather than the table
- * copied (status.c's copy has to be kept in step by hand).
- */
-static void metrics_proto_error_names(const char *ret[PROTO_N_ERRORS])
-{
-	int err, i;
-
-	for (i = 0; i < PROTO_N_ERRORS; i++) {
-		ret[i] = NULL;
-	}
-	for (err = 1; err < 4096; err++) {
-		i = proto_error_index(-err);
-		if (i >= 0 && i < PROTO_N_ERRORS) {
-			ret[i] = proto_error_name(-err);
-		}
-	}
-}
-
-static void metrics_ears(struct omtext *w, const struct metrics_input *in)
-{
-	static const struct omtext_family malformed = {
-	    "ttws_link_malformed_messages", OMTEXT_COUNTER, "",
-	    "Messages that failed to decode, by decode error"};
-	uint64_t cv[CONF_N_EARS][EC_N];
-	double gv[CONF_N_EARS][EG_N];
-	const char *kinds[PROTO_N_ERRORS];
-	struct omtext_label l[2] = {{"ear", NULL}, {"kind", NULL}};
-	unsigned e, k;
-
-	for (e = 0; e < CONF_N_EARS; e++) {
-		metrics_ear_counter_values(in, e, cv[e]);
-		metrics_ear_gauge_values(in, e, gv[e]);
-	}
-	metrics_ear_states(w, in);
-	/* Family by family: neither format lets families interleave. */
-	for (k = 0; k < EC_N; k++) {
-		for (e = 0; e < CONF_N_EARS; e++) {
-			l[0].value = conf_ear_name(e);
-			if (metrics_ear_on(in, e)) {
-				omtext_u64(w, &metrics_ear_counters[k], l, 1,
-					   cv[e][k]);
-			}
-		}
-	}
-	metrics_proto_error_names(kinds);
-	for (e = 0; e < CONF_N_EARS; e++) {
-		l[0].value = conf_ear_name(e);
-		for (k = 0; k < PROTO_N_ERRORS && metrics_ear_on(in, e); k++) {
-			if ((l[1].value = kinds[k])) {
-				omtext_u64(w, &malformed, l, 2,
-					   in->snap->ear[e].link.malformed[k]);
-			}
-		}
-	}
-	for (k = 0; k < EG_N; k++) {
-		for (e = 0; e < CONF_N_EARS; e++) {
-			l[0].value = conf_ear_name(e);
-			if (metrics_ear_on(in, e) && !isnan(gv[e][k])) {
-				omtext_f64(w, &metrics_ear_gauges[k], l, 1,
-					   gv[e][k]);
-			}
-		}
-	}
-}
-
-#define H(name, help) {name, OMTEXT_HISTOGRAM, "seconds", help}
 enum { MH_RESIDUAL, MH_DELIVERY, MH_RX, MH_TX, MH_N };
 static const struct omtext_family metrics_h_ear[MH_N] = {
     [MH_RESIDUAL] = H("ttws_servo_residual_seconds",
-      "Absolute servo residual of each timing sample"),
-    [MH_DELIVERY] = H("ttws_link_delivery_seconds", "AUDIO sent to received by the earbud"),
-    [MH_RX] = H("ttws_link_rx_latency_seconds",
-      "Received link packets by layer: transport (earbud departure to "
-      "arrival stamp), kernel (stamp to the loop), loop (to the "
-      "handler), handler (its run time)"),
-    [MH_TX] = H("ttws_link_tx_latency_seconds",
-      "Sent frames by layer: submit (frame tick to send), kernel (send "
-      "to kernel TX stamp), done (send to controller completion)"),
+		      "Absolute servo residual of each timing sample"),
+    [MH_DELIVERY] =
+	H("ttws_link_delivery_seconds", "AUDIO sent to received by the earbud"),
+    [MH_RX] =
+	H("ttws_link_rx_latency_seconds",
+	  "Received link packets by layer: transport (earbud departure to "
+	  "arrival stamp), kernel (stamp to the loop), loop (to the "
+	  "handler), handler (its run time)"),
+    [MH_TX] =
+	H("ttws_link_tx_latency_seconds",
+	  "Sent frames by layer: submit (frame tick to send), kernel (send "
+	  "to kernel TX stamp), done (send to controller completion)"),
 };
 static const struct omtext_family metrics_h_global[ENGINE_N_GLOBAL_HISTS] = {
     [ENGINE_GH_WAKEUP] = H("ttws_loop_wakeup_latency_seconds",
@@ -553,7 +227,7 @@ _Static_assert(ENGINE_N_EAR_HISTS == 9 && ENGINE_N_GLOBAL_HISTS == 2,
 	       "give the new engine histogram a family in metrics.c");
 /* Per ear histogram id: its family in metrics_h_ear, and its layer. */
 static const struct {
-	unsigned fam; /* MH_* */
+	unsigned fam;	   /* MH_* */
 	const char *layer; /* NULL: the family has no layer label */
 } metrics_ear_hists[ENGINE_N_EAR_HISTS] = {
     [ENGINE_EH_RESIDUAL] = {MH_RESIDUAL, NULL},
@@ -589,10 +263,14 @@ static void metrics_hists(struct omtext *w, const struct metrics_input *in)
 		}
 	}
 	for (id = 0; id < ENGINE_N_GLOBAL_HISTS; id++) {
-		if (in->global_hist[id]) {
-			omtext_hist(w, &metrics_h_global[id], NULL, 0,
-				    in->global_hist[id]);
+		/* The hand-over exists only with source = pipewire. */
+		if (!in->global_hist[id] ||
+		    (id == ENGINE_GH_HANDOFF &&
+		     in->conf->stream.source != CONF_SOURCE_PIPEWIRE)) {
+			continue;
 		}
+		omtext_hist(w, &metrics_h_global[id], NULL, 0,
+			    in->global_hist[id]);
 	}
 }
 

@@ -41,7 +41,7 @@ struct pw_sink_stats;
 
 enum metrics_format {
 	METRICS_OPENMETRICS = 0, /* application/openmetrics-text; 1.0.0 */
-	METRICS_PROMETHEUS = 1,  /* text/plain; version=0.0.4 */
+	METRICS_PROMETHEUS = 1,	 /* text/plain; version=0.0.4 */
 };
 
 /*
@@ -52,7 +52,7 @@ enum metrics_format {
  */
 struct metrics_input {
 	const struct engine_snapshot *snap; /* required */
-	const struct conf *conf;            /* required: the running config */
+	const struct conf *conf;	    /* required: the running config */
 	uint64_t uptime_ns;
 	/* snap->dongle[i]'s tty (engine_dongle_path()); NULL skips it. */
 	const char *dongle_path[CONF_N_EARS];

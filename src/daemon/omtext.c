@@ -22,14 +22,14 @@ static const struct {
 	uint64_t ns;
 	const char *le;
 } omtext_le[] = {
-	{100, "1e-07"},	      {200, "2e-07"},	    {500, "5e-07"},
-	{1000, "1e-06"},      {2000, "2e-06"},	    {5000, "5e-06"},
-	{10000, "1e-05"},     {20000, "2e-05"},	    {50000, "5e-05"},
-	{100000, "0.0001"},   {200000, "0.0002"},   {500000, "0.0005"},
-	{1000000, "0.001"},   {2000000, "0.002"},   {5000000, "0.005"},
-	{10000000, "0.01"},   {20000000, "0.02"},   {50000000, "0.05"},
-	{100000000, "0.1"},   {200000000, "0.2"},   {500000000, "0.5"},
-	{1000000000, "1.0"},
+    {100, "1e-07"},	 {200, "2e-07"},     {500, "5e-07"},
+    {1000, "1e-06"},	 {2000, "2e-06"},    {5000, "5e-06"},
+    {10000, "1e-05"},	 {20000, "2e-05"},   {50000, "5e-05"},
+    {100000, "0.0001"},	 {200000, "0.0002"}, {500000, "0.0005"},
+    {1000000, "0.001"},	 {2000000, "0.002"}, {5000000, "0.005"},
+    {10000000, "0.01"},	 {20000000, "0.02"}, {50000000, "0.05"},
+    {100000000, "0.1"},	 {200000000, "0.2"}, {500000000, "0.5"},
+    {1000000000, "1.0"},
 };
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629, 4), or 0. */
@@ -53,7 +53,8 @@ static unsigned omtext_utf8_len(const unsigned char *p)
 	}
 	/* A NUL fails the range check, so this never reads past it. */
 	for (i = 1; i < len; i++) {
-		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf)) {
+		if (p[i] < (i == 1 ? lo : 0x80) ||
+		    p[i] > (i == 1 ? hi : 0xbf)) {
 			return 0;
 		}
 	}
@@ -215,8 +216,7 @@ void omtext_f64(struct omtext *w, const struct omtext_family *m,
 
 void omtext_stateset(struct omtext *w, const struct omtext_family *m,
 		     const struct omtext_label *l, size_t n,
-		     const char *const *states, size_t n_states,
-		     size_t current)
+		     const char *const *states, size_t n_states, size_t current)
 {
 	struct omtext_label ll[OMTEXT_MAX_LABELS];
 	size_t i;

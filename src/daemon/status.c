@@ -272,7 +272,15 @@ int status_write_json(FILE *f, const struct status_input *in)
 	for (e = 0; e < CONF_N_EARS; e++) {
 		const struct engine_ear *x = &s->ear[e];
 		const struct link_stats *l = &x->link;
+		char battery[8];
 
+		/* 255: not reported (yet). */
+		if (l->battery_pct > 100) {
+			snprintf(battery, sizeof(battery), "null");
+		} else {
+			snprintf(battery, sizeof(battery), "%u",
+				 l->battery_pct);
+		}
 		fprintf(f, "%s\"%s\":{", e ? "," : "", conf_ear_name(e));
 		fprintf(f, "\"transport\":\"%s\",\"state\":\"%s\",",
 			conf_transport_name(c->link[e].transport),
@@ -280,17 +288,20 @@ int status_write_json(FILE *f, const struct status_input *in)
 		fprintf(f,
 			"\"connects\":%" PRIu64 ",\"connect_fails\":%" PRIu64
 			",\"disconnects\":%" PRIu64
-			",\"frames_sent\":%" PRIu64 ",\"reports\":%" PRIu64
+			",\"frames_sent\":%" PRIu64 ",\"frames_lost\":%" PRIu64
+			",\"reports\":%" PRIu64
 			",\"not_rendered\":%" PRIu64 ",\"ear_late\":%u"
 			",\"ear_underruns\":%u,\"ear_buffer\":%u"
 			",\"sync_sent\":%" PRIu64 ",\"sync_samples\":%" PRIu64
 			",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
+			",\"battery_pct\":%s"
 			",\"unexpected\":%" PRIu64
 			",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
 			l->connects, l->connect_fails, l->disconnects,
-			l->frames_sent, l->reports, l->not_rendered,
-			l->ear_late, l->ear_underruns, l->ear_buffer,
-			l->sync_sent, l->sync_samples, l->sync_lost, l->ci_us,
+			l->frames_sent, s->stream.skipped[e] + l->send_errors,
+			l->reports, l->not_rendered, l->ear_late,
+			l->ear_underruns, l->ear_buffer, l->sync_sent,
+			l->sync_samples, l->sync_lost, l->ci_us, battery,
 			l->unexpected, l->rx_no_kernel_ts);
 		for (i = 0; i < PROTO_N_ERRORS; i++) {
 			int idx = proto_error_index(status_proto_errs[i]);

@@ -61,7 +61,9 @@ struct stream {
 	bool triggered;          /* the previous tick started a cycle */
 	uint64_t quanta_at_trigger;
 	uint64_t last_in_ns;     /* process() instant of the last record */
+	/* Not owned, may be NULL (stream_set_hists()). */
 	struct hist *handoff;
+	struct hist *wakeup;
 	/* Run before each frame is cut (stream_set_boundary_fn()). */
 	void (*boundary_fn)(void *data, uint64_t now_ns);
 	void *boundary_data;
@@ -133,11 +135,9 @@ static int stream_pw_new(struct stream *s, const struct conf *c,
 	}
 	s->scratch_len = framer_quantum_bytes(s->framer, STREAM_MAX_QUANTUM);
 	s->scratch = malloc(s->scratch_len);
-	s->handoff = malloc(sizeof(*s->handoff));
-	if (!s->scratch || !s->handoff) {
+	if (!s->scratch) {
 		return -ENOMEM;
 	}
-	hist_init(s->handoff);
 	return ratediff_init(&s->rd, &rc);
 }
 #endif
@@ -206,7 +206,6 @@ struct stream *stream_free(struct stream *s)
 	}
 	framer_free(s->framer);
 	free(s->scratch);
-	free(s->handoff);
 	free(s);
 	return NULL;
 }
@@ -228,7 +227,8 @@ static void stream_tone(struct stream *s, unsigned ear, uint64_t n)
 
 /* Frame n of one ear (s->pcm[ear]) to its earbud, to play at target. */
 static void stream_send(struct stream *s, unsigned ear, uint64_t n,
-			uint64_t target, uint8_t flags, uint64_t now_ns)
+			uint64_t target, uint8_t flags, uint64_t now_ns,
+			uint64_t planned_ns)
 {
 	struct link *l = s->links[ear];
 	struct stream_frame_rec rec;
@@ -251,7 +251,8 @@ static void stream_send(struct stream *s, unsigned ear, uint64_t n,
 		s->st.encode_errors++;
 		return;
 	}
-	if (link_send_audio(l, n, pts, flags, s->payload, len, now_ns) < 0) {
+	if (link_send_audio(l, n, pts, flags, s->payload, len, now_ns,
+			    planned_ns) < 0) {
 		return;
 	}
 	s->st.sent[ear]++;
@@ -284,7 +285,9 @@ static void stream_tone_tick(struct stream *s, uint64_t now_ns)
 		if (s->links[e]) {
 			stream_tone(s, e, n);
 		}
-		stream_send(s, e, n, target, 0, now_ns);
+		/* Planned: the frame-clock deadline that cut frame n. */
+		stream_send(s, e, n, target, 0, now_ns,
+			    s->t0_ns + n * frame);
 	}
 	s->st.ticks++;
 	stream_note_delay(s);
@@ -324,11 +327,13 @@ static void stream_pw_frame(struct stream *s, const struct framer_frame *fr,
 		s->st.pw_discont++;
 	}
 	for (e = 0; e < CONF_N_EARS; e++) {
-		stream_send(s, e, n, target, flags, now_ns);
+		/* Planned: when its last sample came (the record that
+		 * completed it; 0, unknown, before the first). */
+		stream_send(s, e, n, target, flags, now_ns, s->last_in_ns);
 	}
 	s->st.ticks++;
 	stream_note_delay(s);
-	if (s->last_in_ns) {
+	if (s->last_in_ns && s->handoff) {
 		sent_ns = rt_now_ns();
 		if (sent_ns > s->last_in_ns) {
 			hist_record(s->handoff, sent_ns - s->last_in_ns);
@@ -443,9 +448,16 @@ void stream_pull(struct stream *s, uint64_t now_ns)
 static void stream_tick(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct stream *s = container_of(t, struct stream, tick);
+	/* The handler's start: the timer's lateness (wakeup) is measured
+	 * to here, not to now_ns, which the loop read once for every timer
+	 * that expired with this one. */
+	uint64_t start_ns = rt_now_ns();
 
 	if (s->boundary_fn) {
 		s->boundary_fn(s->boundary_data, now_ns);
+	}
+	if (s->wakeup && start_ns >= t->deadline_ns) {
+		hist_record(s->wakeup, start_ns - t->deadline_ns);
 	}
 
 	switch (s->conf->stream.source) {
@@ -533,7 +545,13 @@ void stream_reset_stats(struct stream *s)
 	st->pw_idle_ticks = 0;
 	st->pw_underruns = 0;
 	st->ring_max_bytes = 0;
-	if (s->handoff) {
-		hist_reset(s->handoff);
-	}
+	/* The hand-over histogram belongs to the engine's set, which the
+	 * same reset empties (engine_hists_reset()). */
+}
+
+void stream_set_hists(struct stream *s, struct hist *wakeup,
+		      struct hist *handoff)
+{
+	s->wakeup = wakeup;
+	s->handoff = handoff;
 }

@@ -112,6 +112,19 @@ void stream_pull(struct stream *s, uint64_t now_ns);
 void stream_get_stats(const struct stream *s, struct stream_stats *ret);
 
 /*
+ * Record into these histograms (core/hist, ns; not owned, may be NULL:
+ * not recorded) from now on: wakeup, the frame clock's lateness (the
+ * tick handler's start minus the hard timer's deadline, every tick);
+ * handoff, source = pipewire: process() taking the quantum that
+ * completed a frame -> that frame's AUDIO handed to both links (the
+ * handoff_* of struct stream_stats summarise it). Before stream_start()
+ * or on the RT thread.
+ */
+struct hist;
+void stream_set_hists(struct stream *s, struct hist *wakeup,
+		      struct hist *handoff);
+
+/*
  * fn(data, now_ns) runs on the RT thread at every frame-clock tick, before
  * the frame is cut: the engine's frame boundary (live configuration,
  * statistics reset). fn may be NULL.

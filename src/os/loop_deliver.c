@@ -204,8 +204,8 @@ void loop_tx_sent(struct loop *l, struct loop_sock *s, uint32_t seq)
 
 void loop_tx_unsent(struct loop *l, struct loop_sock *s, uint32_t seq)
 {
-	uint32_t n = s->tx_key_next < LOOP_TXKEY_RING ? s->tx_key_next :
-							 LOOP_TXKEY_RING;
+	uint32_t n =
+	    s->tx_key_next < LOOP_TXKEY_RING ? s->tx_key_next : LOOP_TXKEY_RING;
 
 	(void)l;
 	/* Newest first: a failure is normally among the last few sends. */

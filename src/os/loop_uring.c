@@ -180,14 +180,16 @@ static void uring_sock_cancel(struct loop *l, struct loop_sock *s)
 			continue;
 		}
 		if (t->inflight) {
-			uring_cancel(lu, loop_tag_make(LOOP_TAG_SEND, i, s->gen));
+			uring_cancel(lu,
+				     loop_tag_make(LOOP_TAG_SEND, i, s->gen));
 		} else {
 			loop_tx_unlink(l, s, (int)i);
 			loop_tx_put(l, (int)i);
 		}
 	}
 	if (s->kind == LOOP_SLOT_STREAM && us->tx_pollout) {
-		uring_cancel(lu, loop_tag_make(LOOP_TAG_TXPOLL, s->idx, s->gen));
+		uring_cancel(lu,
+			     loop_tag_make(LOOP_TAG_TXPOLL, s->idx, s->gen));
 	}
 }
 
@@ -225,7 +227,8 @@ static void uring_connect_cancel(struct loop *l, struct loop_sock *s)
 					loop_tag_make(LOOP_TAG_IGNORE, 0, 0));
 	} else {
 		/* Its late completion, if any, fails loop_sock_lookup(). */
-		uring_cancel(lu, loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen));
+		uring_cancel(lu,
+			     loop_tag_make(LOOP_TAG_CONNECT, s->idx, s->gen));
 	}
 	us->conn_sqe = NULL;
 }

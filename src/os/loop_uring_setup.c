@@ -215,8 +215,8 @@ static bool multishot_works(struct loop_uring *lu)
 			    cqe->res > 0 && (cqe->flags & IORING_CQE_F_MORE);
 		}
 		if (cqe->flags & IORING_CQE_F_BUFFER) {
-			uring_buf_recycle(lu, 0,
-				    cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+			uring_buf_recycle(
+			    lu, 0, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		}
 		done = !(cqe->flags & IORING_CQE_F_MORE);
 		io_uring_cqe_seen(&lu->ring, cqe);

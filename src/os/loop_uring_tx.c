@@ -37,8 +37,7 @@ static void kick(struct loop_uring *lu, struct loop_sock *s)
 	lu->kick_tail = (int)s->idx;
 }
 
-int uring_send(struct loop *l, struct loop_sock *s, const void *buf,
-		      size_t len)
+int uring_send(struct loop *l, struct loop_sock *s, const void *buf, size_t len)
 {
 	struct loop_uring *lu = to_uring(l);
 	struct io_uring_sqe *sqe;

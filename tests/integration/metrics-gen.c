@@ -164,7 +164,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (r < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "metrics-gen: %s\n", strerror(r < 0 ? -r : EIO));
+		fprintf(stderr, "metrics-gen: %s\n",
+			strerror(r < 0 ? -r : EIO));
 		return 1;
 	}
 	return 0;

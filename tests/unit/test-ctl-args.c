@@ -23,7 +23,7 @@ static int parse(const char *line, const char *env, struct ctl_args *a,
 		 char *err)
 {
 	static char copy[512];
-	char *argv[MAX_ARGV] = { "ttwsctl" };
+	char *argv[MAX_ARGV] = {"ttwsctl"};
 	int argc = 1;
 	char *tok, *save = NULL;
 
@@ -43,21 +43,21 @@ static void args_every_command(void **state)
 		enum ctl_cmd cmd;
 		const char *arg0, *arg1;
 	} cases[] = {
-		{ "status", CTL_CMD_STATUS, NULL, NULL },
-		{ "ears", CTL_CMD_EARS, NULL, NULL },
-		{ "stats", CTL_CMD_STATS, NULL, NULL },
-		{ "latency", CTL_CMD_LATENCY, NULL, NULL },
-		{ "keys", CTL_CMD_KEYS, NULL, NULL },
-		{ "get servo.estimator", CTL_CMD_GET, "servo.estimator", NULL },
-		{ "set servo.estimator naive", CTL_CMD_SET, "servo.estimator",
-		  "naive" },
-		{ "reload", CTL_CMD_RELOAD, NULL, NULL },
-		{ "reset-stats", CTL_CMD_RESET_STATS, NULL, NULL },
-		{ "capture start /tmp/x.btsnoop", CTL_CMD_CAPTURE_START,
-		  "/tmp/x.btsnoop", NULL },
-		{ "capture stop", CTL_CMD_CAPTURE_STOP, NULL, NULL },
-		{ "metrics", CTL_CMD_METRICS, NULL, NULL },
-		{ "monitor", CTL_CMD_MONITOR, NULL, NULL },
+	    {"status", CTL_CMD_STATUS, NULL, NULL},
+	    {"ears", CTL_CMD_EARS, NULL, NULL},
+	    {"stats", CTL_CMD_STATS, NULL, NULL},
+	    {"latency", CTL_CMD_LATENCY, NULL, NULL},
+	    {"keys", CTL_CMD_KEYS, NULL, NULL},
+	    {"get servo.estimator", CTL_CMD_GET, "servo.estimator", NULL},
+	    {"set servo.estimator naive", CTL_CMD_SET, "servo.estimator",
+	     "naive"},
+	    {"reload", CTL_CMD_RELOAD, NULL, NULL},
+	    {"reset-stats", CTL_CMD_RESET_STATS, NULL, NULL},
+	    {"capture start /tmp/x.btsnoop", CTL_CMD_CAPTURE_START,
+	     "/tmp/x.btsnoop", NULL},
+	    {"capture stop", CTL_CMD_CAPTURE_STOP, NULL, NULL},
+	    {"metrics", CTL_CMD_METRICS, NULL, NULL},
+	    {"monitor", CTL_CMD_MONITOR, NULL, NULL},
 	};
 	char err[CTL_ERR_MAX];
 	struct ctl_args a;
@@ -131,9 +131,9 @@ static void args_socket_choice(void **state)
 	/* An empty variable is no variable. */
 	assert_int_equal(parse("status", "", &a, err), 0);
 	assert_string_equal(a.socket, CTL_DEFAULT_SOCKET);
-	assert_int_equal(parse("--socket /tmp/opt.sock status", "/tmp/env.sock",
-			       &a, err),
-			 0);
+	assert_int_equal(
+	    parse("--socket /tmp/opt.sock status", "/tmp/env.sock", &a, err),
+	    0);
 	assert_string_equal(a.socket, "/tmp/opt.sock");
 	assert_int_equal(parse("status --socket=/tmp/eq.sock", NULL, &a, err),
 			 0);
@@ -147,23 +147,23 @@ static void args_usage_errors(void **state)
 		const char *line;
 		const char *reason;
 	} cases[] = {
-		{ "", "missing command" },
-		{ "--json", "missing command" },
-		{ "frobnicate", "unknown command 'frobnicate'" },
-		{ "status --frob", "unknown option '--frob'" },
-		{ "-x status", "unknown option '-x'" },
-		{ "get", "get: expects NAME" },
-		{ "set servo.estimator", "set: expects NAME VALUE" },
-		{ "status now", "status: unexpected argument 'now'" },
-		{ "get a b", "get: unexpected argument 'b'" },
-		{ "status --histogram", "--histogram applies only to stats" },
-		{ "status --socket", "'--socket' needs an argument" },
-		{ "--socket= status", "--socket: empty path" },
-		{ "--socket /x --system status", "exclude each other" },
-		{ "capture", "capture: expected start FILE or stop" },
-		{ "capture begin", "not 'begin'" },
-		{ "capture start", "capture start: expects FILE" },
-		{ "capture stop now", "unexpected argument 'now'" },
+	    {"", "missing command"},
+	    {"--json", "missing command"},
+	    {"frobnicate", "unknown command 'frobnicate'"},
+	    {"status --frob", "unknown option '--frob'"},
+	    {"-x status", "unknown option '-x'"},
+	    {"get", "get: expects NAME"},
+	    {"set servo.estimator", "set: expects NAME VALUE"},
+	    {"status now", "status: unexpected argument 'now'"},
+	    {"get a b", "get: unexpected argument 'b'"},
+	    {"status --histogram", "--histogram applies only to stats"},
+	    {"status --socket", "'--socket' needs an argument"},
+	    {"--socket= status", "--socket: empty path"},
+	    {"--socket /x --system status", "exclude each other"},
+	    {"capture", "capture: expected start FILE or stop"},
+	    {"capture begin", "not 'begin'"},
+	    {"capture start", "capture start: expects FILE"},
+	    {"capture stop now", "unexpected argument 'now'"},
 	};
 	char err[CTL_ERR_MAX];
 	struct ctl_args a;
@@ -199,11 +199,26 @@ static void args_help_and_version(void **state)
 static void args_usage_text(void **state)
 {
 	static const char *const words[] = {
-		"status", "ears", "stats", "--histogram", "latency", "keys",
-		"get NAME", "set NAME VALUE", "reload", "reset-stats",
-		"capture start FILE", "capture stop", "metrics", "monitor",
-		"--json", "--socket PATH", "--system", "--help", "--version",
-		"TTWS_CONTROL_SOCKET",
+	    "status",
+	    "ears",
+	    "stats",
+	    "--histogram",
+	    "latency",
+	    "keys",
+	    "get NAME",
+	    "set NAME VALUE",
+	    "reload",
+	    "reset-stats",
+	    "capture start FILE",
+	    "capture stop",
+	    "metrics",
+	    "monitor",
+	    "--json",
+	    "--socket PATH",
+	    "--system",
+	    "--help",
+	    "--version",
+	    "TTWS_CONTROL_SOCKET",
 	};
 	char *text = NULL, *line, *save = NULL;
 	size_t len = 0, i;
@@ -229,17 +244,17 @@ static void args_usage_text(void **state)
 static void errmap_daemon_errors(void **state)
 {
 	(void)state;
-	assert_int_equal(ctl_exit_for_call(-EINVAL,
-					   "org.ttws.Error.InvalidConfig"),
-			 CTL_EXIT_DAEMON);
 	assert_int_equal(
-		ctl_exit_for_call(-EACCES,
-				  "org.freedesktop.DBus.Error.AccessDenied"),
-		CTL_EXIT_DAEMON);
+	    ctl_exit_for_call(-EINVAL, "org.ttws.Error.InvalidConfig"),
+	    CTL_EXIT_DAEMON);
 	assert_int_equal(
-		ctl_exit_for_call(-EOPNOTSUPP,
-				  "org.freedesktop.DBus.Error.NotSupported"),
-		CTL_EXIT_DAEMON);
+	    ctl_exit_for_call(-EACCES,
+			      "org.freedesktop.DBus.Error.AccessDenied"),
+	    CTL_EXIT_DAEMON);
+	assert_int_equal(
+	    ctl_exit_for_call(-EOPNOTSUPP,
+			      "org.freedesktop.DBus.Error.NotSupported"),
+	    CTL_EXIT_DAEMON);
 	/* Even one mapped to a "lost connection" errno. */
 	assert_int_equal(ctl_exit_for_call(-ETIMEDOUT, "org.ttws.Error.Busy"),
 			 CTL_EXIT_DAEMON);
@@ -251,20 +266,18 @@ static void errmap_unreachable(void **state)
 {
 	(void)state;
 	assert_int_equal(
-		ctl_exit_for_call(-ETIMEDOUT,
-				  "org.freedesktop.DBus.Error.NoReply"),
-		CTL_EXIT_UNREACHABLE);
+	    ctl_exit_for_call(-ETIMEDOUT, "org.freedesktop.DBus.Error.NoReply"),
+	    CTL_EXIT_UNREACHABLE);
 	assert_int_equal(
-		ctl_exit_for_call(-EHOSTUNREACH,
-				  "org.freedesktop.DBus.Error.ServiceUnknown"),
-		CTL_EXIT_UNREACHABLE);
-	assert_int_equal(ctl_exit_for_call(-ECONNRESET,
-					   "System.Error.ECONNRESET"),
-			 CTL_EXIT_UNREACHABLE);
+	    ctl_exit_for_call(-EHOSTUNREACH,
+			      "org.freedesktop.DBus.Error.ServiceUnknown"),
+	    CTL_EXIT_UNREACHABLE);
+	assert_int_equal(
+	    ctl_exit_for_call(-ECONNRESET, "System.Error.ECONNRESET"),
+	    CTL_EXIT_UNREACHABLE);
 	assert_int_equal(ctl_exit_for_call(-ENOTCONN, NULL),
 			 CTL_EXIT_UNREACHABLE);
-	assert_int_equal(ctl_exit_for_call(-EPIPE, NULL),
-			 CTL_EXIT_UNREACHABLE);
+	assert_int_equal(ctl_exit_for_call(-EPIPE, NULL), CTL_EXIT_UNREACHABLE);
 	/* A local failure that is not about the connection is not 3. */
 	assert_int_equal(ctl_exit_for_call(-ENOMEM, "System.Error.ENOMEM"),
 			 CTL_EXIT_DAEMON);
@@ -278,10 +291,18 @@ static void errmap_hints(void **state)
 	assert_non_null(strstr(ctl_connect_hint(-EACCES), "permission"));
 	assert_non_null(ctl_connect_hint(-EIO));
 	assert_non_null(strstr(
-		ctl_call_hint("org.freedesktop.DBus.Error.AccessDenied"),
-		"group ttws"));
-	assert_null(ctl_call_hint("org.ttws.Error.InvalidConfig"));
-	assert_null(ctl_call_hint(NULL));
+	    ctl_call_hint("org.freedesktop.DBus.Error.AccessDenied", NULL),
+	    "group ttws"));
+	assert_non_null(ctl_call_hint("org.freedesktop.DBus.Error.AccessDenied",
+				      "Access denied"));
+	/* ttwsd's own message already says who may: no echo. */
+	assert_null(ctl_call_hint("org.freedesktop.DBus.Error.AccessDenied",
+				  "Set needs uid 0 or membership of group "
+				  "ttws (caller uid 65534)"));
+	assert_non_null(
+	    ctl_call_hint("org.freedesktop.DBus.Error.ServiceUnknown", NULL));
+	assert_null(ctl_call_hint("org.ttws.Error.InvalidConfig", "x: bad"));
+	assert_null(ctl_call_hint(NULL, NULL));
 }
 
 static void busaddr_escapes(void **state)
@@ -295,9 +316,8 @@ static void busaddr_escapes(void **state)
 	assert_int_equal(ctl_bus_address("/tmp/a b,c=d;e", buf, sizeof(buf)),
 			 0);
 	assert_string_equal(buf, "unix:path=/tmp/a%20b%2cc%3dd%3be");
-	assert_int_equal(ctl_bus_address("/tmp/ttws-ctl.X_1-2/c", buf,
-					 sizeof(buf)),
-			 0);
+	assert_int_equal(
+	    ctl_bus_address("/tmp/ttws-ctl.X_1-2/c", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "unix:path=/tmp/ttws-ctl.X_1-2/c");
 	/* Exactly full: the NUL must fit too. */
 	assert_int_equal(ctl_bus_address("/abc", buf, 14), -ENAMETOOLONG);
@@ -308,17 +328,17 @@ static void busaddr_escapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(args_every_command),
-		cmocka_unit_test(args_options_anywhere),
-		cmocka_unit_test(args_double_dash),
-		cmocka_unit_test(args_socket_choice),
-		cmocka_unit_test(args_usage_errors),
-		cmocka_unit_test(args_help_and_version),
-		cmocka_unit_test(args_usage_text),
-		cmocka_unit_test(errmap_daemon_errors),
-		cmocka_unit_test(errmap_unreachable),
-		cmocka_unit_test(errmap_hints),
-		cmocka_unit_test(busaddr_escapes),
+	    cmocka_unit_test(args_every_command),
+	    cmocka_unit_test(args_options_anywhere),
+	    cmocka_unit_test(args_double_dash),
+	    cmocka_unit_test(args_socket_choice),
+	    cmocka_unit_test(args_usage_errors),
+	    cmocka_unit_test(args_help_and_version),
+	    cmocka_unit_test(args_usage_text),
+	    cmocka_unit_test(errmap_daemon_errors),
+	    cmocka_unit_test(errmap_unreachable),
+	    cmocka_unit_test(errmap_hints),
+	    cmocka_unit_test(busaddr_escapes),
 	};
 
 	return cmocka_run_group_tests_name("ctl-args", tests, NULL, NULL);

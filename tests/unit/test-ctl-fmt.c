@@ -83,8 +83,7 @@ static void fmt_ppm_delay_battery(void **state)
 	assert_string_equal(ctl_fmt_ppm(b, sizeof(b), -3210), "-3.210 ppm");
 	assert_string_equal(ctl_fmt_ppm(b, sizeof(b), 0), "+0.000 ppm");
 	assert_string_equal(ctl_fmt_delay_us(b, sizeof(b), 40000), "40.000 ms");
-	assert_string_equal(ctl_fmt_delay_us(b, sizeof(b), 7500.5),
-			    "7.500 ms");
+	assert_string_equal(ctl_fmt_delay_us(b, sizeof(b), 7500.5), "7.500 ms");
 	assert_string_equal(ctl_fmt_battery(b, sizeof(b), 87), "87 %");
 	assert_string_equal(ctl_fmt_battery(b, sizeof(b), 0), "0 %");
 	assert_string_equal(ctl_fmt_battery(b, sizeof(b), 100), "100 %");
@@ -96,15 +95,16 @@ static void fmt_uptime(void **state)
 	char b[CTL_FMT_MAX];
 
 	(void)state;
-	assert_string_equal(ctl_fmt_uptime_us(b, sizeof(b), 42000000), "42.0 s");
+	assert_string_equal(ctl_fmt_uptime_us(b, sizeof(b), 42000000),
+			    "42.0 s");
 	assert_string_equal(ctl_fmt_uptime_us(b, sizeof(b), 303000000),
 			    "5m 03s");
 	assert_string_equal(ctl_fmt_uptime_us(b, sizeof(b), 7503000000ULL),
 			    "2h 05m 03s");
-	assert_string_equal(ctl_fmt_uptime_us(b, sizeof(b),
-					      (3ULL * 86400 + 2 * 3600 + 5 * 60 +
-					       9) * 1000000),
-			    "3d 02h 05m");
+	assert_string_equal(
+	    ctl_fmt_uptime_us(b, sizeof(b),
+			      (3ULL * 86400 + 2 * 3600 + 5 * 60 + 9) * 1000000),
+	    "3d 02h 05m");
 }
 
 /* Histogram cells: short, precise where it matters, never wider than 7. */
@@ -183,7 +183,9 @@ static void table_gap_shrinks(void **state)
 	ctl_table_end_row(t);
 	text = print_table(t, 0);
 	assert_fits(text, 80);
+	/* One space rather than wrapping: still one line. */
 	assert_int_equal(column_of(text, "b"), 20);
+	assert_int_equal(strchr(text, '\n')[1], '\0');
 	free(text);
 	ctl_table_free(t);
 
@@ -201,9 +203,9 @@ static void table_gap_shrinks(void **state)
 static void table_wraps_last_column(void **state)
 {
 	static const char detail[] =
-		"cpuset partition root invalid: the kernel reports the "
-		"partition of ttws-rt.slice as 'root invalid (Cpu list in "
-		"cpuset.cpus not exclusive)'; see ttws-cgroup check";
+	    "cpuset partition root invalid: the kernel reports the "
+	    "partition of ttws-rt.slice as 'root invalid (Cpu list in "
+	    "cpuset.cpus not exclusive)'; see ttws-cgroup check";
 	struct ctl_table *t = ctl_table_new(3);
 	char *text, *p, joined[sizeof(detail) + 64] = "";
 	int col;
@@ -233,6 +235,92 @@ static void table_wraps_last_column(void **state)
 	}
 	assert_true(strchr(strchr(text, '\n') + 1, '\n') != NULL);
 	assert_string_equal(joined, detail);
+	free(text);
+	ctl_table_free(t);
+}
+
+/* A long middle cell (a path) is narrowed and broken; the numbers
+ * column right of it stays whole. */
+static void table_narrows_middle_column(void **state)
+{
+	static const char path[] =
+	    "/tmp/ttwsctl-test.ylctuq/a-rather-long-directory/right.sock";
+	struct ctl_table *t = ctl_table_new(4);
+	char *text, joined[128] = "";
+	const char *p;
+	int col_value, col_mode;
+
+	(void)state;
+	ctl_table_cell(t, "NAME");
+	ctl_table_cell(t, "VALUE");
+	ctl_table_cell(t, "MODE");
+	ctl_table_cell(t, "RANGE");
+	ctl_table_end_row(t);
+	ctl_table_cell(t, "link.right.path");
+	ctl_table_cell(t, "%s", path);
+	ctl_table_cell(t, "restart");
+	ctl_table_cell(t, "text, at most 255 bytes");
+	ctl_table_end_row(t);
+	text = print_table(t, 0);
+	assert_fits(text, 80);
+	col_value = column_of(text, "VALUE");
+	col_mode = column_of(text, "MODE");
+	assert_int_equal(column_of(text, "restart"), col_mode);
+	assert_int_equal(column_of(text, "/tmp"), col_value);
+	/* The path reads back whole from the value column's lines. */
+	for (p = strchr(text, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+		const char *nl = strchr(p, '\n');
+		size_t n = (size_t)(nl - p) > (size_t)col_value
+			       ? strcspn(p + col_value, " \n")
+			       : 0;
+
+		strncat(joined, p + col_value, n);
+	}
+	assert_string_equal(joined, path);
+	free(text);
+	ctl_table_free(t);
+}
+
+/* Columns, not bytes: UTF-8 text that fits is not wrapped, and a wrapped
+ * one is never cut inside a character. */
+static void table_wraps_utf8_by_columns(void **state)
+{
+	struct ctl_table *t = ctl_table_new(2);
+	char fits[256] = "", longer[512] = "", *text;
+	const char *p;
+	int i;
+
+	(void)state;
+	/* 74 columns, 148 bytes: with "key" and two spaces, exactly 79. */
+	for (i = 0; i < 74; i++) {
+		strcat(fits, "\xc2\xb5");
+	}
+	ctl_table_cell(t, "key");
+	ctl_table_cell(t, "%s", fits);
+	ctl_table_end_row(t);
+	text = print_table(t, 0);
+	assert_int_equal(strchr(text, '\n')[1], '\0');
+	free(text);
+	ctl_table_free(t);
+
+	t = ctl_table_new(2);
+	for (i = 0; i < 60; i++) {
+		strcat(longer, "\xc2\xb5s ");
+	}
+	ctl_table_cell(t, "key");
+	ctl_table_cell(t, "%s", longer);
+	ctl_table_end_row(t);
+	text = print_table(t, 0);
+	assert_fits(text, 80);
+	assert_non_null(strchr(strchr(text, '\n') + 1, '\n'));
+	for (p = text; *p; p = strchr(p, '\n') + 1) {
+		const char *nl = strchr(p, '\n');
+
+		/* Neither starts with a continuation byte nor ends with
+		 * the lead byte of a character. */
+		assert_int_not_equal((unsigned char)p[5] & 0xc0, 0x80);
+		assert_int_not_equal((unsigned char)nl[-1], 0xc2);
+	}
 	free(text);
 	ctl_table_free(t);
 }
@@ -294,16 +382,18 @@ static void para_fills_width(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(fmt_ns_units),
-		cmocka_unit_test(fmt_ppm_delay_battery),
-		cmocka_unit_test(fmt_uptime),
-		cmocka_unit_test(fmt_hist_us),
-		cmocka_unit_test(table_aligns),
-		cmocka_unit_test(table_gap_shrinks),
-		cmocka_unit_test(table_wraps_last_column),
-		cmocka_unit_test(table_text_width),
-		cmocka_unit_test(table_too_many_cells),
-		cmocka_unit_test(para_fills_width),
+	    cmocka_unit_test(fmt_ns_units),
+	    cmocka_unit_test(fmt_ppm_delay_battery),
+	    cmocka_unit_test(fmt_uptime),
+	    cmocka_unit_test(fmt_hist_us),
+	    cmocka_unit_test(table_aligns),
+	    cmocka_unit_test(table_gap_shrinks),
+	    cmocka_unit_test(table_wraps_last_column),
+	    cmocka_unit_test(table_narrows_middle_column),
+	    cmocka_unit_test(table_wraps_utf8_by_columns),
+	    cmocka_unit_test(table_text_width),
+	    cmocka_unit_test(table_too_many_cells),
+	    cmocka_unit_test(para_fills_width),
 	};
 
 	return cmocka_run_group_tests_name("ctl-fmt", tests, NULL, NULL);

@@ -15,9 +15,9 @@
 #include "ctl/table.h"
 #include "ctl/view.h"
 
-#define T(c, p50, p99, max)                                                   \
-	"{\"count\":" #c ",\"min_us\":0.1,\"p50_us\":" #p50                   \
-	",\"p90_us\":" #p50 ",\"p99_us\":" #p99 ",\"p999_us\":" #max        \
+#define T(c, p50, p99, max)                                                    \
+	"{\"count\":" #c ",\"min_us\":0.1,\"p50_us\":" #p50                    \
+	",\"p90_us\":" #p50 ",\"p99_us\":" #p99 ",\"p999_us\":" #max           \
 	",\"max_us\":" #max ",\"mean_us\":" #p50 "}"
 
 /*
@@ -25,20 +25,44 @@
  * is empty but carries a huge stale p99 (must never be chosen), and
  * tx_kernel has no samples at all. Right: nothing has samples.
  */
-static const char stats_json[] =
-	"{\"histograms\":{\"wakeup\":" T(10, 1, 2, 3) ",\"left\":{"
-	"\"residual\":" T(100, 1, 2, 3) ","
-	"\"rx_transport\":{\"count\":0,\"p99_us\":99999},"
-	"\"rx_kernel\":" T(1200, 3.4, 45.6, 120.5) ","
-	"\"rx_loop\":" T(1200, 1.2, 8.9, 30) ","
-	"\"rx_handler\":" T(1200, 0.4, 0.9, 1.2) ","
-	"\"tx_submit\":" T(1200, 5.5, 22.26, 60) ","
-	"\"tx_kernel\":{\"count\":0},"
-	"\"tx_done\":" T(1200, 2, 11, 15) "},"
-	"\"right\":{\"rx_transport\":{\"count\":0},\"rx_kernel\":{\"count\":0},"
-	"\"rx_loop\":{\"count\":0},\"rx_handler\":{\"count\":0},"
-	"\"tx_submit\":{\"count\":0},\"tx_kernel\":{\"count\":0},"
-	"\"tx_done\":{\"count\":0}}}}";
+static const char stats_json[] = "{\"histograms\":{\"wakeup\":" T(
+    10, 1, 2,
+    3) ",\"left\":{"
+       "\"residual\":" T(
+	   100, 1, 2,
+	   3) ","
+	      "\"rx_transport\":{\"count\":0,\"p99_us\":99999},"
+	      "\"rx_kernel\":" T(
+		  1200, 3.4, 45.6,
+		  120.5) ","
+			 "\"rx_loop\":" T(
+			     1200, 1.2, 8.9,
+			     30) ","
+				 "\"rx_handler\":" T(
+				     1200, 0.4, 0.9,
+				     1.2) ","
+					  "\"tx_submit\":" T(
+					      1200, 5.5, 22.26,
+					      60) ","
+						  "\"tx_kernel\":{\"count\":0},"
+						  "\"tx_done\":" T(
+						      1200, 2, 11,
+						      15) "},"
+							  "\"right\":{\"rx_"
+							  "transport\":{"
+							  "\"count\":0},\"rx_"
+							  "kernel\":{\"count\":"
+							  "0},"
+							  "\"rx_loop\":{"
+							  "\"count\":0},\"rx_"
+							  "handler\":{"
+							  "\"count\":0},"
+							  "\"tx_submit\":{"
+							  "\"count\":0},\"tx_"
+							  "kernel\":{\"count\":"
+							  "0},"
+							  "\"tx_done\":{"
+							  "\"count\":0}}}}";
 
 static struct json_object *parse(const char *s)
 {
@@ -55,7 +79,8 @@ static void latency_layers_read(void **state)
 	size_t n;
 
 	(void)state;
-	n = ctl_latency_layers(ctl_json_at(s, "histograms.left"), CTL_DIR_RX, l);
+	n = ctl_latency_layers(ctl_json_at(s, "histograms.left"), CTL_DIR_RX,
+			       l);
 	assert_int_equal(n, 4);
 	assert_string_equal(l[0].name, "transport");
 	assert_string_equal(l[1].name, "kernel");
@@ -66,7 +91,8 @@ static void latency_layers_read(void **state)
 	assert_int_equal(l[1].count, 1200);
 	assert_true(l[1].p50_us == 3.4 && l[1].p99_us == 45.6 &&
 		    l[1].max_us == 120.5);
-	n = ctl_latency_layers(ctl_json_at(s, "histograms.left"), CTL_DIR_TX, l);
+	n = ctl_latency_layers(ctl_json_at(s, "histograms.left"), CTL_DIR_TX,
+			       l);
 	assert_int_equal(n, 3);
 	assert_string_equal(l[0].name, "submit");
 	assert_string_equal(l[1].name, "kernel");
@@ -83,10 +109,10 @@ static void latency_layers_read(void **state)
 static void latency_dominant(void **state)
 {
 	struct ctl_layer l[4] = {
-		{ .name = "a", .present = true, .count = 5, .p99_us = 10 },
-		{ .name = "b", .present = true, .count = 5, .p99_us = 30 },
-		{ .name = "c", .present = false, .count = 0, .p99_us = 1e9 },
-		{ .name = "d", .present = true, .count = 5, .p99_us = 30 },
+	    {.name = "a", .present = true, .count = 5, .p99_us = 10},
+	    {.name = "b", .present = true, .count = 5, .p99_us = 30},
+	    {.name = "c", .present = false, .count = 0, .p99_us = 1e9},
+	    {.name = "d", .present = true, .count = 5, .p99_us = 30},
 	};
 
 	(void)state;
@@ -124,8 +150,10 @@ static void latency_view(void **state)
 	/* Right has no samples: dashes, and no layer named. */
 	assert_non_null(strstr(text, "tail: rx -, tx -\n"));
 	/* The empty transport row: its count, then dashes only. */
-	assert_non_null(strstr(text, "rx     transport      0       -       -"));
-	assert_non_null(strstr(text, "kernel      1200    3.40    45.6   120.5"));
+	assert_non_null(
+	    strstr(text, "rx     transport      0       -       -"));
+	assert_non_null(
+	    strstr(text, "kernel      1200    3.40    45.6   120.5"));
 	assert_null(strstr(text, "99999"));
 	free(text);
 	json_object_put(s);
@@ -160,10 +188,10 @@ static void latency_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(latency_layers_read),
-		cmocka_unit_test(latency_dominant),
-		cmocka_unit_test(latency_view),
-		cmocka_unit_test(latency_json),
+	    cmocka_unit_test(latency_layers_read),
+	    cmocka_unit_test(latency_dominant),
+	    cmocka_unit_test(latency_view),
+	    cmocka_unit_test(latency_json),
 	};
 
 	return cmocka_run_group_tests_name("ctl-latency", tests, NULL, NULL);

@@ -18,54 +18,54 @@
 
 /* A GetStats document as the contract (issue 10) describes it. */
 static const char stats_json[] =
-	"{\"version\":\"0.1.0\",\"uptime_s\":7503.2,\"backend\":\"io_uring\","
-	"\"backend_note\":\"\","
-	"\"config\":{\"file\":\"/etc/ttws/ttwsd.conf\",\"generation\":3,"
-	"\"estimator\":\"ttws\",\"delay_min_us\":30000,"
-	"\"delay_max_us\":250000},"
-	"\"rt\":[{\"item\":\"sched\",\"status\":\"ok\","
-	"\"detail\":\"SCHED_FIFO priority 80\"},"
-	"{\"item\":\"cpuset\",\"status\":\"warning\",\"detail\":\"partition "
-	"root invalid: the kernel reports ttws-rt.slice's partition as root "
-	"invalid (cpus not exclusive); run ttws-cgroup check\"}],"
-	"\"stream\":{\"source\":\"tone\",\"codec\":\"pcm\",\"octets\":[480,480],"
-	"\"frames\":750321,\"late_ticks\":2,\"encode_errors\":0,"
-	"\"delay_us\":40000.0,\"delay_target_us\":40000.0,"
-	"\"latency_us\":45012.5},"
-	"\"loop\":{\"wakeups\":1500642,\"rx\":1500000,\"rx_no_kernel_ts\":0,"
-	"\"tx\":1500000,\"tx_errors\":0,\"timers_expired\":1500642,"
-	"\"tx_stamps\":1500000,\"tx_stamps_unmatched\":0,"
-	"\"errqueue_errors\":0},"
-	"\"ears\":{\"left\":{\"transport\":\"unix\",\"state\":\"streaming\","
-	"\"connects\":1,\"connect_fails\":0,\"disconnects\":0,"
-	"\"frames_sent\":750321,\"reports\":750300,\"not_rendered\":0,"
-	"\"ear_late\":0,\"frames_lost\":0,\"ear_underruns\":0,"
-	"\"ear_buffer\":4,\"sync_sent\":75032,\"sync_samples\":75030,"
-	"\"sync_lost\":2,\"ci_us\":7500,\"unexpected\":0,"
-	"\"rx_no_kernel_ts\":0,\"malformed\":{\"truncated\":2,\"bad_type\":1},"
-	"\"mtu_rx\":2048,\"mtu_tx\":2048,\"tx_completion\":\"none\","
-	"\"battery_pct\":87,"
-	"\"servo\":{\"state\":\"locked\",\"offset_ns\":-1234567890123,"
-	"\"rate_ppb\":12345,\"samples\":75030,\"rejected\":12,\"steps\":1,"
-	"\"last_residual_ns\":1234},"
-	"\"naive\":{\"state\":\"locked\",\"offset_ns\":-1234567890200,"
-	"\"rate_ppb\":12400,\"samples\":75030,\"rejected\":0,\"steps\":1,"
-	"\"last_residual_ns\":8000}},"
-	"\"right\":{\"transport\":\"unix\",\"state\":\"connecting\","
-	"\"connects\":3,\"frames_sent\":700000,\"ear_late\":5,"
-	"\"frames_lost\":120,\"ci_us\":7500,"
-	"\"servo\":{\"state\":\"unlocked\",\"offset_ns\":0,\"rate_ppb\":0,"
-	"\"samples\":0,\"rejected\":0,\"steps\":0,\"last_residual_ns\":0}}},"
-	"\"dongles\":[],"
-	"\"histograms\":{"
-	"\"wakeup\":{\"count\":1500642,\"min_us\":1.2,\"p50_us\":3.4,"
-	"\"p90_us\":5.6,\"p99_us\":12.3,\"p999_us\":45.6,\"max_us\":812.4,"
-	"\"mean_us\":3.9},"
-	"\"handoff\":{\"count\":0},"
-	"\"left\":{\"residual\":{\"count\":75030,\"min_us\":0.01,"
-	"\"p50_us\":0.9,\"p90_us\":2.1,\"p99_us\":4.5,\"p999_us\":9.9,"
-	"\"max_us\":31.0,\"mean_us\":1.1},"
-	"\"rx_transport\":{\"count\":0}}}}";
+    "{\"version\":\"0.1.0\",\"uptime_s\":7503.2,\"backend\":\"io_uring\","
+    "\"backend_note\":\"\","
+    "\"config\":{\"file\":\"/etc/ttws/ttwsd.conf\",\"generation\":3,"
+    "\"estimator\":\"ttws\",\"delay_min_us\":30000,"
+    "\"delay_max_us\":250000},"
+    "\"rt\":[{\"item\":\"sched\",\"status\":\"ok\","
+    "\"detail\":\"SCHED_FIFO priority 80\"},"
+    "{\"item\":\"cpuset\",\"status\":\"warning\",\"detail\":\"partition "
+    "root invalid: the kernel reports ttws-rt.slice's partition as root "
+    "invalid (cpus not exclusive); run ttws-cgroup check\"}],"
+    "\"stream\":{\"source\":\"tone\",\"codec\":\"pcm\",\"octets\":[480,480],"
+    "\"frames\":750321,\"late_ticks\":2,\"encode_errors\":0,"
+    "\"delay_us\":40000.0,\"delay_target_us\":40000.0,"
+    "\"latency_us\":45012.5},"
+    "\"loop\":{\"wakeups\":1500642,\"rx\":1500000,\"rx_no_kernel_ts\":0,"
+    "\"tx\":1500000,\"tx_errors\":0,\"timers_expired\":1500642,"
+    "\"tx_stamps\":1500000,\"tx_stamps_unmatched\":0,"
+    "\"errqueue_errors\":0},"
+    "\"ears\":{\"left\":{\"transport\":\"unix\",\"state\":\"streaming\","
+    "\"connects\":1,\"connect_fails\":0,\"disconnects\":0,"
+    "\"frames_sent\":750321,\"reports\":750300,\"not_rendered\":0,"
+    "\"ear_late\":0,\"frames_lost\":0,\"ear_underruns\":0,"
+    "\"ear_buffer\":4,\"sync_sent\":75032,\"sync_samples\":75030,"
+    "\"sync_lost\":2,\"ci_us\":7500,\"unexpected\":0,"
+    "\"rx_no_kernel_ts\":0,\"malformed\":{\"truncated\":2,\"bad_type\":1},"
+    "\"mtu_rx\":2048,\"mtu_tx\":2048,\"tx_completion\":\"none\","
+    "\"battery_pct\":87,"
+    "\"servo\":{\"state\":\"locked\",\"offset_ns\":-1234567890123,"
+    "\"rate_ppb\":12345,\"samples\":75030,\"rejected\":12,\"steps\":1,"
+    "\"last_residual_ns\":1234},"
+    "\"naive\":{\"state\":\"locked\",\"offset_ns\":-1234567890200,"
+    "\"rate_ppb\":12400,\"samples\":75030,\"rejected\":0,\"steps\":1,"
+    "\"last_residual_ns\":8000}},"
+    "\"right\":{\"transport\":\"unix\",\"state\":\"connecting\","
+    "\"connects\":3,\"frames_sent\":700000,\"ear_late\":5,"
+    "\"frames_lost\":120,\"ci_us\":7500,"
+    "\"servo\":{\"state\":\"unlocked\",\"offset_ns\":0,\"rate_ppb\":0,"
+    "\"samples\":0,\"rejected\":0,\"steps\":0,\"last_residual_ns\":0}}},"
+    "\"dongles\":[],"
+    "\"histograms\":{"
+    "\"wakeup\":{\"count\":1500642,\"min_us\":1.2,\"p50_us\":3.4,"
+    "\"p90_us\":5.6,\"p99_us\":12.3,\"p999_us\":45.6,\"max_us\":812.4,"
+    "\"mean_us\":3.9},"
+    "\"handoff\":{\"count\":0},"
+    "\"left\":{\"residual\":{\"count\":75030,\"min_us\":0.01,"
+    "\"p50_us\":0.9,\"p90_us\":2.1,\"p99_us\":4.5,\"p999_us\":9.9,"
+    "\"max_us\":31.0,\"mean_us\":1.1},"
+    "\"rx_transport\":{\"count\":0}}}}";
 
 static struct json_object *parse(const char *s)
 {
@@ -167,17 +167,17 @@ static struct json_object *status_doc(struct json_object *left,
 				      struct json_object *right)
 {
 	struct json_object *s = parse(
-		"{\"daemon\":{\"Version\":\"0.1.0\",\"Uptime\":7503000000,"
-		"\"Backend\":\"io_uring\",\"Source\":\"tone\",\"Codec\":\"pcm\","
-		"\"PresentationDelayUs\":40000,\"Estimator\":\"ttws\","
-		"\"RtPlacement\":[[\"sched\",\"ok\",\"SCHED_FIFO 80\"],"
-		"[\"memlock\",\"warning\",\"RLIMIT_MEMLOCK 8 MiB\"],"
-		"[\"cpuset\",\"warning\",\"not isolated\"],"
-		"[\"affinity\",\"failed\",\"CPU 3 is offline\"],"
-		"[\"dma\",\"not requested\",\"\"]]},\"ears\":{}}");
+	    "{\"daemon\":{\"Version\":\"0.1.0\",\"Uptime\":7503000000,"
+	    "\"Backend\":\"io_uring\",\"Source\":\"tone\",\"Codec\":\"pcm\","
+	    "\"PresentationDelayUs\":40000,\"Estimator\":\"ttws\","
+	    "\"RtPlacement\":[[\"sched\",\"ok\",\"SCHED_FIFO 80\"],"
+	    "[\"memlock\",\"warning\",\"RLIMIT_MEMLOCK 8 MiB\"],"
+	    "[\"cpuset\",\"warning\",\"not isolated\"],"
+	    "[\"affinity\",\"failed\",\"CPU 3 is offline\"],"
+	    "[\"dma\",\"not requested\",\"\"]]},\"ears\":{}}");
 
 	assert_int_equal(ctl_view_rt_objects(ctl_json_at(s, "daemon."
-							       "RtPlacement")),
+							    "RtPlacement")),
 			 0);
 	json_object_object_add(ctl_json_at(s, "ears"), "left", left);
 	json_object_object_add(ctl_json_at(s, "ears"), "right", right);
@@ -186,9 +186,9 @@ static struct json_object *status_doc(struct json_object *left,
 
 static void status_at_a_glance(void **state)
 {
-	struct json_object *s = status_doc(
-		ear_props("streaming", "locked", "unix"),
-		ear_props("streaming", "stable", "unix"));
+	struct json_object *s =
+	    status_doc(ear_props("streaming", "locked", "unix"),
+		       ear_props("streaming", "stable", "unix"));
 	char *text = render(ctl_view_status, s);
 
 	(void)state;
@@ -221,9 +221,9 @@ static void status_at_a_glance(void **state)
 
 static void status_not_in_sync(void **state)
 {
-	struct json_object *s = status_doc(
-		ear_props("streaming", "locked", "unix"),
-		ear_props("connecting", "holdover", "unix"));
+	struct json_object *s =
+	    status_doc(ear_props("streaming", "locked", "unix"),
+		       ear_props("connecting", "holdover", "unix"));
 	char *text = render(ctl_view_status, s);
 
 	(void)state;
@@ -239,9 +239,9 @@ static void status_not_in_sync(void **state)
 /* An ear without a transport does not count against the pair. */
 static void status_unconfigured_ear(void **state)
 {
-	struct json_object *s = status_doc(
-		ear_props("streaming", "stable", "unix"),
-		ear_props("idle", "unlocked", "none"));
+	struct json_object *s =
+	    status_doc(ear_props("streaming", "stable", "unix"),
+		       ear_props("idle", "unlocked", "none"));
 	char *text = render(ctl_view_status, s);
 
 	(void)state;
@@ -268,20 +268,19 @@ static void status_missing_members(void **state)
 
 static void status_rt_summary(void **state)
 {
-	struct json_object *rt = parse(
-		"[[\"sched\",\"ok\",\"x\"],[\"memlock\",\"ok\",\"\"],"
-		"[\"dma\",\"not requested\",\"\"]]");
+	struct json_object *rt =
+	    parse("[[\"sched\",\"ok\",\"x\"],[\"memlock\",\"ok\",\"\"],"
+		  "[\"dma\",\"not requested\",\"\"]]");
 	char buf[256];
 
 	(void)state;
 	assert_int_equal(ctl_view_rt_objects(rt), 0);
 	/* The a(sss) rows became objects. */
-	assert_string_equal(ctl_json_string(json_object_array_get_idx(rt, 0),
-					    "item"),
-			    "sched");
-	assert_string_equal(ctl_json_string(json_object_array_get_idx(rt, 2),
-					    "status"),
-			    "not requested");
+	assert_string_equal(
+	    ctl_json_string(json_object_array_get_idx(rt, 0), "item"), "sched");
+	assert_string_equal(
+	    ctl_json_string(json_object_array_get_idx(rt, 2), "status"),
+	    "not requested");
 	ctl_view_rt_summary(rt, buf, sizeof(buf));
 	assert_string_equal(buf, "ok");
 	json_object_put(rt);
@@ -306,18 +305,18 @@ static void ears_detail(void **state)
 	char *text;
 
 	(void)state;
-	json_object_object_add(l, "stats",
-			       json_object_get(ctl_json_at(stats, "ears.left")));
-	json_object_object_add(r, "stats", json_object_get(ctl_json_at(
-						   stats, "ears.right")));
+	json_object_object_add(
+	    l, "stats", json_object_get(ctl_json_at(stats, "ears.left")));
+	json_object_object_add(
+	    r, "stats", json_object_get(ctl_json_at(stats, "ears.right")));
 	json_object_object_add(ears, "left", l);
 	json_object_object_add(ears, "right", r);
 	text = render(ctl_view_ears, ears);
 	assert_fits(text);
 	assert_non_null(strstr(line_of(text, "conn. interval"), "7.500 ms"));
 	assert_non_null(strstr(line_of(text, "servo rejected"), "12"));
-	assert_non_null(strstr(line_of(text, "naive offset"),
-			       "-1234.567890 s"));
+	assert_non_null(
+	    strstr(line_of(text, "naive offset"), "-1234.567890 s"));
 	assert_non_null(strstr(line_of(text, "sync lost"), "2"));
 	/* Right has no ear_buffer in its stats: a dash under "right". */
 	assert_int_equal(column_on(text, "ear buffer", "-"),
@@ -389,6 +388,30 @@ static void stats_summary(void **state)
 	json_object_put(s);
 }
 
+/* os/rt's own report shape: {"item": {"status", "fix", "error"}}. */
+static void stats_rt_object(void **state)
+{
+	struct json_object *s =
+	    parse("{\"config\":{\"delay_margin_us\":2000},"
+		  "\"rt\":{\"sched\":{\"status\":\"ok\",\"fix\":null,"
+		  "\"error\":null},\"memlock\":{\"status\":\"FAILED\","
+		  "\"fix\":\"raise LimitMEMLOCK\",\"error\":\"EPERM\"},"
+		  "\"cgroup\":{\"status\":\"not requested\",\"fix\":null,"
+		  "\"error\":\"ENOENT\"},\"n_failed\":1}}");
+	char *text = render(stats_plain, s);
+
+	(void)state;
+	assert_fits(text);
+	assert_non_null(strstr(line_of(text, "rt "), "sched"));
+	assert_non_null(strstr(line_of(text, "memlock"), "FAILED"));
+	assert_non_null(strstr(line_of(text, "memlock"), "raise LimitMEMLOCK"));
+	assert_non_null(strstr(line_of(text, "cgroup"), "ENOENT"));
+	assert_non_null(strstr(text, "margin 2.000 ms"));
+	assert_null(strstr(text, "n_failed"));
+	free(text);
+	json_object_put(s);
+}
+
 /* A minimal GetStats: dashes, no crash. */
 static void stats_missing_members(void **state)
 {
@@ -405,14 +428,19 @@ static void stats_missing_members(void **state)
 static void keys_table(void **state)
 {
 	struct json_object *k = parse(
-		"[{\"name\":\"servo.estimator\",\"value\":\"ttws\","
-		"\"mode\":\"live\",\"range\":\"ttws, naive, median-iir\"},"
-		"{\"name\":\"link.left.path\",\"value\":\"\","
-		"\"mode\":\"restart\",\"range\":\"a path: the unix socket, the "
-		"serial device of an hci-uart dongle, or the earbud's address "
-		"for l2cap\"},"
-		"{\"name\":\"stream.delay_max_ms\",\"value\":\"250\","
-		"\"mode\":\"live\",\"range\":\"[1, 2000]\"}]");
+	    "[{\"name\":\"servo.estimator\",\"value\":\"ttws\","
+	    "\"mode\":\"live\",\"range\":\"ttws, naive, median-iir\"},"
+	    "{\"name\":\"link.left.path\",\"value\":\"\","
+	    "\"mode\":\"restart\",\"range\":\"a path: the unix socket, the "
+	    "serial device of an hci-uart dongle, or the earbud's address "
+	    "for l2cap\"},"
+	    "{\"name\":\"reconnect.hello_timeout_ms\",\"value\":\"2000\","
+	    "\"mode\":\"live\",\"range\":\"[10, 60000]\"},"
+	    "{\"name\":\"link.right.path\",\"value\":\"/tmp/ttwsctl-test."
+	    "ylctuq/a-long-directory-name/right.sock\",\"mode\":\"restart\","
+	    "\"range\":\"text, at most 255 bytes\"},"
+	    "{\"name\":\"stream.delay_max_ms\",\"value\":\"250\","
+	    "\"mode\":\"live\",\"range\":\"[1, 2000]\"}]");
 	char *text = render(ctl_view_keys, k);
 
 	(void)state;
@@ -423,10 +451,15 @@ static void keys_table(void **state)
 	assert_int_equal(column_on(text, "stream.delay_max_ms", "live"),
 			 column_on(text, "NAME", "MODE"));
 	assert_non_null(strstr(line_of(text, "link.left.path"), "\"\""));
+	/* A long value wraps, names and modes never do. */
+	assert_non_null(
+	    strstr(line_of(text, "reconnect.hello_timeout_ms"), "live"));
+	assert_non_null(strstr(line_of(text, "link.right.path"), "restart"));
+	assert_non_null(strstr(text, "right.sock"));
 	/* The long range wrapped onto a line of its own, under RANGE. */
 	{
-		const char *next = strchr(line_of(text, "link.left.path"),
-					  '\n') + 1;
+		const char *next =
+		    strchr(line_of(text, "link.left.path"), '\n') + 1;
 		int col = column_on(text, "NAME", "RANGE");
 		int i;
 
@@ -434,8 +467,8 @@ static void keys_table(void **state)
 			assert_int_equal(next[i], ' ');
 		}
 		assert_int_not_equal(next[col], ' ');
-		assert_non_null(strstr(text, "for l2cap"));
-		assert_true(strstr(text, "for l2cap") <
+		assert_non_null(strstr(text, "l2cap"));
+		assert_true(strstr(text, "l2cap") <
 			    line_of(text, "stream.delay_max_ms"));
 	}
 	free(text);
@@ -444,7 +477,7 @@ static void keys_table(void **state)
 
 static void monitor_lines(void **state)
 {
-	struct timespec when = { .tv_sec = 1767268984, .tv_nsec = 123456789 };
+	struct timespec when = {.tv_sec = 1767268984, .tv_nsec = 123456789};
 	struct json_object *old = json_object_new_string("streaming");
 	struct json_object *new = json_object_new_string("connecting");
 	struct json_object *line, *n = json_object_new_int64(2);
@@ -456,8 +489,9 @@ static void monitor_lines(void **state)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	f = open_memstream(&text, &len);
-	assert_int_equal(ctl_monitor_line(f, &when, "/org/ttws/Daemon/ear/right",
-					  "State", old, new, false),
+	assert_int_equal(ctl_monitor_line(f, &when,
+					  "/org/ttws/Daemon/ear/right", "State",
+					  old, new, false),
 			 0);
 	assert_int_equal(ctl_monitor_line(f, &when, "/org/ttws/Daemon/ear/left",
 					  "Reconnects", NULL, n, false),
@@ -482,7 +516,8 @@ static void monitor_lines(void **state)
 	line = parse(text);
 	assert_string_equal(ctl_json_string(line, "time"),
 			    "2026-01-01T12:03:04.123+00:00");
-	assert_string_equal(ctl_json_string(line, "object"), "/org/ttws/Daemon");
+	assert_string_equal(ctl_json_string(line, "object"),
+			    "/org/ttws/Daemon");
 	assert_string_equal(ctl_json_string(line, "property"), "Estimator");
 	assert_string_equal(ctl_json_string(line, "old"), "streaming");
 	assert_string_equal(ctl_json_string(line, "new"), "connecting");
@@ -528,17 +563,18 @@ static void json_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(status_at_a_glance),
-		cmocka_unit_test(status_not_in_sync),
-		cmocka_unit_test(status_unconfigured_ear),
-		cmocka_unit_test(status_missing_members),
-		cmocka_unit_test(status_rt_summary),
-		cmocka_unit_test(ears_detail),
-		cmocka_unit_test(stats_summary),
-		cmocka_unit_test(stats_missing_members),
-		cmocka_unit_test(keys_table),
-		cmocka_unit_test(monitor_lines),
-		cmocka_unit_test(json_paths),
+	    cmocka_unit_test(status_at_a_glance),
+	    cmocka_unit_test(status_not_in_sync),
+	    cmocka_unit_test(status_unconfigured_ear),
+	    cmocka_unit_test(status_missing_members),
+	    cmocka_unit_test(status_rt_summary),
+	    cmocka_unit_test(ears_detail),
+	    cmocka_unit_test(stats_summary),
+	    cmocka_unit_test(stats_rt_object),
+	    cmocka_unit_test(stats_missing_members),
+	    cmocka_unit_test(keys_table),
+	    cmocka_unit_test(monitor_lines),
+	    cmocka_unit_test(json_paths),
 	};
 
 	return cmocka_run_group_tests_name("ctl-view", tests, NULL, NULL);

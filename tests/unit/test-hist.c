@@ -736,7 +736,8 @@ static void test_count_le_vs_sorted(void **state)
 		if (c < lo || c > hi) {
 			fail_msg("le %llu: %llu not in [%llu, %llu]",
 				 (unsigned long long)v, (unsigned long long)c,
-				 (unsigned long long)lo, (unsigned long long)hi);
+				 (unsigned long long)lo,
+				 (unsigned long long)hi);
 		}
 		if (ref_bucket_top(v)) {
 			assert_int_equal(c, hi);

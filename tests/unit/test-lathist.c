@@ -225,8 +225,7 @@ static void lathist_reader_never_torn(void **state)
 	assert_int_equal(lathist_new(1, &r.s), 0);
 	assert_int_equal(pthread_create(&t, NULL, race_reader, &r), 0);
 	for (unsigned i = 0; i < 20000; i++) {
-		memcpy(lathist_live(r.s, 0), i % 2 ? &r.a : &r.b,
-		       sizeof(r.a));
+		memcpy(lathist_live(r.s, 0), i % 2 ? &r.a : &r.b, sizeof(r.a));
 		lathist_publish(r.s, 1);
 	}
 	atomic_store(&r.done, true);

@@ -265,7 +265,8 @@ static void on_rx(struct loop *l, struct loop_sock *s, const struct loop_rx *rx,
 		r.intact = check(rx->data, rx->len, &r.seq);
 		f->n_data++;
 		/* A slow handler, timed from its start as the loop saw it. */
-		while (f->busy_ns && rt_now_ns() < rx->user_ts_ns + f->busy_ns) {
+		while (f->busy_ns &&
+		       rt_now_ns() < rx->user_ts_ns + f->busy_ns) {
 		}
 		break;
 	case LOOP_EV_EOF:

@@ -236,7 +236,8 @@ static void test_statesets(void **state)
 			"ttws_servo_state=\"stable\"} 1");
 	assert_line(om, "ttws_servo_state{ear=\"left\","
 			"ttws_servo_state=\"unlocked\"} 0");
-	assert_line(om, "ttws_servo_estimator{ttws_servo_estimator=\"ttws\"} 1");
+	assert_line(om,
+		    "ttws_servo_estimator{ttws_servo_estimator=\"ttws\"} 1");
 	assert_line(om, "ttws_servo_estimator"
 			"{ttws_servo_estimator=\"naive\"} 0");
 	assert_line(om, "# TYPE ttws_build info");
@@ -251,8 +252,8 @@ static void test_statesets(void **state)
 }
 
 /* Every bucket line of family{labels} in order; returns their number. */
-static size_t bucket_values(const char *text, const char *prefix,
-			    double *ret, size_t max)
+static size_t bucket_values(const char *text, const char *prefix, double *ret,
+			    size_t max)
 {
 	size_t n = 0, plen = strlen(prefix);
 	const char *p = text;
@@ -278,8 +279,8 @@ static void test_histogram(void **state)
 
 	assert_line(om, "# TYPE ttws_servo_residual_seconds histogram");
 	assert_line(om, "# UNIT ttws_servo_residual_seconds seconds");
-	n = bucket_values(om, "ttws_servo_residual_seconds_bucket{ear=\"left\",",
-			  b, 64);
+	n = bucket_values(
+	    om, "ttws_servo_residual_seconds_bucket{ear=\"left\",", b, 64);
 	/* 22 boundaries from 100 ns to 1 s, and +Inf. */
 	assert_int_equal(n, 23);
 	for (i = 1; i < n; i++) {
@@ -300,9 +301,9 @@ static void test_histogram(void **state)
 	assert_line(om, "ttws_servo_residual_seconds_bucket"
 			"{ear=\"left\",le=\"+Inf\"} 7");
 	assert_line(om, "ttws_servo_residual_seconds_count{ear=\"left\"} 7");
-	assert_true(b[n - 1] ==
-		    sample_value(om, "ttws_servo_residual_seconds_count"
-				     "{ear=\"left\"} "));
+	assert_true(b[n - 1] == sample_value(om,
+					     "ttws_servo_residual_seconds_count"
+					     "{ear=\"left\"} "));
 	/* 150 ns + 3 us + 3 ms + 2 s. */
 	assert_true(fabs(sample_value(om, "ttws_servo_residual_seconds_sum"
 					  "{ear=\"left\"} ") -
@@ -326,6 +327,47 @@ static void test_histogram(void **state)
 	/* Histograms not given are absent, family and all. */
 	assert_null(strstr(om, "ttws_link_tx_latency_seconds"));
 	assert_null(strstr(om, "ttws_pipewire_handoff_seconds"));
+	free(om);
+
+	/* The hand-over only with source = pipewire. */
+	x->in.global_hist[ENGINE_GH_HANDOFF] = x->wakeup;
+	om = render(&x->in, METRICS_OPENMETRICS);
+	assert_null(strstr(om, "ttws_pipewire_handoff_seconds"));
+	free(om);
+	x->conf.stream.source = CONF_SOURCE_PIPEWIRE;
+	om = render(&x->in, METRICS_OPENMETRICS);
+	assert_line(om, "ttws_pipewire_handoff_seconds_count 10");
+	free(om);
+}
+
+static void test_pipewire(void **state)
+{
+	struct fixture *x = *state;
+	char *om;
+
+	x->pw.quanta = 4242;
+	x->pw.streaming = true;
+	x->snap.stream.pw_quanta = 4240;
+	x->snap.stream.rate_diff = 1.5;
+	x->in.pw = &x->pw;
+	/* source = tone: nothing of PipeWire, even with stats at hand. */
+	om = render(&x->in, METRICS_OPENMETRICS);
+	assert_null(strstr(om, "ttws_pipewire"));
+	free(om);
+
+	x->conf.stream.source = CONF_SOURCE_PIPEWIRE;
+	om = render(&x->in, METRICS_OPENMETRICS);
+	assert_line(om, "ttws_pipewire_ring_records_total 4240");
+	assert_line(om, "ttws_pipewire_rate_ratio 1.5");
+	assert_line(om, "ttws_pipewire_sink_quanta_total 4242");
+	assert_line(om, "ttws_pipewire_sink_streaming 1");
+	free(om);
+
+	/* No sink: the RT thread's side only. */
+	x->in.pw = NULL;
+	om = render(&x->in, METRICS_OPENMETRICS);
+	assert_line(om, "ttws_pipewire_ring_records_total 4240");
+	assert_null(strstr(om, "ttws_pipewire_sink"));
 	free(om);
 }
 
@@ -380,8 +422,9 @@ static void test_label_escaping(void **state)
 	/* Quote, backslash, newline, a stray 0xff and a valid e-acute. */
 	x->in.dongle_path[0] = "/dev/tty\"a\\b\nc\xff\xc3\xa9";
 	om = render(&x->in, METRICS_OPENMETRICS);
-	assert_line(om, "ttws_dongle_opens_total"
-			"{path=\"/dev/tty\\\"a\\\\b\\nc\xef\xbf\xbd\xc3\xa9\"} 0");
+	assert_line(om,
+		    "ttws_dongle_opens_total"
+		    "{path=\"/dev/tty\\\"a\\\\b\\nc\xef\xbf\xbd\xc3\xa9\"} 0");
 	/* A truncated sequence at the end is replaced, not overrun. */
 	free(om);
 	x->in.dongle_path[0] = "/dev/x\xe2\x82";
@@ -573,6 +616,7 @@ int main(void)
 	    METRICS_TEST("metrics/gauges_base_units", test_gauges_base_units),
 	    METRICS_TEST("metrics/statesets", test_statesets),
 	    METRICS_TEST("metrics/histogram", test_histogram),
+	    METRICS_TEST("metrics/pipewire", test_pipewire),
 	    METRICS_TEST("metrics/counters_total_suffix",
 			 test_counters_total_suffix),
 	    METRICS_TEST("metrics/label_escaping", test_label_escaping),

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control API's properties: org.ttws.Daemon1 and org.ttws.Ear1, read
+ * from the engine's snapshot and the running configuration.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "core/macro.h"
+#include "daemon/control_private.h"
+#include "daemon/log.h"
+#include "daemon/reconf.h"
+#include "os/rt.h"
+
+/* ---- org.ttws.Daemon1 properties ---------------------------------------- */
+
+int control_prop_version(sd_bus *bus, const char *path, const char *iface,
+			const char *prop, sd_bus_message *reply,
+			void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", TTWS_VERSION);
+}
+
+int control_prop_uptime(sd_bus *bus, const char *path, const char *iface,
+		       const char *prop, sd_bus_message *reply,
+		       void *userdata, sd_bus_error *error)
+{
+	struct control *c = ctl_of(userdata);
+
+	return sd_bus_message_append(reply, "t",
+				     (uint64_t)((rt_now_ns() -
+						 c->host.start_ns) /
+						NSEC_PER_USEC));
+}
+
+int control_prop_backend(sd_bus *bus, const char *path, const char *iface,
+			const char *prop, sd_bus_message *reply,
+			void *userdata, sd_bus_error *error)
+{
+	const struct engine_snapshot *s = control_snapshot(ctl_of(userdata));
+
+	return sd_bus_message_append(reply, "s",
+				     loop_backend_name(s->backend));
+}
+
+int control_prop_conf_str(sd_bus *bus, const char *path, const char *iface,
+			 const char *prop, sd_bus_message *reply,
+			 void *userdata, sd_bus_error *error)
+{
+	const struct conf *c = reconf_running(ctl_of(userdata)->host.reconf);
+	const char *v = "?";
+
+	if (strcmp(prop, "Source") == 0) {
+		v = conf_source_name(c->stream.source);
+	} else if (strcmp(prop, "Codec") == 0) {
+		v = conf_codec_name(c->stream.codec);
+	} else if (strcmp(prop, "Estimator") == 0) {
+		v = c->servo.estimator;
+	}
+	return sd_bus_message_append(reply, "s", v);
+}
+
+int control_prop_delay(sd_bus *bus, const char *path, const char *iface,
+		      const char *prop, sd_bus_message *reply, void *userdata,
+		      sd_bus_error *error)
+{
+	const struct engine_snapshot *s = control_snapshot(ctl_of(userdata));
+
+	return sd_bus_message_append(reply, "t",
+				     s->stream.delay_ns / NSEC_PER_USEC);
+}
+
+/*
+ * rt's text report has one "item: status: detail" line per item; the API
+ * gives (item, ok|warning|failed|not requested, detail).
+ */
+int control_prop_rt(sd_bus *bus, const char *path, const char *iface,
+		   const char *prop, sd_bus_message *reply, void *userdata,
+		   sd_bus_error *error)
+{
+	struct control *c = ctl_of(userdata);
+	char text[8192], *line, *save = NULL;
+	int r;
+
+	if (rt_report_format_text(engine_rt_report(c->host.engine), text,
+				  sizeof(text)) < 0) {
+		text[0] = '\0';
+	}
+	r = sd_bus_message_open_container(reply, 'a', "(sss)");
+	for (line = strtok_r(text, "\n", &save); line && r >= 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *st = strstr(line, ": "), *detail;
+		const char *status;
+
+		if (!st) {
+			continue;
+		}
+		*st = '\0';
+		st += 2;
+		detail = strstr(st, ": ");
+		if (detail) {
+			*detail = '\0';
+			detail += 2;
+		}
+		status = strcmp(st, "ok") == 0	    ? "ok" :
+			 strcmp(st, "warn") == 0    ? "warning" :
+			 strcmp(st, "FAILED") == 0 ? "failed" :
+						      st;
+		r = sd_bus_message_append(reply, "(sss)", line, status,
+					  detail ? detail : "");
+	}
+	if (r >= 0) {
+		r = sd_bus_message_close_container(reply);
+	}
+	return r;
+}
+
+/* ---- org.ttws.Ear1 properties ------------------------------------------- */
+
+static const struct engine_ear *ear_of(void *userdata, enum conf_ear *ret)
+{
+	struct control_ear *x = userdata;
+	const struct engine_snapshot *s = control_snapshot(x->conn->ctl);
+
+	*ret = x->ear;
+	return &s->ear[x->ear];
+}
+
+int control_prop_ear_str(sd_bus *bus, const char *path, const char *iface,
+			const char *prop, sd_bus_message *reply,
+			void *userdata, sd_bus_error *error)
+{
+	struct control_ear *x = userdata;
+	const struct conf *c = reconf_running(x->conn->ctl->host.reconf);
+	enum conf_ear e;
+	const struct engine_ear *s = ear_of(userdata, &e);
+	const char *v = "?";
+
+	if (strcmp(prop, "State") == 0) {
+		v = link_state_name(s->link.state);
+	} else if (strcmp(prop, "Transport") == 0) {
+		v = conf_transport_name(c->link[e].transport);
+	} else if (strcmp(prop, "ServoState") == 0) {
+		v = servo_state_name(s->servo.state);
+	}
+	return sd_bus_message_append(reply, "s", v ? v : "?");
+}
+
+int control_prop_ear_x(sd_bus *bus, const char *path, const char *iface,
+		      const char *prop, sd_bus_message *reply, void *userdata,
+		      sd_bus_error *error)
+{
+	enum conf_ear e;
+	const struct engine_ear *s = ear_of(userdata, &e);
+	int64_t v = 0;
+
+	if (strcmp(prop, "OffsetNs") == 0) {
+		v = s->servo.offset_ns;
+	} else if (strcmp(prop, "RatePpb") == 0) {
+		v = s->servo.rate_ppb;
+	} else if (strcmp(prop, "LastResidualNs") == 0) {
+		v = s->servo.last_residual_ns;
+	}
+	return sd_bus_message_append(reply, "x", v);
+}
+
+int control_prop_ear_t(sd_bus *bus, const char *path, const char *iface,
+		      const char *prop, sd_bus_message *reply, void *userdata,
+		      sd_bus_error *error)
+{
+	struct control_ear *x = userdata;
+	const struct engine_snapshot *snap = control_snapshot(x->conn->ctl);
+	enum conf_ear e;
+	const struct engine_ear *s = ear_of(userdata, &e);
+	uint64_t v = 0;
+
+	if (strcmp(prop, "FramesSent") == 0) {
+		v = s->link.frames_sent;
+	} else if (strcmp(prop, "FramesLate") == 0) {
+		v = s->link.ear_late;
+	} else if (strcmp(prop, "FramesLost") == 0) {
+		v = snap->stream.skipped[e] + s->link.send_errors;
+	} else if (strcmp(prop, "Reconnects") == 0) {
+		v = control_reconnects(&s->link);
+	}
+	return sd_bus_message_append(reply, "t", v);
+}
+
+int control_prop_battery(sd_bus *bus, const char *path, const char *iface,
+			const char *prop, sd_bus_message *reply,
+			void *userdata, sd_bus_error *error)
+{
+	struct control_ear *x = userdata;
+	const struct conf *c = reconf_running(x->conn->ctl->host.reconf);
+	enum conf_ear e;
+	const struct engine_ear *s = ear_of(userdata, &e);
+
+	/* An ear without a link has no battery to report: unknown. */
+	return sd_bus_message_append(reply, "y",
+				     c->link[e].transport ==
+						     CONF_TRANSPORT_NONE ?
+					     0xff :
+					     s->link.battery_pct);
+}
