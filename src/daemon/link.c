@@ -487,51 +487,9 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 	return 0;
 }
 
-int link_pair(struct link *a, struct link *b)
-{
-	unsigned k;
-	int r;
 
-	link_each_servo(a, k) {
-		r = servo_pair(a->kinds[k], b->kinds[k]);
-		if (r < 0) {
-			return r;
-		}
-	}
-	return 0;
-}
 
-const struct servo *link_servo(const struct link *l)
-{
-	return l->servo;
-}
 
-const struct servo *link_shadow(const struct link *l)
-{
-	return l->shadow;
-}
-
-void link_tick(struct link *l, uint64_t now_ns)
-{
-	unsigned k;
-
-	link_each_servo(l, k) {
-		servo_tick(l->kinds[k], now_ns);
-	}
-	if (l->state == LINK_ST_STREAMING) {
-		struct servo_status ss;
-
-		servo_status(l->servo, &ss);
-		if (ss.state == SERVO_UNLOCKED) {
-			l->state = LINK_ST_SYNCING;
-			log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
-				     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE,
-						    ss.state)),
-				     "%s ear: servo unlocked, syncing again",
-				     link_name(l));
-		}
-	}
-}
 
 void link_set_hists(struct link *l, const struct link_hists *h)
 {
@@ -544,40 +502,6 @@ void link_get_stats(const struct link *l, struct link_stats *ret)
 	ret->state = l->state;
 }
 
-void link_reconf(struct link *l, uint64_t now_ns)
-{
-	const struct conf *c = l->env.conf;
-	enum servo_kind kind;
-	unsigned k;
-
-	/* The configuration was validated whole, so the name is known. */
-	if (servo_kind_from_string(c->servo.estimator, &kind) == 0 &&
-	    l->servo != l->kinds[kind]) {
-		/* Warm since the link started: the next PTS comes from a
-		 * model already locked on the same samples. */
-		l->servo = l->kinds[kind];
-		log_rt(LOG_NOTICE, "%s ear: estimator now %s", link_name(l),
-		       c->servo.estimator);
-	}
-	link_each_servo(l, k) {
-		servo_set_limits(l->kinds[k], c->servo.resync_threshold_ns,
-				 c->servo.holdover_ns);
-	}
-	if (l->backoff_ns < c->reconnect.backoff_min_ns) {
-		l->backoff_ns = c->reconnect.backoff_min_ns;
-	}
-	if (l->backoff_ns > c->reconnect.backoff_max_ns) {
-		l->backoff_ns = c->reconnect.backoff_max_ns;
-	}
-	if (l->state >= LINK_ST_SYNCING) {
-		/* The request rate follows [servo] probe_every_events from
-		 * the next request on (the next connect sets it anyway). */
-		probe_set_every(&l->probe,
-				probe_every_for_ci(c->servo.probe_every_events,
-						   (uint64_t)l->st.ci_us *
-							   NSEC_PER_USEC));
-	}
-}
 
 void link_reset_stats(struct link *l)
 {

@@ -56,6 +56,9 @@ struct link {
 	struct servo *kinds[LINK_N_SERVOS];
 	struct servo *servo;
 	struct servo *shadow;
+	/* The configured servo as last seen (link_servo_note()). */
+	enum servo_state seen_servo;
+	uint64_t seen_steps;
 
 	/* The timing exchange in flight (one at a time). */
 	bool sync_pending;
@@ -97,6 +100,14 @@ int link_send_id(struct link *l, const uint8_t *buf, size_t len,
 
 /* Every servo of the link, for what all of them are fed. */
 #define link_each_servo(l, i) for ((i) = 0; (i) < LINK_N_SERVOS; (i)++)
+
+/* link_servo.c */
+
+/*
+ * Log what changed in the configured servo since the last call: a step,
+ * a state change (lock, unlock, holdover). After each sample and tick.
+ */
+void link_servo_note(struct link *l);
 
 /* link_sync.c */
 

@@ -172,6 +172,7 @@ static void link_feed(struct link *l)
 					     -after.last_residual_ns :
 					     after.last_residual_ns));
 	}
+	link_servo_note(l);
 }
 
 void link_on_sync_resp(struct link *l, const struct link_msg *m, uint64_t rx_ns)

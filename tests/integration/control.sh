@@ -237,6 +237,29 @@ fi
 grep -q '^ttws_link_frames_sent_total{ear="left"} [0-9]' "$tmp/run/ttws.prom" ||
 	grep -q '^ttws_.*_total{.*ear="left"' "$tmp/run/ttws.prom" ||
 	fail "no per-ear counter in the textfile"
+# GetMetrics: OpenMetrics 1.0, as the reference parser reads it (Debian's
+# python3-prometheus-client; the pyenv python3 first on PATH may lack it).
+"$TTWSCTL" --socket "$sock" metrics >"$tmp/om.txt" || fail "ttwsctl metrics"
+[[ $(tail -n 1 "$tmp/om.txt") == "# EOF" ]] || fail "GetMetrics does not end with # EOF"
+om_py=
+for p in /usr/bin/python3 python3; do
+	if "$p" -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
+		om_py=$p
+		break
+	fi
+done
+if [[ -n $om_py ]]; then
+	"$om_py" - "$tmp/om.txt" <<'PY' || fail "GetMetrics is not valid OpenMetrics"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+sent = [s for s in fams["ttws_link_frames_sent"].samples if s.labels.get("ear") == "left"]
+assert sent and sent[0].value > 0, "no frames sent on the left ear"
+assert fams["ttws_loop_wakeup_latency_seconds"].type == "histogram"
+PY
+else
+	echo "python3-prometheus-client missing: GetMetrics not parsed (./dev setup installs it)"
+fi
 t_end=$(date +%s.%N)
 # Everything above happened while streaming: it must have fit in the run.
 awk -v a="$t_start" -v b="$t_end" -v d=$DURATION 'BEGIN { exit !(b - a < d - 2) }' ||

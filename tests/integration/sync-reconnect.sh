@@ -37,6 +37,12 @@ j() { jq -r "$1" <<<"$r"; }
 (($(j .ears.right.reconnects) >= 1)) || fail "right ear never reconnected"
 (($(j .ears.left.reconnects) == 0)) || fail "left ear reconnected"
 [[ $(j .ears.right.state) == streaming ]] || fail "right ear not streaming at the end"
+# The journal's story of the drop: the right ear's link and servo events,
+# the left ear's servo never unlocked.
+log=$tmp/run/ttwsd.log
+grep -q "right ear: servo [a-z]* -> unlocked" "$log" || fail "no servo-unlock event for the right ear"
+(($(grep -c "right ear: servo unlocked -> locked" "$log") >= 2)) || fail "no servo-lock event after the reconnect"
+! grep -q "left ear: servo [a-z]* -> unlocked" "$log" || fail "left servo unlocked"
 # Left: every frame of the run, no gap, while the right was away.
 sent_left=$(awk -F, '$1 == "left"' "$tmp/run/frames.csv" | wc -l)
 (($(j .frames.rendered_left) == sent_left)) || fail "left lost frames during the drop"
