@@ -8,19 +8,36 @@
 # ratio is taken per round (loaded / quiet, the same machine minutes
 # apart) and the median over rounds reported, so one noisy round cannot
 # decide it. status_rtt_p99_us is the clients' round trip of one status
-# (three GetAll calls) under that load.
+# (three GetAll calls) under that load, mostly the queue at ttwsd's one
+# main thread; status_rtt_p99_us_one_client the same for a lone client.
 #
 #   control.sh [BUILD_DIR]
-#   env: ROUNDS (5), CLIENTS (50), PHASE_S (3), SCENARIO (nominal)
+#   env: ROUNDS (7), CLIENTS (50), PHASE_S (4), SCENARIO (nominal),
+#        RT_CPU (the last CPU), LOAD_CPUS (the others)
+#
+# Placement as on a gateway (DESIGN.md, "Real-time placement"): the RT
+# thread pinned to RT_CPU ([rt] cpu), the clients and the earbud
+# simulator kept off it (taskset).
+# ttwsd's main thread, which answers them, is not pinned: what it costs
+# the RT thread is part of the measure. RT_CPU=-1 unpins everything.
 #
 # Prints a table, then one JSON line. Never fails on a number.
 set -euo pipefail
 
 BUILD=$(realpath "${1:-build}")
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 CLIENTS=${CLIENTS:-50}
-PHASE_S=${PHASE_S:-3}
+PHASE_S=${PHASE_S:-4}
+ncpu=$(nproc)
+RT_CPU=${RT_CPU:-$((ncpu - 1))}
+if ((RT_CPU >= 0 && ncpu > 1)); then
+	LOAD_CPUS=${LOAD_CPUS:-0-$((RT_CPU > 0 ? RT_CPU - 1 : 0))}
+	pin=(taskset -c "$LOAD_CPUS")
+else
+	RT_CPU=-1
+	pin=()
+fi
 SCENARIO=${SCENARIO:-nominal}
 SIM=$BUILD/src/sim/ttws-earbud-sim
 TTWSD=$BUILD/src/daemon/ttwsd
@@ -47,6 +64,7 @@ prio=0
 cat >"$tmp/ttwsd.conf" <<CONF
 [rt]
 priority = $prio
+cpu = $RT_CPU
 [stream]
 source = tone
 [control]
@@ -58,7 +76,8 @@ path = $tmp/left.sock
 transport = unix
 path = $tmp/right.sock
 CONF
-"$SIM" --pair --scenario "$ROOT/tests/scenarios/$SCENARIO.ini" \
+# The earbuds are other devices: keep their simulator off the RT CPU.
+"${pin[@]}" "$SIM" --pair --scenario "$ROOT/tests/scenarios/$SCENARIO.ini" \
 	--left "$tmp/left.sock" --right "$tmp/right.sock" \
 	--priority "$prio" >/dev/null 2>"$tmp/sim.err" &
 sim_pid=$!
@@ -89,25 +108,30 @@ for r in $(seq "$ROUNDS"); do
 	sleep "$(add "$PHASE_S" "$HIST_AGE_S")"
 	q=$(wakeup_p99)
 	call ResetStats >/dev/null
-	"$LOAD" "$tmp/control" "$CLIENTS" "$(add "$PHASE_S" "$HIST_AGE_S" 1)" >"$tmp/load.$r" &
+	"${pin[@]}" "$LOAD" "$tmp/control" "$CLIENTS" "$(add "$PHASE_S" "$HIST_AGE_S" 1)" >"$tmp/load.$r" &
 	lp=$!
 	sleep "$(add "$PHASE_S" "$HIST_AGE_S")"
 	l=$(wakeup_p99)
 	wait "$lp" || { echo "load clients failed: $(cat "$tmp/load.$r")" >&2; exit 1; }
 	read -r _ calls _ _ _ _ _ rtt _ _ <"$tmp/load.$r"
 	[[ -n $q && -n $l ]] || { echo "no wake-up histogram in GetStats" >&2; exit 1; }
-	ratio=$(awk -v a="$l" -v b="$q" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')
+	ratio=$(awk -v a="$l" -v b="$q" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 	printf '%-6s %14s %14s %8s %16s %10s\n' "$r" "$q" "$l" "$ratio" "$rtt" "$calls"
 	Q+=("$q") L+=("$l") R+=("$ratio") S+=("$rtt")
 done
+# One client alone: the round trip without the queue 50 clients make.
+"${pin[@]}" "$LOAD" "$tmp/control" 1 2 >"$tmp/load.single"
+read -r _ _ _ _ _ _ _ rtt1 _ _ <"$tmp/load.single"
+echo "one client alone: status round trip p99 $rtt1 us"
 med() { printf '%s\n' "$@" | sort -g |
 	awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "medians over $ROUNDS rounds of ${PHASE_S}+ s, $CLIENTS clients, prio $prio"
-jq -cn --argjson rounds "$ROUNDS" --argjson clients "$CLIENTS" \
+echo "medians over $ROUNDS rounds of ${PHASE_S}+ s, $CLIENTS clients${pin:+ on CPUs $LOAD_CPUS}, RT thread prio $prio on CPU $RT_CPU"
+jq -cn --argjson rounds "$ROUNDS" --argjson clients "$CLIENTS" --argjson rtcpu "$RT_CPU" \
 	--argjson q "$(med "${Q[@]}")" --argjson l "$(med "${L[@]}")" \
-	--argjson ratio "$(med "${R[@]}")" --argjson rtt "$(med "${S[@]}")" '{
-	bench: "control", rounds: $rounds, clients: $clients,
-	status_rtt_p99_us: $rtt,
+	--argjson ratio "$(med "${R[@]}")" --argjson rtt "$(med "${S[@]}")" \
+	--argjson rtt1 "$rtt1" '{
+	bench: "control", rounds: $rounds, clients: $clients, rt_cpu: $rtcpu,
+	status_rtt_p99_us: $rtt, status_rtt_p99_us_one_client: $rtt1,
 	rt_wakeup_p99_us_quiet: $q, rt_wakeup_p99_us_loaded: $l,
 	rt_wakeup_p99_ratio_under_load: $ratio,
 	target_ratio: 1.10, met: ($ratio <= 1.10) }'
