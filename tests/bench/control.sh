@@ -12,8 +12,12 @@
 # main thread; status_rtt_p99_us_one_client the same for a lone client.
 #
 #   control.sh [BUILD_DIR]
-#   env: ROUNDS (7), CLIENTS (50), PHASE_S (4), SCENARIO (nominal),
+#   env: ROUNDS (7), CLIENTS (50), PHASE_S (15), SCENARIO (nominal),
 #        RT_CPU (the last CPU), LOAD_CPUS (the others)
+#
+# The frame clock ticks 100 times a second, so a phase of PHASE_S seconds
+# holds 100 * PHASE_S wake-ups and its P99 rests on PHASE_S of them: 15 s
+# gives 15; shorter phases make the per-round ratio swing by tens of %.
 #
 # Placement as on a gateway (DESIGN.md, "Real-time placement"): the RT
 # thread pinned to RT_CPU ([rt] cpu), the clients and the earbud
@@ -28,7 +32,7 @@ BUILD=$(realpath "${1:-build}")
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ROUNDS=${ROUNDS:-7}
 CLIENTS=${CLIENTS:-50}
-PHASE_S=${PHASE_S:-4}
+PHASE_S=${PHASE_S:-15}
 ncpu=$(nproc)
 RT_CPU=${RT_CPU:-$((ncpu - 1))}
 if ((RT_CPU >= 0 && ncpu > 1)); then
