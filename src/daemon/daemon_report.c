@@ -77,9 +77,11 @@ static int daemon_status(struct daemon *d, FILE *f, bool with_hists)
 	return r;
 }
 
-int daemon_stats_json(void *data, char **ret)
+/* What write() puts into a memory stream, as malloc'd text in *ret. */
+static int daemon_text(struct daemon *d, int (*write)(struct daemon *d,
+						     FILE *f),
+		       char **ret)
 {
-	struct daemon *d = data;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -89,7 +91,7 @@ int daemon_stats_json(void *data, char **ret)
 	if (!f) {
 		return -errno;
 	}
-	r = daemon_status(d, f, true);
+	r = write(d, f);
 	if (fclose(f) != 0 && r == 0) {
 		r = -ENOMEM;
 	}
@@ -99,6 +101,16 @@ int daemon_stats_json(void *data, char **ret)
 	}
 	*ret = text;
 	return 0;
+}
+
+static int daemon_status_full(struct daemon *d, FILE *f)
+{
+	return daemon_status(d, f, true);
+}
+
+int daemon_stats_json(void *data, char **ret)
+{
+	return daemon_text(data, daemon_status_full, ret);
 }
 
 /* The metrics of now, in fmt, into f. */
@@ -143,28 +155,14 @@ static int daemon_metrics(struct daemon *d, FILE *f, enum metrics_format fmt,
 	return r;
 }
 
+static int daemon_openmetrics(struct daemon *d, FILE *f)
+{
+	return daemon_metrics(d, f, METRICS_OPENMETRICS, NULL);
+}
+
 int daemon_metrics_text(void *data, char **ret)
 {
-	struct daemon *d = data;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
-	int r;
-
-	f = open_memstream(&text, &len);
-	if (!f) {
-		return -errno;
-	}
-	r = daemon_metrics(d, f, METRICS_OPENMETRICS, NULL);
-	if (fclose(f) != 0 && r == 0) {
-		r = -ENOMEM;
-	}
-	if (r < 0) {
-		free(text);
-		return r;
-	}
-	*ret = text;
-	return 0;
+	return daemon_text(data, daemon_openmetrics, ret);
 }
 
 void daemon_metrics_textfile(struct daemon *d, uint64_t now_ns)

@@ -18,23 +18,6 @@
 #include "daemon/chan.h"
 #include "daemon/link_private.h"
 
-const char *link_state_name(enum link_state s)
-{
-	switch (s) {
-	case LINK_ST_IDLE:
-		return "idle";
-	case LINK_ST_CONNECTING:
-		return "connecting";
-	case LINK_ST_HELLO:
-		return "hello";
-	case LINK_ST_SYNCING:
-		return "syncing";
-	case LINK_ST_STREAMING:
-		return "streaming";
-	}
-	return "?";
-}
-
 static void link_retry_fire(struct wheel_timer *t, uint64_t now_ns);
 static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns);
 

@@ -60,8 +60,9 @@
 /*
  * Event kinds. Each has a fixed MESSAGE_ID; the names are TTWS_EVENT's
  * values. The numbers never leave the process, but the ids and names are
- * an interface: a new kind gets a new id (systemd-id128 new) in log.c and
- * a line in ttwsd(8), LOGGING; an id is never changed or reused.
+ * an interface: a new kind gets a new id (systemd-id128 new) in
+ * log_journal.c and a line in ttwsd(8), LOGGING; an id is never changed or
+ * reused.
  */
 enum log_event {
 	LOG_EV_NONE = 0, /* untyped: no MESSAGE_ID, no TTWS_EVENT */

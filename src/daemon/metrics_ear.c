@@ -19,25 +19,6 @@ bool metrics_ear_on(const struct metrics_input *in, unsigned e)
 	return in->conf->link[e].transport != CONF_TRANSPORT_NONE;
 }
 
-static const char *metrics_link_state_name(enum link_state s)
-{
-	/* The names of link_state_name() and of the D-Bus State property;
-	 * link.c is not linked into the test, so they are repeated. */
-	switch (s) {
-	case LINK_ST_IDLE:
-		return "idle";
-	case LINK_ST_CONNECTING:
-		return "connecting";
-	case LINK_ST_HELLO:
-		return "hello";
-	case LINK_ST_SYNCING:
-		return "syncing";
-	case LINK_ST_STREAMING:
-		return "streaming";
-	}
-	return NULL;
-}
-
 static void metrics_ear_states(struct omtext *w, const struct metrics_input *in)
 {
 	static const struct omtext_family link = {
@@ -51,7 +32,7 @@ static void metrics_ear_states(struct omtext *w, const struct metrics_input *in)
 	unsigned e;
 
 	for (nl = 0; nl < ARRAY_SIZE(ls); nl++) {
-		ls[nl] = metrics_link_state_name((enum link_state)nl);
+		ls[nl] = link_state_name((enum link_state)nl);
 	}
 	while (ns < ARRAY_SIZE(ss) && servo_state_name((enum servo_state)ns)) {
 		ss[ns] = servo_state_name((enum servo_state)ns);
