@@ -45,15 +45,8 @@ fail() {
 	done
 	exit 1
 }
-wait_for() { # SECONDS COMMAND...
-	local n=$(($1 * 50))
-	shift
-	while ((n-- > 0)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	return 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v busctl >/dev/null || fail "busctl missing (package systemd)"
 command -v jq >/dev/null || fail "jq missing"
 

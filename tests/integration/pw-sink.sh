@@ -69,18 +69,8 @@ fail() {
 	exit 1
 }
 
-# wait_for SECONDS COMMAND...: poll every 20 ms.
-wait_for() {
-	local n=$(($1 * 50))
-	shift
-	while ((n-- > 0)); do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.02
-	done
-	return 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 has_line() {
 	grep -q -- "$2" "$1"

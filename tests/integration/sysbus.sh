@@ -37,15 +37,8 @@ fail() {
 	[[ -s $tmp/ttwsd.log ]] && tail -n 20 "$tmp/ttwsd.log" >&2
 	exit 1
 }
-wait_for() {
-	local n=$(($1 * 50))
-	shift
-	while ((n-- > 0)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	return 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 getent group ttws >/dev/null || groupadd -r ttws
 if ! id ttws-ctl-out >/dev/null 2>&1; then
 	useradd -r -M -d / -s /usr/sbin/nologin ttws-ctl-out

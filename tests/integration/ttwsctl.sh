@@ -50,16 +50,8 @@ fail() {
 	done
 	exit 1
 }
-# wait_for SECONDS COMMAND...: poll every 50 ms.
-wait_for() {
-	local n=$(($1 * 20))
-	shift
-	while ((n-- > 0)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Not for background jobs: $! would be a subshell, not ttwsctl.
 ctl() { "$CTL" --socket "$tmp/control" "$@"; }

@@ -20,52 +20,12 @@
 
 #include <cmocka.h>
 
+#include "alloccount.h"
+
 #include "daemon/codec.h"
 #include "sim/lc3dec.h"
 #include "sim/wav.h"
 
-static unsigned long n_alloc;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-int __wrap_posix_memalign(void **p, size_t a, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-	n_alloc++;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-	n_alloc++;
-	return __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	n_alloc++;
-	return __real_realloc(p, n);
-}
-
-int __wrap_posix_memalign(void **p, size_t a, size_t n)
-{
-	n_alloc++;
-	return __real_posix_memalign(p, a, n);
-}
-
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-	n_alloc++;
-	return __real_aligned_alloc(a, n);
-}
 
 #define RATE 48000
 
@@ -339,12 +299,12 @@ static void codec_no_allocation_after_setup(void **state)
 		pcm[i] = (int16_t)(i * 50);
 		fpcm[i] = (float)i / 480.0f;
 	}
-	before = n_alloc;
+	before = alloccount_n;
 	lc3 = mk(CODEC_LC3, 10000, 96000);
 	pcmc = mk(CODEC_PCM, 10000, 0);
 	/* Positive control: the wrapper does see codec.c allocate. */
-	assert_true(n_alloc > before);
-	before = n_alloc;
+	assert_true(alloccount_n > before);
+	before = alloccount_n;
 	for (i = 0; i < 1000; i++) {
 		assert_int_equal(codec_encode(lc3, CODEC_PCM_S16, pcm, wire,
 					      sizeof(wire), &len),
@@ -356,7 +316,7 @@ static void codec_no_allocation_after_setup(void **state)
 					      sizeof(wire), &len),
 				 0);
 	}
-	assert_int_equal(n_alloc, before);
+	assert_int_equal(alloccount_n, before);
 	codec_free(lc3);
 	codec_free(pcmc);
 }

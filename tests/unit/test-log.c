@@ -24,54 +24,13 @@
 
 #include <cmocka.h>
 
+#include "alloccount.h"
+
 #include "core/conf.h"
 #include "core/proto.h"
 #include "core/servo.h"
 #include "daemon/log.h"
 
-/* volatile: GCC assumes malloc() leaves our globals alone. */
-static volatile unsigned long n_alloc;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-int __wrap_posix_memalign(void **p, size_t a, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-	n_alloc++;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-	n_alloc++;
-	return __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	n_alloc++;
-	return __real_realloc(p, n);
-}
-
-int __wrap_posix_memalign(void **p, size_t a, size_t n)
-{
-	n_alloc++;
-	return __real_posix_memalign(p, a, n);
-}
-
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-	n_alloc++;
-	return __real_aligned_alloc(a, n);
-}
 
 /* ---- the fake clock -------------------------------------------------- */
 
@@ -533,12 +492,12 @@ static void rt_path_never_allocates(void **state)
 	memset(long_text, 'y', sizeof(long_text) - 1);
 	long_text[sizeof(long_text) - 1] = '\0';
 	/* The wrap sees allocations made from this program. */
-	n_alloc = 0;
+	alloccount_n = 0;
 	probe_ptr = malloc(16);
 	free(probe_ptr);
-	assert_int_equal(n_alloc, 1);
+	assert_int_equal(alloccount_n, 1);
 
-	n_alloc = 0;
+	alloccount_n = 0;
 	log_rt_event(LOG_WARNING, LOG_EV_DONGLE_LINE_ERRORS, LOG_EAR_NONE,
 		     LOG_KVS(LOG_KV(LOG_K_LINE_FRAME, 1),
 			     LOG_KV(LOG_K_LINE_OVERRUN, 2),
@@ -547,7 +506,7 @@ static void rt_path_never_allocates(void **state)
 		     "hci-uart %s: line errors %d %s", "/dev/ttyS1", 5,
 		     long_text);
 	log_rt(LOG_INFO, "plain %llu", (unsigned long long)fake_mono_ns);
-	assert_int_equal(n_alloc, 0);
+	assert_int_equal(alloccount_n, 0);
 	assert_int_equal(cap.n, 0);
 	assert_int_equal(log_drain(), 2);
 	/* Cut at LOG_RT_LINE_MAX, the integers intact. */
