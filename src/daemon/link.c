@@ -9,6 +9,7 @@
 #include "core/macro.h"
 #include "core/plan.h"
 #include "core/probe.h"
+#include "core/protorange.h"
 #include "core/servo.h"
 #include "core/wheel.h"
 #include "daemon/codec.h"
@@ -206,6 +207,7 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 			  uint64_t rx_ns, bool has_kernel_ts)
 {
 	struct link_msg m;
+	const char *field = "?";
 	int r;
 
 	if (!has_kernel_ts) {
@@ -226,6 +228,19 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 			     link_name(l),
 			     proto_error_name(r) ? proto_error_name(r) : "?",
 			     len);
+		return;
+	}
+	if (protorange_check(&m, &field) < 0) {
+		l->st.out_of_range++;
+		log_rt_event(LOG_WARNING, LOG_EV_MALFORMED, l->ear,
+			     LOG_KVS(LOG_KV(LOG_K_LEN, len)),
+			     "%s ear: %s with %s out of range dropped",
+			     link_name(l), proto_type_name(m.hdr.type), field);
+		/* Without a usable interval or clock there is no session. */
+		if (m.hdr.type == LINK_HELLO_ACK &&
+		    l->state == LINK_ST_HELLO) {
+			link_drop(l, rx_ns, "HELLO_ACK out of range");
+		}
 		return;
 	}
 	switch (m.hdr.type) {
@@ -505,6 +520,7 @@ void link_reset_stats(struct link *l)
 	st->not_rendered = 0;
 	memset(st->malformed, 0, sizeof(st->malformed));
 	st->unexpected = 0;
+	st->out_of_range = 0;
 	st->rx_no_kernel_ts = 0;
 	memset(&st->tx_kernel, 0, sizeof(st->tx_kernel));
 	memset(&st->tx_done, 0, sizeof(st->tx_done));

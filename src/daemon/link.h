@@ -76,6 +76,9 @@ struct link_stats {
 	uint32_t ci_us;
 	uint64_t malformed[PROTO_N_ERRORS];
 	uint64_t unexpected;     /* well-formed but wrong for the state */
+	/* Well-formed but a value out of its range (core/protorange, or an
+	 * implausible delivery): dropped; a HELLO_ACK resets the link. */
+	uint64_t out_of_range;
 	uint64_t backoff_ns;     /* current reconnect back-off */
 	uint64_t rx_no_kernel_ts; /* messages without a kernel timestamp */
 	uint16_t mtu_rx, mtu_tx; /* the channel's, bytes; 0 = not known */

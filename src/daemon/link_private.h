@@ -26,6 +26,8 @@
 #define LINK_SENT_RING 64u
 #define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
 #define LINK_N_SERVOS 3 /* enum servo_kind */
+/* The largest presentation delay [stream] delay_max_ms allows. */
+#define LINK_DELIVERY_MAX_NS (2000 * NSEC_PER_MSEC)
 
 struct link_tx {
 	uint64_t seq;

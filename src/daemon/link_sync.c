@@ -233,6 +233,13 @@ void link_on_report(struct link *l, const struct link_msg *m)
 		uint64_t delivery = (uint64_t)((double)(r->rx_ear_ns - mapped) /
 					       rate);
 
+		/* A frame that took longer than the largest presentation
+		 * delay there can be was not delivered: a wrong stamp, and
+		 * it must not drag the delay to its ceiling. */
+		if (delivery > LINK_DELIVERY_MAX_NS) {
+			l->st.out_of_range++;
+			return;
+		}
 		plan_observe_delivery(l->env.plan, delivery);
 		link_hist(l->hists.delivery, delivery);
 	}

@@ -69,6 +69,7 @@ enum metrics_ear_counter {
 	EC_SYNC_LOST,
 	EC_REPORTS,
 	EC_UNEXPECTED,
+	EC_OUT_OF_RANGE,
 	EC_SERVO_SAMPLES,
 	EC_SERVO_REJECTED,
 	EC_SERVO_STEPS,
@@ -102,6 +103,8 @@ static const struct omtext_family metrics_ear_counters[EC_N] = {
     [EC_REPORTS] = C("ttws_link_render_reports", "RENDER_REPORTs received"),
     [EC_UNEXPECTED] = C("ttws_link_unexpected_messages",
 			"Well-formed messages wrong for the link state"),
+    [EC_OUT_OF_RANGE] = C("ttws_link_out_of_range_messages",
+			  "Messages with a value out of its range, dropped"),
     [EC_SERVO_SAMPLES] =
 	C("ttws_servo_samples", "Timing samples the servo accepted"),
     [EC_SERVO_REJECTED] =
@@ -131,6 +134,7 @@ static void metrics_ear_counter_values(const struct metrics_input *in,
 	v[EC_SYNC_LOST] = l->sync_lost;
 	v[EC_REPORTS] = l->reports;
 	v[EC_UNEXPECTED] = l->unexpected;
+	v[EC_OUT_OF_RANGE] = l->out_of_range;
 	v[EC_SERVO_SAMPLES] = sv->samples;
 	v[EC_SERVO_REJECTED] = sv->rejected;
 	v[EC_SERVO_STEPS] = sv->steps;

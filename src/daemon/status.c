@@ -295,14 +295,14 @@ int status_write_json(FILE *f, const struct status_input *in)
 			",\"sync_sent\":%" PRIu64 ",\"sync_samples\":%" PRIu64
 			",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
 			",\"battery_pct\":%s"
-			",\"unexpected\":%" PRIu64
+			",\"unexpected\":%" PRIu64 ",\"out_of_range\":%" PRIu64
 			",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
 			l->connects, l->connect_fails, l->disconnects,
 			l->frames_sent, s->stream.skipped[e] + l->send_errors,
 			l->reports, l->not_rendered, l->ear_late,
 			l->ear_underruns, l->ear_buffer, l->sync_sent,
 			l->sync_samples, l->sync_lost, l->ci_us, battery,
-			l->unexpected, l->rx_no_kernel_ts);
+			l->unexpected, l->out_of_range, l->rx_no_kernel_ts);
 		for (i = 0; i < PROTO_N_ERRORS; i++) {
 			int idx = proto_error_index(status_proto_errs[i]);
 
