@@ -251,6 +251,24 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	return 0;
 }
 
+bool conf_same_controller(const struct conf_link *a, const struct conf_link *b)
+{
+	if (a->transport != b->transport) {
+		return false;
+	}
+	switch (a->transport) {
+	case CONF_TRANSPORT_NONE:
+		return false;
+	case CONF_TRANSPORT_UNIX:
+		return true;
+	case CONF_TRANSPORT_HCI_UART:
+		return strcmp(a->path, b->path) == 0;
+	case CONF_TRANSPORT_L2CAP:
+		return strcasecmp(a->adapter, b->adapter) == 0;
+	}
+	return false;
+}
+
 const char *conf_transport_name(enum conf_transport t)
 {
 	switch (t) {

@@ -186,6 +186,16 @@ unsigned conf_restart_diff(const struct conf *running, const struct conf *next,
  */
 void conf_keep_restart(const struct conf *running, struct conf *next);
 
+/*
+ * Whether two links reach their earbuds through one controller, whose
+ * clock then paces both links' connection events (servo_pair()): the
+ * simulator's model (unix), one tty (hci-uart), or one adapter (l2cap;
+ * the same address, or both unset: the kernel then routes both through
+ * its first adapter that is up, hci_get_route()). Different transports
+ * never.
+ */
+bool conf_same_controller(const struct conf_link *a, const struct conf_link *b);
+
 const char *conf_transport_name(enum conf_transport t);
 const char *conf_codec_name(enum conf_codec c);
 const char *conf_source_name(enum conf_source s);

@@ -180,24 +180,6 @@ static void engine_on_wake(struct loop *l, void *user_data)
 }
 
 /*
- * Whether both ears go through one radio: always for the kernel's adapter
- * and the simulator's model, and for hci-uart when both name one tty.
- */
-static bool engine_same_dongle(const struct conf *c)
-{
-	const struct conf_link *l = &c->link[CONF_EAR_LEFT];
-	const struct conf_link *r = &c->link[CONF_EAR_RIGHT];
-
-	if (l->transport != r->transport) {
-		return false;
-	}
-	if (l->transport == CONF_TRANSPORT_HCI_UART) {
-		return strcmp(l->path, r->path) == 0;
-	}
-	return true;
-}
-
-/*
  * An hci-uart dongle's bytes wait in the loop's receive buffers while the
  * RT thread is late: give them room for the line's rate over the worst
  * service latency we plan for (ENGINE_WORST_LATENCY_US, the hypervisor's
@@ -375,7 +357,8 @@ static int engine_setup(struct engine *e)
 		}
 	}
 	if (e->links[CONF_EAR_LEFT] && e->links[CONF_EAR_RIGHT] &&
-	    engine_same_dongle(&e->conf)) {
+	    conf_same_controller(&e->conf.link[CONF_EAR_LEFT],
+				 &e->conf.link[CONF_EAR_RIGHT])) {
 		link_pair(e->links[CONF_EAR_LEFT], e->links[CONF_EAR_RIGHT]);
 	}
 	r = stream_new(&e->conf, e->wheel, e->plan, e->links, e->frame_log,

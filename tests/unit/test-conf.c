@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -298,6 +299,38 @@ static void conf_restart_keys(void **state)
 	assert_int_equal(n.rt.priority, 80);
 }
 
+static void conf_same_controller_cases(void **state)
+{
+	struct conf_link a, b;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_false(conf_same_controller(&a, &b)); /* none */
+	a.transport = b.transport = CONF_TRANSPORT_UNIX;
+	assert_true(conf_same_controller(&a, &b));
+	a.transport = b.transport = CONF_TRANSPORT_HCI_UART;
+	snprintf(a.path, sizeof(a.path), "/dev/ttyUSB0");
+	snprintf(b.path, sizeof(b.path), "/dev/ttyUSB0");
+	assert_true(conf_same_controller(&a, &b));
+	snprintf(b.path, sizeof(b.path), "/dev/ttyUSB1");
+	assert_false(conf_same_controller(&a, &b));
+	a.transport = b.transport = CONF_TRANSPORT_L2CAP;
+	assert_true(conf_same_controller(&a, &b)); /* both the default */
+	snprintf(a.adapter, sizeof(a.adapter), "00:11:22:33:44:55");
+	assert_false(conf_same_controller(&a, &b));
+	snprintf(b.adapter, sizeof(b.adapter), "00:11:22:33:44:66");
+	assert_false(conf_same_controller(&a, &b));
+	snprintf(b.adapter, sizeof(b.adapter), "00:11:22:33:44:55");
+	assert_true(conf_same_controller(&a, &b));
+	/* Bluetooth addresses are hex: case does not matter. */
+	snprintf(a.adapter, sizeof(a.adapter), "AA:BB:CC:DD:EE:FF");
+	snprintf(b.adapter, sizeof(b.adapter), "aa:bb:cc:dd:ee:ff");
+	assert_true(conf_same_controller(&a, &b));
+	b.transport = CONF_TRANSPORT_UNIX;
+	assert_false(conf_same_controller(&a, &b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +342,7 @@ int main(void)
 		cmocka_unit_test(conf_set_by_name),
 		cmocka_unit_test(conf_every_name_round_trips),
 		cmocka_unit_test(conf_restart_keys),
+		cmocka_unit_test(conf_same_controller_cases),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
