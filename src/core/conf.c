@@ -46,6 +46,7 @@ void conf_default(struct conf *ret)
 	ret->reconnect.backoff_min_ns = 100 * NSEC_PER_MSEC;
 	ret->reconnect.backoff_max_ns = 5 * NSEC_PER_SEC;
 	ret->reconnect.hello_timeout_ns = 2 * NSEC_PER_SEC;
+	ret->sync.supervision_ns = NSEC_PER_SEC;
 	snprintf(ret->control.socket, sizeof(ret->control.socket),
 		 "/run/ttws/control");
 	ret->control.socket_mode = 0660;

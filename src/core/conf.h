@@ -103,6 +103,9 @@ struct conf {
 		uint64_t hello_timeout_ns;
 	} reconnect;
 	struct {
+		uint64_t supervision_ns; /* no reply this long: link lost */
+	} sync;
+	struct {
 		char socket[CONF_PATH_MAX];
 		int socket_mode;        /* file mode of the socket */
 	} control;

@@ -90,6 +90,8 @@ const struct conf_key conf_keys[] = {
 	  10, 600000, NSEC_PER_MSEC, NULL, LIVE },
 	{ "reconnect", "hello_timeout_ms", T_NS, C(reconnect.hello_timeout_ns),
 	  0, 10, 60000, NSEC_PER_MSEC, NULL, LIVE },
+	{ "sync", "supervision_ms", T_NS, C(sync.supervision_ns), 0, 100, 60000,
+	  NSEC_PER_MSEC, NULL, LIVE },
 	{ "control", "socket", T_STR, C(control.socket), SZ(control.socket), 0,
 	  0, 0, NULL, RESTART },
 	{ "control", "socket_mode", T_MODE, C(control.socket_mode), 0, 0, 0777,

@@ -124,7 +124,7 @@ static int link_send(struct link *l, const uint8_t *buf, size_t len)
 
 /* Back to IDLE: drop the socket, forget the clock model (the earbud may
  * have rebooted), try again after the back-off, doubled each time. */
-static void link_drop(struct link *l, uint64_t now_ns, const char *why)
+void link_drop(struct link *l, uint64_t now_ns, const char *why)
 {
 	struct wheel *w = l->env.wheel;
 	unsigned k;
@@ -180,6 +180,9 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 	}
 	wheel_cancel(l->env.wheel, &l->hello_timer);
 	l->backoff_ns = l->env.conf->reconnect.backoff_min_ns;
+	/* Supervision counts from the session's start. */
+	l->last_rx_ns = now_ns;
+	l->last_sample_ns = now_ns;
 	l->st.ci_us = a->ci_us ? a->ci_us : l->env.conf->servo.ci_us;
 	ci_ns = (uint64_t)l->st.ci_us * NSEC_PER_USEC;
 	/* The servo models connection events: give it the interval this
@@ -243,6 +246,7 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 		}
 		return;
 	}
+	l->last_rx_ns = rx_ns;
 	switch (m.hdr.type) {
 	case LINK_HELLO_ACK:
 		link_on_hello_ack(l, &m, rx_ns);
@@ -270,7 +274,8 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 		struct servo_status ss;
 
 		servo_status(l->servo, &ss);
-		if (ss.state != SERVO_UNLOCKED) {
+		/* Not from holdover: that model is only extrapolating. */
+		if (ss.state == SERVO_LOCKED || ss.state == SERVO_STABLE) {
 			l->state = LINK_ST_STREAMING;
 			log_rt_event(
 				LOG_INFO, LOG_EV_LINK_STREAMING, l->ear,
@@ -511,6 +516,7 @@ void link_reset_stats(struct link *l)
 	st->connect_fails = 0;
 	st->disconnects = 0;
 	st->hello_timeouts = 0;
+	st->supervision_timeouts = 0;
 	st->sync_sent = 0;
 	st->sync_samples = 0;
 	st->sync_lost = 0;

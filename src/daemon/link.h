@@ -62,6 +62,8 @@ struct link_stats {
 	uint64_t connect_fails;
 	uint64_t disconnects;
 	uint64_t hello_timeouts;
+	uint64_t supervision_timeouts; /* [sync] supervision_ms without a
+					* message: the link was reset */
 	uint64_t sync_sent;
 	uint64_t sync_samples;   /* complete exchanges fed to the servo */
 	uint64_t sync_lost;      /* exchanges never completed */

@@ -58,6 +58,10 @@ struct link {
 	struct servo *kinds[LINK_N_SERVOS];
 	struct servo *servo;
 	struct servo *shadow;
+	/* Supervision: the last message from the earbud, and the last
+	 * timing sample the servo took (host ns). */
+	uint64_t last_rx_ns;
+	uint64_t last_sample_ns;
 	/* The configured servo as last seen (link_servo_note()). */
 	enum servo_state seen_servo;
 	uint64_t seen_steps;
@@ -88,6 +92,13 @@ struct link {
 };
 
 /* link.c */
+
+/*
+ * The session ends (the earbud is gone, or talks nonsense): close the
+ * channel, reset the servos, reconnect after the back-off. why goes to
+ * the log.
+ */
+void link_drop(struct link *l, uint64_t now_ns, const char *why);
 
 /* "left" / "right", for log lines. */
 const char *link_name(const struct link *l);

@@ -90,26 +90,65 @@ void link_servo_note(struct link *l)
 	l->seen_servo = ss.state;
 }
 
+/*
+ * How far the holdover model may have drifted by now (ns): its own error
+ * at the last sample plus the rate's uncertainty over the time since.
+ */
+static uint64_t link_holdover_error_ns(const struct link *l,
+				       const struct servo_status *ss,
+				       uint64_t now_ns)
+{
+	uint64_t since = now_ns > l->last_sample_ns ?
+				 now_ns - l->last_sample_ns :
+				 0;
+
+	return ss->offset_sd_ns +
+	       (uint64_t)((double)ss->rate_sd_ppb * 1e-9 * (double)since);
+}
+
 void link_tick(struct link *l, uint64_t now_ns)
 {
+	const struct conf *c = l->env.conf;
+	struct servo_status ss;
 	unsigned k;
 
 	link_each_servo(l, k) {
 		servo_tick(l->kinds[k], now_ns);
 	}
 	link_servo_note(l);
-	if (l->state == LINK_ST_STREAMING) {
-		struct servo_status ss;
-
-		servo_status(l->servo, &ss);
-		if (ss.state == SERVO_UNLOCKED) {
-			l->state = LINK_ST_SYNCING;
-			log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
-				     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE,
-						    ss.state)),
-				     "%s ear: servo unlocked, syncing again",
-				     link_name(l));
-		}
+	if (l->state < LINK_ST_SYNCING) {
+		return;
+	}
+	/* Supervision: an earbud that stopped answering while its link
+	 * stays up is lost all the same (DESIGN.md, issue 11). */
+	if (now_ns > l->last_rx_ns &&
+	    now_ns - l->last_rx_ns > c->sync.supervision_ns) {
+		l->st.supervision_timeouts++;
+		link_drop(l, now_ns, "no message within [sync] supervision_ms");
+		return;
+	}
+	if (l->state != LINK_ST_STREAMING) {
+		return;
+	}
+	servo_status(l->servo, &ss);
+	if (ss.state == SERVO_UNLOCKED) {
+		l->state = LINK_ST_SYNCING;
+		log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
+			     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state)),
+			     "%s ear: servo unlocked, syncing again",
+			     link_name(l));
+	} else if (ss.state == SERVO_HOLDOVER &&
+		   link_holdover_error_ns(l, &ss, now_ns) >
+			   c->servo.resync_threshold_ns) {
+		/* Holdover is worth its name only while the model's
+		 * predicted error stays under the step threshold: past it,
+		 * silence beats a smeared image. */
+		l->state = LINK_ST_SYNCING;
+		log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
+			     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state)),
+			     "%s ear: holdover error over the resync "
+			     "threshold, syncing again",
+			     link_name(l));
 	}
 }
 

@@ -163,6 +163,7 @@ static void link_feed(struct link *l)
 	l->sync_pending = false;
 	if (r == 0) {
 		l->st.sync_samples++;
+		l->last_sample_ns = l->t4;
 	}
 	/* |residual| of each sample the servo accepted (not gated out). */
 	servo_status(l->servo, &after);

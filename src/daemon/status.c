@@ -288,6 +288,7 @@ int status_write_json(FILE *f, const struct status_input *in)
 		fprintf(f,
 			"\"connects\":%" PRIu64 ",\"connect_fails\":%" PRIu64
 			",\"disconnects\":%" PRIu64
+			",\"supervision_timeouts\":%" PRIu64
 			",\"frames_sent\":%" PRIu64 ",\"frames_lost\":%" PRIu64
 			",\"reports\":%" PRIu64
 			",\"not_rendered\":%" PRIu64 ",\"ear_late\":%u"
@@ -298,7 +299,7 @@ int status_write_json(FILE *f, const struct status_input *in)
 			",\"unexpected\":%" PRIu64 ",\"out_of_range\":%" PRIu64
 			",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
 			l->connects, l->connect_fails, l->disconnects,
-			l->frames_sent, s->stream.skipped[e] + l->send_errors,
+			l->supervision_timeouts, l->frames_sent, s->stream.skipped[e] + l->send_errors,
 			l->reports, l->not_rendered, l->ear_late,
 			l->ear_underruns, l->ear_buffer, l->sync_sent,
 			l->sync_samples, l->sync_lost, l->ci_us, battery,
