@@ -49,6 +49,8 @@ LOAD=$BUILD/tests/bench/bench-control
 for b in "$SIM" "$TTWSD" "$LOAD"; do
 	[[ -x $b ]] || { echo "$b missing: ./dev build" >&2; exit 1; }
 done
+# shellcheck source=../integration/lib.sh
+. "$ROOT/tests/integration/lib.sh"
 # A published histogram is at most this old (engine.h).
 HIST_AGE_S=2.2
 
@@ -71,36 +73,25 @@ priority = $prio
 cpu = $RT_CPU
 [stream]
 source = tone
-[control]
-socket = $tmp/control
-[link.left]
-transport = unix
-path = $tmp/left.sock
-[link.right]
-transport = unix
-path = $tmp/right.sock
 CONF
+pair_conf "$tmp" >>"$tmp/ttwsd.conf"
 # The earbuds are other devices: keep their simulator off the RT CPU.
 "${pin[@]}" "$SIM" --pair --scenario "$ROOT/tests/scenarios/$SCENARIO.ini" \
 	--left "$tmp/left.sock" --right "$tmp/right.sock" \
 	--priority "$prio" >/dev/null 2>"$tmp/sim.err" &
 sim_pid=$!
-for _ in $(seq 100); do
-	[[ -S $tmp/left.sock && -S $tmp/right.sock ]] && break
-	sleep 0.02
-done
+wait_for 2 test -S "$tmp/left.sock" -a -S "$tmp/right.sock" ||
+	{ echo "the simulated pair did not start" >&2; exit 1; }
 "$TTWSD" --config "$tmp/ttwsd.conf" 2>"$tmp/ttwsd.log" &
 ttwsd_pid=$!
 
 call() { busctl --address="unix:path=$tmp/control" call org.ttws.Daemon1 \
 	/org/ttws/Daemon org.ttws.Daemon1 "$@"; }
-earstate() { busctl --address="unix:path=$tmp/control" get-property \
-	org.ttws.Daemon1 "/org/ttws/Daemon/ear/$1" org.ttws.Ear1 State 2>/dev/null; }
-for _ in $(seq 500); do
-	[[ $(earstate left) == 's "streaming"' && $(earstate right) == 's "streaming"' ]] && break
-	sleep 0.02
-done
-[[ $(earstate left) == 's "streaming"' ]] || { tail "$tmp/ttwsd.log" >&2; echo "ttwsd did not stream" >&2; exit 1; }
+both_streaming() {
+	[[ $(ear_state "$tmp/control" left) == streaming &&
+		$(ear_state "$tmp/control" right) == streaming ]]
+}
+wait_for 10 both_streaming || { tail "$tmp/ttwsd.log" >&2; echo "ttwsd did not stream" >&2; exit 1; }
 wakeup_p99() { call GetStats | sed 's/^s //' | jq -r 'fromjson | .histograms.wakeup.p99_us // empty'; }
 
 add() { awk -v a="$1" -v b="$2" -v c="${3:-0}" 'BEGIN { print a + b + c }'; }

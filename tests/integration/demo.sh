@@ -126,15 +126,8 @@ priority = $((prio ? 80 : 0))
 [stream]
 source = $SOURCE
 codec = $CODEC
-[control]
-socket = $dir/control
-[link.left]
-transport = unix
-path = $dir/left.sock
-[link.right]
-transport = unix
-path = $dir/right.sock
 CONF
+pair_conf "$dir" >>"$dir/ttwsd.conf"
 # TTWSD_CONF_APPEND: more configuration for ttwsd (the tests' hook).
 [[ -z ${TTWSD_CONF_APPEND:-} ]] || printf '%s\n' "$TTWSD_CONF_APPEND" >>"$dir/ttwsd.conf"
 

@@ -11,3 +11,27 @@ wait_for() {
 	done
 	return 1
 }
+
+# pair_conf DIR: the [control] and [link.*] sections of a ttwsd.conf for
+# the simulated pair on unix sockets in DIR (DIR/left.sock, right.sock,
+# the control socket DIR/control).
+pair_conf() {
+	cat <<CONF
+[control]
+socket = $1/control
+[link.left]
+transport = unix
+path = $1/left.sock
+[link.right]
+transport = unix
+path = $1/right.sock
+CONF
+}
+
+# ear_state SOCKET EAR: that ear's State property ("streaming", ...),
+# read with busctl from ttwsd's control socket; empty when unreachable.
+ear_state() {
+	busctl --address="unix:path=$1" get-property org.ttws.Daemon1 \
+		"/org/ttws/Daemon/ear/$2" org.ttws.Ear1 State 2>/dev/null |
+		sed -n 's/^s "\(.*\)"$/\1/p'
+}

@@ -48,21 +48,12 @@ cat >"$tmp/ttwsd.conf" <<CONF
 priority = 0
 [sync]
 supervision_ms = 500
-[control]
-socket = $tmp/control
-[link.left]
-transport = unix
-path = $tmp/left.sock
-[link.right]
-transport = unix
-path = $tmp/right.sock
 CONF
+pair_conf "$tmp" >>"$tmp/ttwsd.conf"
 "$TTWSD" --config "$tmp/ttwsd.conf" --stats-file "$tmp/stats.json" \
 	2>"$tmp/ttwsd.log" &
 ttwsd_pid=$!
-state() { busctl --address="unix:path=$tmp/control" get-property \
-	org.ttws.Daemon1 "/org/ttws/Daemon/ear/$1" org.ttws.Ear1 State 2>/dev/null; }
-streaming() { [[ $(state "$1") == 's "streaming"' ]]; }
+streaming() { [[ $(ear_state "$tmp/control" "$1") == streaming ]]; }
 wait_for 10 streaming left || fail "left did not stream"
 wait_for 10 streaming right || fail "right did not stream"
 sleep 2

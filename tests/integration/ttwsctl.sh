@@ -84,15 +84,8 @@ priority = 0
 [stream]
 source = tone
 codec = pcm
-[control]
-socket = $tmp/control
-[link.left]
-transport = unix
-path = $tmp/left.sock
-[link.right]
-transport = unix
-path = $tmp/right.sock
 CONF
+pair_conf "$tmp" >>"$tmp/ttwsd.conf"
 cp "$tmp/ttwsd.conf" "$tmp/ttwsd.conf.orig"
 
 scenario=$ROOT/tests/scenarios/nominal.ini
