@@ -70,6 +70,7 @@ enum link_type {
 	LINK_SYNC_FOLLOWUP = 0x43,
 	LINK_RENDER_REPORT = 0x44,
 	LINK_STATUS = 0x45,
+	LINK_CONN_UPDATE = 0x46,
 };
 
 /* Payload sizes (octets after the header). */
@@ -84,6 +85,7 @@ enum link_type {
 #define LINK_VOLUME_SIZE 4
 #define LINK_STOP_SIZE 4
 #define LINK_STATUS_SIZE 16
+#define LINK_CONN_UPDATE_SIZE 16
 
 /* Header flags, meaningful only on the type named. */
 /* SYNC_RESP: t3 is provisional; a SYNC_FOLLOWUP with the precise t3
@@ -130,6 +132,9 @@ enum link_hello_status {
 #define LINK_CAP_STATUS (1u << 2)        /* sends STATUS */
 #define LINK_CAP_VOLUME (1u << 3)        /* applies VOLUME */
 #define LINK_CAP_DRAIN (1u << 4)         /* honours LINK_F_DRAIN */
+/* Sends CONN_UPDATE when the central changes the connection interval
+ * (LL_CONNECTION_UPDATE_IND, Core 5.4, Vol 6, Part B, 5.1.1). */
+#define LINK_CAP_CONN_UPDATE (1u << 5)
 #define LINK_CAP_CODEC_PCM (1u << 8)     /* could accept LINK_CODEC_PCM_S16 */
 #define LINK_CAP_CODEC_LC3 (1u << 9)     /* could accept LINK_CODEC_LC3 */
 
@@ -326,6 +331,28 @@ struct link_status {
 	uint32_t underruns;
 };
 
+/*
+ * CONN_UPDATE, earbud -> host, after HELLO_ACK: the connection interval
+ * changed (a connection update procedure took effect, Core 5.4, Vol 6,
+ * Part B, 5.1.1). Sent once per change, as soon as the link layer reports
+ * the first connection event on the new interval, and only by an earbud
+ * that announced LINK_CAP_CONN_UPDATE. Over a kernel L2CAP socket this is
+ * the host's only way to learn the new interval: the kernel's HCI layer
+ * consumes the LE Connection Update Complete event.
+ *
+ *	0  4 ci_us              the connection interval now in force (us),
+ *	                        7500..4000000
+ *	4  4 reserved
+ *	8  8 instant_ear_ns     anchor of the connection event at the
+ *	                        procedure's instant, the first on the new
+ *	                        interval (earbud ns, from the radio's capture
+ *	                        as for SYNC_RESP t2)
+ */
+struct link_conn_update {
+	uint32_t ci_us;
+	uint64_t instant_ear_ns;
+};
+
 /* A decoded message (or one to encode): the header selects the member. */
 struct link_msg {
 	struct link_header hdr;
@@ -340,6 +367,7 @@ struct link_msg {
 		struct link_volume volume;
 		struct link_stop stop;
 		struct link_status status;
+		struct link_conn_update conn_update;
 	};
 };
 

@@ -31,10 +31,10 @@ void conf_default(struct conf *ret)
 	ret->stream.source = CONF_SOURCE_TONE;
 	ret->stream.frame_ns = 10 * NSEC_PER_MSEC;
 	ret->stream.codec = CONF_CODEC_PCM;
-	ret->stream.delay_ns = 60 * NSEC_PER_MSEC;
-	ret->stream.delay_min_ns = 30 * NSEC_PER_MSEC;
+	ret->stream.delay_ns = 40 * NSEC_PER_MSEC;
+	ret->stream.delay_min_ns = 5 * NSEC_PER_MSEC;
 	ret->stream.delay_max_ns = 250 * NSEC_PER_MSEC;
-	ret->stream.delay_margin_ns = 10 * NSEC_PER_MSEC;
+	ret->stream.delay_margin_ns = 1 * NSEC_PER_MSEC;
 	ret->stream.mono = false;
 	ret->stream.tone_hz[CONF_EAR_LEFT] = 440;
 	ret->stream.tone_hz[CONF_EAR_RIGHT] = 660;

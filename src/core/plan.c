@@ -29,6 +29,11 @@ struct plan {
 	uint64_t window_end; /* first frame of the next window; > n */
 	struct ewma p99;     /* smoothed per-window P99 (ns) */
 	struct hist window;  /* delivery delays seen in this window */
+	uint64_t window_max; /* the largest of them */
+	/* The largest delivery of each of the last hold_windows windows. */
+	uint64_t peaks[PLAN_HOLD_MAX];
+	uint32_t peak_next;  /* slot of the next window to close */
+	uint64_t late;
 };
 
 void plan_config_default(struct plan_config *ret)
@@ -38,10 +43,12 @@ void plan_config_default(struct plan_config *ret)
 		.delay_initial_ns = 40 * NSEC_PER_MSEC,
 		.delay_min_ns = 20 * NSEC_PER_MSEC,
 		.delay_max_ns = 200 * NSEC_PER_MSEC,
-		.margin_ns = 5 * NSEC_PER_MSEC,
+		.margin_ns = 1 * NSEC_PER_MSEC,
 		.window_frames = 100,
+		.hold_windows = 300,
 		.ewma_alpha = 0.2,
 		.max_slew_ns = 1 * NSEC_PER_USEC,
+		.max_slew_up_ns = 20 * NSEC_PER_USEC,
 	};
 }
 
@@ -84,6 +91,9 @@ static void slew_to(struct plan *p, uint64_t n)
 	if (n <= p->n) {
 		return;
 	}
+	if (p->delay_ns < p->target_ns && p->cfg.max_slew_up_ns && slew) {
+		slew = p->cfg.max_slew_up_ns;
+	}
 	steps = n - p->n;
 	p->n = n;
 	if (slew == 0 || p->delay_ns == p->target_ns) {
@@ -102,21 +112,35 @@ static void slew_to(struct plan *p, uint64_t n)
 	}
 }
 
+/* The target for a held peak delivery (ns). */
+static uint64_t target_of(const struct plan *p, uint64_t peak)
+{
+	return clamp_delay(p, add_sat(peak, p->cfg.margin_ns));
+}
+
 /*
- * End of a window: its P99 feeds the EWMA and the target follows. A
- * window without observations (no render reports yet, a link down) says
- * nothing about delivery, so it leaves the target where it was.
+ * End of a window: its largest delivery joins the held peaks (the oldest
+ * expires) and the target follows the largest held; its P99 feeds the
+ * EWMA the status shows. A window without observations (no render
+ * reports yet, a link down) says nothing about delivery, so it leaves the
+ * target where it was.
  */
 static void close_window(struct plan *p)
 {
-	uint64_t p99, smooth;
+	uint64_t p99, peak = 0;
 
 	if (hist_percentile(&p->window, 99.0, &p99) < 0) {
 		return;
 	}
 	hist_reset(&p->window);
-	smooth = round_ns(ewma_update(&p->p99, (double)p99));
-	p->target_ns = clamp_delay(p, add_sat(smooth, p->cfg.margin_ns));
+	ewma_update(&p->p99, (double)p99);
+	p->peaks[p->peak_next] = p->window_max;
+	p->peak_next = (p->peak_next + 1) % p->cfg.hold_windows;
+	p->window_max = 0;
+	for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
+		peak = MAX(peak, p->peaks[i]);
+	}
+	p->target_ns = target_of(p, peak);
 }
 
 int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
@@ -129,6 +153,7 @@ int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
 		return -EINVAL;
 	}
 	if (cfg->frame_ns == 0 || cfg->window_frames == 0 ||
+	    cfg->hold_windows == 0 || cfg->hold_windows > PLAN_HOLD_MAX ||
 	    cfg->delay_min_ns > cfg->delay_max_ns ||
 	    cfg->delay_initial_ns < cfg->delay_min_ns ||
 	    cfg->delay_initial_ns > cfg->delay_max_ns) {
@@ -159,21 +184,22 @@ int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
 int plan_set_bounds(struct plan *p, uint64_t delay_min_ns,
 		    uint64_t delay_max_ns, uint64_t margin_ns)
 {
-	double smooth;
-
 	if (!p || delay_min_ns > delay_max_ns) {
 		return -EINVAL;
 	}
 	p->cfg.delay_min_ns = delay_min_ns;
 	p->cfg.delay_max_ns = delay_max_ns;
 	p->cfg.margin_ns = margin_ns;
-	/* Only the target moves now; the applied delay slews to it at
-	 * max_slew_ns per frame as always, so nobody hears the change. */
-	if (ewma_value(&p->p99, &smooth) == 0) {
-		p->target_ns = clamp_delay(p, add_sat(round_ns(smooth),
-						      margin_ns));
-	} else {
-		p->target_ns = clamp_delay(p, p->target_ns);
+	/* Only the target moves now; the applied delay slews to it as
+	 * always, so nobody hears the change. */
+	{
+		uint64_t peak = p->window_max;
+
+		for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
+			peak = MAX(peak, p->peaks[i]);
+		}
+		p->target_ns = peak ? target_of(p, peak) :
+				      clamp_delay(p, p->target_ns);
 	}
 	return 0;
 }
@@ -217,6 +243,28 @@ int plan_pts(struct plan *p, uint64_t n, const struct servo *s,
 void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
 {
 	hist_record(&p->window, delay_ns);
+	p->window_max = MAX(p->window_max, delay_ns);
+	/* Above what the target covers: up at once, not at the window's
+	 * end (by then a frame may have missed its time). */
+	if (add_sat(delay_ns, p->cfg.margin_ns) > p->target_ns) {
+		p->target_ns = target_of(p, delay_ns);
+	}
+}
+
+void plan_observe_late(struct plan *p, uint64_t late_ns)
+{
+	uint64_t want = add_sat(add_sat(p->delay_ns, late_ns),
+				p->cfg.margin_ns);
+
+	p->late++;
+	p->target_ns = MAX(p->target_ns, clamp_delay(p, want));
+	/* Hold it as a delivery that long would be held. */
+	p->window_max = MAX(p->window_max, add_sat(p->delay_ns, late_ns));
+}
+
+uint64_t plan_late(const struct plan *p)
+{
+	return p->late;
 }
 
 uint64_t plan_delay(const struct plan *p)

@@ -9,12 +9,24 @@
  * common to both ears shifts latency, never the stereo image). Each ear's
  * presentation time is that ear's servo map of T_n.
  *
- * The delay adapts: once per window the P99 of the observed delivery delays
- * (host send -> earbud receive, mapped into host time) feeds an EWMA; the
- * target is EWMA + margin clamped to [delay_min, delay_max]. The applied
- * delay moves toward the target by at most max_slew_ns per frame, so it
- * never changes abruptly while playing. Pure: no clock reads.
- */
+ * The delay adapts to what the earbuds report, so that frames arrive in
+ * time (late frames are dropped by the earbud: a gap a listener hears):
+ *  - every delivery delay observed (host send instant, or the instant the
+ *    frame was due to go, -> earbud receive, in host time) counts toward
+ *    the largest of its window (window_frames frames); the target is the
+ *    largest delivery of the last hold_windows windows plus margin, clamped
+ *    to [delay_min, delay_max]. A delivery above the target raises it at
+ *    once; the target comes down only as the windows holding the peak
+ *    expire (a peak hold, so the tail of the delivery distribution decides,
+ *    not its P99);
+ *  - a frame an earbud reports late (or not rendered) raises the target at
+ *    once to the applied delay plus how late it was plus margin: the SLA
+ *    penalty of load-aware scheduling, where a missed deadline costs more
+ *    than the latency it would have taken to meet it.
+ * The applied delay moves toward the target by at most max_slew_up_ns per
+ * frame upward and max_slew_ns per frame downward, so it never jumps while
+ * playing (a common shift of both ears: the stereo image is untouched).
+ * Pure: no clock reads. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,15 +40,22 @@ struct plan_config {
 	uint64_t delay_initial_ns; /* starting presentation delay */
 	uint64_t delay_min_ns;
 	uint64_t delay_max_ns;
-	uint64_t margin_ns;        /* added to the smoothed P99 */
-	uint64_t window_frames;    /* frames per P99 window */
-	double ewma_alpha;         /* smoothing of the per-window P99 */
-	uint64_t max_slew_ns;      /* per frame; 0 = delay fixed */
+	uint64_t margin_ns;        /* added to the held peak delivery */
+	uint64_t window_frames;    /* frames per window */
+	uint32_t hold_windows;     /* windows a peak is held, 1..PLAN_HOLD_MAX */
+	double ewma_alpha;         /* smoothing of the per-window P99 (status) */
+	uint64_t max_slew_ns;      /* down, per frame; 0 = delay fixed */
+	uint64_t max_slew_up_ns;   /* up, per frame; 0 = as max_slew_ns */
 };
 
+/* The longest peak hold, in windows. */
+#define PLAN_HOLD_MAX 1024u
+
 /*
- * Defaults: 10 ms frames, delay 40 ms in [20, 200] ms, margin 5 ms,
- * windows of 100 frames, alpha 0.2, slew 1 us per frame (100 ppm).
+ * Defaults: 10 ms frames, delay 40 ms in [20, 200] ms, margin 1 ms,
+ * windows of 100 frames held 300 windows (5 min at 10 ms frames), alpha
+ * 0.2, slew 1 us per frame down (100 ppm), 20 us up (0.2 %, about a
+ * sample per frame: the earbud's resampler absorbs it).
  */
 void plan_config_default(struct plan_config *ret);
 
@@ -74,6 +93,16 @@ int plan_set_bounds(struct plan *p, uint64_t delay_min_ns,
 
 /* One observed delivery delay (host ns) of a frame to either ear. */
 void plan_observe_delivery(struct plan *p, uint64_t delay_ns);
+
+/*
+ * An earbud reported a frame late (it arrived late_ns after its
+ * presentation time, host ns; 0 if not known): raise the target to the
+ * applied delay + late_ns + margin (at least one margin more) at once.
+ */
+void plan_observe_late(struct plan *p, uint64_t late_ns);
+
+/* Frames reported late so far. */
+uint64_t plan_late(const struct plan *p);
 
 /* Current applied and target presentation delays (ns). */
 uint64_t plan_delay(const struct plan *p);

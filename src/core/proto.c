@@ -72,6 +72,8 @@ static size_t payload_size(uint8_t type)
 		return LINK_STOP_SIZE;
 	case LINK_STATUS:
 		return LINK_STATUS_SIZE;
+	case LINK_CONN_UPDATE:
+		return LINK_CONN_UPDATE_SIZE;
 	}
 	return 0;
 }
@@ -109,6 +111,8 @@ const char *proto_type_name(uint8_t type)
 		return "STOP";
 	case LINK_STATUS:
 		return "STATUS";
+	case LINK_CONN_UPDATE:
+		return "CONN_UPDATE";
 	}
 	return NULL;
 }
@@ -231,6 +235,12 @@ static void decode_status(const uint8_t *p, struct link_status *m)
 	m->underruns = get_le32(p + 12);
 }
 
+static void decode_conn_update(const uint8_t *p, struct link_conn_update *m)
+{
+	m->ci_us = get_le32(p);
+	m->instant_ear_ns = get_le64(p + 8);
+}
+
 int proto_decode(const uint8_t *buf, size_t len, struct link_msg *ret)
 {
 	struct link_msg m;
@@ -342,6 +352,12 @@ int proto_decode(const uint8_t *buf, size_t len, struct link_msg *ret)
 		}
 		decode_status(p, &m.status);
 		break;
+	case LINK_CONN_UPDATE:
+		if (m.hdr.length != want) {
+			return -EPROTO;
+		}
+		decode_conn_update(p, &m.conn_update);
+		break;
 	}
 
 	*ret = m;
@@ -450,6 +466,12 @@ static void encode_status(uint8_t *p, const struct link_status *m)
 	put_le32(p + 12, m->underruns);
 }
 
+static void encode_conn_update(uint8_t *p, const struct link_conn_update *m)
+{
+	put_le32(p, m->ci_us);
+	put_le64(p + 8, m->instant_ear_ns);
+}
+
 int proto_encode(const struct link_msg *m, uint8_t *buf, size_t cap,
 		 size_t *ret_len)
 {
@@ -523,6 +545,9 @@ int proto_encode(const struct link_msg *m, uint8_t *buf, size_t cap,
 	case LINK_STATUS:
 		encode_status(p, &m->status);
 		break;
+	case LINK_CONN_UPDATE:
+		encode_conn_update(p, &m->conn_update);
+		break;
 	}
 
 	*ret_len = total;
@@ -552,3 +577,4 @@ DEFINE_ENCODER(render_report, LINK_RENDER_REPORT)
 DEFINE_ENCODER(volume, LINK_VOLUME)
 DEFINE_ENCODER(stop, LINK_STOP)
 DEFINE_ENCODER(status, LINK_STATUS)
+DEFINE_ENCODER(conn_update, LINK_CONN_UPDATE)

@@ -107,6 +107,9 @@ int proto_encode_stop(const struct link_stop *m, uint16_t seq, uint8_t flags,
 int proto_encode_status(const struct link_status *m, uint16_t seq,
 			uint8_t flags, uint8_t *buf, size_t cap,
 			size_t *ret_len);
+int proto_encode_conn_update(const struct link_conn_update *m, uint16_t seq,
+			     uint8_t flags, uint8_t *buf, size_t cap,
+			     size_t *ret_len);
 
 /*
  * Index in [0, PROTO_N_ERRORS) of a decode error from the table above, in

@@ -39,6 +39,13 @@ int protorange_check(const struct link_msg *m, const char **ret_field)
 			return protorange_fail("battery_pct", ret_field);
 		}
 		return 0;
+	case LINK_CONN_UPDATE:
+		/* No 0 here: the message exists to say the new value. */
+		if (m->conn_update.ci_us < PROTORANGE_CI_MIN_US ||
+		    m->conn_update.ci_us > PROTORANGE_CI_MAX_US) {
+			return protorange_fail("ci_us", ret_field);
+		}
+		return 0;
 	default:
 		/* The timestamps of the other messages are checked where
 		 * their meaning is known: the servo refuses inconsistent

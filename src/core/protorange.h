@@ -14,7 +14,8 @@
 #include "core/proto.h"
 
 /* Core 5.4, Vol 6, Part B, 4.5.1: connInterval is 7.5 ms .. 4 s (6 ..
- * 3200 units of 1.25 ms). 0 = "not known". */
+ * 3200 units of 1.25 ms). HELLO_ACK may also say 0 = "not known";
+ * CONN_UPDATE may not. */
 #define PROTORANGE_CI_MIN_US 7500u
 #define PROTORANGE_CI_MAX_US 4000000u
 /* A clock tick of 1 ns .. 1 ms: a 32.768 kHz RTC ticks every 30518 ns. */

@@ -26,6 +26,7 @@ static const char *const servo_kind_names[] = {
     [SERVO_NAIVE] = "naive",
     [SERVO_MEDIAN_IIR] = "median-iir",
     [SERVO_TTWS] = "ttws",
+    [SERVO_LUCKY_PI] = "lucky-pi",
 };
 
 static const char *const servo_state_names[] = {
@@ -37,6 +38,8 @@ static const char *const servo_state_names[] = {
 
 /* Bluetooth LE connection intervals: Core 5.4, Vol 6, Part B, 4.5.1. */
 #define SERVO_CI_US_MAX UINT32_C(4000000)
+/* A coarser earbud tick than 1 ms could not keep audio in sync anyway. */
+#define SERVO_CLOCK_RES_NS_MAX UINT32_C(1000000)
 
 void servo_config_default(struct servo_config *ret)
 {
@@ -57,6 +60,7 @@ static bool servo_config_valid(const struct servo_config *cfg)
 	case SERVO_NAIVE:
 	case SERVO_MEDIAN_IIR:
 	case SERVO_TTWS:
+	case SERVO_LUCKY_PI:
 		break;
 	default:
 		/* An int from a config file, not necessarily one of ours. */
@@ -92,12 +96,16 @@ int servo_new(const struct servo_config *cfg, struct servo **ret)
 	case SERVO_TTWS:
 		s = servo_ttws_new(cfg);
 		break;
+	case SERVO_LUCKY_PI:
+		s = servo_lucky_pi_new(cfg);
+		break;
 	}
 	if (!s) {
 		return -ENOMEM;
 	}
 	s->cfg = *cfg;
 	s->state = SERVO_UNLOCKED;
+	s->clock_res_ns = 1;
 	*ret = s;
 	return 0;
 }
@@ -139,6 +147,28 @@ int servo_set_ci(struct servo *s, uint32_t ci_us)
 		s->ops->set_ci(s);
 	}
 	return 0;
+}
+
+int servo_set_clock_res(struct servo *s, uint32_t res_ns)
+{
+	if (!s || res_ns == 0 || res_ns > SERVO_CLOCK_RES_NS_MAX) {
+		return -EINVAL;
+	}
+	s->clock_res_ns = res_ns;
+	if (s->ops->set_clock_res) {
+		s->ops->set_clock_res(s);
+	}
+	return 0;
+}
+
+/*
+ * An earbud stamp truncated to its tick is early by [0, res) ns, res/2
+ * on average: move it to the middle of its tick (servo.h,
+ * servo_set_clock_res()). Exact stamps (res 1) are left alone.
+ */
+static uint64_t servo_unbias_ear(const struct servo *s, uint64_t ear_ns)
+{
+	return s->clock_res_ns > 1 ? ear_ns + s->clock_res_ns / 2 : ear_ns;
 }
 
 int servo_set_limits(struct servo *s, uint64_t resync_threshold_ns,
@@ -207,6 +237,9 @@ int servo_sync_sample(struct servo *s, uint64_t t1_host, uint64_t t2_ear,
 	if (!s || t4_host < t1_host || t3_ear < t2_ear) {
 		return -EINVAL;
 	}
+	/* Both ear stamps move alike, so t3 - t2 (the turnaround) stays. */
+	x.t2_ear = servo_unbias_ear(s, t2_ear);
+	x.t3_ear = servo_unbias_ear(s, t3_ear);
 
 	v = s->ops->sample(s, &x, &res);
 	s->last_residual_ns = res;
@@ -239,6 +272,8 @@ int servo_forward_sample(struct servo *s, uint64_t tx_host, uint64_t rx_ear)
 	if (!s) {
 		return -EINVAL;
 	}
+	/* rx_ear is an earbud stamp too, truncated alike. */
+	rx_ear = servo_unbias_ear(s, rx_ear);
 	s->forward_samples++;
 	if (s->model.valid) {
 		/*

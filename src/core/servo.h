@@ -22,11 +22,16 @@
  * Servos are independent objects with no locking: one per ear, driven
  * from one thread.
  *
- * Three estimators behind one interface (linuxptp servo_private.h style),
+ * Four estimators behind one interface (linuxptp servo_private.h style),
  * so they can be compared on identical input:
  *   SERVO_NAIVE       NTP four-timestamp offset, averaged.
  *   SERVO_MEDIAN_IIR  median of the last 7 offsets, then IIR (alpha 0.15).
  *   SERVO_TTWS        ours, the default (see servo_ttws.c).
+ *   SERVO_LUCKY_PI    the strong baseline: minimum-delay ("lucky packet")
+ *                     selection, a least-squares frequency and a PI loop
+ *                     on the phase, as chrony and linuxptp do it (see
+ *                     servo_lucky_pi.c). Maps to the NTP midpoint of the
+ *                     luckiest exchanges.
  */
 
 #include <stdbool.h>
@@ -36,7 +41,11 @@ enum servo_kind {
 	SERVO_NAIVE = 0,
 	SERVO_MEDIAN_IIR = 1,
 	SERVO_TTWS = 2,
+	SERVO_LUCKY_PI = 3,
 };
+
+/* How many kinds there are: per-kind arrays are this long. */
+#define SERVO_N_KINDS 4
 
 /*
  * unlocked -> locked after a few samples (SERVO_TTWS: 4; a step re-locks
@@ -134,10 +143,12 @@ int servo_pair(struct servo *a, struct servo *b);
 
 /*
  * Forget everything (reconnect: the earbud clock may have been reset):
- * samples, offset, state (unlocked). Only SERVO_TTWS's last rate survives,
- * as a soft prior (+-2 ppm) for the next lock, because a reconnect
- * changes neither crystal; samples overrule it within seconds, so even a
- * different earbud re-locks correctly.
+ * samples, offset, state (unlocked). Only SERVO_TTWS's and
+ * SERVO_LUCKY_PI's last rate survives, as a soft prior (+-2 ppm) for the
+ * next lock, because a reconnect changes neither crystal; samples
+ * overrule it within seconds, so even a different earbud re-locks
+ * correctly. The connection interval and the clock resolution stay as
+ * last set.
  */
 void servo_reset(struct servo *s);
 
@@ -149,6 +160,22 @@ void servo_reset(struct servo *s);
  * at reduced accuracy until the next reset. Returns 0 or -EINVAL.
  */
 int servo_set_ci(struct servo *s, uint32_t ci_us);
+
+/*
+ * Added. The earbud's timestamp tick (ns, 1 .. 1000000; HELLO_ACK
+ * clock_res_ns), from the next sample on; 1 (the default) means exact
+ * stamps. An earbud that counts in ticks truncates each ear stamp (t2,
+ * t3, a RENDER_REPORT's rx_ear) to one, so each is early by a uniform
+ * [0, res) ns, res/2 on average. Uncorrected, that biases the NTP offset
+ * by -res/2 (the round-trip delay is unbiased: t3 - t2 loses as much as
+ * it gains). The servo adds res/2 to every ear stamp before any
+ * estimator sees it, which removes the bias and leaves a zero-mean
+ * uniform error of +-res/2 per stamp; SERVO_LUCKY_PI also widens its
+ * lucky-delay bound by 2 res (the quantisation t3 - t2 carries). Like
+ * servo_set_ci(), call it after servo_reset() for a new connection.
+ * Returns 0 or -EINVAL (NULL, out of range; nothing changed).
+ */
+int servo_set_clock_res(struct servo *s, uint32_t res_ns);
 
 /*
  * Added. New step threshold and holdover time (ns, both > 0; see struct
@@ -197,7 +224,7 @@ double servo_rate(const struct servo *s);
 
 void servo_status(const struct servo *s, struct servo_status *ret);
 
-/* "naive", "median-iir", "ttws"; NULL for an unknown kind. */
+/* "naive", "median-iir", "ttws", "lucky-pi"; NULL for an unknown kind. */
 const char *servo_kind_name(enum servo_kind k);
 /* The reverse; -EINVAL for an unknown name. */
 int servo_kind_from_string(const char *name, enum servo_kind *ret);

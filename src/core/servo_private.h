@@ -78,6 +78,13 @@ struct servo_ops {
 	void (*forward)(struct servo *s, uint64_t tx_host, uint64_t rx_ear);
 	/* Optional: s->cfg.ci_us changed (servo_set_ci()). */
 	void (*set_ci)(struct servo *s);
+	/*
+	 * Optional: s->clock_res_ns changed (servo_set_clock_res()). The
+	 * stamps an estimator sees are already bias-corrected (res/2 added
+	 * to each ear stamp); what is left is a zero-mean +-res/2 error per
+	 * ear stamp, which an estimator may widen its gates by.
+	 */
+	void (*set_clock_res)(struct servo *s);
 };
 
 struct servo {
@@ -87,6 +94,8 @@ struct servo {
 	struct servo *peer;
 	struct servo_model model;
 	enum servo_state state;
+	/* The earbud's timestamp tick (ns, >= 1; servo_set_clock_res()). */
+	uint32_t clock_res_ns;
 
 	/* State machine (servo.c). */
 	bool have_last;
@@ -107,6 +116,7 @@ struct servo {
 struct servo *servo_naive_new(const struct servo_config *cfg);
 struct servo *servo_median_iir_new(const struct servo_config *cfg);
 struct servo *servo_ttws_new(const struct servo_config *cfg);
+struct servo *servo_lucky_pi_new(const struct servo_config *cfg);
 
 /*
  * Shared helpers (servo.c).

@@ -18,13 +18,13 @@
 #include "daemon/dongle.h"
 #include "daemon/lathist.h"
 #include "daemon/log.h"
+#include "daemon/pair.h"
 #include "daemon/sockchan.h"
 #include "os/rt.h"
 #include "os/serial.h"
 #include "os/sockopt.h"
 
 #define ENGINE_STATS_NS (100 * NSEC_PER_MSEC)
-#define ENGINE_START_LEAD_NS (200 * NSEC_PER_MSEC)
 /* The histogram set: per ear, then the global ones. */
 #define ENGINE_N_HISTS                                                         \
 	(CONF_N_EARS * ENGINE_N_EAR_HISTS + ENGINE_N_GLOBAL_HISTS)
@@ -65,15 +65,16 @@ static void engine_teardown(struct engine *e)
 	 * those two first, while every timer's owner is still there. */
 	e->loop = loop_free(e->loop);
 	e->wheel = wheel_free(e->wheel);
-	e->stream = stream_free(e->stream);
 	/* Links own their channels, which must go before their dongle. */
+	e->pair = pair_free(e->pair);
+	e->stream = NULL;
 	for (i = 0; i < CONF_N_EARS; i++) {
-		e->links[i] = link_free(e->links[i]);
+		e->links[i] = NULL;
 	}
 	for (i = 0; i < CONF_N_EARS; i++) {
 		e->dongles[i] = dongle_free(e->dongles[i]);
 	}
-	e->plan = plan_free(e->plan);
+	e->plan = NULL;
 }
 
 struct engine *engine_free(struct engine *e)
@@ -140,14 +141,8 @@ void engine_snapshot(struct engine *e, struct engine_snapshot *ret)
 static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct engine *e = container_of(t, struct engine, stats_timer);
-	unsigned i;
 
 	e->iterations++;
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->links[i]) {
-			link_tick(e->links[i], now_ns);
-		}
-	}
 	engine_publish(e, now_ns);
 	/* A few histograms per tick, round-robin (lathist_per_call()). */
 	lathist_publish(e->hists, e->hists_per_tick);
@@ -282,11 +277,10 @@ static void engine_hists_wire(struct engine *e)
 static int engine_setup(struct engine *e)
 {
 	struct rt_config rc = rt_config_default();
-	struct plan_config pc;
+	struct chan *chans[CONF_N_EARS];
 	struct loop_config lc;
-	struct link_env env;
-	struct chan *chan;
-	uint64_t now, t0;
+	struct pair_env env;
+	uint64_t now;
 	unsigned i;
 	int r;
 
@@ -324,50 +318,45 @@ static int engine_setup(struct engine *e)
 	}
 	snprintf(e->note, sizeof(e->note), "%s", loop_backend_note(e->loop));
 
-	plan_config_default(&pc);
-	pc.frame_ns = e->conf.stream.frame_ns;
-	pc.delay_initial_ns = e->conf.stream.delay_ns;
-	pc.delay_min_ns = e->conf.stream.delay_min_ns;
-	pc.delay_max_ns = e->conf.stream.delay_max_ns;
-	pc.margin_ns = e->conf.stream.delay_margin_ns;
-	t0 = now + ENGINE_START_LEAD_NS;
-	r = plan_new(&pc, t0, &e->plan);
-	if (r < 0) {
-		return r;
+	for (i = 0; i < CONF_N_EARS; i++) {
+		chans[i] = NULL;
 	}
-
-	env.loop = e->loop;
-	env.wheel = e->wheel;
-	env.plan = e->plan;
-	env.conf = &e->conf;
-	env.seed = now;
 	for (i = 0; i < CONF_N_EARS; i++) {
 		if (e->conf.link[i].transport == CONF_TRANSPORT_NONE) {
 			continue;
 		}
-		r = engine_chan_new(e, i, &chan);
+		r = engine_chan_new(e, i, &chans[i]);
 		if (r < 0) {
 			snprintf(e->note, sizeof(e->note), "%s ear: %s",
 				 conf_ear_name(i), strerror(-r));
-			return r;
-		}
-		r = link_new(&env, i, chan, &e->links[i]);
-		if (r < 0) {
+			for (i = 0; i < CONF_N_EARS; i++) {
+				chan_free(chans[i]);
+			}
 			return r;
 		}
 	}
-	if (e->links[CONF_EAR_LEFT] && e->links[CONF_EAR_RIGHT] &&
-	    conf_same_controller(&e->conf.link[CONF_EAR_LEFT],
-				 &e->conf.link[CONF_EAR_RIGHT])) {
-		link_pair(e->links[CONF_EAR_LEFT], e->links[CONF_EAR_RIGHT]);
-	}
-	r = stream_new(&e->conf, e->wheel, e->plan, e->links, e->frame_log,
-		       &e->pw, &e->stream);
+	env.wheel = e->wheel;
+	env.conf = &e->conf;
+	env.frame_log = e->frame_log;
+	env.pw = &e->pw;
+	env.seed = now;
+	env.now = NULL;
+	env.now_ctx = NULL;
+	r = pair_new(&env, chans,
+		     conf_same_controller(&e->conf.link[CONF_EAR_LEFT],
+					  &e->conf.link[CONF_EAR_RIGHT]),
+		     now + PAIR_START_LEAD_NS, &e->pair);
 	if (r < 0) {
 		snprintf(e->note, sizeof(e->note), "stream (%s, %s): %s",
 			 conf_source_name(e->conf.stream.source),
 			 conf_codec_name(e->conf.stream.codec), strerror(-r));
 		return r;
+	}
+	/* The pair owns them; the engine's parts use these names. */
+	e->plan = pair_plan(e->pair);
+	e->stream = pair_stream(e->pair);
+	for (i = 0; i < CONF_N_EARS; i++) {
+		e->links[i] = pair_link(e->pair, i);
 	}
 	stream_set_boundary_fn(e->stream, engine_boundary, e);
 	engine_hists_wire(e);
@@ -380,12 +369,7 @@ static int engine_setup(struct engine *e)
 			dongle_start(e->dongles[i], now);
 		}
 	}
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->links[i]) {
-			link_start(e->links[i], now);
-		}
-	}
-	stream_start(e->stream, t0);
+	pair_start(e->pair, now);
 	wheel_timer_init(&e->stats_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
 			 engine_stats_fire);
 	wheel_add(e->wheel, &e->stats_timer, now + ENGINE_STATS_NS);
@@ -396,7 +380,6 @@ static int engine_setup(struct engine *e)
 static void *engine_thread(void *arg)
 {
 	struct engine *e = arg;
-	unsigned i;
 	int r;
 
 	prctl(PR_SET_NAME, "ttws-rt-init");
@@ -414,12 +397,7 @@ static void *engine_thread(void *arg)
 		log_rt(LOG_ERR, "event loop failed: %s", strerror(-r));
 	}
 	/* Tell the earbuds, then let the STOPs leave. */
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->links[i]) {
-			link_shutdown(e->links[i]);
-		}
-	}
-	stream_stop(e->stream);
+	pair_stop(e->pair);
 	loop_run_once(e->loop, false);
 	engine_publish(e, rt_now_ns());
 	/* Every histogram's last state, for readers after the stop. */

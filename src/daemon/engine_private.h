@@ -22,6 +22,7 @@ struct engine {
 	struct spsc *frame_log;
 	struct wheel *wheel;
 	struct loop *loop;
+	struct pair *pair;   /* owns the plan, links and stream below */
 	struct plan *plan;
 	struct link *links[CONF_N_EARS];
 	struct dongle *dongles[CONF_N_EARS]; /* hci-uart, one per tty */

@@ -92,6 +92,11 @@ struct link *link_free(struct link *l)
 	return NULL;
 }
 
+uint64_t link_now(const struct link *l)
+{
+	return l->env.now ? l->env.now(l->env.now_ctx) : rt_now_ns();
+}
+
 const char *link_name(const struct link *l)
 {
 	return conf_ear_name(l->ear);
@@ -110,7 +115,7 @@ int link_send_id(struct link *l, const uint8_t *buf, size_t len,
 	}
 	l->sent[id % LINK_SENT_RING].id = id;
 	l->sent[id % LINK_SENT_RING].valid = true;
-	l->sent[id % LINK_SENT_RING].ns = rt_now_ns();
+	l->sent[id % LINK_SENT_RING].ns = link_now(l);
 	if (ret_id) {
 		*ret_id = id;
 	}
@@ -190,6 +195,12 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 	link_each_servo(l, k) {
 		servo_set_ci(l->kinds[k], l->st.ci_us);
 	}
+	/* Its timestamp tick: stamps truncated to it (servo.h). */
+	link_each_servo(l, k) {
+		servo_set_clock_res(l->kinds[k],
+				    a->clock_res_ns ? a->clock_res_ns : 1);
+	}
+	l->st.clock_res_ns = a->clock_res_ns;
 	probe_init(&l->probe, ci_ns,
 		   probe_every_for_ci(l->env.conf->servo.probe_every_events,
 				      ci_ns),
@@ -203,6 +214,43 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 			     LOG_KV(LOG_K_CAPS, a->caps)),
 		     "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
 		     link_name(l), a->version, l->st.ci_us, a->caps);
+}
+
+/*
+ * The central changed the connection interval (LL_CONNECTION_UPDATE_IND)
+ * and the earbud says so (ttws-link(7), CONN_UPDATE; the value is range
+ * checked already): the servos number connection events with the new
+ * interval, and the timing requests follow it, from now on.
+ */
+static void link_on_conn_update(struct link *l, const struct link_msg *m,
+				uint64_t now_ns)
+{
+	uint32_t ci_us = m->conn_update.ci_us;
+	uint64_t ci_ns = (uint64_t)ci_us * NSEC_PER_USEC;
+	unsigned k;
+
+	if (l->state != LINK_ST_SYNCING && l->state != LINK_ST_STREAMING) {
+		l->st.unexpected++;
+		return;
+	}
+	l->st.ci_updates++;
+	if (ci_us == l->st.ci_us) {
+		return;
+	}
+	l->st.ci_us = ci_us;
+	link_each_servo(l, k) {
+		servo_set_ci(l->kinds[k], ci_us);
+	}
+	probe_set_every(&l->probe,
+			probe_every_for_ci(l->env.conf->servo.probe_every_events,
+					   ci_ns));
+	probe_set_ci(&l->probe, ci_ns, now_ns);
+	wheel_cancel(l->env.wheel, &l->probe_timer);
+	wheel_add(l->env.wheel, &l->probe_timer, probe_due(&l->probe));
+	log_rt_event(LOG_INFO, LOG_EV_NONE, l->ear,
+		     LOG_KVS(LOG_KV(LOG_K_CI_US, ci_us)),
+		     "%s ear: connection interval now %u us", link_name(l),
+		     ci_us);
 }
 
 /* One message in, arrived at rx_ns: the state machine. */
@@ -259,6 +307,9 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 		break;
 	case LINK_RENDER_REPORT:
 		link_on_report(l, &m);
+		break;
+	case LINK_CONN_UPDATE:
+		link_on_conn_update(l, &m, rx_ns);
 		break;
 	case LINK_STATUS:
 		l->st.battery_pct = m.status.battery_pct;
@@ -486,6 +537,9 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 	l->tx_seq++;
 	l->tx[seq % LINK_TX_HISTORY].seq = seq;
 	l->tx[seq % LINK_TX_HISTORY].tx_ns = now_ns;
+	l->tx[seq % LINK_TX_HISTORY].planned_ns =
+		planned_ns && planned_ns <= now_ns ? planned_ns : now_ns;
+	l->tx[seq % LINK_TX_HISTORY].pts_ear_ns = pts_ear_ns;
 	l->st.frames_sent++;
 	return 0;
 }

@@ -42,6 +42,13 @@ struct link_env {
 	struct plan *plan;
 	const struct conf *conf;
 	uint64_t seed; /* dithering of timing requests */
+	/*
+	 * The host clock (CLOCK_MONOTONIC ns) the link reads for its send
+	 * instants (t1, send stamps): NULL = rt_now_ns(). The virtual-time
+	 * run of the engine (sim/simvirt) injects its own.
+	 */
+	uint64_t (*now)(void *ctx);
+	void *now_ctx;
 };
 
 /*
@@ -76,6 +83,8 @@ struct link_stats {
 	uint16_t ear_buffer;     /* frames buffered at the earbud */
 	uint8_t battery_pct;
 	uint32_t ci_us;
+	uint64_t ci_updates;     /* CONN_UPDATEs taken (ttws-link(7)) */
+	uint32_t clock_res_ns;   /* the earbud's timestamp tick (HELLO_ACK) */
 	uint64_t malformed[PROTO_N_ERRORS];
 	uint64_t unexpected;     /* well-formed but wrong for the state */
 	/* Well-formed but a value out of its range (core/protorange, or an

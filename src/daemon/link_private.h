@@ -16,6 +16,7 @@
 
 #include "core/probe.h"
 #include "core/proto.h"
+#include "core/servo.h"
 #include "core/wheel.h"
 #include "daemon/chan.h"
 #include "daemon/link.h"
@@ -25,13 +26,15 @@
  * power of two; stamps come back within a few connection events). */
 #define LINK_SENT_RING 64u
 #define LINK_SYNC_STALE_NS (2 * NSEC_PER_SEC)
-#define LINK_N_SERVOS 3 /* enum servo_kind */
+#define LINK_N_SERVOS SERVO_N_KINDS /* enum servo_kind */
 /* The largest presentation delay [stream] delay_max_ms allows. */
 #define LINK_DELIVERY_MAX_NS (2000 * NSEC_PER_MSEC)
 
 struct link_tx {
 	uint64_t seq;
-	uint64_t tx_ns;
+	uint64_t tx_ns;      /* host: sent */
+	uint64_t planned_ns; /* host: due to go (<= tx_ns), 0 = not known */
+	uint64_t pts_ear_ns; /* ear: its presentation time */
 };
 
 struct link {
@@ -99,6 +102,9 @@ struct link {
  * the log.
  */
 void link_drop(struct link *l, uint64_t now_ns, const char *why);
+
+/* The host clock, now (link_env.now). */
+uint64_t link_now(const struct link *l);
 
 /* "left" / "right", for log lines. */
 const char *link_name(const struct link *l);

@@ -16,7 +16,6 @@
 #include "core/servo.h"
 #include "core/wheel.h"
 #include "daemon/link_private.h"
-#include "os/rt.h"
 
 /* A latency sample, ns, into a histogram the engine may not have given. */
 static void link_hist(struct hist *h, uint64_t ns)
@@ -43,7 +42,7 @@ void link_lat_handler(struct link *l, const struct chan_rx_time *t)
 	uint64_t now;
 
 	if (l->hists.rx_handler) {
-		now = rt_now_ns();
+		now = link_now(l);
 		if (now >= t->handler_ns) {
 			hist_record(l->hists.rx_handler, now - t->handler_ns);
 		}
@@ -206,6 +205,24 @@ void link_on_followup(struct link *l, const struct link_msg *m)
 	link_feed(l);
 }
 
+/*
+ * A frame the earbud did not render: how late it came (host ns, from its
+ * receive stamp and presentation time in the earbud's clock), for the
+ * plan's penalty. 0 when not known.
+ */
+static uint64_t link_lateness(const struct link *l,
+			      const struct link_render_report *r,
+			      const struct link_tx *tx)
+{
+	if (tx->seq != r->frame_seq || tx->pts_ear_ns == 0 ||
+	    r->rx_ear_ns <= tx->pts_ear_ns ||
+	    r->rx_ear_ns - tx->pts_ear_ns > LINK_DELIVERY_MAX_NS) {
+		return 0;
+	}
+	return (uint64_t)((double)(r->rx_ear_ns - tx->pts_ear_ns) /
+			  servo_rate(l->servo));
+}
+
 void link_on_report(struct link *l, const struct link_msg *m)
 {
 	const struct link_render_report *r = &m->render_report;
@@ -219,6 +236,9 @@ void link_on_report(struct link *l, const struct link_msg *m)
 	l->st.ear_buffer = r->buffer_frames;
 	if (r->render_ear_ns == 0) {
 		l->st.not_rendered++;
+		/* A gap the listener heard: the presentation delay learns
+		 * from it at once (core/plan). */
+		plan_observe_late(l->env.plan, link_lateness(l, r, tx));
 	}
 	if (tx->seq != r->frame_seq || tx->tx_ns == 0) {
 		return;
@@ -227,8 +247,9 @@ void link_on_report(struct link *l, const struct link_msg *m)
 		servo_forward_sample(l->kinds[k], tx->tx_ns, r->rx_ear_ns);
 	}
 	/* Delivery delay in host time for the adaptive presentation delay:
-	 * how long after its send the frame was in the earbud. */
-	if (servo_map(l->servo, tx->tx_ns, &mapped) == 0 &&
+	 * how long after it was due to go the frame was in the earbud (a
+	 * late send is part of what the delay must cover). */
+	if (servo_map(l->servo, tx->planned_ns, &mapped) == 0 &&
 	    r->rx_ear_ns > mapped) {
 		double rate = servo_rate(l->servo);
 		uint64_t delivery = (uint64_t)((double)(r->rx_ear_ns - mapped) /
@@ -264,7 +285,7 @@ void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)
 	}
 	q.req_id = ++l->sync_req_id;
 	/* Read the clock as late as possible before the send. */
-	q.t1_host_ns = rt_now_ns();
+	q.t1_host_ns = link_now(l);
 	if (proto_encode_sync_req(&q, l->tx_seq++, 0, l->buf, sizeof(l->buf),
 				  &len) == 0 &&
 	    link_send_id(l, l->buf, len, &l->sync_tx_id) == 0) {

@@ -217,6 +217,11 @@ static void stream_tone(struct stream *s, unsigned ear, uint64_t n)
 	uint64_t first = n * s->samples;
 	uint64_t i;
 
+	if (s->phase_step[ear] == 0.0) {
+		/* 0 Hz: silence (the virtual-time run's payload). */
+		memset(s->pcm[ear], 0, s->samples * sizeof(s->pcm[ear][0]));
+		return;
+	}
 	for (i = 0; i < s->samples; i++) {
 		double ph = fmod((double)(first + i) * s->phase_step[ear],
 				 2.0 * M_PI);
@@ -451,7 +456,7 @@ static void stream_tick(struct wheel_timer *t, uint64_t now_ns)
 	/* The handler's start: the timer's lateness (wakeup) is measured
 	 * to here, not to now_ns, which the loop read once for every timer
 	 * that expired with this one. */
-	uint64_t start_ns = rt_now_ns();
+	uint64_t start_ns = s->wakeup ? rt_now_ns() : 0;
 
 	if (s->boundary_fn) {
 		s->boundary_fn(s->boundary_data, now_ns);

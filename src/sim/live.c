@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "os/unix.h"
 #include "sim/lc3dec.h"
 #include "sim/simclock.h"
+#include "sim/simear.h"
 #include "sim/simlink.h"
 #include "sim/wav.h"
 
@@ -33,11 +35,11 @@
 #define LIVE_MODEL_T0_NS (UINT64_C(20000) * NSEC_PER_SEC)
 #define LIVE_RATE 48000
 #define LIVE_MAX_SAMPLES 480 /* 10 ms at 48 kHz */
-/* A gap in the frame sequence is filled (concealment, or silence) up to
- * this many frames in the WAV; a longer one is a reconnect or a restart,
- * filled with silence without decoding. */
+/* A gap in what an earbud played is filled with concealment for up to
+ * this many frames in the WAV; the rest of a longer one (a reconnect, a
+ * restart) with silence, without decoding. */
 #define LIVE_WAV_MAX_CONCEAL 100u
-#define LIVE_WAV_MAX_GAP (UINT64_C(6000) * 60) /* an hour of 10 ms frames */
+#define LIVE_WAV_MAX_GAP (UINT64_C(48000) * 3600) /* an hour of samples */
 
 struct live_ear;
 
@@ -60,9 +62,7 @@ struct live_ear {
 	int listen_fd;
 	int fd;
 	struct loop_sock *sock;
-	uint16_t tx_seq;
-	uint32_t late_frames;
-	uint32_t ci_us;
+	struct simear *ear; /* the protocol side (sim/simear) */
 	struct live_pending pool[LIVE_POOL];
 	struct live_pending *free_list;
 	/* --hci: a peripheral on its own emulated controller. */
@@ -77,10 +77,12 @@ struct live_ear {
 	struct lc3dec *dec;
 	struct lc3dec_config dec_cfg;
 	struct wav *wav;
-	uint64_t wav_next_seq;
+	uint64_t wav_pos; /* samples written since the origin */
+	bool wav_started;
+	int16_t wav_last;
 	int16_t dec_pcm[LIVE_MAX_SAMPLES];
-	/* Counters for the summary. */
-	uint64_t connects, frames, rendered, late, syncs, malformed;
+	/* Counters for the summary (and simear_stats()). */
+	uint64_t connects, malformed;
 	uint64_t pool_full, dropped_links;
 	uint64_t decoded, concealed;
 };
@@ -234,196 +236,146 @@ static uint8_t live_decoder_setup(struct live_ear *e,
 	return LINK_HELLO_OK;
 }
 
-/* Append zeros for frames [e->wav_next_seq, seq) beyond the conceal
- * budget, concealment for the rest. */
-static void live_wav_fill(struct live_ear *e, uint64_t seq)
+/* A frame's slot in the WAV: samples of 48 kHz host time since the
+ * model's origin, which both ears of this process share. */
+static uint64_t live_wav_index(uint64_t model_ns)
 {
-	uint32_t n = lc3dec_frame_samples(e->dec);
-
-	if (seq - e->wav_next_seq > LIVE_WAV_MAX_CONCEAL) {
-		memset(e->dec_pcm, 0, sizeof(e->dec_pcm));
-		while (seq - e->wav_next_seq > LIVE_WAV_MAX_CONCEAL) {
-			wav_write(e->wav, e->dec_pcm, n);
-			e->wav_next_seq++;
-		}
-	}
-	while (e->wav_next_seq < seq) {
-		lc3dec_decode(e->dec, NULL, 0, e->dec_pcm);
-		wav_write(e->wav, e->dec_pcm, n);
-		e->concealed++;
-		e->wav_next_seq++;
-	}
+	return (uint64_t)llround((double)(model_ns - LIVE_MODEL_T0_NS) *
+				 LIVE_RATE / 1e9);
 }
 
 /*
- * Decode one AUDIO frame and keep what the earbud played at its place in
- * the WAV: frame seq's samples start at seq * frame_samples, so both
- * ears' files line up sample for sample. A frame that came after its
- * presentation time was not there when its turn came: the earbud played
- * its concealment (LC3's PLC; silence for PCM), as a lost one.
+ * Fill the WAV up to sample idx: whole frames missed are concealed (LC3's
+ * PLC; silence for PCM) up to LIVE_WAV_MAX_CONCEAL of them, then silence;
+ * a gap shorter than a frame (the earbud's clock runs slower than the
+ * host's, so its frames land a little further apart) repeats the last
+ * sample.
  */
-static void live_wav_frame(struct live_ear *e, const struct link_audio *a,
-			   bool late)
+static void live_wav_fill(struct live_ear *e, uint64_t idx)
 {
+	uint32_t n = lc3dec_frame_samples(e->dec);
+	uint64_t gap = idx - e->wav_pos, frames = gap / n;
+
+	if (!e->wav_started) {
+		/* Before the first frame: silence, nothing concealed. */
+		frames = 0;
+		gap = idx - e->wav_pos;
+		e->wav_started = true;
+	}
+	for (uint64_t k = 0; k < frames; k++) {
+		if (k < LIVE_WAV_MAX_CONCEAL) {
+			lc3dec_decode(e->dec, NULL, 0, e->dec_pcm);
+			e->concealed++;
+		} else if (k == LIVE_WAV_MAX_CONCEAL) {
+			memset(e->dec_pcm, 0, sizeof(e->dec_pcm));
+		}
+		wav_write(e->wav, e->dec_pcm, n);
+	}
+	gap -= frames * n;
+	for (uint64_t k = 0; k < gap; k++) {
+		wav_write(e->wav, &e->wav_last, 1);
+	}
+	e->wav_pos = idx;
+}
+
+/*
+ * Keep what the earbud played at the instant it played it: frame r's
+ * samples start at its true render instant (the acoustic start, sample
+ * grid included), on a time line both ears share, so an offset of one
+ * sample between the ears shows as a lag of one sample. A frame that came
+ * after its presentation time (or to a frozen earbud) was not there when
+ * its turn came: the earbud played its concealment there (LC3's PLC;
+ * silence for PCM), as for a lost one. A frame starting before the end of
+ * the previous one (the earbud's clock runs faster) overwrites nothing:
+ * its first samples are dropped.
+ */
+static void live_wav_frame(struct live_ear *e, const struct simear_render *r,
+			   bool missing)
+{
+	uint64_t at = missing ? r->pts_host_ns : r->render_host_ns;
+	uint64_t idx, skip;
 	uint32_t n;
 
-	if (!e->wav || !e->dec || a->frame_seq < e->wav_next_seq ||
-	    a->frame_seq - e->wav_next_seq > LIVE_WAV_MAX_GAP) {
+	if (!e->wav || !e->dec || at < LIVE_MODEL_T0_NS) {
 		return;
 	}
 	n = lc3dec_frame_samples(e->dec);
-	live_wav_fill(e, a->frame_seq);
-	if (lc3dec_decode(e->dec, late ? NULL : a->data,
-			  late ? 0 : a->data_len, e->dec_pcm) != 0) {
+	idx = live_wav_index(at);
+	if (idx + n <= e->wav_pos ||
+	    (idx > e->wav_pos && idx - e->wav_pos > LIVE_WAV_MAX_GAP)) {
+		return;
+	}
+	if (idx > e->wav_pos) {
+		live_wav_fill(e, idx);
+	}
+	if (lc3dec_decode(e->dec, missing ? NULL : r->audio->data,
+			  missing ? 0 : r->audio->data_len, e->dec_pcm) != 0 ||
+	    missing) {
 		e->concealed++;
 	} else {
 		e->decoded++;
 	}
-	wav_write(e->wav, e->dec_pcm, n);
-	e->wav_next_seq = a->frame_seq + 1;
+	skip = e->wav_pos - idx;
+	wav_write(e->wav, e->dec_pcm + skip, n - (uint32_t)skip);
+	e->wav_last = e->dec_pcm[n - 1];
+	e->wav_pos = idx + n;
 }
 
-static void live_on_hello(struct live_ear *e, const struct link_msg *m,
-			  uint64_t h)
+/* simear_ops.send: queue the reply for the instant the model says the
+ * host has it. */
+static void live_ear_send(void *user_data, const uint8_t *msg, size_t len,
+			  uint64_t rx_model_ns)
 {
-	struct link_hello_ack a = { 0 };
+	struct live_ear *e = user_data;
 	struct live_pending *p;
-	uint64_t ev, t2, rx;
 
-	if (simlink_downlink(e->link, h, &ev, &t2) < 0 ||
-	    simlink_uplink(e->link, ev + SIMLINK_AIR_NS + SIMLINK_REPLY_NS,
-			   NULL, NULL, &rx) < 0) {
+	if (len > sizeof(p->buf)) {
 		return;
 	}
-	a.version = LINK_VERSION;
-	a.role = e->side == SCENARIO_LEFT ? LINK_ROLE_LEFT : LINK_ROLE_RIGHT;
-	a.codec = m->hello.codec;
-	a.status = LINK_HELLO_OK;
-	if (m->hello.role != LINK_ROLE_ANY && m->hello.role != a.role) {
-		a.status = LINK_HELLO_E_ROLE;
-		a.codec = LINK_CODEC_NONE;
-	} else if (m->hello.codec != LINK_CODEC_PCM_S16 &&
-		   m->hello.codec != LINK_CODEC_LC3) {
-		a.status = LINK_HELLO_E_CODEC;
-		a.codec = LINK_CODEC_NONE;
-	} else {
-		a.status = live_decoder_setup(e, &m->hello);
-		if (a.status != LINK_HELLO_OK) {
-			a.codec = LINK_CODEC_NONE;
-		}
-	}
-	a.clock_res_ns = 1;
-	a.caps = LINK_CAP_TWO_STEP | LINK_CAP_RENDER_REPORT |
-		 LINK_CAP_STATUS | LINK_CAP_CODEC_PCM | LINK_CAP_CODEC_LC3;
-	a.buffer_frames = 64;
-	a.ci_us = e->ci_us;
-	e->tx_seq = 0;
-	e->late_frames = 0;
 	p = live_take(e);
-	if (p && proto_encode_hello_ack(&a, e->tx_seq++, 0, p->buf,
-					sizeof(p->buf), &p->len) == 0) {
-		live_queue(e, p, rx);
+	if (!p) {
+		return;
 	}
+	memcpy(p->buf, msg, len);
+	p->len = len;
+	live_queue(e, p, rx_model_ns);
 }
 
-static void live_on_sync(struct live_ear *e, const struct link_msg *m,
-			 uint64_t h)
+/* simear_ops.render: the render log and the WAV. */
+static void live_ear_render(void *user_data, const struct simear_render *r)
 {
-	struct link_sync_resp r = { 0 };
-	struct link_sync_followup f = { 0 };
-	struct live_pending *p, *q;
-	uint64_t ev, t2, ready, t3, rx, t3_queued;
+	struct live_ear *e = user_data;
+	bool played = !r->late && !r->frozen;
 
-	if (simlink_downlink(e->link, h, &ev, &t2) < 0) {
-		return;
-	}
-	/* The reply is queued 50 us after t2 and leaves at the next event;
-	 * its precise t3 follows two-step (DESIGN.md, the pinned model). */
-	ready = ev + SIMLINK_AIR_NS + SIMLINK_REPLY_NS;
-	if (simlink_uplink(e->link, ready, NULL, &t3, &rx) < 0 ||
-	    simclock_ear_of_host(e->clock, ready, &t3_queued) < 0) {
-		return;
-	}
-	r.req_id = m->sync_req.req_id;
-	r.t1_host_ns = m->sync_req.t1_host_ns;
-	r.t2_ear_ns = t2;
-	r.t3_ear_ns = t3_queued;
-	f.req_id = r.req_id;
-	f.t3_ear_ns = t3;
-	p = live_take(e);
-	q = p ? live_take(e) : NULL;
-	if (!q) {
-		if (p) {
-			p->next_free = e->free_list;
-			e->free_list = p;
-		}
-		return;
-	}
-	proto_encode_sync_resp(&r, e->tx_seq++, LINK_F_TWO_STEP, p->buf,
-			       sizeof(p->buf), &p->len);
-	proto_encode_sync_followup(&f, e->tx_seq++, 0, q->buf, sizeof(q->buf),
-				   &q->len);
-	/* Same instant: the wheel fires equal deadlines in add order. */
-	live_queue(e, p, rx);
-	live_queue(e, q, rx);
-	e->syncs++;
-}
-
-static void live_on_audio(struct live_ear *e, const struct link_msg *m,
-			  uint64_t h)
-{
-	struct link_render_report rep = { 0 };
-	struct live_pending *p;
-	uint64_t ev, t2, arrive, render_host = 0, rx;
-	bool late;
-
-	e->frames++;
-	if (simlink_downlink(e->link, h, &ev, &t2) < 0) {
-		return;
-	}
-	arrive = ev + SIMLINK_AIR_NS;
-	if (simclock_host_of_ear(e->clock, m->audio.pts_ear_ns, &render_host) <
-	    0) {
-		render_host = 0;
-	}
-	late = render_host == 0 || arrive > render_host;
-	if (late) {
-		e->late++;
-		e->late_frames++;
-	} else {
-		e->rendered++;
-	}
 	if (e->lv->render_log) {
 		fprintf(e->lv->render_log,
 			"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			",%d\n",
-			scenario_side_name(e->side), m->audio.frame_seq,
-			m->audio.pts_ear_ns, t2,
-			late ? 0 : live_to_real(e->lv, render_host), late);
+			",%d,%" PRIu64 "\n",
+			scenario_side_name(e->side), r->frame_seq,
+			r->pts_ear_ns, r->t2_ear_ns,
+			played ? live_to_real(e->lv, r->render_host_ns) : 0,
+			!played,
+			played ? live_to_real(e->lv, r->pts_host_ns) : 0);
 	}
-	live_wav_frame(e, &m->audio, late);
-	rep.frame_seq = m->audio.frame_seq;
-	rep.rx_ear_ns = t2;
-	rep.render_ear_ns = late ? 0 : m->audio.pts_ear_ns;
-	rep.buffer_frames = 0;
-	rep.late_frames = e->late_frames;
-	/* The report leaves once the frame has played (or was dropped). */
-	if (simlink_uplink(e->link, late ? arrive : render_host, NULL, NULL,
-			   &rx) < 0) {
-		return;
-	}
-	p = live_take(e);
-	if (p && proto_encode_render_report(&rep, e->tx_seq++, 0, p->buf,
-					    sizeof(p->buf), &p->len) == 0) {
-		live_queue(e, p, rx);
-	}
+	live_wav_frame(e, r, !played);
 }
+
+/* simear_ops.hello: can this earbud play the session's stream? */
+static uint8_t live_ear_hello(void *user_data, const struct link_hello *h)
+{
+	return live_decoder_setup(user_data, h);
+}
+
+static const struct simear_ops live_ear_ops = {
+	.send = live_ear_send,
+	.render = live_ear_render,
+	.hello = live_ear_hello,
+};
 
 /* A message from the host reached "the dongle" at real_ns. */
 static void live_on_message(struct live_ear *e, const uint8_t *data,
 			    size_t len, uint64_t real_ns)
 {
-	struct link_msg m;
 	uint64_t h = live_to_model(e->lv, real_ns);
 
 	if (!simlink_up(e->link, h)) {
@@ -431,27 +383,7 @@ static void live_on_message(struct live_ear *e, const uint8_t *data,
 		live_disconnect(e);
 		return;
 	}
-	if (proto_decode(data, len, &m) < 0) {
-		e->malformed++;
-		return;
-	}
-	switch (m.hdr.type) {
-	case LINK_HELLO:
-		live_on_hello(e, &m, h);
-		break;
-	case LINK_SYNC_REQ:
-		live_on_sync(e, &m, h);
-		break;
-	case LINK_AUDIO:
-		live_on_audio(e, &m, h);
-		break;
-	case LINK_VOLUME:
-	case LINK_STOP:
-		break;
-	default:
-		e->malformed++;
-		break;
-	}
+	simear_on_message(e->ear, data, len, h);
 }
 
 static void live_rx(struct loop *l, struct loop_sock *s,
@@ -719,10 +651,8 @@ static void live_end_fire(struct wheel_timer *t, uint64_t now_ns)
 static int live_ear_init(struct live *lv, const struct scenario *sc,
 			 enum scenario_side side)
 {
-	const struct scenario_ear *se = &sc->ear[side];
 	struct live_ear *e = &lv->ear[side];
-	struct simclock_config cc = { 0 };
-	struct simlink_config lc = { 0 };
+	struct simear_parts parts;
 	unsigned i;
 	int r;
 
@@ -731,27 +661,14 @@ static int live_ear_init(struct live *lv, const struct scenario *sc,
 	e->path = lv->o->path[side];
 	e->fd = -1;
 	e->listen_fd = -1;
-	e->ci_us = se->ci_us;
-	cc.offset_ns = (int64_t)(se->offset_ms * 1e6);
-	cc.ppm = se->ppm;
-	cc.wander_ppb_per_s = se->wander_ppb_per_s;
-	cc.start_host_ns = LIVE_MODEL_T0_NS;
-	cc.seed = sc->seed * 2 + side;
-	r = simclock_new(&cc, &e->clock);
+	r = simear_parts_new(sc, side, LIVE_MODEL_T0_NS, LIVE_MODEL_T0_NS,
+			     &parts);
 	if (r < 0) {
 		return r;
 	}
-	lc.start_host_ns = LIVE_MODEL_T0_NS;
-	lc.ci_us = se->ci_us;
-	lc.anchor_phase_us = se->anchor_phase_us;
-	lc.dongle_ppm = sc->dongle_ppm;
-	lc.loss = se->loss;
-	lc.jitter = se->hci_jitter_dist;
-	lc.jitter_us = se->hci_jitter_us;
-	lc.drop_at_ns = LIVE_MODEL_T0_NS + (uint64_t)(se->drop_at_s * 1e9);
-	lc.drop_for_ns = (uint64_t)(se->drop_for_s * 1e9);
-	lc.seed = sc->seed * 2 + side + 1000;
-	r = simlink_new(&lc, e->clock, &e->link);
+	e->clock = parts.clock;
+	e->link = parts.link;
+	r = simear_new(&parts.cfg, &live_ear_ops, e, &e->ear);
 	if (r < 0) {
 		return r;
 	}
@@ -784,16 +701,18 @@ static void live_summary(const struct live *lv)
 
 	for (i = 0; i < SCENARIO_SIDES; i++) {
 		const struct live_ear *e = &lv->ear[i];
+		struct simear_stats es;
 
 		if (!e->on) {
 			continue;
 		}
+		simear_stats(e->ear, &es);
 		printf("%s earbud: %" PRIu64 " connects, %" PRIu64
 		       " frames received, %" PRIu64 " rendered, %" PRIu64
 		       " late, %" PRIu64 " timing exchanges, %" PRIu64
 		       " malformed, %" PRIu64 " link drops\n",
-		       scenario_side_name(e->side), e->connects, e->frames,
-		       e->rendered, e->late, e->syncs, e->malformed,
+		       scenario_side_name(e->side), e->connects, es.frames,
+		       es.rendered, es.late, es.syncs, e->malformed + es.malformed,
 		       e->dropped_links);
 		if (e->wav) {
 			printf("%s earbud: %" PRIu64 " frames decoded, %" PRIu64
@@ -894,7 +813,7 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 			goto out;
 		}
 		fprintf(lv->render_log, "ear,seq,pts_ear_ns,rx_ear_ns,"
-					"render_host_ns,late\n");
+					"render_host_ns,late,pts_host_ns\n");
 	}
 	if (o->wav_prefix && live_wav_open(lv) < 0) {
 		goto out;
@@ -954,6 +873,7 @@ out:
 			close(e->hci_fd);
 		}
 		hcihost_free(e->host);
+		simear_free(e->ear);
 		simlink_free(e->link);
 		simclock_free(e->clock);
 		lc3dec_free(e->dec);

@@ -51,7 +51,8 @@ struct sim_args {
 	unsigned estimators;      /* bit (1 << enum servo_kind) each */
 	double duration_s;        /* 0: the scenario's (virtual) or forever */
 	double warmup_s;
-	uint32_t probe_every;
+	uint32_t probe_every;     /* 0: ttwsd's default */
+	double fixed_delay_ms;    /* 0: ttwsd's adaptive delay */
 	bool json;
 	/* Live mode. */
 	const char *path[SCENARIO_SIDES];
@@ -100,7 +101,11 @@ static void usage(FILE *f)
 	      "  --seed N               override the scenario's seed\n"
 	      "  --probe-every N        a timing request at least every N "
 	      "connection\n"
-	      "                         events, 1..3 (default 2)\n"
+	      "                         events, 1..3 (default 0: ttwsd's, "
+	      "3)\n"
+	      "  --fixed-delay-ms X     a fixed presentation delay of X ms, "
+	      "(0, 2000]\n"
+	      "                         (default: ttwsd's adaptive delay)\n"
 	      "  --json                 one JSON line instead of the report\n"
 	      "\n"
 	      "Live mode (--pair):\n"
@@ -153,8 +158,8 @@ static int parse_double_arg(const char *name, const char *s, double *ret)
 	errno = 0;
 	v = strtod(s, &end);
 	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < 0) {
-		fprintf(stderr, "ttws-earbud-sim: %s: '%s' is not a number of "
-				"seconds\n",
+		fprintf(stderr, "ttws-earbud-sim: %s: '%s' is not a "
+				"non-negative number\n",
 			name, s);
 		return -EINVAL;
 	}
@@ -174,6 +179,7 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		OPT_WARMUP,
 		OPT_SEED,
 		OPT_PROBE_EVERY,
+		OPT_FIXED_DELAY,
 		OPT_JSON,
 		OPT_LEFT,
 		OPT_RIGHT,
@@ -200,6 +206,7 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 		{ "warmup", required_argument, NULL, OPT_WARMUP },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "probe-every", required_argument, NULL, OPT_PROBE_EVERY },
+		{ "fixed-delay-ms", required_argument, NULL, OPT_FIXED_DELAY },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "left", required_argument, NULL, OPT_LEFT },
 		{ "right", required_argument, NULL, OPT_RIGHT },
@@ -342,14 +349,29 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 			seed = optarg;
 			break;
 		case OPT_PROBE_EVERY:
-			if (strlen(optarg) != 1 || optarg[0] < '1' ||
+			if (strlen(optarg) != 1 || optarg[0] < '0' ||
 			    optarg[0] > '3') {
 				fputs("ttws-earbud-sim: --probe-every must be "
-				      "1, 2 or 3\n",
+				      "0 (ttwsd's default), 1, 2 or 3\n",
 				      stderr);
 				return -EINVAL;
 			}
 			cli->probe_every = (uint32_t)(optarg[0] - '0');
+			break;
+		case OPT_FIXED_DELAY:
+			r = parse_double_arg("--fixed-delay-ms", optarg,
+					     &cli->fixed_delay_ms);
+			if (r < 0) {
+				return r;
+			}
+			/* simvirt_run()'s range; 0 would mean adaptive. */
+			if (cli->fixed_delay_ms <= 0 ||
+			    cli->fixed_delay_ms > 2000) {
+				fputs("ttws-earbud-sim: --fixed-delay-ms must "
+				      "be in (0, 2000] ms\n",
+				      stderr);
+				return -EINVAL;
+			}
 			break;
 		case OPT_JSON:
 			cli->json = true;
@@ -477,8 +499,9 @@ static int run_virtual(const struct sim_args *cli)
 	opt.warmup_s = cli->warmup_s;
 	opt.estimators = cli->estimators;
 	opt.probe_every = cli->probe_every;
+	opt.fixed_delay_ms = cli->fixed_delay_ms;
 
-	/* Three ~30 KiB histograms: not for the stack. */
+	/* Two ~30 KiB histograms per estimator: not for the stack. */
 	res = calloc(1, sizeof(*res));
 	if (!res) {
 		fputs("ttws-earbud-sim: out of memory\n", stderr);

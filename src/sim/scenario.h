@@ -24,15 +24,43 @@
  *                                           link start to first event
  *            loss              0            [0, 0.9] per-event loss
  *            hci_jitter_dist   exponential  exponential | lognormal |
- *                                           uniform
+ *                                           uniform | pareto | usb
  *            hci_jitter_us     0            [0, 100000] jitter scale:
  *                                           the mean (exponential,
- *                                           lognormal) or the width
+ *                                           lognormal, pareto, usb
+ *                                           before its microframe
+ *                                           wait) or the width
  *                                           (uniform)
  *            drop_at_s         0            [0, 1e6] link goes down, s
  *                                           after the start
  *            drop_for_s        0            [0, 1e6] down this long; 0
  *                                           means the link never drops
+ *            ts_res_ns         1            [1, 1e6] earbud timestamp
+ *                                           tick: t2, t3 and render
+ *                                           stamps are truncated to it
+ *            anchor_jitter_us  0            [0, 1000], < ci_us / 4 and
+ *                                           < ci_change_to_us / 4: each
+ *                                           event moves by U(-a, +a)
+ *            render_res_us     0            [0, 1000] render start
+ *                                           grid, 0 = fractional (ASRC)
+ *            ppm_step_at_s     0            [0, 1e6] s after the start
+ *            ppm_step          0            [-1000, 1000] the crystal's
+ *                                           rate error changes by this
+ *                                           then; |ppm + ppm_step| <=
+ *                                           1000
+ *            ci_change_at_s    0            [0, 1e6] s after the start
+ *            ci_change_to_us   0            0 = none, else like ci_us:
+ *                                           the interval after the
+ *                                           first event at or after
+ *                                           ci_change_at_s
+ *            freeze_at_s       0            [0, 1e6] s after the start
+ *            freeze_for_s      0            [0, 1e6] the earbud stops
+ *                                           answering this long with
+ *                                           its link up; 0 = never
+ *
+ * The physics behind each key is in tests/scenarios/README.md. Where a
+ * key sets a moment (drop, step, change, freeze) that moment must come
+ * before duration_s once the key is in use.
  *
  * Anything else is an error: an unknown section or key, a key outside a
  * section, a key given twice, a value that does not parse or is out of
@@ -63,6 +91,20 @@ struct scenario_ear {
 	double hci_jitter_us;
 	double drop_at_s;
 	double drop_for_s;
+	/*
+	 * Added with issue 11; their defaults change nothing. Stored only:
+	 * ts_res_ns, render_res_us, freeze_* (the earbud's protocol side
+	 * applies them); the others feed simclock_config / simlink_config.
+	 */
+	uint32_t ts_res_ns;      /* earbud timestamp tick, ns */
+	double anchor_jitter_us; /* half width of the event instant jitter */
+	double render_res_us;    /* render start grid, us; 0: fractional */
+	double ppm_step_at_s;    /* s after the start */
+	double ppm_step;         /* rate error change, ppm */
+	double ci_change_at_s;   /* s after the start */
+	uint32_t ci_change_to_us; /* 0: no interval change */
+	double freeze_at_s;      /* s after the start */
+	double freeze_for_s;     /* 0: never freezes */
 };
 
 struct scenario {

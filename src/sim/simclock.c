@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "sim/simclock.h"
@@ -14,6 +15,13 @@ struct simclock {
 	double rate_err; /* ppm * 1e-6 */
 	double step_sigma; /* std of one frequency step, fractional */
 	uint64_t start_host_ns;
+	/*
+	 * The rate step: from step_at (host ns) on, the rate error is
+	 * rate_err + step_err. has_step false: none (step_err 0).
+	 */
+	bool has_step;
+	double step_at;
+	double step_err; /* step_ppm * 1e-6 */
 	struct simrng rng;
 	/*
 	 * Steps [hi - SIMCLOCK_HISTORY, hi) are known: step k covers host
@@ -35,6 +43,11 @@ int simclock_new(const struct simclock_config *cfg, struct simclock **ret)
 	if (!isfinite(cfg->wander_ppb_per_s) || cfg->wander_ppb_per_s < 0) {
 		return -EINVAL;
 	}
+	if (!isfinite(cfg->step_ppm) || fabs(cfg->step_ppm) > 1000.0 ||
+	    fabs(cfg->ppm + cfg->step_ppm) > 1000.0 ||
+	    cfg->step_at_host_ns >= SIMCLOCK_MAX_NS) {
+		return -EINVAL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		return -ENOMEM;
@@ -44,6 +57,11 @@ int simclock_new(const struct simclock_config *cfg, struct simclock **ret)
 	c->step_sigma = cfg->wander_ppb_per_s * 1e-9 *
 			sqrt((double)SIMCLOCK_STEP_NS * 1e-9);
 	c->start_host_ns = cfg->start_host_ns;
+	c->has_step = cfg->step_at_host_ns > 0 && cfg->step_ppm != 0.0;
+	if (c->has_step) {
+		c->step_at = (double)cfg->step_at_host_ns;
+		c->step_err = cfg->step_ppm * 1e-6;
+	}
 	simrng_seed(&c->rng, cfg->seed, 0);
 	*ret = c;
 	return 0;
@@ -87,7 +105,7 @@ static int simclock_step(struct simclock *c, uint64_t k, double *ret_w,
 
 /*
  * ear - host - offset at host instant h (may be fractional), in ns:
- * the rate term plus W(h).
+ * the rate term, W(h) and the rate step.
  */
 static int simclock_delta(struct simclock *c, double h, double *ret_delta,
 			  double *ret_f)
@@ -106,6 +124,10 @@ static int simclock_delta(struct simclock *c, double h, double *ret_delta,
 		w += f * (rel - kd * (double)SIMCLOCK_STEP_NS);
 	}
 	*ret_delta = c->rate_err * h + w;
+	/* A separate term, so a clock without a step computes as before. */
+	if (c->has_step && h > c->step_at) {
+		*ret_delta += c->step_err * (h - c->step_at);
+	}
 	if (ret_f) {
 		*ret_f = f;
 	}
@@ -145,13 +167,19 @@ int simclock_host_of_ear(struct simclock *c, uint64_t ear_ns,
 	}
 	/*
 	 * Solve h + delta(h) = x by fixed-point iteration. The first guess
-	 * inverts the constant rate exactly, leaving only W's error; each
-	 * round then shrinks the error by delta's slope (the rate error,
-	 * below 1e-3), so four rounds are far below a nanosecond and the
-	 * piecewise-linear W needs no bracketing.
+	 * inverts the rate, step included, exactly (the two-piece line is
+	 * increasing: past the step its slope is 1 + rate_err + step_err >=
+	 * 1 - 1e-3), leaving only W's error; each round then shrinks the
+	 * error by delta's slope (the rate error, below 1e-3), so four
+	 * rounds are far below a nanosecond and the piecewise-linear W
+	 * needs no bracketing.
 	 */
 	x = (double)((int64_t)ear_ns - c->offset_ns);
 	h = x / (1.0 + c->rate_err);
+	if (c->has_step && h > c->step_at) {
+		h = (x + c->step_err * c->step_at) /
+		    (1.0 + c->rate_err + c->step_err);
+	}
 	for (int i = 0; i < 4; i++) {
 		r = simclock_delta(c, h, &delta, NULL);
 		if (r < 0) {
@@ -176,5 +204,8 @@ int simclock_rate_ppb(struct simclock *c, uint64_t host_ns, double *ret_ppb)
 		return r;
 	}
 	*ret_ppb = (c->rate_err + f) * 1e9;
+	if (c->has_step && (double)host_ns >= c->step_at) {
+		*ret_ppb += c->step_err * 1e9;
+	}
 	return 0;
 }

@@ -7,6 +7,11 @@
  * (host CLOCK_MONOTONIC is truth, h in host ns):
  *
  *	ear(h) = offset + (1 + ppm * 1e-6) * h + W(h)
+ *		 + step_ppm * 1e-6 * max(0, h - step_at)
+ *
+ * The last term is a step of the crystal's rate error at step_at (a
+ * temperature jump, a supply change): the rate changes there by step_ppm
+ * while ear(h) stays continuous, as a real oscillator's phase does.
  *
  * W is the integral of a frequency random walk: the fractional frequency
  * error f starts at 0 at start_host_ns and every SIMCLOCK_STEP_NS takes a
@@ -34,14 +39,16 @@ struct simclock_config {
 	double wander_ppb_per_s; /* frequency random-walk strength, >= 0 */
 	uint64_t start_host_ns;  /* the wander starts here (host ns) */
 	uint64_t seed;           /* of the wander path */
+	uint64_t step_at_host_ns; /* the rate steps here (host ns); 0: never */
+	double step_ppm;         /* by this much; |ppm + step_ppm| <= 1000 */
 };
 
 struct simclock;
 
 /*
  * Create a clock. Returns 0 and *ret (owned by the caller, release with
- * simclock_free()), -EINVAL for a rate error outside +-1000 ppm or a
- * negative or non-finite wander, -ENOMEM.
+ * simclock_free()), -EINVAL for a rate error outside +-1000 ppm (before
+ * or after the step), a negative or non-finite wander, -ENOMEM.
  */
 int simclock_new(const struct simclock_config *cfg, struct simclock **ret);
 struct simclock *simclock_free(struct simclock *c);
@@ -63,7 +70,8 @@ int simclock_host_of_ear(struct simclock *c, uint64_t ear_ns,
 
 /*
  * The clock's instantaneous rate error at host_ns, in ppb:
- * (d ear / d host - 1) * 1e9 = ppm * 1e3 + f(host_ns) * 1e9.
+ * (d ear / d host - 1) * 1e9 = ppm * 1e3 + f(host_ns) * 1e9, plus
+ * step_ppm * 1e3 from step_at_host_ns on.
  * Returns 0, or -ERANGE as above.
  */
 int simclock_rate_ppb(struct simclock *c, uint64_t host_ns, double *ret_ppb);

@@ -23,13 +23,39 @@
  *  - A drop: from drop_at_ns for drop_for_ns nothing passes either way
  *    (-ENOTCONN); then the link is up again with a new random anchor
  *    phase, while the earbud clock keeps running.
+ *  - Anchor jitter (anchor_jitter_us = a > 0): event j's instant is the
+ *    grid's plus a uniform draw on [-a, +a] us, the same for every
+ *    question about it (the host's HCI delivery and the earbud's t2/t3
+ *    both see the moved instant). Core 5.4, Vol 6, Part B, 4.2 lets each
+ *    event deviate from the average timing by up to 2 us (active clock)
+ *    or 16 us (sleep clock); the peripheral widens its receive window for
+ *    it (4.5.7). a < ci / 4 keeps events in order; a first event moved
+ *    before the link came up is held at its start.
+ *  - A connection parameter update (ci_change_to_us != 0): the first
+ *    event at or after ci_change_at_ns is the last on the old grid, the
+ *    next one ci_change_to_us (dongle time) later and so on (BLE's
+ *    "instant", Core 5.4, Vol 6, Part B, 5.1.1). A link that reconnects
+ *    after the change keeps the new interval; one that reconnects before
+ *    it makes the change after reconnecting.
  *
- * Jitter: exponential with mean jitter_us, lognormal jitter_us *
- * exp(0.5 Z - 0.125) (mean jitter_us), or uniform on [0, jitter_us].
+ * HCI jitter: exponential with mean jitter_us, lognormal jitter_us *
+ * exp(0.5 Z - 0.125) (mean jitter_us), uniform on [0, jitter_us], pareto
+ * (shape 1.5, mean jitter_us: minimum jitter_us / 3, P(X > x) =
+ * (jitter_us / 3x)^1.5; a heavy tail: 0.6 % of draws exceed ten times the
+ * mean, 4.5e-5 for an exponential), or usb: an exponential of mean
+ * jitter_us, then the wait for the next 125 us USB microframe of the host
+ * clock, mean about jitter_us + 62.5 us. A pareto draw is clamped at
+ * SIMLINK_JITTER_MAX_NS: a longer stall is an outage (a drop models that),
+ * and it would outrun the earbud clock's history; the clamp lowers the
+ * mean by 2 xm^1.5 / sqrt(1 s) (0.3 % for a 50 us mean).
  *
- * The link draws its randomness (jitter, loss, the new phase) from its own
- * generator, in the order the questions are asked: the same questions
- * in the same order give the same answers. Pure: no syscalls.
+ * The link draws its randomness (HCI jitter, loss, the new phase) from its
+ * own generator, in the order the questions are asked: the same questions
+ * in the same order give the same answers. The anchor jitter is drawn
+ * apart, per event, and does not depend on the questions at all. A link
+ * configured without the newer keys (anchor jitter, interval change,
+ * pareto, usb) answers exactly as it did before they existed. Pure: no
+ * syscalls.
  */
 
 #include <stdbool.h>
@@ -56,10 +82,22 @@
 #define SIMLINK_CI_MAX_US 4000000u
 #define SIMLINK_CI_STEP_US 1250u
 
+/* The largest anchor jitter (us) a link accepts, besides a < ci / 4. */
+#define SIMLINK_ANCHOR_JITTER_MAX_US 1000.0
+
+/* Pareto shape, and the clamp of a pareto HCI delay draw (ns). */
+#define SIMLINK_PARETO_ALPHA 1.5
+#define SIMLINK_JITTER_MAX_NS UINT64_C(1000000000)
+
+/* USB 2.0, 8.4.3.1: a high-speed microframe lasts 125 us. */
+#define SIMLINK_USB_MICROFRAME_NS UINT64_C(125000)
+
 enum simlink_jitter {
 	SIMLINK_JITTER_EXPONENTIAL = 0,
 	SIMLINK_JITTER_LOGNORMAL = 1,
 	SIMLINK_JITTER_UNIFORM = 2,
+	SIMLINK_JITTER_PARETO = 3,
+	SIMLINK_JITTER_USB = 4,
 };
 
 struct simlink_config {
@@ -73,6 +111,9 @@ struct simlink_config {
 	uint64_t drop_at_ns;      /* host ns; ignored if drop_for_ns == 0 */
 	uint64_t drop_for_ns;     /* 0: the link never drops */
 	uint64_t seed;
+	double anchor_jitter_us;  /* [0, 1000], < ci_us / 4; 0: exact */
+	uint64_t ci_change_at_ns; /* host ns; ignored if ci_change_to_us 0 */
+	uint32_t ci_change_to_us; /* 0: no change; else 7500..4000000 */
 };
 
 struct simlink_stats {
@@ -86,8 +127,9 @@ struct simlink;
 /*
  * Create a link to the earbud whose clock is ear (borrowed: it must
  * outlive the link; the link advances it). Returns 0 and *ret, -EINVAL
- * for an interval outside SIMLINK_CI_MIN_US..MAX, a phase >= ci_us, a
- * loss outside [0, 0.9], a bad jitter, or -ENOMEM.
+ * for an interval (either one) outside SIMLINK_CI_MIN_US..MAX, a phase >=
+ * ci_us, an anchor jitter outside [0, 1000] or not below a quarter of
+ * either interval, a loss outside [0, 0.9], a bad jitter, or -ENOMEM.
  */
 int simlink_new(const struct simlink_config *cfg, struct simclock *ear,
 		struct simlink **ret);
@@ -132,11 +174,40 @@ bool simlink_up(const struct simlink *l, uint64_t host_ns);
 int simlink_drop(const struct simlink *l, uint64_t *ret_down_ns,
 		 uint64_t *ret_up_ns);
 
+/*
+ * The connection interval (us, dongle time) in force at host_ns: the
+ * configured one, or ci_change_to_us from the event where the change took
+ * effect on (simlink_ci_change()).
+ */
+uint32_t simlink_ci_us(const struct simlink *l, uint64_t host_ns);
+
+/*
+ * The interval change: returns 0 and the host instant of the event where
+ * it took effect (the last event on the old grid; the next one is a new
+ * interval later), or -ENOENT if none is configured. Draws nothing.
+ */
+int simlink_ci_change(const struct simlink *l, uint64_t *ret_instant_host_ns);
+
 void simlink_stats(const struct simlink *l, struct simlink_stats *ret);
 
-/* One HCI jitter draw (ns) of the given distribution and scale (us). */
+/*
+ * One HCI jitter draw (ns) of the given distribution and scale (us), for
+ * SIMLINK_JITTER_USB its exponential part only (the microframe wait needs
+ * the instant: simlink_jitter_at_ns()). 0 for a scale <= 0.
+ */
 uint64_t simlink_jitter_ns(struct simrng *r, enum simlink_jitter dist,
 			   double scale_us);
+
+/*
+ * The HCI jitter (ns) of a packet that reaches the HCI transport at host
+ * instant host_ns: host_ns + the result is when it is handed over. The
+ * same draws as simlink_jitter_ns(); for SIMLINK_JITTER_USB it adds the
+ * wait for the next 125 us microframe boundary of the host clock (a
+ * multiple of SIMLINK_USB_MICROFRAME_NS; one already on a boundary goes
+ * at once), also with a scale of 0.
+ */
+uint64_t simlink_jitter_at_ns(struct simrng *r, enum simlink_jitter dist,
+			      double scale_us, uint64_t host_ns);
 
 const char *simlink_jitter_name(enum simlink_jitter dist);
 int simlink_jitter_from_string(const char *name, enum simlink_jitter *ret);

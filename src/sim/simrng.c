@@ -90,3 +90,9 @@ double simrng_lognormal(struct simrng *r, double scale)
 {
 	return scale * exp(0.5 * simrng_normal(r) - 0.125);
 }
+
+double simrng_pareto(struct simrng *r, double xm, double alpha)
+{
+	/* 1 - u is in (0, 1]: the draw is at least xm and finite. */
+	return xm / pow(1.0 - simrng_uniform(r), 1.0 / alpha);
+}

@@ -56,4 +56,13 @@ double simrng_normal(struct simrng *r);
  */
 double simrng_lognormal(struct simrng *r, double scale);
 
+/*
+ * Pareto (type I) with minimum xm > 0 and shape alpha > 0, by inversion:
+ * xm / U^(1 / alpha), U uniform on (0, 1] (Devroye, "Non-Uniform Random
+ * Variate Generation", 1986, II.2). P(X > x) = (xm / x)^alpha; the mean
+ * is alpha xm / (alpha - 1) for alpha > 1, the variance infinite for
+ * alpha <= 2.
+ */
+double simrng_pareto(struct simrng *r, double xm, double alpha);
+
 #endif

@@ -33,6 +33,7 @@ static void reserved_range(uint8_t type, size_t *from, size_t *to)
 	case LINK_SYNC_REQ:
 	case LINK_SYNC_RESP:
 	case LINK_SYNC_FOLLOWUP:
+	case LINK_CONN_UPDATE:
 		*from = 4;
 		*to = 8;
 		break;

@@ -169,7 +169,7 @@ static void conf_get_by_name(void **state)
 	assert_int_equal(ki.apply, CONF_LIVE);
 	assert_string_equal(ki.range, "ttws|naive|median-iir");
 	assert_int_equal(conf_get(&c, "stream.delay_ms", &ki), 0);
-	assert_string_equal(ki.value, "60");
+	assert_string_equal(ki.value, "40");
 	assert_string_equal(ki.range, "[1, 2000]");
 	assert_int_equal(ki.apply, CONF_RESTART);
 	assert_int_equal(conf_get(&c, "link.right.mtu", &ki), 0);

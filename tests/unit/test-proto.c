@@ -39,7 +39,7 @@ static const uint8_t all_types[] = {
 	LINK_HELLO,	     LINK_SYNC_REQ,	 LINK_AUDIO,
 	LINK_VOLUME,	     LINK_STOP,		 LINK_HELLO_ACK,
 	LINK_SYNC_RESP,	     LINK_SYNC_FOLLOWUP, LINK_RENDER_REPORT,
-	LINK_STATUS,
+	LINK_STATUS,	     LINK_CONN_UPDATE,
 };
 
 /* Field-wise equality: struct padding is not part of a message. */
@@ -134,6 +134,11 @@ static void assert_msg_equal(const struct link_msg *a,
 		assert_int_equal(a->status.codec_errors,
 				 b->status.codec_errors);
 		assert_int_equal(a->status.underruns, b->status.underruns);
+		break;
+	case LINK_CONN_UPDATE:
+		assert_int_equal(a->conn_update.ci_us, b->conn_update.ci_us);
+		assert_int_equal(a->conn_update.instant_ear_ns,
+				 b->conn_update.instant_ear_ns);
 		break;
 	default:
 		fail_msg("unknown type 0x%02x", a->hdr.type);
@@ -335,6 +340,19 @@ static const struct raw_row raw_rows[] = {
 			0x02, 0x00, 0x00, 0x00,
 			0x00, 0x00, 0x01, 0x00),
 	},
+	{
+		.name = "CONN_UPDATE",
+		.msg = {
+			.hdr = { .type = LINK_CONN_UPDATE, .seq = 6 },
+			.conn_update = {
+				.ci_us = 30000,
+				.instant_ear_ns = 0x00000011223360ccULL,
+			},
+		},
+		raw_pdu(0xa7, 0x01, 0x46, 0x00, 0x10, 0x00, 0x06, 0x00,
+			0x30, 0x75, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+			0xcc, 0x60, 0x33, 0x22, 0x11, 0x00, 0x00, 0x00),
+	},
 };
 
 static void test_raw_encode(void **state)
@@ -468,6 +486,10 @@ static void random_msg(struct link_msg *m, uint8_t type, uint8_t *data,
 		m->status.codec_errors = (uint32_t)rng();
 		m->status.underruns = (uint32_t)rng();
 		break;
+	case LINK_CONN_UPDATE:
+		m->conn_update.ci_us = (uint32_t)rng();
+		m->conn_update.instant_ear_ns = rng();
+		break;
 	}
 }
 
@@ -554,6 +576,10 @@ static void test_typed_encoders(void **state)
 			k = proto_encode_status(&m->status, seq, fl, buf,
 						sizeof(buf), &n);
 			break;
+		case LINK_CONN_UPDATE:
+			k = proto_encode_conn_update(&m->conn_update, seq, fl,
+						     buf, sizeof(buf), &n);
+			break;
 		}
 		assert_int_equal(k, 0);
 		assert_int_equal(n, r->len);
@@ -622,8 +648,8 @@ static const struct bad_row bad_rows[] = {
 	  raw_pdu(0xa7, 0x01, 0x06, 0x00, 0x03, 0x00, 0x00, 0x00,
 		  0x01, 0x02, 0x03),
 	  -ENOMSG },
-	{ "unknown earbud type 0x46",
-	  raw_pdu(0xa7, 0x01, 0x46, 0x00, 0x00, 0x00, 0x00, 0x00), -ENOMSG },
+	{ "unknown earbud type 0x47",
+	  raw_pdu(0xa7, 0x01, 0x47, 0x00, 0x00, 0x00, 0x00, 0x00), -ENOMSG },
 	{ "unknown type 0xff",
 	  raw_pdu(0xa7, 0x01, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00), -ENOMSG },
 	{ "SYNC_REQ payload 15 octets",
@@ -639,6 +665,19 @@ static const struct bad_row bad_rows[] = {
 	  -EPROTO },
 	{ "STOP with no payload",
 	  raw_pdu(0xa7, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00), -EPROTO },
+	{ "CONN_UPDATE payload 12 octets (no instant high word)",
+	  raw_pdu(0xa7, 0x01, 0x46, 0x00, 0x0c, 0x00, 0x06, 0x00,
+		  0x30, 0x75, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		  0xcc, 0x60, 0x33, 0x22),
+	  -EPROTO },
+	{ "CONN_UPDATE payload 20 octets",
+	  raw_pdu(0xa7, 0x01, 0x46, 0x00, 0x14, 0x00, 0x06, 0x00,
+		  0x30, 0x75, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		  0xcc, 0x60, 0x33, 0x22, 0x11, 0x00, 0x00, 0x00,
+		  0x00, 0x00, 0x00, 0x00),
+	  -EPROTO },
+	{ "CONN_UPDATE with no payload",
+	  raw_pdu(0xa7, 0x01, 0x46, 0x00, 0x00, 0x00, 0x06, 0x00), -EPROTO },
 	{ "AUDIO shorter than its fixed part",
 	  raw_pdu(0xa7, 0x01, 0x03, 0x00, 0x13, 0x00, 0x00, 0x00,
 		  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -875,6 +914,35 @@ static void test_reserved_ignored(void **state)
 	assert_memory_equal(out + 16, b + 16, 8);
 }
 
+/*
+ * CONN_UPDATE: the interval at offset 0, the instant at 8, octets 4..7
+ * reserved (ignored on decode, written as 0), flags kept.
+ */
+static void test_conn_update_reserved_ignored(void **state)
+{
+	const uint8_t b[] = {
+		0xa7, 0x01, 0x46, 0x80, 0x10, 0x00, 0x07, 0x00,
+		0x88, 0x13, 0x00, 0x00, 0xaa, 0xbb, 0xcc, 0xdd,
+		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+	};
+	uint8_t out[sizeof(b)];
+	struct link_msg m;
+	size_t n;
+
+	assert_int_equal(proto_decode(b, sizeof(b), &m), 0);
+	assert_int_equal(m.hdr.type, LINK_CONN_UPDATE);
+	assert_int_equal(m.hdr.flags, 0x80);
+	assert_int_equal(m.hdr.seq, 7);
+	assert_int_equal(m.conn_update.ci_us, 5000);
+	assert_int_equal(m.conn_update.instant_ear_ns, 0x0102030405060708ULL);
+
+	assert_int_equal(proto_encode(&m, out, sizeof(out), &n), 0);
+	assert_int_equal(n, LINK_HEADER_SIZE + LINK_CONN_UPDATE_SIZE);
+	assert_memory_equal(out, b, 12);
+	assert_int_equal(out[12] | out[13] | out[14] | out[15], 0);
+	assert_memory_equal(out + 16, b + 16, 8);
+}
+
 /* AUDIO decode does not copy: data points into the datagram. */
 static void test_audio_zero_copy(void **state)
 {
@@ -974,7 +1042,9 @@ static void test_names(void **state)
 
 	assert_string_equal(proto_type_name(LINK_SYNC_FOLLOWUP),
 			    "SYNC_FOLLOWUP");
+	assert_string_equal(proto_type_name(LINK_CONN_UPDATE), "CONN_UPDATE");
 	assert_null(proto_type_name(0x06));
+	assert_null(proto_type_name(0x47));
 	for (size_t t = 0; t < ARRAY_SIZE(all_types); t++) {
 		assert_non_null(proto_type_name(all_types[t]));
 		assert_int_equal(proto_type_from_earbud(all_types[t]),
@@ -1004,6 +1074,8 @@ int main(void)
 		T("encode_short_buffer", test_encode_short_buffer),
 		T("encode_invalid", test_encode_invalid),
 		T("reserved_ignored", test_reserved_ignored),
+		T("conn_update_reserved_ignored",
+		  test_conn_update_reserved_ignored),
 		T("audio_zero_copy", test_audio_zero_copy),
 		T("audio_in_place", test_audio_in_place),
 		T("names", test_names),

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -86,6 +87,54 @@ static void protorange_status(void **state)
 	}
 }
 
+/*
+ * CONN_UPDATE ci_us: 7.5 ms .. 4 s, and unlike HELLO_ACK never 0 (the
+ * message exists to say the new value). The instant is not ranged.
+ */
+static void protorange_conn_update(void **state)
+{
+	static const struct {
+		uint32_t ci_us;
+		uint64_t instant_ear_ns;
+		bool ok;
+	} rows[] = {
+		{ 7500, 0, true },
+		{ 30000, 123456789, true },
+		{ 4000000, UINT64_MAX, true },
+		{ 0, 1000, false },
+		{ 1, 1000, false },
+		{ 7499, 1000, false },
+		{ 4000001, 1000, false },
+		{ 5000000, 1000, false },
+		{ 0xffffffffu, 1000, false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct link_msg m = { 0 };
+		const char *field = "untouched";
+		int r;
+
+		m.hdr.type = LINK_CONN_UPDATE;
+		m.conn_update.ci_us = rows[i].ci_us;
+		m.conn_update.instant_ear_ns = rows[i].instant_ear_ns;
+		r = protorange_check(&m, &field);
+		if (rows[i].ok) {
+			if (r != 0) {
+				fail_msg("ci_us %u: refused (%s)",
+					 (unsigned)rows[i].ci_us, field);
+			}
+			assert_string_equal(field, "untouched");
+		} else {
+			if (r != -EDOM || strcmp(field, "ci_us") != 0) {
+				fail_msg("ci_us %u: got %d '%s', want -EDOM",
+					 (unsigned)rows[i].ci_us, r, field);
+			}
+		}
+	}
+}
+
 /* Messages without ranged fields pass as they are. */
 static void protorange_others(void **state)
 {
@@ -107,6 +156,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(protorange_hello_ack),
 		cmocka_unit_test(protorange_status),
+		cmocka_unit_test(protorange_conn_update),
 		cmocka_unit_test(protorange_others),
 	};
 

@@ -294,7 +294,7 @@ static struct xchg *gen_trace(struct gen *g, size_t *ret_n)
  * measure the inter-ear error at every 10 ms audio frame.
  */
 
-#define NKINDS 3
+#define NKINDS SERVO_N_KINDS
 #define FRAME_NS (10 * NSEC_PER_MSEC)
 #define RELOCK_NS (15 * NSEC_PER_USEC)
 
@@ -668,7 +668,7 @@ static void test_new_invalid(void **state)
 	assert_int_equal(servo_new(NULL, &s), -EINVAL);
 	assert_int_equal(servo_new(&cfg, NULL), -EINVAL);
 	bad = cfg;
-	bad.kind = (enum servo_kind)3;
+	bad.kind = (enum servo_kind)SERVO_N_KINDS;
 	assert_int_equal(servo_new(&bad, &s), -EINVAL);
 	bad = cfg;
 	bad.resync_threshold_ns = 0;
@@ -744,7 +744,8 @@ static void test_names(void **state)
 		assert_int_equal(k, i);
 	}
 	assert_string_equal(servo_kind_name(SERVO_MEDIAN_IIR), "median-iir");
-	assert_null(servo_kind_name((enum servo_kind)3));
+	assert_string_equal(servo_kind_name(SERVO_LUCKY_PI), "lucky-pi");
+	assert_null(servo_kind_name((enum servo_kind)SERVO_N_KINDS));
 	assert_int_equal(servo_kind_from_string("pi", &k), -EINVAL);
 	assert_int_equal(servo_kind_from_string(NULL, &k), -EINVAL);
 	assert_int_equal(servo_kind_from_string("ttws", NULL), -EINVAL);

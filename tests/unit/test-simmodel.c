@@ -21,7 +21,6 @@
 #include "sim/simclock.h"
 #include "sim/simlink.h"
 #include "sim/simrng.h"
-#include "sim/simvirt.h"
 
 /* A host instant far from zero, as CLOCK_MONOTONIC is on a running box. */
 #define H0 (UINT64_C(20000) * NSEC_PER_SEC)
@@ -366,6 +365,214 @@ static void test_clock_invalid(void **state)
 	simclock_free(c);
 }
 
+static void test_jitter_pareto(void **state)
+{
+	double frac, max;
+	double mean = jitter_mean(SIMLINK_JITTER_PARETO, 50.0, 1000000, 500.0,
+				  &frac, &max);
+	struct simrng r;
+	double lo = 1e9;
+
+	/*
+	 * Mean = scale (pinned). The variance is infinite, so the sample mean
+	 * converges like n^(-1/3): 10 % is several of its spreads at 1e6.
+	 */
+	assert_true(fabs(mean - 50.0) < 5.0);
+	/*
+	 * Heavy tail: P(X > 10 mean) = (1/30)^1.5 = 0.61 %, against
+	 * e^-10 = 0.0045 % for an exponential of the same mean.
+	 */
+	assert_true(frac > 0.005 && frac < 0.0072);
+	assert_true(frac > 100.0 * exp(-10.0));
+	/* The clamp: never more than 1 s. */
+	assert_true(max <= 1e6);
+	/* The minimum is mean / 3 (to the ns the draw is rounded to). */
+	simrng_seed(&r, 6, 0);
+	for (int i = 0; i < 100000; i++) {
+		double ns = (double)simlink_jitter_ns(&r, SIMLINK_JITTER_PARETO,
+						      50.0);
+
+		lo = MIN(lo, ns);
+	}
+	assert_true(lo >= 16666.0 && lo < 16700.0);
+}
+
+static void test_jitter_usb(void **state)
+{
+	struct simrng r, pos, a, b;
+	double sum = 0, frac, max;
+	const int n = 200000;
+
+	simrng_seed(&r, 7, 0);
+	simrng_seed(&pos, 8, 0);
+	for (int i = 0; i < n; i++) {
+		uint64_t h = H0 + simrng_below(&pos, 10 * NSEC_PER_SEC);
+		uint64_t d = simlink_jitter_at_ns(&r, SIMLINK_JITTER_USB, 20.0,
+						  h);
+
+		/* Handed over on the host's 125 us microframe grid. */
+		assert_int_equal((h + d) % SIMLINK_USB_MICROFRAME_NS, 0);
+		sum += (double)d;
+	}
+	/*
+	 * Exponential 20 us, then on average half a microframe: 82.5 us.
+	 * One draw's std is about 42 us, the mean's 0.1 us.
+	 */
+	assert_true(fabs(sum / n / 1e3 - 82.5) < 0.6);
+	/* Without the instant, only the exponential part. */
+	assert_true(fabs(jitter_mean(SIMLINK_JITTER_USB, 20.0, n, 20.0, &frac,
+				     &max) -
+			 20.0) < 0.2);
+	assert_true(fabs(frac - exp(-1.0)) < 0.005);
+	/* The microframe wait is there with no jitter at all. */
+	assert_int_equal(simlink_jitter_at_ns(&r, SIMLINK_JITTER_USB, 0.0,
+					      H0 + 1),
+			 SIMLINK_USB_MICROFRAME_NS - 1);
+	assert_int_equal(simlink_jitter_at_ns(&r, SIMLINK_JITTER_USB, 0.0, H0),
+			 0);
+	/* Every other kind: the same draws as simlink_jitter_ns(). */
+	for (int k = 0; k <= SIMLINK_JITTER_PARETO; k++) {
+		simrng_seed(&a, 9, 0);
+		simrng_seed(&b, 9, 0);
+		for (int i = 0; i < 1000; i++) {
+			assert_int_equal(simlink_jitter_at_ns(&a, k, 30.0,
+							      H0 + 77 * i),
+					 simlink_jitter_ns(&b, k, 30.0));
+		}
+	}
+}
+
+static struct simclock *clock_step_make(double ppm, double wander,
+					uint64_t step_at, double step_ppm)
+{
+	struct simclock_config cfg = {
+		.offset_ns = 5 * (int64_t)NSEC_PER_SEC,
+		.ppm = ppm,
+		.wander_ppb_per_s = wander,
+		.start_host_ns = H0,
+		.seed = 21,
+		.step_at_host_ns = step_at,
+		.step_ppm = step_ppm,
+	};
+	struct simclock *c = NULL;
+
+	assert_int_equal(simclock_new(&cfg, &c), 0);
+	return c;
+}
+
+/* ear(h + 1 s) - ear(h) - 1 s, in ns. */
+static int64_t clock_gain_1s(struct simclock *c, uint64_t h)
+{
+	uint64_t a, b;
+
+	assert_int_equal(simclock_ear_of_host(c, h, &a), 0);
+	assert_int_equal(simclock_ear_of_host(c, h + NSEC_PER_SEC, &b), 0);
+	return (int64_t)(b - a) - (int64_t)NSEC_PER_SEC;
+}
+
+static void test_clock_step(void **state)
+{
+	const uint64_t at = H0 + 100 * NSEC_PER_SEC + 123;
+	const double steps[] = { 3.0, -7.25, 1000.0 - 20.0 };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(steps); i++) {
+		struct simclock *c = clock_step_make(20.0, 0.0, at, steps[i]);
+		struct simclock *flat = clock_step_make(20.0, 0.0, 0, steps[i]);
+		int64_t step_ns = llround(steps[i] * 1e3);
+		uint64_t e, f, e1;
+		double ppb;
+
+		/* The rate over 1 s spans: 20 ppm before, + step after. */
+		assert_true(llabs(clock_gain_1s(c, at - 5 * NSEC_PER_SEC) -
+				  20000) <= 1);
+		assert_true(llabs(clock_gain_1s(c, at + 5 * NSEC_PER_SEC) -
+				  20000 - step_ns) <= 1);
+		assert_true(llabs(clock_gain_1s(c, at + 3600 * NSEC_PER_SEC) -
+				  20000 - step_ns) <= 1);
+		assert_int_equal(simclock_rate_ppb(c, at - 1, &ppb), 0);
+		assert_true(fabs(ppb - 20000.0) < 1e-6);
+		assert_int_equal(simclock_rate_ppb(c, at, &ppb), 0);
+		assert_true(fabs(ppb - 20000.0 - steps[i] * 1e3) < 1e-6);
+		/* Phase continuous: no jump at the step, same as unstepped. */
+		for (uint64_t h = at - 3; h <= at + 3; h++) {
+			assert_int_equal(simclock_ear_of_host(c, h, &e), 0);
+			assert_int_equal(simclock_ear_of_host(flat, h, &f), 0);
+			assert_true(llabs((int64_t)(e - f)) <= 1);
+		}
+		assert_int_equal(simclock_ear_of_host(c, at, &e), 0);
+		assert_int_equal(simclock_ear_of_host(c, at + 1, &e1), 0);
+		assert_true(e1 - e <= 2);
+		/* After it, the step term exactly. */
+		assert_int_equal(simclock_ear_of_host(c, at + 50 * NSEC_PER_SEC,
+						      &e),
+				 0);
+		assert_int_equal(simclock_ear_of_host(flat,
+						      at + 50 * NSEC_PER_SEC,
+						      &f),
+				 0);
+		assert_true(llabs((int64_t)(e - f) - 50 * step_ns) <= 1);
+		simclock_free(c);
+		simclock_free(flat);
+	}
+}
+
+static void test_clock_step_inverse(void **state)
+{
+	const uint64_t at = H0 + 30 * NSEC_PER_SEC;
+	struct simclock *c = clock_step_make(-37.5, 5.0, at, 12.5);
+	struct simclock *far = clock_step_make(-900.0, 0.0, at, -100.0);
+	uint64_t ear, back;
+
+	/* Around the step, ns by ns, and well past it. */
+	for (uint64_t h = at - 2000; h < at + 2000; h += 7) {
+		assert_int_equal(simclock_ear_of_host(c, h, &ear), 0);
+		assert_int_equal(simclock_host_of_ear(c, ear, &back), 0);
+		assert_true(llabs((int64_t)(back - h)) <= 1);
+	}
+	for (uint64_t h = H0; h < H0 + 120 * NSEC_PER_SEC;
+	     h += 3 * NSEC_PER_MSEC + 17) {
+		assert_int_equal(simclock_ear_of_host(c, h, &ear), 0);
+		assert_int_equal(simclock_host_of_ear(c, ear, &back), 0);
+		assert_true(llabs((int64_t)(back - h)) <= 1);
+	}
+	/* -1000 ppm after the step, a million seconds on. */
+	for (uint64_t h = H0; h < H0 + 1000000 * NSEC_PER_SEC;
+	     h += 999999999937ULL) {
+		assert_int_equal(simclock_ear_of_host(far, h, &ear), 0);
+		assert_int_equal(simclock_host_of_ear(far, ear, &back), 0);
+		assert_true(llabs((int64_t)(back - h)) <= 1);
+	}
+	simclock_free(c);
+	simclock_free(far);
+}
+
+static void test_clock_step_invalid(void **state)
+{
+	struct simclock_config cfg = {
+		.ppm = 900.0,
+		.step_at_host_ns = H0,
+		.step_ppm = 100.5,
+	};
+	struct simclock *c = NULL;
+
+	assert_int_equal(simclock_new(&cfg, &c), -EINVAL);
+	cfg.ppm = -500;
+	cfg.step_ppm = -600;
+	assert_int_equal(simclock_new(&cfg, &c), -EINVAL);
+	cfg.step_ppm = NAN;
+	assert_int_equal(simclock_new(&cfg, &c), -EINVAL);
+	cfg.ppm = 0;
+	cfg.step_ppm = 1000.5;
+	assert_int_equal(simclock_new(&cfg, &c), -EINVAL);
+	assert_null(c);
+	cfg.ppm = 1000;
+	cfg.step_ppm = -2000;
+	assert_int_equal(simclock_new(&cfg, &c), -EINVAL);
+	cfg.step_ppm = -1000;
+	assert_int_equal(simclock_new(&cfg, &c), 0);
+	simclock_free(c);
+}
+
 struct rig {
 	struct simclock *ear;
 	struct simlink *link;
@@ -688,198 +895,344 @@ static void test_link_invalid(void **state)
 	simclock_free(c);
 }
 
+static void test_link_anchor_jitter(void **state)
+{
+	struct simlink_config cfg = base_cfg;
+	const uint64_t n = 20000;
+	struct rig g, h;
+	uint64_t ev, prev = 0, t2, ear, *seen;
+	double sum = 0, sq = 0, worst = 0;
+
+	cfg.anchor_jitter_us = 2.0;
+	rig_make(&g, &cfg, 20.0);
+	rig_make(&h, &cfg, 20.0);
+	seen = calloc(n, sizeof(*seen));
+	assert_non_null(seen);
+	/* Walk the events in order: each within +-2 us of the grid. */
+	for (uint64_t j = 0; j < n; j++) {
+		double d;
+
+		assert_int_equal(simlink_next_event(g.link, prev + 1, &ev), 0);
+		assert_true(ev > prev);
+		d = (double)((int64_t)(ev - want_event(&cfg, j)));
+		assert_true(fabs(d) <= 2000.0);
+		sum += d;
+		sq += d * d;
+		worst = MAX(worst, fabs(d));
+		seen[j] = ev;
+		prev = ev;
+	}
+	/* Uniform on [-2, 2] us: mean 0, std 2 / sqrt(3) us. */
+	assert_true(fabs(sum / n) < 30.0);
+	assert_true(fabs(sqrt(sq / n) - 2000.0 / sqrt(3.0)) < 20.0);
+	assert_true(worst > 1990.0);
+	/*
+	 * Asked backwards, on another link, from just before each event's
+	 * window: the same instants. The draw is the event's, not the
+	 * question's.
+	 */
+	for (uint64_t j = n; j-- > 0;) {
+		assert_int_equal(simlink_next_event(h.link,
+						    want_event(&cfg, j) - 2001,
+						    &ev),
+				 0);
+		assert_int_equal(ev, seen[j]);
+	}
+	/* Both ends see the moved instant: delivery and t2 refer to it. */
+	for (uint64_t j = 100; j < 200; j++) {
+		uint64_t send = seen[j] - SIMLINK_HCI_DELAY_NS;
+
+		assert_int_equal(simlink_downlink(h.link, send, &ev, &t2), 0);
+		assert_int_equal(ev, seen[j]);
+		assert_int_equal(simclock_ear_of_host(h.ear, ev, &ear), 0);
+		assert_int_equal(t2, ear + SIMLINK_AIR_NS);
+		assert_int_equal(simlink_uplink(h.link, seen[j] + 1, &ev, NULL,
+						NULL),
+				 0);
+		assert_int_equal(ev, seen[j + 1]);
+	}
+	free(seen);
+	rig_free(&g);
+	rig_free(&h);
+}
+
+static void test_link_anchor_jitter_edges(void **state)
+{
+	struct simlink_config cfg = base_cfg;
+	struct rig g;
+	uint64_t ev, prev, d, u;
+	int moved = 0;
+
+	/* The widest jitter on a long interval, a first event at the start. */
+	cfg.ci_us = 30000;
+	cfg.anchor_phase_us = 0;
+	cfg.anchor_jitter_us = 1000.0;
+	cfg.drop_at_ns = H0 + 10 * NSEC_PER_SEC;
+	cfg.drop_for_ns = NSEC_PER_SEC;
+	rig_make(&g, &cfg, 0.0);
+	assert_int_equal(simlink_next_event(g.link, 0, &ev), 0);
+	assert_true(ev >= H0 && ev <= H0 + 1000000);
+	prev = ev;
+	for (uint64_t j = 1; j < 300; j++) {
+		assert_int_equal(simlink_next_event(g.link, prev + 1, &ev), 0);
+		assert_true(llabs((int64_t)(ev - want_event(&cfg, j))) <=
+			    1000000);
+		moved += ev != want_event(&cfg, j);
+		prev = ev;
+	}
+	assert_true(moved > 290);
+	/* After the reconnect too: never before the link is up. */
+	assert_int_equal(simlink_drop(g.link, &d, &u), 0);
+	assert_int_equal(simlink_next_event(g.link, u, &ev), 0);
+	assert_true(ev >= u && ev < u + 31000000);
+	rig_free(&g);
+}
+
+static void test_link_new_keys_keep_draws(void **state)
+{
+	/*
+	 * The anchor jitter has its own draws: the loss and HCI jitter of a
+	 * link with it are those of the same link without, packet by packet.
+	 */
+	struct simlink_config cfg = base_cfg;
+	struct rig a, b;
+
+	cfg.loss = 0.3;
+	cfg.jitter = SIMLINK_JITTER_LOGNORMAL;
+	cfg.jitter_us = 40.0;
+	cfg.drop_at_ns = H0 + 5 * NSEC_PER_SEC;
+	cfg.drop_for_ns = NSEC_PER_SEC;
+	rig_make(&a, &cfg, 0.0);
+	cfg.anchor_jitter_us = 1.5;
+	rig_make(&b, &cfg, 0.0);
+	for (uint64_t h = H0; h < H0 + 10 * NSEC_PER_SEC; h += 2 * 7500000) {
+		uint64_t ea, eb, na, nb, ra = 0, rb = 0, ta, tb;
+		int x = simlink_uplink(a.link, h, &ea, NULL, &ra);
+		int y = simlink_uplink(b.link, h, &eb, NULL, &rb);
+
+		assert_int_equal(x, y);
+		if (x < 0) {
+			continue;
+		}
+		/* The same number of lost events, the same HCI delay. */
+		assert_int_equal(simlink_next_event(a.link, h, &na), 0);
+		assert_int_equal(simlink_next_event(b.link, h, &nb), 0);
+		assert_true(llabs((int64_t)(ea - na) - (int64_t)(eb - nb)) <=
+			    3000);
+		assert_int_equal(ra - ea, rb - eb);
+		x = simlink_downlink(a.link, h, &ea, &ta);
+		y = simlink_downlink(b.link, h, &eb, &tb);
+		assert_int_equal(x, y);
+	}
+	rig_free(&a);
+	rig_free(&b);
+}
+
+/* Events from `from` on: n instants, asked one after the other. */
+static void link_walk(struct simlink *l, uint64_t from, uint64_t *ev,
+		      unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(simlink_next_event(l, from, &ev[i]), 0);
+		from = ev[i] + 1;
+	}
+}
+
+/* Host ns of `ci_us` of dongle time at +30 ppm (base_cfg). */
+static double host_of_ci(uint32_t ci_us)
+{
+	return ci_us * 1e3 / (1 + 30e-6);
+}
+
+static void test_link_ci_change(void **state)
+{
+	struct simlink_config cfg = base_cfg;
+	uint64_t ev[3000], at, instant;
+	unsigned k = 0;
+	struct rig g;
+
+	cfg.ci_change_at_ns = H0 + 10 * NSEC_PER_SEC;
+	cfg.ci_change_to_us = 15000;
+	rig_make(&g, &cfg, 20.0);
+	assert_int_equal(simlink_ci_change(g.link, &instant), 0);
+	link_walk(g.link, H0, ev, ARRAY_SIZE(ev));
+	/* The change's event: the first at or after the asked instant. */
+	while (ev[k] < cfg.ci_change_at_ns) {
+		k++;
+	}
+	assert_int_equal(ev[k], instant);
+	assert_int_equal(ev[k], want_event(&cfg, k));
+	for (unsigned i = 1; i < ARRAY_SIZE(ev); i++) {
+		double gap = (double)(ev[i] - ev[i - 1]);
+
+		assert_true(fabs(gap - host_of_ci(i <= k ? 7500 : 15000)) <=
+			    1.0);
+	}
+	/* The interval in force switches at that event. */
+	assert_int_equal(simlink_ci_us(g.link, H0), 7500);
+	assert_int_equal(simlink_ci_us(g.link, instant - 1), 7500);
+	assert_int_equal(simlink_ci_us(g.link, instant), 15000);
+	assert_int_equal(simlink_ci_us(g.link, instant + 3600 * NSEC_PER_SEC),
+			 15000);
+	/* A packet after the instant waits for the new grid. */
+	{
+		uint64_t e, t2;
+
+		assert_int_equal(simlink_downlink(g.link,
+						  instant + 1 -
+							  SIMLINK_HCI_DELAY_NS,
+						  &e, &t2),
+				 0);
+		assert_int_equal(e, ev[k + 1]);
+	}
+	rig_free(&g);
+	/* An event exactly at the asked instant is the last of the old. */
+	cfg.ci_change_at_ns = want_event(&cfg, 100);
+	rig_make(&g, &cfg, 20.0);
+	assert_int_equal(simlink_ci_change(g.link, &at), 0);
+	assert_int_equal(at, cfg.ci_change_at_ns);
+	link_walk(g.link, at, ev, 3);
+	assert_true(fabs((double)(ev[1] - ev[0]) - host_of_ci(15000)) <= 1.0);
+	rig_free(&g);
+	/* None configured. */
+	rig_make(&g, &base_cfg, 20.0);
+	assert_int_equal(simlink_ci_change(g.link, &at), -ENOENT);
+	assert_int_equal(simlink_ci_us(g.link, H0 + 3600 * NSEC_PER_SEC),
+			 7500);
+	rig_free(&g);
+}
+
+static void test_link_ci_change_drop(void **state)
+{
+	struct simlink_config cfg = base_cfg;
+	uint64_t ev[200], down, up, instant;
+	struct rig g;
+
+	/* Changed before the drop: the reconnected link keeps it. */
+	cfg.ci_change_at_ns = H0 + 2 * NSEC_PER_SEC;
+	cfg.ci_change_to_us = 30000;
+	cfg.drop_at_ns = H0 + 5 * NSEC_PER_SEC;
+	cfg.drop_for_ns = NSEC_PER_SEC;
+	rig_make(&g, &cfg, 0.0);
+	assert_int_equal(simlink_drop(g.link, &down, &up), 0);
+	assert_int_equal(simlink_ci_change(g.link, &instant), 0);
+	assert_true(instant >= cfg.ci_change_at_ns && instant < down);
+	link_walk(g.link, up, ev, ARRAY_SIZE(ev));
+	assert_true(ev[0] >= up && ev[0] < up + 30000000);
+	for (unsigned i = 1; i < ARRAY_SIZE(ev); i++) {
+		assert_true(fabs((double)(ev[i] - ev[i - 1]) -
+				 host_of_ci(30000)) <= 1.0);
+	}
+	assert_int_equal(simlink_ci_us(g.link, up), 30000);
+	rig_free(&g);
+	/*
+	 * Asked for while the link is down: the reconnected link's first
+	 * event is the old grid's last, then the new interval.
+	 */
+	cfg.ci_change_at_ns = H0 + 5500 * NSEC_PER_MSEC;
+	rig_make(&g, &cfg, 0.0);
+	assert_int_equal(simlink_ci_change(g.link, &instant), 0);
+	link_walk(g.link, up, ev, 10);
+	assert_int_equal(ev[0], instant);
+	assert_true(ev[0] >= up);
+	assert_int_equal(simlink_ci_us(g.link, down + 1), 7500);
+	for (unsigned i = 1; i < 10; i++) {
+		assert_true(fabs((double)(ev[i] - ev[i - 1]) -
+				 host_of_ci(30000)) <= 1.0);
+	}
+	rig_free(&g);
+	/* Asked for after the reconnect: old interval, then the change. */
+	cfg.ci_change_at_ns = H0 + 8 * NSEC_PER_SEC;
+	cfg.ci_change_to_us = 7500;
+	cfg.ci_us = 15000;
+	rig_make(&g, &cfg, 0.0);
+	assert_int_equal(simlink_ci_change(g.link, &instant), 0);
+	assert_true(instant >= cfg.ci_change_at_ns &&
+		    instant < cfg.ci_change_at_ns + 15000000);
+	link_walk(g.link, up, ev, ARRAY_SIZE(ev));
+	for (unsigned i = 1; i < ARRAY_SIZE(ev); i++) {
+		uint32_t ci = ev[i - 1] < instant ? 15000 : 7500;
+
+		assert_true(fabs((double)(ev[i] - ev[i - 1]) -
+				 host_of_ci(ci)) <= 1.0);
+	}
+	rig_free(&g);
+}
+
+static void test_link_usb(void **state)
+{
+	struct simlink_config cfg = base_cfg;
+	struct rig g;
+	double sum = 0;
+	const int n = 50000;
+
+	cfg.jitter = SIMLINK_JITTER_USB;
+	cfg.jitter_us = 50.0;
+	rig_make(&g, &cfg, 0.0);
+	for (int i = 0; i < n; i++) {
+		uint64_t e = want_event(&cfg, 10 + (uint64_t)i);
+		uint64_t ev, rx, t2;
+
+		assert_int_equal(simlink_uplink(g.link, e, &ev, NULL, &rx), 0);
+		assert_int_equal(ev, e);
+		/* The host has it at a microframe start of its own clock. */
+		assert_int_equal(rx % SIMLINK_USB_MICROFRAME_NS, 0);
+		assert_true(rx >= e + SIMLINK_HCI_DELAY_NS);
+		sum += (double)(rx - e - SIMLINK_HCI_DELAY_NS);
+		assert_int_equal(simlink_downlink(g.link, e - 500000, &ev, &t2),
+				 0);
+	}
+	/*
+	 * Mean 50 us, plus half a microframe on average: the dongle's
+	 * +30 ppm slides the events over the grid.
+	 */
+	assert_true(fabs(sum / n / 1e3 - 112.5) < 1.0);
+	rig_free(&g);
+}
+
+static void test_link_invalid_new_keys(void **state)
+{
+	struct simclock *c = clock_make(0, 0, 0, 1);
+	struct simlink_config cfg = base_cfg;
+	struct simlink *l = NULL;
+
+	cfg.anchor_jitter_us = -1;
+	assert_int_equal(simlink_new(&cfg, c, &l), -EINVAL);
+	cfg.anchor_jitter_us = 1000.5;
+	cfg.ci_us = 30000;
+	assert_int_equal(simlink_new(&cfg, c, &l), -EINVAL);
+	cfg.anchor_jitter_us = NAN;
+	assert_int_equal(simlink_new(&cfg, c, &l), -EINVAL);
+	cfg = base_cfg;
+	cfg.ci_change_to_us = 6250;
+	assert_int_equal(simlink_new(&cfg, c, &l), -EINVAL);
+	cfg.ci_change_to_us = 4001250;
+	assert_int_equal(simlink_new(&cfg, c, &l), -EINVAL);
+	cfg = base_cfg;
+	cfg.jitter = (enum simlink_jitter)(SIMLINK_JITTER_USB + 1);
+	assert_int_equal(simlink_new(&cfg, c, &l), -EINVAL);
+	assert_null(l);
+	/* The widest allowed. */
+	cfg = base_cfg;
+	cfg.anchor_jitter_us = 1000.0;
+	cfg.ci_change_to_us = 7500;
+	cfg.jitter = SIMLINK_JITTER_USB;
+	assert_int_equal(simlink_new(&cfg, c, &l), 0);
+	l = simlink_free(l);
+	simclock_free(c);
+}
+
 static void test_jitter_names(void **state)
 {
 	enum simlink_jitter j;
 
-	for (int i = 0; i <= SIMLINK_JITTER_UNIFORM; i++) {
+	for (int i = 0; i <= SIMLINK_JITTER_USB; i++) {
 		assert_int_equal(simlink_jitter_from_string(
 					 simlink_jitter_name(i), &j),
 				 0);
 		assert_int_equal(j, i);
 	}
 	assert_int_equal(simlink_jitter_from_string("gaussian", &j), -EINVAL);
-}
-
-/* A hard little scenario: every feature of the model at once. */
-static void virt_scenario(struct scenario *sc)
-{
-	scenario_default(sc);
-	sc->duration_s = 30.0;
-	sc->seed = 4242;
-	sc->dongle_ppm = 15.0;
-	sc->ear[0].ppm = 35.0;
-	sc->ear[0].wander_ppb_per_s = 3.0;
-	sc->ear[0].offset_ms = 4321.0;
-	sc->ear[0].ci_us = 15000;
-	sc->ear[0].anchor_phase_us = 1000;
-	sc->ear[0].loss = 0.05;
-	sc->ear[0].hci_jitter_dist = SIMLINK_JITTER_LOGNORMAL;
-	sc->ear[0].hci_jitter_us = 50.0;
-	sc->ear[1].ppm = -25.0;
-	sc->ear[1].ci_us = 7500;
-	sc->ear[1].anchor_phase_us = 5000;
-	sc->ear[1].hci_jitter_dist = SIMLINK_JITTER_UNIFORM;
-	sc->ear[1].hci_jitter_us = 40.0;
-	sc->ear[1].drop_at_s = 10.0;
-	sc->ear[1].drop_for_s = 3.0;
-}
-
-static struct simvirt_result *virt_run(const struct scenario *sc,
-				       unsigned estimators)
-{
-	struct simvirt_result *res = malloc(sizeof(*res));
-	struct simvirt_options opt;
-
-	assert_non_null(res);
-	simvirt_options_default(&opt);
-	opt.estimators = estimators;
-	assert_int_equal(simvirt_run(sc, &opt, res), 0);
-	return res;
-}
-
-static void assert_est_equal(const struct simvirt_estimator *a,
-			     const struct simvirt_estimator *b)
-{
-	assert_int_equal(a->enabled, b->enabled);
-	assert_memory_equal(&a->err, &b->err, sizeof(a->err));
-	assert_memory_equal(&a->err_sum_ns, &b->err_sum_ns,
-			    sizeof(a->err_sum_ns));
-	assert_int_equal(a->over_15us, b->over_15us);
-	assert_int_equal(a->delay_ns, b->delay_ns);
-	for (int s = 0; s < SCENARIO_SIDES; s++) {
-		const struct simvirt_ear *x = &a->ear[s], *y = &b->ear[s];
-
-		assert_int_equal(x->rendered, y->rendered);
-		assert_int_equal(x->late, y->late);
-		assert_int_equal(x->lost, y->lost);
-		assert_int_equal(x->unsent, y->unsent);
-		assert_int_equal(x->relocked, y->relocked);
-		assert_memory_equal(&x->relock_s, &y->relock_s,
-				    sizeof(x->relock_s));
-		assert_int_equal(x->status.samples, y->status.samples);
-		assert_int_equal(x->status.offset_ns, y->status.offset_ns);
-		assert_int_equal(x->status.rate_ppb, y->status.rate_ppb);
-	}
-}
-
-static void test_virtual_reproducible(void **state)
-{
-	const unsigned all = (1u << SIMVIRT_ESTIMATORS) - 1;
-	struct simvirt_result *a, *b, *c;
-	struct scenario sc;
-
-	virt_scenario(&sc);
-	a = virt_run(&sc, all);
-	b = virt_run(&sc, all);
-	assert_int_equal(a->frames, b->frames);
-	assert_int_equal(a->events, b->events);
-	for (int s = 0; s < SCENARIO_SIDES; s++) {
-		assert_int_equal(a->exchanges[s], b->exchanges[s]);
-		assert_int_equal(a->samples[s], b->samples[s]);
-		assert_memory_equal(&a->link[s], &b->link[s],
-				    sizeof(a->link[s]));
-	}
-	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
-		assert_true(a->est[k].enabled);
-		assert_est_equal(&a->est[k], &b->est[k]);
-	}
-	/* Another seed, another run: the seed really drives it. */
-	sc.seed++;
-	c = virt_run(&sc, all);
-	assert_true(memcmp(&a->est[SERVO_TTWS].err, &c->est[SERVO_TTWS].err,
-			   sizeof(a->est[0].err)) != 0);
-	free(a);
-	free(b);
-	free(c);
-}
-
-static void test_virtual_identical_input(void **state)
-{
-	const unsigned all = (1u << SIMVIRT_ESTIMATORS) - 1;
-	struct simvirt_result *both, *one;
-	struct scenario sc;
-
-	/*
-	 * The link never depends on an estimator: each estimator alone gives
-	 * exactly its numbers of a run of all three.
-	 */
-	virt_scenario(&sc);
-	both = virt_run(&sc, all);
-	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
-		one = virt_run(&sc, 1u << k);
-		for (int j = 0; j < SIMVIRT_ESTIMATORS; j++) {
-			assert_int_equal(one->est[j].enabled, j == k);
-		}
-		assert_est_equal(&one->est[k], &both->est[k]);
-		for (int s = 0; s < SCENARIO_SIDES; s++) {
-			assert_memory_equal(&one->link[s], &both->link[s],
-					    sizeof(one->link[s]));
-		}
-		free(one);
-	}
-	free(both);
-}
-
-static void test_virtual_accounting(void **state)
-{
-	const unsigned all = (1u << SIMVIRT_ESTIMATORS) - 1;
-	struct simvirt_result *res;
-	struct scenario sc;
-
-	virt_scenario(&sc);
-	res = virt_run(&sc, all);
-	/* 30 s of 10 ms frames; 2 s of warm-up are not counted. */
-	assert_int_equal(res->frames, 3000);
-	assert_int_equal(res->counted_from, 200);
-	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
-		const struct simvirt_estimator *e = &res->est[k];
-		const struct simvirt_ear *l = &e->ear[SCENARIO_LEFT];
-		const struct simvirt_ear *r = &e->ear[SCENARIO_RIGHT];
-
-		for (int s = 0; s < SCENARIO_SIDES; s++) {
-			const struct simvirt_ear *x = &e->ear[s];
-
-			assert_int_equal(x->rendered + x->late + x->lost +
-						 x->unsent,
-					 2800);
-		}
-		/* Only frames both ears played are in the error. */
-		assert_true(hist_count(&e->err) <= MIN(l->rendered,
-						       r->rendered));
-		assert_true(hist_count(&e->err) > 2000);
-		/* The right link was down 3 s: 300 frames never got there. */
-		assert_int_equal(l->lost, 0);
-		assert_true(r->lost + r->unsent >= 300);
-		assert_true(r->lost <= 301);
-		assert_false(l->dropped);
-		assert_true(r->dropped);
-	}
-	/* Exchanges of a 7.5 ms link probed at least every 2 events. */
-	assert_true(res->exchanges[SCENARIO_RIGHT] >= 30000 / 15);
-	assert_true(res->samples[SCENARIO_RIGHT] <
-		    res->exchanges[SCENARIO_RIGHT]);
-	free(res);
-}
-
-static void test_virtual_invalid(void **state)
-{
-	struct simvirt_result *res = malloc(sizeof(*res));
-	struct simvirt_options opt;
-	struct scenario sc;
-
-	assert_non_null(res);
-	virt_scenario(&sc);
-	simvirt_options_default(&opt);
-	opt.estimators = 0;
-	assert_int_equal(simvirt_run(&sc, &opt, res), -EINVAL);
-	simvirt_options_default(&opt);
-	opt.probe_every = 4;
-	assert_int_equal(simvirt_run(&sc, &opt, res), -EINVAL);
-	simvirt_options_default(&opt);
-	opt.warmup_s = -1;
-	assert_int_equal(simvirt_run(&sc, &opt, res), -EINVAL);
-	free(res);
 }
 
 /* cmocka_unit_test() with the "module/what_it_checks" name. */
@@ -898,6 +1251,8 @@ int main(void)
 		simmodel_unit_test(jitter_lognormal),
 		simmodel_unit_test(jitter_uniform),
 		simmodel_unit_test(jitter_zero),
+		simmodel_unit_test(jitter_pareto),
+		simmodel_unit_test(jitter_usb),
 		simmodel_unit_test(jitter_names),
 		simmodel_unit_test(clock_exact),
 		simmodel_unit_test(clock_inverse),
@@ -906,6 +1261,9 @@ int main(void)
 		simmodel_unit_test(clock_wander_integral),
 		simmodel_unit_test(clock_history),
 		simmodel_unit_test(clock_invalid),
+		simmodel_unit_test(clock_step),
+		simmodel_unit_test(clock_step_inverse),
+		simmodel_unit_test(clock_step_invalid),
 		simmodel_unit_test(link_events),
 		simmodel_unit_test(link_downlink),
 		simmodel_unit_test(link_uplink),
@@ -914,10 +1272,13 @@ int main(void)
 		simmodel_unit_test(link_drop),
 		simmodel_unit_test(link_reproducible),
 		simmodel_unit_test(link_invalid),
-		simmodel_unit_test(virtual_reproducible),
-		simmodel_unit_test(virtual_identical_input),
-		simmodel_unit_test(virtual_accounting),
-		simmodel_unit_test(virtual_invalid),
+		simmodel_unit_test(link_anchor_jitter),
+		simmodel_unit_test(link_anchor_jitter_edges),
+		simmodel_unit_test(link_new_keys_keep_draws),
+		simmodel_unit_test(link_ci_change),
+		simmodel_unit_test(link_ci_change_drop),
+		simmodel_unit_test(link_usb),
+		simmodel_unit_test(link_invalid_new_keys),
 	};
 
 	return cmocka_run_group_tests_name("simmodel", tests, NULL, NULL);
