@@ -1207,6 +1207,10 @@ static void hh_on_remote_param_req(struct hcihost *h,
 	hh_cmd_queue(h, -1, r, b, n);
 }
 
+static void hh_on_conn_update(struct hcihost *h,
+			      const struct hci_evt_le_conn_update_complete *e,
+			      uint64_t now_ns);
+
 static void hh_on_event(struct hcihost *h, const uint8_t *pkt, size_t len)
 {
 	struct hci_evt e;
@@ -1262,9 +1266,34 @@ static void hh_on_event(struct hcihost *h, const uint8_t *pkt, size_t len)
 			hh_on_remote_param_req(h, &e.le_remote_conn_param_req);
 		}
 		break;
-	case HCI_KIND_LE_ADVERTISING_REPORT:
 	case HCI_KIND_LE_CONNECTION_UPDATE_COMPLETE:
+		hh_on_conn_update(h, &e.le_conn_update_complete, h->now_ns);
 		break;
+	case HCI_KIND_LE_ADVERTISING_REPORT:
+		break;
+	}
+}
+
+/*
+ * The link runs at a new connection interval: the owner's timing follows
+ * it (its servo numbers connection events with it). The value is the
+ * controller's: range-checked like any (Vol 4, Part E, 7.7.65.3:
+ * 0x0006..0x0C80).
+ */
+static void hh_on_conn_update(struct hcihost *h,
+			      const struct hci_evt_le_conn_update_complete *e,
+			      uint64_t now_ns)
+{
+	int i;
+
+	if (e->status != HCI_SUCCESS || e->interval < 0x0006 ||
+	    e->interval > 0x0C80) {
+		return;
+	}
+	i = hh_chan_by_handle(h, e->handle);
+	if (i >= 0 && h->ops->interval) {
+		h->ops->interval(h->user_data, (unsigned)i,
+				 (uint32_t)e->interval * 1250u, now_ns);
 	}
 }
 

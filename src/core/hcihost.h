@@ -125,6 +125,14 @@ struct hcihost_ops {
 	void (*sent)(void *user_data, unsigned ch, uint64_t cookie,
 		     uint64_t now_ns);
 	/*
+	 * The controller reported channel ch's link at a new connection
+	 * interval (LE Connection Update Complete, Vol 4, Part E, 7.7.65.3,
+	 * success only), interval_us in us (1.25 ms units x 1250). May be
+	 * NULL.
+	 */
+	void (*interval)(void *user_data, unsigned ch, uint32_t interval_us,
+			 uint64_t now_ns);
+	/*
 	 * Every H4 packet written (rx false) or framed from the input (rx
 	 * true), for a btsnoop capture. May be NULL.
 	 */

@@ -15,10 +15,24 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/macro.h"
 #include "core/plan.h"
 #include "core/servo.h"
+
+/* The largest deliveries kept per window: enough for any budget a
+ * five-minute hold gives (late_budget * frames, a handful). */
+#define PLAN_TOP 8
+/* The fastest the delay comes down (ns per frame). */
+#define PLAN_SLEW_DOWN_MAX_NS (50 * NSEC_PER_USEC)
+
+/* What a window of frames saw. */
+struct plan_win {
+	uint64_t top[PLAN_TOP]; /* its largest deliveries, descending; 0: none */
+	uint32_t count;         /* deliveries observed */
+	uint32_t late;          /* frames reported late */
+};
 
 struct plan {
 	struct plan_config cfg;
@@ -29,10 +43,10 @@ struct plan {
 	uint64_t window_end; /* first frame of the next window; > n */
 	struct ewma p99;     /* smoothed per-window P99 (ns) */
 	struct hist window;  /* delivery delays seen in this window */
-	uint64_t window_max; /* the largest of them */
-	/* The largest delivery of each of the last hold_windows windows. */
-	uint64_t peaks[PLAN_HOLD_MAX];
-	uint32_t peak_next;  /* slot of the next window to close */
+	struct plan_win cur; /* the window being filled */
+	/* The last hold_windows closed windows, a ring. */
+	struct plan_win held[PLAN_HOLD_MAX];
+	uint32_t held_next;  /* slot of the next window to close */
 	uint64_t late;
 };
 
@@ -46,9 +60,10 @@ void plan_config_default(struct plan_config *ret)
 		.margin_ns = 1 * NSEC_PER_MSEC,
 		.window_frames = 100,
 		.hold_windows = 300,
+		.late_budget = 8e-5,
 		.ewma_alpha = 0.2,
 		.max_slew_ns = 1 * NSEC_PER_USEC,
-		.max_slew_up_ns = 20 * NSEC_PER_USEC,
+		.max_slew_up_ns = 100 * NSEC_PER_USEC,
 	};
 }
 
@@ -93,6 +108,12 @@ static void slew_to(struct plan *p, uint64_t n)
 	}
 	if (p->delay_ns < p->target_ns && p->cfg.max_slew_up_ns && slew) {
 		slew = p->cfg.max_slew_up_ns;
+	} else if (p->delay_ns > p->target_ns && slew) {
+		/* Far above the target (an outlier's hold expired): come down
+		 * faster, a 2000th of the excess per frame, at most
+		 * PLAN_SLEW_DOWN_MAX_NS (0.5 % at 10 ms frames). */
+		slew = MAX(slew, MIN((p->delay_ns - p->target_ns) / 2000,
+				     PLAN_SLEW_DOWN_MAX_NS));
 	}
 	steps = n - p->n;
 	p->n = n;
@@ -112,35 +133,98 @@ static void slew_to(struct plan *p, uint64_t n)
 	}
 }
 
-/* The target for a held peak delivery (ns). */
-static uint64_t target_of(const struct plan *p, uint64_t peak)
+/* The target for a held delivery (ns). */
+static uint64_t target_of(const struct plan *p, uint64_t d)
 {
-	return clamp_delay(p, add_sat(peak, p->cfg.margin_ns));
+	return clamp_delay(p, add_sat(d, p->cfg.margin_ns));
+}
+
+static void win_add(struct plan_win *w, uint64_t d)
+{
+	unsigned i;
+
+	w->count++;
+	if (d <= w->top[PLAN_TOP - 1]) {
+		return;
+	}
+	for (i = PLAN_TOP - 1; i > 0 && w->top[i - 1] < d; i--) {
+		w->top[i] = w->top[i - 1];
+	}
+	w->top[i] = d;
+}
+
+/* Merge w's largest into best (descending, PLAN_TOP long). */
+static void win_merge(uint64_t *best, const struct plan_win *w)
+{
+	for (unsigned j = 0; j < PLAN_TOP && w->top[j]; j++) {
+		struct plan_win t = { .count = 0 };
+
+		memcpy(t.top, best, sizeof(t.top));
+		win_add(&t, w->top[j]);
+		memcpy(best, t.top, sizeof(t.top));
+	}
 }
 
 /*
- * End of a window: its largest delivery joins the held peaks (the oldest
- * expires) and the target follows the largest held; its P99 feeds the
- * EWMA the status shows. A window without observations (no render
- * reports yet, a link down) says nothing about delivery, so it leaves the
- * target where it was.
+ * The delivery the target must cover: of the deliveries the hold keeps
+ * (the current window and hold_windows closed ones), the largest but k,
+ * where k is the late budget (late_budget of the deliveries seen) not
+ * yet spent by frames the earbuds reported late. With no budget left it
+ * is the largest: every late report spends budget, so late frames turn
+ * the quantile back into the peak. 0 when nothing was observed.
+ */
+static uint64_t held_delivery(const struct plan *p)
+{
+	uint64_t best[PLAN_TOP] = { 0 }, n = p->cur.count, late = p->cur.late;
+	uint64_t allowed, k;
+
+	win_merge(best, &p->cur);
+	for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
+		n += p->held[i].count;
+		late += p->held[i].late;
+		win_merge(best, &p->held[i]);
+	}
+	allowed = (uint64_t)(p->cfg.late_budget * (double)n);
+	k = allowed > late ? MIN(allowed - late, PLAN_TOP - 1) : 0;
+	while (k > 0 && best[k] == 0) {
+		k--;
+	}
+	return best[k];
+}
+
+/*
+ * End of a window: it joins the held ones (the oldest expires) and the
+ * target follows what they hold; its P99 feeds the EWMA the status
+ * shows. A window without observations (no render reports yet, a link
+ * down) says nothing about delivery, so it leaves the target where it
+ * was.
  */
 static void close_window(struct plan *p)
 {
-	uint64_t p99, peak = 0;
+	uint64_t p99;
 
 	if (hist_percentile(&p->window, 99.0, &p99) < 0) {
 		return;
 	}
 	hist_reset(&p->window);
 	ewma_update(&p->p99, (double)p99);
-	p->peaks[p->peak_next] = p->window_max;
-	p->peak_next = (p->peak_next + 1) % p->cfg.hold_windows;
-	p->window_max = 0;
-	for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
-		peak = MAX(peak, p->peaks[i]);
+	p->held[p->held_next] = p->cur;
+	p->held_next = (p->held_next + 1) % p->cfg.hold_windows;
+	memset(&p->cur, 0, sizeof(p->cur));
+	/* This window had deliveries, so 0 means every held one was 0 ns
+	 * (top[] keeps no zeros): margin alone, not "keep the target". */
+	p->target_ns = target_of(p, held_delivery(p));
+}
+
+/* Something raised what the hold covers: the target follows at once
+ * (never down here: that waits for a window to close). */
+static void raise_target(struct plan *p)
+{
+	uint64_t d = held_delivery(p);
+
+	if (d) {
+		p->target_ns = MAX(p->target_ns, target_of(p, d));
 	}
-	p->target_ns = target_of(p, peak);
 }
 
 int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
@@ -154,6 +238,7 @@ int plan_new(const struct plan_config *cfg, uint64_t t0_host_ns,
 	}
 	if (cfg->frame_ns == 0 || cfg->window_frames == 0 ||
 	    cfg->hold_windows == 0 || cfg->hold_windows > PLAN_HOLD_MAX ||
+	    !(cfg->late_budget >= 0.0 && cfg->late_budget <= 0.01) ||
 	    cfg->delay_min_ns > cfg->delay_max_ns ||
 	    cfg->delay_initial_ns < cfg->delay_min_ns ||
 	    cfg->delay_initial_ns > cfg->delay_max_ns) {
@@ -193,13 +278,9 @@ int plan_set_bounds(struct plan *p, uint64_t delay_min_ns,
 	/* Only the target moves now; the applied delay slews to it as
 	 * always, so nobody hears the change. */
 	{
-		uint64_t peak = p->window_max;
+		uint64_t d = held_delivery(p);
 
-		for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
-			peak = MAX(peak, p->peaks[i]);
-		}
-		p->target_ns = peak ? target_of(p, peak) :
-				      clamp_delay(p, p->target_ns);
+		p->target_ns = d ? target_of(p, d) : clamp_delay(p, p->target_ns);
 	}
 	return 0;
 }
@@ -243,23 +324,21 @@ int plan_pts(struct plan *p, uint64_t n, const struct servo *s,
 void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
 {
 	hist_record(&p->window, delay_ns);
-	p->window_max = MAX(p->window_max, delay_ns);
+	win_add(&p->cur, delay_ns);
 	/* Above what the target covers: up at once, not at the window's
 	 * end (by then a frame may have missed its time). */
 	if (add_sat(delay_ns, p->cfg.margin_ns) > p->target_ns) {
-		p->target_ns = target_of(p, delay_ns);
+		raise_target(p);
 	}
 }
 
 void plan_observe_late(struct plan *p, uint64_t late_ns)
 {
-	uint64_t want = add_sat(add_sat(p->delay_ns, late_ns),
-				p->cfg.margin_ns);
-
 	p->late++;
-	p->target_ns = MAX(p->target_ns, clamp_delay(p, want));
-	/* Hold it as a delivery that long would be held. */
-	p->window_max = MAX(p->window_max, add_sat(p->delay_ns, late_ns));
+	p->cur.late++;
+	/* It needed the delay plus its lateness: a delivery that long. */
+	win_add(&p->cur, add_sat(p->delay_ns, late_ns));
+	raise_target(p);
 }
 
 uint64_t plan_late(const struct plan *p)

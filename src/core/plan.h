@@ -11,18 +11,21 @@
  *
  * The delay adapts to what the earbuds report, so that frames arrive in
  * time (late frames are dropped by the earbud: a gap a listener hears):
- *  - every delivery delay observed (host send instant, or the instant the
- *    frame was due to go, -> earbud receive, in host time) counts toward
- *    the largest of its window (window_frames frames); the target is the
- *    largest delivery of the last hold_windows windows plus margin, clamped
- *    to [delay_min, delay_max]. A delivery above the target raises it at
- *    once; the target comes down only as the windows holding the peak
- *    expire (a peak hold, so the tail of the delivery distribution decides,
- *    not its P99);
- *  - a frame an earbud reports late (or not rendered) raises the target at
- *    once to the applied delay plus how late it was plus margin: the SLA
- *    penalty of load-aware scheduling, where a missed deadline costs more
- *    than the latency it would have taken to meet it.
+ *  - every delivery delay observed (from the instant the frame was due to
+ *    go to its arrival in the earbud, host time) is kept in its window
+ *    (window_frames frames) if it is among the window's largest; the
+ *    target covers the deliveries of the last hold_windows windows plus
+ *    margin, clamped to [delay_min, delay_max]: their largest, or, while
+ *    the late budget is not spent, their largest but k, k = late_budget
+ *    times the deliveries seen less the frames reported late (a heavy
+ *    tail's lone outlier then costs one late frame, not five minutes of
+ *    a huge delay). A delivery above the target raises it at once; the
+ *    target comes down only as windows expire;
+ *  - a frame an earbud reports late (or not rendered) counts as a
+ *    delivery of the applied delay plus how late it was, spends budget,
+ *    and raises the target at once: the SLA penalty of load-aware
+ *    scheduling, where a missed deadline costs more than the latency
+ *    that would have met it.
  * The applied delay moves toward the target by at most max_slew_up_ns per
  * frame upward and max_slew_ns per frame downward, so it never jumps while
  * playing (a common shift of both ears: the stereo image is untouched).
@@ -43,6 +46,9 @@ struct plan_config {
 	uint64_t margin_ns;        /* added to the held peak delivery */
 	uint64_t window_frames;    /* frames per window */
 	uint32_t hold_windows;     /* windows a peak is held, 1..PLAN_HOLD_MAX */
+	/* Fraction of deliveries the hold may leave uncovered, 0..0.01, less
+	 * the frames reported late (see above); 0: cover the largest. */
+	double late_budget;
 	double ewma_alpha;         /* smoothing of the per-window P99 (status) */
 	uint64_t max_slew_ns;      /* down, per frame; 0 = delay fixed */
 	uint64_t max_slew_up_ns;   /* up, per frame; 0 = as max_slew_ns */
@@ -53,7 +59,8 @@ struct plan_config {
 
 /*
  * Defaults: 10 ms frames, delay 40 ms in [20, 200] ms, margin 1 ms,
- * windows of 100 frames held 300 windows (5 min at 10 ms frames), alpha
+ * windows of 100 frames held 300 windows (5 min at 10 ms frames), late
+ * budget 2.5e-5 (a quarter of the 1e-4 late frames ttws allows), alpha
  * 0.2, slew 1 us per frame down (100 ppm), 20 us up (0.2 %, about a
  * sample per frame: the earbud's resampler absorbs it).
  */
@@ -96,8 +103,8 @@ void plan_observe_delivery(struct plan *p, uint64_t delay_ns);
 
 /*
  * An earbud reported a frame late (it arrived late_ns after its
- * presentation time, host ns; 0 if not known): raise the target to the
- * applied delay + late_ns + margin (at least one margin more) at once.
+ * presentation time, host ns; 0 if not known): a delivery of the applied
+ * delay + late_ns, budget spent, the target raised at once.
  */
 void plan_observe_late(struct plan *p, uint64_t late_ns);
 

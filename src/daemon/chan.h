@@ -82,6 +82,13 @@ struct chan_cb {
 	 */
 	void (*sent)(void *user_data, uint32_t id, enum chan_tx_point point,
 		     uint64_t ns);
+	/*
+	 * The transport's own controller says the link now runs at
+	 * ci_us (LE Connection Update Complete: hci-uart, where the daemon
+	 * is the HCI host). Transports that cannot see it (the kernel's
+	 * L2CAP sockets) leave it to the earbud's CONN_UPDATE. May be NULL.
+	 */
+	void (*interval)(void *user_data, uint32_t ci_us, uint64_t now_ns);
 };
 
 struct chan_ops {

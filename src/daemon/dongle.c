@@ -282,6 +282,7 @@ static const struct hcihost_ops dongle_host_ops = {
 	.chan_msg = dongle_chan_msg,
 	.chan_closed = dongle_chan_closed,
 	.sent = dongle_sent,
+	.interval = dongle_interval,
 	.trace = dongle_trace,
 };
 

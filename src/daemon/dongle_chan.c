@@ -51,6 +51,19 @@ void dongle_sent(void *user_data, unsigned ch, uint64_t cookie,
 	}
 }
 
+/* hcihost_ops.interval: the controller updated the link's interval. */
+void dongle_interval(void *user_data, unsigned ch, uint32_t interval_us,
+		     uint64_t now_ns)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	if (c && c->chan.is_open && c->chan.cb.interval) {
+		c->chan.cb.interval(c->chan.user_data, interval_us,
+				    d->in_input ? d->in_seen_ns : now_ns);
+	}
+}
+
 void dongle_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,
 		     size_t len, uint64_t rx_ns)
 {

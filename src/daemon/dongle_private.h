@@ -69,6 +69,8 @@ struct dongle {
  * hcihost_ops; user_data is the struct dongle, ch the ear.
  */
 void dongle_chan_open_cb(void *user_data, unsigned ch);
+void dongle_interval(void *user_data, unsigned ch, uint32_t interval_us,
+		     uint64_t now_ns);
 void dongle_sent(void *user_data, unsigned ch, uint64_t cookie,
 		 uint64_t now_ns);
 void dongle_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,

@@ -222,17 +222,12 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
  * checked already): the servos number connection events with the new
  * interval, and the timing requests follow it, from now on.
  */
-static void link_on_conn_update(struct link *l, const struct link_msg *m,
-				uint64_t now_ns)
+static void link_set_interval(struct link *l, uint32_t ci_us,
+			      uint64_t now_ns)
 {
-	uint32_t ci_us = m->conn_update.ci_us;
 	uint64_t ci_ns = (uint64_t)ci_us * NSEC_PER_USEC;
 	unsigned k;
 
-	if (l->state != LINK_ST_SYNCING && l->state != LINK_ST_STREAMING) {
-		l->st.unexpected++;
-		return;
-	}
 	l->st.ci_updates++;
 	if (ci_us == l->st.ci_us) {
 		return;
@@ -251,6 +246,32 @@ static void link_on_conn_update(struct link *l, const struct link_msg *m,
 		     LOG_KVS(LOG_KV(LOG_K_CI_US, ci_us)),
 		     "%s ear: connection interval now %u us", link_name(l),
 		     ci_us);
+}
+
+static void link_on_conn_update(struct link *l, const struct link_msg *m,
+				uint64_t now_ns)
+{
+	if (l->state != LINK_ST_SYNCING && l->state != LINK_ST_STREAMING) {
+		l->st.unexpected++;
+		return;
+	}
+	link_set_interval(l, m->conn_update.ci_us, now_ns);
+}
+
+/* chan_cb.interval: our own controller's word (hci-uart), range-checked
+ * by the HCI host. The earbud's CONN_UPDATE, if it follows, then finds
+ * the interval already in force. */
+static void link_chan_interval(void *user_data, uint32_t ci_us,
+			       uint64_t now_ns)
+{
+	struct link *l = user_data;
+
+	if (l->state == LINK_ST_SYNCING || l->state == LINK_ST_STREAMING) {
+		link_set_interval(l, ci_us, now_ns);
+	} else {
+		/* Not in a session yet: HELLO_ACK will say the interval. */
+		l->st.ci_us = ci_us;
+	}
 }
 
 /* One message in, arrived at rx_ns: the state machine. */
@@ -442,6 +463,7 @@ static const struct chan_cb link_chan_cb = {
 	.msg = link_chan_msg,
 	.closed = link_chan_closed,
 	.sent = link_chan_sent,
+	.interval = link_chan_interval,
 };
 
 static void link_connect(struct link *l, uint64_t now_ns)

@@ -302,7 +302,10 @@ static void sv_judge(struct sv_world *w, uint64_t n, uint64_t capture_ns)
 	for (int s = 0; s < SCENARIO_SIDES; s++) {
 		struct sv_side *sd = &w->side[s];
 
-		if (sd->disrupted && capture_ns >= sd->back_ns) {
+		/* A bad frame long after the return is not the relock's
+		 * (the late-frame rate shows it): SIMVIRT_RELOCK_WINDOW_NS. */
+		if (sd->disrupted && capture_ns >= sd->back_ns &&
+		    capture_ns - sd->back_ns < SIMVIRT_RELOCK_WINDOW_NS) {
 			sv_relock_note(sd, f->fate[s], both, abs_err,
 				       f->pts_host[s] ? f->pts_host[s] :
 							capture_ns);

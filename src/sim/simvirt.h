@@ -35,9 +35,9 @@
  * relock_s, for an ear whose link dropped or whose earbud froze: from
  * its return to the presentation instant of the first frame after which
  * every frame that ear was sent or should have been is rendered with
- * |error| < 15 us (unsent, late or over-threshold frames reset it; frames
- * the link lost or that the other ear could not play do not count either
- * way).
+ * |error| < 15 us for the rest of the 30 s after the return (unsent, late
+ * or over-threshold frames reset it; frames the link lost or that the
+ * other ear could not play do not count either way).
  */
 
 #include <stdbool.h>
@@ -51,6 +51,8 @@
 
 #define SIMVIRT_ESTIMATORS SERVO_N_KINDS /* enum servo_kind */
 #define SIMVIRT_RELOCK_NS UINT64_C(15000) /* DESIGN.md: 15 us */
+/* relock_s looks at the frames of this long after the return. */
+#define SIMVIRT_RELOCK_WINDOW_NS (UINT64_C(30) * NSEC_PER_SEC)
 
 /* One event of a run, for traces (simvirt_options.trace). */
 enum simvirt_trace_kind {

@@ -83,6 +83,8 @@ struct fake {
 
 	uint64_t sent[NSENT];
 	unsigned sent_ch[NSENT], nsent;
+	unsigned intervals[HCIHOST_MAX_CHANS];
+	uint32_t interval_us[HCIHOST_MAX_CHANS];
 
 	unsigned trace_tx, trace_rx, in_frames;
 
@@ -169,6 +171,16 @@ static void cb_sent(void *u, unsigned ch, uint64_t cookie, uint64_t now_ns)
 	F.nsent++;
 }
 
+static void cb_interval(void *u, unsigned ch, uint32_t interval_us,
+			uint64_t now_ns)
+{
+	(void)u;
+	assert_true(ch < HCIHOST_MAX_CHANS);
+	assert_int_equal(now_ns, F.now);
+	F.intervals[ch]++;
+	F.interval_us[ch] = interval_us;
+}
+
 static void cb_trace(void *u, bool rx, const uint8_t *frame, size_t len,
 		     uint64_t now_ns)
 {
@@ -191,6 +203,7 @@ static const struct hcihost_ops ops = {
 	.chan_msg = cb_msg,
 	.chan_closed = cb_closed,
 	.sent = cb_sent,
+	.interval = cb_interval,
 	.trace = cb_trace,
 };
 
@@ -1422,6 +1435,32 @@ static void test_remote_param_request(void **state)
 	assert_int_equal(p[2], 0x3b);
 }
 
+/*
+ * LE Connection Update Complete (7.7.65.3): the owner hears the new
+ * interval of that channel's link, and only from a successful update
+ * with an interval the specification allows, on a link it knows.
+ */
+static void test_conn_update(void **state)
+{
+	(void)state;
+	fake_new(HCIHOST_CENTRAL);
+	boot(27, 2);
+	central_open(0, &PEER_A, 0x0040, 2048, 100, 5);
+	/* Subevent, status, handle, interval 12 (15 ms), latency, timeout. */
+	evt(0x3e, data(0x03, 0x00, 0x40, 0x00, 12, 0, 0, 0, 0xf4, 0x01), 10);
+	assert_int_equal(F.intervals[0], 1);
+	assert_int_equal(F.interval_us[0], 15000);
+	/* Failed, out of range (5 < 6, 0x0C81 > 0x0C80), another link. */
+	evt(0x3e, data(0x03, 0x3b, 0x40, 0x00, 24, 0, 0, 0, 0xf4, 0x01), 10);
+	evt(0x3e, data(0x03, 0x00, 0x40, 0x00, 5, 0, 0, 0, 0xf4, 0x01), 10);
+	evt(0x3e, data(0x03, 0x00, 0x40, 0x00, 0x81, 0x0c, 0, 0, 0xf4, 0x01),
+	    10);
+	evt(0x3e, data(0x03, 0x00, 0x41, 0x00, 24, 0, 0, 0, 0xf4, 0x01), 10);
+	assert_int_equal(F.intervals[0], 1);
+	assert_int_equal(F.intervals[1], 0);
+	assert_int_equal(F.interval_us[0], 15000);
+}
+
 static void test_restart(void **state)
 {
 	const uint8_t *p;
@@ -1531,6 +1570,7 @@ int main(void)
 		T("malformed", test_malformed),
 		T("peripheral", test_peripheral),
 		T("remote_param_request", test_remote_param_request),
+		T("conn_update", test_conn_update),
 		T("restart", test_restart),
 		T("config", test_config),
 	};
