@@ -60,9 +60,10 @@ struct plan_config {
 /*
  * Defaults: 10 ms frames, delay 40 ms in [20, 200] ms, margin 1 ms,
  * windows of 100 frames held 300 windows (5 min at 10 ms frames), late
- * budget 2.5e-5 (a quarter of the 1e-4 late frames ttws allows), alpha
- * 0.2, slew 1 us per frame down (100 ppm), 20 us up (0.2 %, about a
- * sample per frame: the earbud's resampler absorbs it).
+ * budget 8e-5 (under the 1e-4 late frames ttws allows), alpha 0.2,
+ * slew down 1 us per frame (100 ppm; faster, up to 50 us, when far above
+ * the target), up 100 us per frame (1 %: catching up after a late frame
+ * costs a short pitch shift rather than more gaps).
  */
 void plan_config_default(struct plan_config *ret);
 
