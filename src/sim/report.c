@@ -12,7 +12,8 @@
 struct report_row {
 	uint64_t pts;
 	uint64_t naive_pts;
-	uint64_t render; /* true host ns, 0 = not rendered */
+	uint64_t render;   /* true host ns of the sound, 0 = not rendered */
+	uint64_t pts_host; /* true host ns the ear's clock read pts */
 	uint8_t sent;
 	uint8_t received;
 	uint8_t late;
@@ -21,6 +22,11 @@ struct report_row {
 struct report_ear {
 	struct report_row *rows;
 	size_t n; /* allocated rows, indexed by seq */
+};
+
+/* The histograms of one report, in ns: one allocation (~30 KiB each). */
+struct report_hists {
+	struct hist mapping, acoustic, naive;
 };
 
 static int report_row(struct report_ear *e, uint64_t seq,
@@ -59,11 +65,58 @@ static int report_ear_index(const char *name)
 	return -1;
 }
 
+/*
+ * One render log line into its row. pts_host_ns (the 7th column) is
+ * optional: a 6-column log has one instant per frame, used for both.
+ * Returns the number of fields read (6 or 7), or -EINVAL.
+ */
+static int report_parse_render(const char *line, char *ear,
+			       unsigned long long v[6])
+{
+	/* ear,seq,pts_ear_ns,rx_ear_ns,render_host_ns,late[,pts_host_ns] */
+	int r = sscanf(line, "%15[^,],%llu,%llu,%llu,%llu,%llu,%llu", ear,
+		       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+
+	if (r == 6) {
+		v[5] = v[3];
+	}
+	return r == 6 || r == 7 ? r : -EINVAL;
+}
+
+/* One frame log line: ear,seq,tx_host_ns,pts_ear_ns,naive_pts_ear_ns */
+static int report_parse_frame(const char *line, char *ear,
+			      unsigned long long v[6])
+{
+	int r = sscanf(line, "%15[^,],%llu,%llu,%llu,%llu", ear, &v[0],
+		       &v[1], &v[2], &v[3]);
+
+	return r == 5 ? r : -EINVAL;
+}
+
+static void report_fill_row(struct report_row *row, bool render,
+			    const unsigned long long v[6])
+{
+	if (render) {
+		row->received = 1;
+		row->render = v[3];
+		row->late = v[4] != 0;
+		row->pts_host = v[5];
+	} else {
+		row->sent = 1;
+		row->pts = v[2];
+		row->naive_pts = v[3];
+	}
+}
+
+/*
+ * Read one log into ears. pts_host_seen (render logs only): set to true
+ * when a line had the pts_host_ns column.
+ */
 static int report_read(const char *path, bool render, struct report_ear *ears,
-		       char *err, size_t err_size)
+		       bool *pts_host_seen, char *err, size_t err_size)
 {
 	char line[512], ear[16];
-	unsigned long long a, b, c, d, e;
+	unsigned long long v[6];
 	struct report_row *row;
 	unsigned lineno = 0;
 	FILE *f;
@@ -80,39 +133,26 @@ static int report_read(const char *path, bool render, struct report_ear *ears,
 		if (lineno == 1) {
 			continue; /* header */
 		}
-		if (render) {
-			/* ear,seq,pts_ear_ns,rx_ear_ns,render_host_ns,late */
-			r = sscanf(line, "%15[^,],%llu,%llu,%llu,%llu,%llu",
-				   ear, &a, &b, &c, &d, &e);
-		} else {
-			/* ear,seq,tx_host_ns,pts_ear_ns,naive_pts_ear_ns */
-			r = sscanf(line, "%15[^,],%llu,%llu,%llu,%llu", ear,
-				   &a, &b, &c, &d);
-			r = r == 5 ? 6 : r;
-		}
-		idx = report_ear_index(ear);
-		if (r != 6 || idx < 0) {
+		r = render ? report_parse_render(line, ear, v) :
+			     report_parse_frame(line, ear, v);
+		idx = r < 0 ? -1 : report_ear_index(ear);
+		if (idx < 0) {
 			snprintf(err, err_size, "%s:%u: malformed line", path,
 				 lineno);
 			fclose(f);
 			return -EINVAL;
 		}
-		r = report_row(&ears[idx], a, &row);
+		if (render && r == 7) {
+			*pts_host_seen = true;
+		}
+		r = report_row(&ears[idx], v[0], &row);
 		if (r < 0) {
 			snprintf(err, err_size, "%s:%u: %s", path, lineno,
 				 strerror(-r));
 			fclose(f);
 			return r;
 		}
-		if (render) {
-			row->received = 1;
-			row->render = d;
-			row->late = e != 0;
-		} else {
-			row->sent = 1;
-			row->pts = c;
-			row->naive_pts = d;
-		}
+		report_fill_row(row, render, v);
 	}
 	fclose(f);
 	return 0;
@@ -123,46 +163,39 @@ static double report_us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-int report_compute(const char *render_log, const char *frame_log,
-		   uint64_t skip_frames, struct report_result *ret,
-		   char *err, size_t err_size)
+static uint64_t report_abs(int64_t d)
 {
-	struct report_ear ears[2] = { { 0 } };
-	struct hist *h, *hn;
-	struct hist_summary s;
-	struct report_result res = { 0 };
-	double abs_sum = 0;
-	size_t seq, n;
-	int r, i;
+	return d < 0 ? -(uint64_t)d : (uint64_t)d;
+}
 
-	h = calloc(2, sizeof(*h));
-	if (!h) {
-		return -ENOMEM;
-	}
-	hn = h + 1;
-	hist_init(h);
-	hist_init(hn);
-	r = report_read(render_log, true, ears, err, err_size);
-	if (r == 0) {
-		r = report_read(frame_log, false, ears, err, err_size);
-	}
-	if (r < 0) {
-		goto out;
-	}
+/* Per ear: what was sent, received, rendered, late, lost. */
+static void report_tally(const struct report_ear *ears, uint64_t skip,
+			 struct report_result *res)
+{
+	size_t seq;
+	int i;
+
 	for (i = 0; i < 2; i++) {
-		for (seq = skip_frames; seq < ears[i].n; seq++) {
+		for (seq = skip; seq < ears[i].n; seq++) {
 			const struct report_row *x = &ears[i].rows[seq];
 
-			res.sent[i] += x->sent;
-			res.received[i] += x->received;
-			res.late[i] += x->received && x->late;
-			res.rendered[i] += x->received && !x->late &&
-					   x->render;
-			res.lost[i] += x->sent && !x->received;
+			res->sent[i] += x->sent;
+			res->received[i] += x->received;
+			res->late[i] += x->received && x->late;
+			res->rendered[i] += x->received && !x->late &&
+					    x->render;
+			res->lost[i] += x->sent && !x->received;
 		}
 	}
-	n = ears[0].n < ears[1].n ? ears[0].n : ears[1].n;
-	for (seq = skip_frames; seq < n; seq++) {
+}
+
+/* The inter-ear errors of every frame both ears rendered. */
+static void report_pairs(const struct report_ear *ears, uint64_t skip,
+			 struct report_hists *h, struct report_result *res)
+{
+	size_t seq, n = ears[0].n < ears[1].n ? ears[0].n : ears[1].n;
+
+	for (seq = skip; seq < n; seq++) {
 		const struct report_row *l = &ears[0].rows[seq];
 		const struct report_row *rr = &ears[1].rows[seq];
 		int64_t d, dn;
@@ -171,28 +204,65 @@ int report_compute(const char *render_log, const char *frame_log,
 		    !rr->render || l->late || rr->late) {
 			continue;
 		}
-		d = (int64_t)(l->render - rr->render);
-		hist_record(h, (uint64_t)(d < 0 ? -d : d));
-		abs_sum += d < 0 ? -(double)d : (double)d;
-		res.both++;
+		d = (int64_t)(l->pts_host - rr->pts_host);
+		hist_record(&h->mapping, report_abs(d));
+		hist_record(&h->acoustic,
+			    report_abs((int64_t)(l->render - rr->render)));
+		res->both++;
 		if (l->sent && rr->sent && l->naive_pts && rr->naive_pts) {
 			dn = d + ((int64_t)(l->naive_pts - l->pts) -
 				  (int64_t)(rr->naive_pts - rr->pts));
-			hist_record(hn, (uint64_t)(dn < 0 ? -dn : dn));
+			hist_record(&h->naive, report_abs(dn));
 		}
 	}
+}
+
+static void report_error_of(const struct hist *h, struct report_error *ret)
+{
+	struct hist_summary s;
+
 	if (hist_summarize(h, &s) == 0) {
-		res.p50_us = report_us(s.p50);
-		res.p99_us = report_us(s.p99);
-		res.p999_us = report_us(s.p999);
-		res.max_us = report_us(s.max);
-		res.mean_abs_us = abs_sum / (double)res.both / 1000.0;
+		ret->p50_us = report_us(s.p50);
+		ret->p99_us = report_us(s.p99);
+		ret->p999_us = report_us(s.p999);
+		ret->max_us = report_us(s.max);
+		ret->mean_abs_us = s.mean / 1000.0;
 	}
-	if (hist_summarize(hn, &s) == 0) {
-		res.naive_p50_us = report_us(s.p50);
-		res.naive_p99_us = report_us(s.p99);
-		res.naive_max_us = report_us(s.max);
+}
+
+int report_compute(const char *render_log, const char *frame_log,
+		   uint64_t skip_frames, struct report_result *ret,
+		   char *err, size_t err_size)
+{
+	struct report_ear ears[2] = { { 0 } };
+	struct report_result res = { 0 };
+	struct report_error naive = { 0 };
+	struct report_hists *h;
+	int r;
+
+	h = malloc(sizeof(*h));
+	if (!h) {
+		return -ENOMEM;
 	}
+	hist_init(&h->mapping);
+	hist_init(&h->acoustic);
+	hist_init(&h->naive);
+	r = report_read(render_log, true, ears, &res.pts_host, err,
+			err_size);
+	if (r == 0) {
+		r = report_read(frame_log, false, ears, NULL, err, err_size);
+	}
+	if (r < 0) {
+		goto out;
+	}
+	report_tally(ears, skip_frames, &res);
+	report_pairs(ears, skip_frames, h, &res);
+	report_error_of(&h->mapping, &res.mapping);
+	report_error_of(&h->acoustic, &res.acoustic);
+	report_error_of(&h->naive, &naive);
+	res.naive_p50_us = naive.p50_us;
+	res.naive_p99_us = naive.p99_us;
+	res.naive_max_us = naive.max_us;
 	*ret = res;
 out:
 	free(ears[0].rows);
@@ -201,30 +271,50 @@ out:
 	return r;
 }
 
+static void report_print_error(const char *what,
+			       const struct report_error *e)
+{
+	printf("  %-7s p50 %.2f us  p99 %.2f us  p99.9 %.2f us  max %.2f "
+	       "us\n",
+	       what, e->p50_us, e->p99_us, e->p999_us, e->max_us);
+}
+
+static void report_json_error(const char *key, const struct report_error *e)
+{
+	printf("\"%s\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
+	       "\"max\":%.3f}",
+	       key, e->p50_us, e->p99_us, e->p999_us, e->max_us);
+}
+
 void report_print(const struct report_result *r, bool json)
 {
-	printf("inter-ear error (true, from the render log), %" PRIu64
+	printf("inter-ear error of the mapping (true, from the render log: "
+	       "where each ear's clock read pts), %" PRIu64
 	       " frames rendered by both ears:\n",
 	       r->both);
-	printf("  ttws    p50 %.2f us  p99 %.2f us  p99.9 %.2f us  max %.2f "
-	       "us\n",
-	       r->p50_us, r->p99_us, r->p999_us, r->max_us);
+	report_print_error("ttws", &r->mapping);
 	printf("  naive   p50 %.2f us  p99 %.2f us  max %.2f us  (same run, "
 	       "same samples)\n",
 	       r->naive_p50_us, r->naive_p99_us, r->naive_max_us);
+	printf("acoustic (where the sound started: the mapping plus the "
+	       "earbud's sample grid)%s:\n",
+	       r->pts_host ? "" : " (6-column log: the same instants)");
+	report_print_error("ttws", &r->acoustic);
 	printf("frames: sent %" PRIu64 "/%" PRIu64 " (left/right), rendered %"
 	       PRIu64 "/%" PRIu64 ", late %" PRIu64 "/%" PRIu64
 	       ", lost %" PRIu64 "/%" PRIu64 "\n",
 	       r->sent[0], r->sent[1], r->rendered[0], r->rendered[1],
 	       r->late[0], r->late[1], r->lost[0], r->lost[1]);
 	if (json) {
-		printf("{\"inter_ear_error_us\":{\"p50\":%.3f,\"p99\":%.3f,"
-		       "\"p999\":%.3f,\"max\":%.3f},\"naive_p99_us\":%.3f,"
+		printf("{");
+		report_json_error("inter_ear_error_us", &r->mapping);
+		printf(",");
+		report_json_error("acoustic_error_us", &r->acoustic);
+		printf(",\"naive_p99_us\":%.3f,"
 		       "\"frames\":{\"sent\":%" PRIu64
 		       ",\"rendered_left\":%" PRIu64
 		       ",\"rendered_right\":%" PRIu64 ",\"late\":%" PRIu64
 		       ",\"lost\":%" PRIu64 ",\"both\":%" PRIu64 "}}\n",
-		       r->p50_us, r->p99_us, r->p999_us, r->max_us,
 		       r->naive_p99_us, r->sent[0] + r->sent[1],
 		       r->rendered[0], r->rendered[1], r->late[0] + r->late[1],
 		       r->lost[0] + r->lost[1], r->both);

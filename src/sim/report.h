@@ -5,11 +5,21 @@
 /*
  * The sync report of a live run, computed from the two logs:
  *  - the earbud simulator's render log (per ear and frame: pts, receive
- *    time, the TRUE host instant it was rendered, late), and
+ *    time, the TRUE host instant its sound started, late, and the TRUE
+ *    host instant the earbud's clock read pts), and
  *  - ttwsd's frame log (per ear and frame: send instant, the pts sent and
  *    the pts the naive estimator would have sent for the same target).
- * The inter-ear error of a frame is render_left - render_right in host
- * ns. What naive would have produced is the same render instant moved by
+ * Two inter-ear errors per frame rendered by both ears, in host ns:
+ *  - mapping: pts_host_left - pts_host_right, where each ear's clock read
+ *    its pts. This is what ttwsd controls (its map of each earbud's
+ *    clock), the figure the sync bounds are about.
+ *  - acoustic: render_host_left - render_host_right, where the sound
+ *    started. It adds what the earbud does after pts: an earbud without
+ *    ASRC starts on its next sample (scenario render_res_us), so up to one
+ *    sample period (20.8 us at 48 kHz) per ear on top of the mapping.
+ * Render logs of 6 columns (before pts_host_ns) have one instant per
+ * frame: both errors are then computed from render_host_ns.
+ * What naive would have produced is the mapping instant moved by
  * (naive pts - sent pts) in the earbud's clock; over a few ms the earbud's
  * rate error (< 100 ppm) changes that by under 0.5 us.
  */
@@ -18,9 +28,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One inter-ear error's distribution, in us (of absolute values). */
+struct report_error {
+	double p50_us, p99_us, p999_us, max_us, mean_abs_us;
+};
+
 struct report_result {
 	uint64_t both;              /* frames rendered by both ears */
-	double p50_us, p99_us, p999_us, max_us, mean_abs_us;
+	bool pts_host;              /* the render log had pts_host_ns */
+	struct report_error mapping;  /* pts_host left - right */
+	struct report_error acoustic; /* render_host left - right */
 	double naive_p50_us, naive_p99_us, naive_max_us;
 	uint64_t sent[2];           /* AUDIO messages per ear */
 	uint64_t received[2];       /* in the render log */
@@ -38,7 +55,11 @@ int report_compute(const char *render_log, const char *frame_log,
 		   uint64_t skip_frames, struct report_result *ret,
 		   char *err, size_t err_size);
 
-/* Text report, then (json) one JSON line, on stdout. */
+/*
+ * Text report, then (json) one JSON line, on stdout. The JSON keeps
+ * "inter_ear_error_us" for the mapping error (its meaning before the
+ * render log told the two apart) and adds "acoustic_error_us".
+ */
 void report_print(const struct report_result *r, bool json);
 
 #endif

@@ -1,19 +1,72 @@
 #!/usr/bin/env bash
-# Live end to end: ttwsd and the simulated pair for ~10 s on `nominal`.
-# Asserts lock on both ears, every frame rendered by both, none lost or
-# late, a loose P99 bound on the TRUE inter-ear error (the machine is
-# shared and noisy: the tight numbers are the benchmark's business), and,
-# through the rtcheck shim, that the RT thread never allocated, locked,
-# slept or logged directly once running.
+# Live end to end: ttwsd and the simulated pair on one scenario (nominal,
+# stress, realistic: one meson test each). Asserts, from the render log
+# (the TRUE instants each ear played each frame):
+#  - the P99 of the inter-ear error of the mapping (pts_host left - right,
+#    what ttwsd controls) <= 20 us; the acoustic error (where the sound
+#    started, which adds the earbud's sample grid) is printed, not bounded;
+#  - no frame lost; late frames <= 1 per 10 000 rendered, in integers
+#    (late * 10000 <= rendered, so none in a run this short);
+#  - both ears locked and streaming at the end, equal rendered counts;
+#  - through the rtcheck shim, that the RT thread never allocated,
+#    locked, slept or logged directly once running.
+# First, without ttwsd, the report itself on two hand-written render logs:
+# the mapping and the acoustic error told apart, and a 6-column log (before
+# pts_host_ns) still read.
 #
-#   sync-live.sh BUILD_DIR RTCHECK_SO RTCHECK_SELFTEST [SCENARIO DURATION]
+#   sync-live.sh BUILD_DIR RTCHECK_SO RTCHECK_SELFTEST [SCENARIO DURATION
+#                [WARMUP_S]]
+#
+# WARMUP_S (whole seconds; default 0: the whole run is judged): frames of the first
+# WARMUP_S seconds are left out of every figure above, as the virtual
+# bench (tests/bench/sync.sh) leaves out its first 2 s. Not used by the
+# suite: the bounds hold from the first frame unless the lead decides
+# otherwise.
 set -euo pipefail
 BUILD=$1 SHIM=$(realpath "$2") SELFTEST=$(realpath "$3")
-SCENARIO=${4:-nominal} DURATION=${5:-10}
+SCENARIO=${4:-nominal} DURATION=${5:-10} WARMUP=${6:-0}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SIM=$BUILD/src/sim/ttws-earbud-sim
+FRAME_MS=10 # every scenario here: [run] frame_ms
+P99_MAX_US=20
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# report_check NAME EXPECTED_MAPPING_MAX EXPECTED_ACOUSTIC_MAX: --report on
+# $tmp/NAME.csv (render log) and $tmp/frames.csv.
+report_check() {
+	local out
+	out=$("$SIM" --report --render-log "$tmp/$1.csv" \
+		--frame-log "$tmp/frames.csv" --json | tail -n 1) ||
+		fail "report on the $1 log failed"
+	jq -e ".inter_ear_error_us.max == $2" <<<"$out" >/dev/null ||
+		fail "$1 log: mapping error is not $2 us: $out"
+	jq -e ".acoustic_error_us.max == $3" <<<"$out" >/dev/null ||
+		fail "$1 log: acoustic error is not $3 us: $out"
+	jq -e ".frames.both == 1" <<<"$out" >/dev/null ||
+		fail "$1 log: not one frame rendered by both: $out"
+}
+# Frame 0: the ears' clocks read pts 5 us apart (mapping), the sound
+# started 20 us apart (the left on its next sample). Frame 1 was late on
+# the right: in neither error.
+cat >"$tmp/frames.csv" <<'CSV'
+ear,seq,tx_host_ns,pts_ear_ns,naive_pts_ear_ns
+left,0,100,1000,1000
+right,0,100,1000,1000
+left,1,200,2000,2000
+right,1,200,2000,2000
+CSV
+cat >"$tmp/seven.csv" <<'CSV'
+ear,seq,pts_ear_ns,rx_ear_ns,render_host_ns,late,pts_host_ns
+left,0,1000,900,2020000,0,2000000
+right,0,1000,900,2000000,0,2005000
+left,1,2000,1900,3000000,0,3000000
+right,1,2000,2100,0,1,0
+CSV
+cut -d, -f1-6 "$tmp/seven.csv" >"$tmp/six.csv"
+report_check seven 5 20
+report_check six 20 20
 
 use_shim=1
 # Not ldd | grep -q: grep's early exit fails ldd under pipefail.
@@ -45,27 +98,51 @@ fi
 r=$(tail -n 1 "$tmp/out")
 echo "$r"
 j() { jq -r "$1" <<<"$r"; }
-
 for ear in left right; do
 	st=$(j ".ears.$ear.servo")
 	[[ $st == locked || $st == stable ]] || fail "$ear servo is $st"
 	[[ $(j ".ears.$ear.state") == streaming ]] || fail "$ear link not streaming"
 done
-min=$((DURATION * 100 * 8 / 10))
-((($(j .frames.rendered_left)) >= min)) || fail "left rendered $(j .frames.rendered_left) < $min"
-(($(j .frames.rendered_left) == $(j .frames.rendered_right))) || fail "ears rendered different counts"
-(($(j .frames.lost) == 0)) || fail "$(j .frames.lost) frames lost"
-(($(j .frames.late) == 0)) || fail "$(j .frames.late) frames late"
-awk -v p="$(j .inter_ear_error_us.p99)" 'BEGIN { exit !(p < 100) }' ||
-	fail "P99 inter-ear error $(j .inter_ear_error_us.p99) us"
+
+skip=$((WARMUP * 1000 / FRAME_MS))
+if ((skip > 0)); then
+	# The same logs, without the warm-up's frames.
+	"$SIM" --report --render-log "$tmp/run/render.csv" \
+		--frame-log "$tmp/run/frames.csv" --skip-frames "$skip" \
+		--json >"$tmp/report.txt" || fail "report failed"
+	r=$(tail -n 1 "$tmp/report.txt")
+	echo "after a ${WARMUP} s warm-up ($skip frames): $r"
+fi
+rl=$(j .frames.rendered_left) rr=$(j .frames.rendered_right)
+late=$(j .frames.late) lost=$(j .frames.lost)
+echo "$SCENARIO: P99 mapping $(j .inter_ear_error_us.p99) us," \
+	"acoustic $(j .acoustic_error_us.p99) us; rendered $rl/$rr," \
+	"late $late, lost $lost"
+# Every bound is checked and every miss named before failing.
+errs=()
+miss() { errs+=("$*"); }
+# 80 % of the frames of the run: the rest is connecting and locking.
+min=$(((DURATION - WARMUP) * 1000 * 8 / (FRAME_MS * 10)))
+((rl >= min)) || miss "left rendered $rl < $min"
+((lost == 0)) || miss "$lost frames lost"
+((late * 10000 <= rl + rr)) || miss "$late frames late of $((rl + rr)) rendered"
+((rl == rr)) || miss "ears rendered different counts ($rl/$rr)"
+[[ $(j .acoustic_error_us.p99) != null ]] || miss "no acoustic error in the report"
+awk -v p="$(j .inter_ear_error_us.p99)" -v m=$P99_MAX_US \
+	'BEGIN { exit !(p <= m) }' ||
+	miss "P99 inter-ear (mapping) error $(j .inter_ear_error_us.p99) us > $P99_MAX_US us"
 
 if ((use_shim)); then
 	cat "$tmp/rt.txt"
 	[[ $(count clock_gettime "$tmp/rt.txt") -ge 100 ]] ||
-		fail "the shim never saw the RT thread"
+		miss "the shim never saw the RT thread"
 	while read -r name n; do
 		[[ $name == clock_gettime ]] && continue
-		((n == 0)) || fail "RT thread called $name $n times in steady state"
+		((n == 0)) || miss "RT thread called $name $n times in steady state"
 	done <"$tmp/rt.txt"
 fi
-echo "sync-live: ok"
+if ((${#errs[@]})); then
+	printf 'FAIL: %s\n' "${errs[@]}" >&2
+	exit 1
+fi
+echo "sync-live $SCENARIO: ok"
