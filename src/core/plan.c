@@ -24,6 +24,9 @@
 /* The largest deliveries kept per window: enough for any budget a
  * five-minute hold gives (late_budget * frames, a handful). */
 #define PLAN_TOP 8
+/* Connection events a frame may wait before the first deliveries are
+ * seen (plan_set_interval()). */
+#define PLAN_START_EVENTS 4
 /* The fastest the delay comes down (ns per frame). */
 #define PLAN_SLEW_DOWN_MAX_NS (50 * NSEC_PER_USEC)
 
@@ -48,6 +51,8 @@ struct plan {
 	struct plan_win held[PLAN_HOLD_MAX];
 	uint32_t held_next;  /* slot of the next window to close */
 	uint64_t late;
+	uint64_t ci_ns;      /* the longest connection interval told */
+	bool observed;       /* a delivery or late frame seen */
 };
 
 void plan_config_default(struct plan_config *ret)
@@ -323,6 +328,7 @@ int plan_pts(struct plan *p, uint64_t n, const struct servo *s,
 
 void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
 {
+	p->observed = true;
 	hist_record(&p->window, delay_ns);
 	win_add(&p->cur, delay_ns);
 	/* Above what the target covers: up at once, not at the window's
@@ -332,8 +338,53 @@ void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
 	}
 }
 
+/* Shift every held delivery up by d (saturating). */
+static void shift_held(struct plan *p, uint64_t d)
+{
+	for (uint32_t i = 0; i <= p->cfg.hold_windows; i++) {
+		struct plan_win *w = i < p->cfg.hold_windows ? &p->held[i] :
+							       &p->cur;
+
+		for (unsigned j = 0; j < PLAN_TOP && w->top[j]; j++) {
+			w->top[j] = add_sat(w->top[j], d);
+		}
+	}
+}
+
+void plan_set_interval(struct plan *p, uint64_t ci_ns)
+{
+	uint64_t want;
+
+	if (ci_ns <= p->ci_ns) {
+		return;
+	}
+	if (!p->observed) {
+		/*
+		 * Nothing delivered yet, so nothing plays yet: start where a
+		 * frame that waits a whole interval for each of
+		 * PLAN_START_EVENTS events (lost tries) still makes it, at
+		 * once, no slew needed.
+		 */
+		want = clamp_delay(p, add_sat(PLAN_START_EVENTS * ci_ns,
+					      p->cfg.margin_ns));
+		p->delay_ns = MAX(p->delay_ns, want);
+		p->target_ns = MAX(p->target_ns, want);
+	} else if (p->ci_ns) {
+		/*
+		 * A connection update to a longer interval: every delivery
+		 * from now on may wait that much longer for its event, so
+		 * what the hold covers moves up by the difference now,
+		 * before the first frame comes late.
+		 */
+		shift_held(p, ci_ns - p->ci_ns);
+		raise_target(p);
+	}
+	p->ci_ns = ci_ns;
+}
+
 void plan_observe_late(struct plan *p, uint64_t late_ns)
 {
+	p->observed = true;
 	p->late++;
 	p->cur.late++;
 	/* It needed the delay plus its lateness: a delivery that long. */

@@ -109,6 +109,17 @@ void plan_observe_delivery(struct plan *p, uint64_t delay_ns);
  */
 void plan_observe_late(struct plan *p, uint64_t late_ns);
 
+/*
+ * A link runs at connection interval ci_ns (HELLO_ACK, a connection
+ * update). Only a longer interval than any told before counts: before
+ * any delivery was observed, the delay starts at once at
+ * 4 * ci_ns + margin (a frame may wait an interval for each of a few
+ * lost tries); later, everything the hold covers moves up by the
+ * difference and the target follows at once (a longer interval makes
+ * every frame wait longer for its event).
+ */
+void plan_set_interval(struct plan *p, uint64_t ci_ns);
+
 /* Frames reported late so far. */
 uint64_t plan_late(const struct plan *p);
 

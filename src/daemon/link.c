@@ -190,6 +190,7 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 	l->last_sample_ns = now_ns;
 	l->st.ci_us = a->ci_us ? a->ci_us : l->env.conf->servo.ci_us;
 	ci_ns = (uint64_t)l->st.ci_us * NSEC_PER_USEC;
+	plan_set_interval(l->env.plan, ci_ns);
 	/* The servo models connection events: give it the interval this
 	 * session actually runs at. */
 	link_each_servo(l, k) {
@@ -236,6 +237,7 @@ static void link_set_interval(struct link *l, uint32_t ci_us,
 	link_each_servo(l, k) {
 		servo_set_ci(l->kinds[k], ci_us);
 	}
+	plan_set_interval(l->env.plan, ci_ns);
 	probe_set_every(&l->probe,
 			probe_every_for_ci(l->env.conf->servo.probe_every_events,
 					   ci_ns));
