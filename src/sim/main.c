@@ -91,8 +91,8 @@ static void usage(FILE *f)
 	      "Options:\n"
 	      "  --scenario FILE        scenario (INI, see "
 	      "tests/scenarios/README.md)\n"
-	      "  --estimator NAME       naive, median-iir, ttws or all "
-	      "(default all)\n"
+	      "  --estimator NAME       naive, median-iir, ttws, lucky-pi or "
+	      "all (default all)\n"
 	      "  --duration S           seconds of audio (default: the "
 	      "scenario's)\n"
 	      "  --warmup S             leave the first S seconds out of "
@@ -320,7 +320,8 @@ static int parse_args(int argc, char **argv, struct sim_args *cli,
 			} else {
 				fprintf(stderr,
 					"ttws-earbud-sim: --estimator: '%s' is "
-					"not naive, median-iir, ttws or all\n",
+					"not naive, median-iir, ttws, lucky-pi "
+					"or all\n",
 					optarg);
 				return -EINVAL;
 			}

@@ -15,11 +15,11 @@ static const char *const json_names[SIMVIRT_ESTIMATORS] = {
 /* Both ears' share of one fate, and the delay, over the counted frames. */
 struct rep_fracs {
 	uint64_t counted; /* frames judged after the warm-up (per ear) */
-	double late;      /* fractions of 2 * counted; NAN if none counted */
+	double late; /* fractions of 2 * counted; NAN if none counted */
 	double lost;
 	double unsent;
-	double delay_ms;  /* mean over the counted frames; NAN if none */
-	double delay_max_ms;
+	double delay_ms; /* mean over the counted frames; NAN if none */
+	double delay_max_ms; /* over the counted frames; NAN if none */
 	double delay_end_ms;
 };
 
@@ -38,12 +38,13 @@ static void rep_fracs_of(const struct simvirt_estimator *e,
 		.lost = NAN,
 		.unsent = NAN,
 		.delay_ms = NAN,
-		.delay_max_ms = (double)e->delay_max_ns / 1e6,
+		.delay_max_ms = NAN,
 		.delay_end_ms = (double)e->delay_ns / 1e6,
 	};
 	if (counted == 0) {
 		return;
 	}
+	ret->delay_max_ms = (double)e->delay_max_ns / 1e6;
 	ret->late = (double)(l->late + r->late) / both;
 	ret->lost = (double)(l->lost + r->lost) / both;
 	ret->unsent = (double)(l->unsent + r->unsent) / both;
@@ -163,8 +164,7 @@ static void json_estimator(FILE *f, const struct simvirt_result *res,
 	json_num(f, "delay_max_ms", fr.delay_max_ms, 4);
 	if (e->kind == SERVO_TTWS) {
 		if (relock_of(e, &relock)) {
-			json_num(f, "relock_s", relock < 0 ? NAN : relock,
-				 3);
+			json_num(f, "relock_s", relock < 0 ? NAN : relock, 3);
 		}
 		if (render_on_grid(&res->scenario)) {
 			json_us(f, "acoustic_p99_us", &e->acoustic, 99.0);
@@ -175,13 +175,11 @@ static void json_estimator(FILE *f, const struct simvirt_result *res,
 
 void simreport_json(FILE *f, const struct simvirt_result *res)
 {
+	double fixed_ms = res->options.fixed_delay_ms;
+
 	fputs("{\"scenario\":", f);
 	json_str(f, res->scenario.name);
-	json_num(f, "fixed_delay_ms",
-		 res->options.fixed_delay_ms > 0.0 ?
-			 res->options.fixed_delay_ms :
-			 NAN,
-		 4);
+	json_num(f, "fixed_delay_ms", fixed_ms > 0.0 ? fixed_ms : NAN, 4);
 	for (int k = 0; k < SIMVIRT_ESTIMATORS; k++) {
 		if (res->est[k].enabled) {
 			json_estimator(f, res, &res->est[k]);

@@ -23,7 +23,8 @@
  * ear), printed with 9 significant digits so that two runs of the same
  * length compare exactly as their counts do; null if nothing was
  * counted. delay_ms: the plan's presentation delay averaged over the
- * counted frames; delay_max_ms its largest (ms, 4 decimals).
+ * counted frames; delay_max_ms its largest (ms, 4 decimals; both null
+ * if nothing was counted).
  *
  * ttws only: relock_s is present when an ear's link dropped or its
  * earbud froze: the slowest ear's relock time (s), null if the error
