@@ -163,8 +163,10 @@ const char *conf_validate(const struct conf *c)
 	}
 	if (strcmp(c->servo.estimator, "ttws") != 0 &&
 	    strcmp(c->servo.estimator, "naive") != 0 &&
-	    strcmp(c->servo.estimator, "median-iir") != 0) {
-		return "[servo] estimator: must be ttws, naive or median-iir";
+	    strcmp(c->servo.estimator, "median-iir") != 0 &&
+	    strcmp(c->servo.estimator, "lucky-pi") != 0) {
+		return "[servo] estimator: must be ttws, naive, median-iir or "
+		       "lucky-pi";
 	}
 	for (e = 0; e < CONF_N_EARS; e++) {
 		const struct conf_link *l = &c->link[e];

@@ -91,7 +91,7 @@ struct conf {
 		uint32_t tone_hz[CONF_N_EARS];
 	} stream;
 	struct {
-		char estimator[16];     /* naive | median-iir | ttws */
+		char estimator[16];     /* naive|median-iir|ttws|lucky-pi */
 		uint64_t resync_threshold_ns;
 		uint64_t holdover_ns;
 		uint32_t probe_every_events; /* 1..3 */
@@ -145,7 +145,7 @@ int conf_check(const struct conf *c, char *err, size_t err_size);
 struct conf_key_info {
 	char name[CONF_NAME_MAX];
 	char value[CONF_VALUE_MAX]; /* as the file would spell it */
-	char range[CONF_RANGE_MAX]; /* "[0, 99]", "ttws|naive|median-iir" */
+	char range[CONF_RANGE_MAX]; /* "[0, 99]", "ttws|naive|..." */
 	enum conf_apply apply;
 };
 

@@ -144,7 +144,7 @@ static void conf_format_range(const struct conf_key *k, char *buf,
 		if (strcmp(k->key, "backend") == 0) {
 			snprintf(buf, size, "auto|io_uring|epoll");
 		} else if (strcmp(k->key, "estimator") == 0) {
-			snprintf(buf, size, "ttws|naive|median-iir");
+			snprintf(buf, size, "ttws|naive|median-iir|lucky-pi");
 		} else {
 			snprintf(buf, size, "text, at most %zu bytes",
 				 k->size - 1);

@@ -14,18 +14,17 @@
  *    within max(2 us + 2 res, q - floor) of it, q the LP_GATE_K-th
  *    quickest. Everything else is gated.
  * 2. Frequency: a weighted least-squares fit of the lucky offsets against
- *    host time over the last LP_SPAN_NS, after chrony's sourcestats.c
+ *    host time over at most LP_SPAN_NS, after chrony's sourcestats.c
  *    (SST_DoNewRegression) and regress.c (RGR_FindBestRegression): the
- *    weight falls with the delay above the floor, and a runs test on the
- *    signs of the residuals drops the oldest points until the rest look
- *    like noise around a line, so a frequency change shortens the window
- *    by itself.
+ *    weight falls with the delay above the floor, and the oldest points
+ *    go while the residuals say the frequency changed
+ *    (servo_lucky_fit.c).
  * 3. Phase: a PI loop on the residuals of the lucky offsets with the
  *    fitted frequency as feed-forward, after linuxptp's pi.c with its
  *    default gains (kp 0.7 s^-0.3 capped at 0.7 per sample, ki 0.3 s^0.4
  *    capped at 0.3 per sample: pi_proportional_scale/_exponent/_norm_max
- *    and the pi_integral_ ones) scaled to the measured interval between
- *    lucky samples.
+ *    and the pi_integral_ ones, HWTS_KP_SCALE/HWTS_KI_SCALE) scaled to the
+ *    measured interval between lucky samples.
  *
  * Like the other baselines it maps to the NTP midpoint, so a path whose
  * quickest forward and reverse legs differ keeps half that difference in
@@ -35,29 +34,45 @@
 #include <stdlib.h>
 
 #include "core/macro.h"
+#include "core/servo_lucky_fit.h"
 #include "core/servo_private.h"
 
-/* Delay window (exchanges) and the gate's quantile in it (1/8). */
+/*
+ * Delay window (exchanges) and the gate's quantile in it: the second
+ * quickest of 32. With one-sided jitter whose density grows from zero
+ * at the floor (two exponential legs) the quantile hardly matters: from
+ * the 1st to the 8th quickest, the P99 on test-servo-lucky.c's link
+ * stays between 2.4 and 3 us. With the uniform wait for a BLE connection
+ * event the error grows with it: on test-servo.c's 30 ms scenario the
+ * inter-ear P99 is 250 us at the 2nd and 2.2 ms at the 4th.
+ */
 #define LP_DWIN 32
-#define LP_GATE_K 4
+#define LP_GATE_K 2
+/* Below this many delays in the window nothing counts as lucky (the
+ * phase seeds from the quickest exchange so far instead). */
+#define LP_DWIN_MIN 8
 /* The narrowest lucky band above the floor, ns (before 2 res). */
 #define LP_GATE_MIN_NS 2000.0
-/* Lucky exchanges kept for the fit: at most this many, this recent. */
+/*
+ * Lucky exchanges kept for the fit: at most this many, this recent. A
+ * 30 ms link yields a couple per second, whose rate needs a minute; a
+ * change of frequency cuts the window (servo_lucky_fit.c).
+ */
 #define LP_RING 256
-#define LP_SPAN_NS (10.0 * NSEC_PER_SEC)
-/* The runs test never cuts the fit below this many points. */
-#define LP_FIT_MIN 8
-/* Lucky exchanges before a lock (with no rate prior), before outlier
- * verdicts, and over which the phase re-seeds from a quicker one. */
+#define LP_SPAN_NS (60.0 * NSEC_PER_SEC)
+/* Exchanges before a lock (the quickest of them sets the phase); lucky
+ * ones before outlier verdicts, and over which the phase re-seeds from a
+ * quicker one. */
 #define LP_LOCK_N 4
 #define LP_FRESH_N 16
 #define LP_ACQ_N 8
-/* chrony's SD_TO_DIST_RATIO: delay spread per unit of offset sd. */
-#define LP_SD_TO_DELAY 0.7
 /* The integrator is held inside this many sigmas of the feed-forward,
  * and inside twice the +-50 ppm of a crystal. */
 #define LP_I_SIGMAS 3.0
 #define LP_FREQ_MAX 100e-6
+/* The long-term delay floor: the least delay of the last 8 blocks of 2 s. */
+#define LP_FLOOR_BLOCKS 8
+#define LP_FLOOR_BLOCK_NS (2 * NSEC_PER_SEC)
 /* A reconnect keeps the rate as a +-2 ppm prior, as SERVO_TTWS. */
 #define LP_PRIOR_SD_RESET 2e-6
 /* STABLE once the rate is known to this (one sigma) and the phase to
@@ -74,15 +89,6 @@ struct lp_point {
 	double delay;  /* round trip, ns */
 };
 
-struct lp_fit {
-	bool ok;
-	unsigned n;	 /* points the runs test kept */
-	double slope;	 /* d offset / d host */
-	double slope_sd; /* its standard error */
-	double point_sd; /* sd of a typical lucky offset around the line, ns */
-	double a;
-};
-
 struct servo_lucky_pi {
 	struct servo servo;
 	/* Delays (ns) of the last LP_DWIN valid exchanges, lucky or not. */
@@ -90,16 +96,22 @@ struct servo_lucky_pi {
 	double dtmp[LP_DWIN];
 	unsigned dhead;
 	unsigned dcount;
+	/* Least delay (ns) per block of LP_FLOOR_BLOCK_NS, a ring. */
+	double fblock[LP_FLOOR_BLOCKS];
+	unsigned fcur;
+	uint64_t fblock_start;
+	bool have_fblock;
 	/* Lucky exchanges, a ring; ring[rhead] is the next slot. */
 	struct lp_point ring[LP_RING];
 	unsigned rhead;
 	unsigned rcount;
-	/* Fit scratch, oldest first. */
+	/* Fit input and scratch, oldest first. */
 	double fx[LP_RING];
 	double fy[LP_RING];
+	double fd[LP_RING];
 	double fw[LP_RING];
 	double ftmp[LP_RING];
-	struct lp_fit fit;
+	struct servo_lucky_fit fit;
 	/*
 	 * Offsets are kept relative to the first one since the last reset,
 	 * so the doubles hold small numbers whatever the clock origins.
@@ -110,11 +122,13 @@ struct servo_lucky_pi {
 	bool have_phase;
 	uint64_t ref_host;
 	double phase;
-	double freq_ff; /* the fit, pulled towards the prior */
-	double freq_i;	/* the PI integrator */
-	double tau_ns;	/* mean interval between accepted samples, ns */
+	double freq_ff;	   /* the fit, pulled towards the prior */
+	double freq_i;	   /* the PI integrator */
+	double freq_i_var; /* its mean square, the rate error it adds */
+	double tau_ns;	   /* mean interval between accepted samples, ns */
 	double seed_delay;
 	unsigned accepted; /* since the last reset or step */
+	unsigned seen;	   /* exchanges since the last reset or step */
 	unsigned lock_n;
 	/* The rate before any fit: 0 +- 50 ppm, or the last one. */
 	double prior_rate;
@@ -136,13 +150,15 @@ static void lp_clear_phase(struct servo_lucky_pi *l)
 {
 	l->rhead = 0;
 	l->rcount = 0;
-	l->fit = (struct lp_fit){0};
+	l->fit = (struct servo_lucky_fit){0};
 	l->have_base = false;
 	l->have_phase = false;
 	l->freq_ff = l->prior_rate;
 	l->freq_i = 0;
+	l->freq_i_var = 0;
 	l->tau_ns = 0;
 	l->accepted = 0;
+	l->seen = 0;
 }
 
 static void lp_reset(struct servo *s)
@@ -156,6 +172,8 @@ static void lp_reset(struct servo *s)
 	}
 	l->dhead = 0;
 	l->dcount = 0;
+	l->have_fblock = false;
+	l->fcur = 0;
 	lp_clear_phase(l);
 	l->lock_n = LP_LOCK_N;
 }
@@ -174,36 +192,33 @@ static void lp_step(struct servo *s)
 	l->prior_sd = MAX(s->model.rate_sd, 0.05e-6);
 	lp_clear_phase(l);
 	l->lock_n = 1;
-}
-
-static void lp_set_clock_res(struct servo *s)
-{
-	/* The gate reads s->clock_res_ns on every sample. */
-	(void)s;
+	s->model.settled = false;
 }
 
 /* Round trip minus the earbud's turnaround, both in host ns. */
 static double lp_delay(const struct servo_lucky_pi *l,
 		       const struct servo_sync *x)
 {
-	double rate = l->servo.model.valid ? l->servo.model.rate : l->prior_rate;
+	double rate =
+	    l->servo.model.valid ? l->servo.model.rate : l->prior_rate;
 	double rtt = (double)servo_diff(x->t4_host, x->t1_host);
 	double turn = (double)servo_diff(x->t3_ear, x->t2_ear);
 
 	return rtt - turn / (1.0 + rate);
 }
 
-/* Floor of the delay window and the lucky band above it (ns). */
-static void lp_gate(struct servo_lucky_pi *l, double d, double *ret_floor,
+/*
+ * Floor of the delay window and the lucky band above it (ns); false
+ * while the window holds too few delays to tell a lucky exchange.
+ */
+static bool lp_gate(struct servo_lucky_pi *l, double *ret_floor,
 		    double *ret_band)
 {
-	double res = (double)l->servo.clock_res_ns, floor = d, q;
+	double res = (double)l->servo.clock_res_ns, floor = INFINITY, q;
 	unsigned k;
 
-	if (l->dcount == 0) {
-		*ret_floor = d;
-		*ret_band = INFINITY;
-		return;
+	if (l->dcount < LP_DWIN_MIN) {
+		return false;
 	}
 	for (unsigned i = 0; i < l->dcount; i++) {
 		floor = MIN(floor, l->dwin[i]);
@@ -215,6 +230,7 @@ static void lp_gate(struct servo_lucky_pi *l, double d, double *ret_floor,
 	/* Each of t2, t3 is off by up to res/2 after servo.c's correction
 	 * (with the truncation a whole tick), so a delay by up to 2 res. */
 	*ret_band = MAX(LP_GATE_MIN_NS + 2.0 * res, q - floor);
+	return true;
 }
 
 static void lp_push_delay(struct servo_lucky_pi *l, double d)
@@ -222,6 +238,46 @@ static void lp_push_delay(struct servo_lucky_pi *l, double d)
 	l->dwin[l->dhead] = d;
 	l->dhead = (l->dhead + 1) % LP_DWIN;
 	l->dcount = MIN(l->dcount + 1, LP_DWIN);
+}
+
+/*
+ * The long-term floor, for the outlier test only: a window of LP_DWIN
+ * exchanges can lack a quick one for a while (on a BLE link its floor is
+ * about a connection interval over LP_DWIN above the path's), and an
+ * offset is within half its delay above the path's floor of the truth.
+ */
+static void lp_push_floor(struct servo_lucky_pi *l, uint64_t h, double d)
+{
+	if (!l->have_fblock) {
+		l->have_fblock = true;
+		l->fblock_start = h;
+		for (unsigned i = 0; i < LP_FLOOR_BLOCKS; i++) {
+			l->fblock[i] = INFINITY;
+		}
+	}
+	for (unsigned i = 0;
+	     i < LP_FLOOR_BLOCKS &&
+	     servo_diff(h, l->fblock_start) >= (int64_t)LP_FLOOR_BLOCK_NS;
+	     i++) {
+		l->fcur = (l->fcur + 1) % LP_FLOOR_BLOCKS;
+		l->fblock[l->fcur] = INFINITY;
+		l->fblock_start += LP_FLOOR_BLOCK_NS;
+	}
+	if (servo_diff(h, l->fblock_start) >= (int64_t)LP_FLOOR_BLOCK_NS) {
+		/* A long silence: everything was cleared, start here. */
+		l->fblock_start = h;
+	}
+	l->fblock[l->fcur] = MIN(l->fblock[l->fcur], d);
+}
+
+static double lp_floor_long(const struct servo_lucky_pi *l)
+{
+	double f = INFINITY;
+
+	for (unsigned i = 0; i < LP_FLOOR_BLOCKS; i++) {
+		f = MIN(f, l->fblock[i]);
+	}
+	return f;
 }
 
 /* Offset the model predicts at host h (ear - host - base, ns). */
@@ -232,129 +288,40 @@ static double lp_predict(const struct servo_lucky_pi *l, uint64_t h)
 }
 
 /*
- * Weighted least squares of y on x over points [0, n): intercept at x = 0
- * and slope; *ret_sxx and *ret_w the weighted spread and weight sum.
+ * The frequency fit: the lucky offsets against host time, as chrony's
+ * regression (sourcestats.c, regress.c), with the window shortened by a
+ * runs test and by a bias of the newest points.
  */
-struct lp_wls {
-	double a, b, sxx, w, xbar;
-};
-
-static struct lp_wls lp_wls(const double *x, const double *y,
-			    const double *w, unsigned n)
-{
-	struct lp_wls f = {0};
-	double sx = 0, sy = 0, sxy = 0, ybar;
-
-	for (unsigned i = 0; i < n; i++) {
-		f.w += w[i];
-		sx += w[i] * x[i];
-		sy += w[i] * y[i];
-	}
-	f.xbar = sx / f.w;
-	ybar = sy / f.w;
-	for (unsigned i = 0; i < n; i++) {
-		double dx = x[i] - f.xbar;
-
-		f.sxx += w[i] * dx * dx;
-		sxy += w[i] * dx * (y[i] - ybar);
-	}
-	f.b = f.sxx > 0 ? sxy / f.sxx : 0;
-	f.a = ybar - f.b * f.xbar;
-	return f;
-}
-
-/*
- * Wald-Wolfowitz runs test, one-sided at 5 %: too few runs of equal
- * residual signs for their numbers means the residuals follow a curve,
- * not noise (chrony uses a table of the same critical values).
- */
-static bool lp_too_few_runs(const struct lp_wls *f, const double *x,
-			    const double *y, unsigned n)
-{
-	unsigned runs = 1, pos = 0;
-	bool last = false;
-	double m = n, mu, var;
-
-	for (unsigned i = 0; i < n; i++) {
-		bool p = y[i] - f->a - f->b * x[i] >= 0;
-
-		pos += p;
-		runs += i > 0 && p != last;
-		last = p;
-	}
-	if (pos == 0 || pos == n) {
-		return n > 2;
-	}
-	mu = 1.0 + 2.0 * pos * (m - pos) / m;
-	var = (mu - 1.0) * (mu - 2.0) / (m - 1.0);
-	return (double)runs < mu - 1.645 * sqrt(var);
-}
-
 static void lp_fit(struct servo_lucky_pi *l)
 {
-	unsigned n = l->rcount, start = 0, m;
+	unsigned n = l->rcount;
 	unsigned first = (l->rhead + LP_RING - n) % LP_RING;
 	uint64_t h0 = l->ring[(l->rhead + LP_RING - 1) % LP_RING].host;
-	double floor = INFINITY, scale, ss = 0;
-	struct lp_wls f;
+	struct servo_lucky_fit f;
 
-	l->fit.ok = false;
-	if (n < 3) {
-		return;
-	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct lp_point *p = &l->ring[(first + i) % LP_RING];
 
 		l->fx[i] = (double)servo_diff(p->host, h0);
 		l->fy[i] = p->offset;
-		l->fw[i] = p->delay;
-		floor = MIN(floor, p->delay);
+		l->fd[i] = p->delay;
 	}
-	/*
-	 * chrony's weights: a point's sd grows by one unit per scale of
-	 * delay above the floor, scale the median excess over 0.7.
-	 */
-	for (unsigned i = 0; i < n; i++) {
-		l->ftmp[i] = l->fw[i] - floor;
+	servo_lucky_fit(l->fx, l->fy, l->fd, n,
+			LP_GATE_MIN_NS + (double)l->servo.clock_res_ns,
+			lp_floor_long(l), l->fw, l->ftmp, &f);
+	l->fit = f;
+	if (f.ok) {
+		/*
+		 * What the tests cut goes for good, as chrony's
+		 * prune_register(): else the window would grow back over an
+		 * old frequency as new points arrive, diluting the new one.
+		 */
+		l->rcount = f.n;
 	}
-	scale = servo_select(l->ftmp, n, n / 2) / LP_SD_TO_DELAY;
-	scale = MAX(scale, LP_GATE_MIN_NS + (double)l->servo.clock_res_ns);
-	for (unsigned i = 0; i < n; i++) {
-		double u = 1.0 + (l->fw[i] - floor) / scale;
-
-		l->fw[i] = 1.0 / (u * u);
-	}
-	for (;;) {
-		m = n - start;
-		f = lp_wls(l->fx + start, l->fy + start, l->fw + start, m);
-		if (m <= LP_FIT_MIN ||
-		    !lp_too_few_runs(&f, l->fx + start, l->fy + start, m)) {
-			break;
-		}
-		start += MAX(1u, m / 16);
-	}
-	if (f.sxx <= 0 || m < 3) {
-		return;
-	}
-	for (unsigned i = start; i < n; i++) {
-		double r = l->fy[i] - f.a - f.b * l->fx[i];
-
-		ss += l->fw[i] * r * r;
-	}
-	ss /= (double)(m - 2);
-	l->fit.ok = true;
-	l->fit.n = m;
-	l->fit.slope = f.b;
-	l->fit.a = f.a;
-	l->fit.slope_sd = sqrt(ss / f.sxx);
-	/* A typical point's variance: ss per unit weight over the mean
-	 * weight (chrony's est_var). */
-	l->fit.point_sd = sqrt(ss * (double)m / f.w);
 }
 
 /* The fitted rate, pulled towards the prior by their precisions. */
-static double lp_rate_estimate(const struct servo_lucky_pi *l,
-			       double *ret_sd)
+static double lp_rate_estimate(const struct servo_lucky_pi *l, double *ret_sd)
 {
 	double pp = 1.0 / (l->prior_sd * l->prior_sd), fp;
 
@@ -367,8 +334,7 @@ static double lp_rate_estimate(const struct servo_lucky_pi *l,
 	return (l->prior_rate * pp + l->fit.slope * fp) / (pp + fp);
 }
 
-static void lp_seed(struct servo_lucky_pi *l, uint64_t h, double off,
-		    double d)
+static void lp_seed(struct servo_lucky_pi *l, uint64_t h, double off, double d)
 {
 	l->have_phase = true;
 	l->ref_host = h;
@@ -403,9 +369,9 @@ static void lp_clamp_integrator(struct servo_lucky_pi *l)
 }
 
 /* One PI step on the residual of an accepted offset at host h. */
-static void lp_pi(struct servo_lucky_pi *l, uint64_t h, double off)
+static void lp_pi(struct servo_lucky_pi *l, uint64_t h, double measured)
 {
-	double p = lp_predict(l, h), r = off - p, kp, ki;
+	double p = lp_predict(l, h), r = measured - p, kp, ki;
 
 	if (l->tau_ns <= 0) {
 		/* Two exchanges with one midpoint: nothing to learn. */
@@ -421,6 +387,7 @@ static void lp_pi(struct servo_lucky_pi *l, uint64_t h, double off)
 	l->ref_host = h;
 	l->freq_i += ki * r / l->tau_ns;
 	lp_clamp_integrator(l);
+	l->freq_i_var += (l->freq_i * l->freq_i - l->freq_i_var) / 16;
 }
 
 /*
@@ -462,19 +429,24 @@ static void lp_push_point(struct servo_lucky_pi *l, uint64_t h, double off,
 static void lp_publish(struct servo_lucky_pi *l)
 {
 	struct servo_model *m = &l->servo.model;
-	double rate_sd, kp, ki, var;
+	double rate_sd, kp, ki, var, hyst;
 
-	m->valid = l->have_phase && l->accepted >= l->lock_n;
+	m->valid = l->have_phase && l->seen >= l->lock_n;
 	if (!l->have_phase) {
 		m->settled = false;
 		return;
 	}
 	l->freq_ff = lp_rate_estimate(l, &rate_sd);
 	m->ref_host = l->ref_host;
-	m->ref_ear = l->ref_host + (uint64_t)l->base +
-		     (uint64_t)llround(l->phase);
+	m->ref_ear =
+	    l->ref_host + (uint64_t)l->base + (uint64_t)llround(l->phase);
 	m->rate = l->freq_ff + l->freq_i;
-	m->rate_sd = rate_sd;
+	/*
+	 * The integrator moves the rate off the fit by noise as much as by
+	 * information; count its mean square as error, or the status (and
+	 * a holdover that trusts it) would promise several times too much.
+	 */
+	m->rate_sd = sqrt(rate_sd * rate_sd + l->freq_i_var);
 	/*
 	 * The phase is an exponential average of the lucky offsets with
 	 * gain kp: variance kp / (2 - kp) of a point's, from the fit's
@@ -487,9 +459,12 @@ static void lp_publish(struct servo_lucky_pi *l)
 	} else {
 		m->offset_sd_ns = l->seed_delay / 2;
 	}
+	/* Leaving STABLE takes twice the error entering it did, so that
+	 * the state does not flap with the noise of the estimate. */
+	hyst = m->settled ? 2.0 : 1.0;
 	m->settled = m->valid && l->fit.ok && l->fit.n >= LP_FRESH_N &&
-		     m->rate_sd < LP_SETTLED_RATE_SD &&
-		     m->offset_sd_ns < LP_SETTLED_SD_NS;
+		     m->rate_sd < hyst * LP_SETTLED_RATE_SD &&
+		     m->offset_sd_ns < hyst * LP_SETTLED_SD_NS;
 }
 
 /*
@@ -505,14 +480,14 @@ static void lp_accept(struct servo_lucky_pi *l, uint64_t h, double off,
 		      double d, bool lucky)
 {
 	double before = l->freq_ff, sd;
-	bool seed = !l->have_phase ||
+	bool seed = !l->have_phase || !lucky ||
 		    (l->accepted < LP_ACQ_N && d < l->seed_delay);
 
 	if (l->have_phase) {
 		double dt = (double)servo_diff(h, l->ref_host);
 
-		l->tau_ns = l->tau_ns > 0 ? l->tau_ns + (dt - l->tau_ns) / 8
-					  : dt;
+		l->tau_ns =
+		    l->tau_ns > 0 ? l->tau_ns + (dt - l->tau_ns) / 8 : dt;
 	}
 	if (seed) {
 		lp_seed(l, h, off, d);
@@ -535,16 +510,17 @@ static enum servo_verdict lp_sample(struct servo *s, const struct servo_sync *x,
 {
 	struct servo_lucky_pi *l = to_lp(s);
 	uint64_t h = servo_ntp_midpoint(x);
-	double d = lp_delay(l, x), floor, band, excess, off;
+	double d = lp_delay(l, x), floor = 0, band = 0, off, floor_long;
+	bool judged;
 
 	*ret_residual_ns = 0;
+	l->seen++;
 	if (!l->have_base) {
 		l->have_base = true;
 		l->base = servo_ntp_offset(x);
 	}
 	off = (double)(servo_ntp_offset(x) - l->base);
-	lp_gate(l, d, &floor, &band);
-	excess = MAX(0.0, d - floor);
+	judged = lp_gate(l, &floor, &band);
 	/*
 	 * Every exchange's delay counts for the floor, outliers too: a step
 	 * of the earbud clock moves t2 and t3 alike and leaves the delay
@@ -553,11 +529,13 @@ static enum servo_verdict lp_sample(struct servo *s, const struct servo_sync *x,
 	 * correction.
 	 */
 	lp_push_delay(l, d);
+	lp_push_floor(l, h, d);
+	floor_long = lp_floor_long(l);
 	if (l->have_phase) {
 		double r = off - lp_predict(l, h);
-		double tol = (double)s->cfg.resync_threshold_ns +
-			     3.0 * s->model.offset_sd_ns +
-			     (double)s->clock_res_ns;
+		double tol =
+		    (double)s->cfg.resync_threshold_ns + l->fit.max_excess / 2 +
+		    3.0 * s->model.offset_sd_ns + (double)s->clock_res_ns;
 
 		*ret_residual_ns = llround(r);
 		/*
@@ -567,24 +545,33 @@ static enum servo_verdict lp_sample(struct servo *s, const struct servo_sync *x,
 		 * uncertainty, disagrees whatever its luck.
 		 */
 		if (s->model.valid && l->accepted >= LP_FRESH_N &&
-		    fabs(r) > excess / 2 + tol) {
+		    fabs(r) > (d - floor_long) / 2 + tol) {
 			return SERVO_OUTLIER;
 		}
 	}
-	if (l->have_phase && (servo_diff(h, l->ref_host) < 0 || excess > band)) {
-		/* Out of host order, or unlucky. */
-		return SERVO_GATED;
+	if (l->have_phase && servo_diff(h, l->ref_host) < 0) {
+		return SERVO_GATED; /* out of host order */
 	}
-	lp_accept(l, h, off, d, excess <= band);
-	return SERVO_ACCEPT;
+	if (judged && d - floor <= band) {
+		lp_accept(l, h, off, d, true);
+		return SERVO_ACCEPT;
+	}
+	/*
+	 * Unlucky, or no window to tell yet. With no phase at all (the
+	 * start, a step) any exchange seeds it; while the window fills the
+	 * quickest so far re-seeds it, as the NTP clock filter picks the
+	 * least-delay sample of the last eight.
+	 */
+	if (!l->have_phase || (!judged && d < l->seed_delay)) {
+		lp_accept(l, h, off, d, false);
+		return SERVO_ACCEPT;
+	}
+	return SERVO_GATED;
 }
 
 static const struct servo_ops lucky_pi_ops = {
-    .free = lp_free,
-    .reset = lp_reset,
-    .sample = lp_sample,
-    .step = lp_step,
-    .set_clock_res = lp_set_clock_res,
+    .free = lp_free, .reset = lp_reset, .sample = lp_sample, .step = lp_step,
+    /* No set_clock_res: the gate reads s->clock_res_ns on every sample. */
 };
 
 struct servo *servo_lucky_pi_new(const struct servo_config *cfg)

@@ -167,7 +167,7 @@ static void conf_get_by_name(void **state)
 	assert_string_equal(ki.name, "servo.estimator");
 	assert_string_equal(ki.value, "ttws");
 	assert_int_equal(ki.apply, CONF_LIVE);
-	assert_string_equal(ki.range, "ttws|naive|median-iir");
+	assert_string_equal(ki.range, "ttws|naive|median-iir|lucky-pi");
 	assert_int_equal(conf_get(&c, "stream.delay_ms", &ki), 0);
 	assert_string_equal(ki.value, "40");
 	assert_string_equal(ki.range, "[1, 2000]");
@@ -221,7 +221,13 @@ static void conf_set_by_name(void **state)
 	assert_int_equal(conf_set(&c, "servo.estimator", "kalman", &n, err,
 				  sizeof(err)),
 			 -EINVAL);
-	assert_non_null(strstr(err, "must be ttws, naive or median-iir"));
+	assert_non_null(
+	    strstr(err, "must be ttws, naive, median-iir or lucky-pi"));
+	/* The fourth estimator is accepted. */
+	assert_int_equal(conf_set(&c, "servo.estimator", "lucky-pi", &n, err,
+				  sizeof(err)),
+			 0);
+	assert_string_equal(n.servo.estimator, "lucky-pi");
 	assert_int_equal(conf_set(&c, "servo.bogus", "1", &n, err,
 				  sizeof(err)),
 			 -ENOENT);
