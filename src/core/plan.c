@@ -8,9 +8,10 @@
  * durations of the Bluetooth LC3 specification 1.0) and frame 10^9 is exactly
  * 7.5 * 10^15 ns after frame 0.
  *
- * The adaptive delay only ever changes through slew_to(), by at most
- * max_slew_ns per frame, so a new window estimate never makes a jump in
- * the presentation times both ears are given.
+ * While playing the adaptive delay only changes through slew_to(), by at
+ * most max_slew_up_ns (up) or the down rate per frame, so a new estimate
+ * never makes a jump in the presentation times both ears are given; only
+ * plan_set_interval() sets it directly, before anything was delivered.
  */
 
 #include <errno.h>
@@ -51,6 +52,10 @@ struct plan {
 	struct plan_win held[PLAN_HOLD_MAX];
 	uint32_t held_next;  /* slot of the next window to close */
 	uint64_t late;
+	/* The closed windows merged: their largest deliveries, how many
+	 * deliveries and late frames (held_sum()). */
+	uint64_t held_best[PLAN_TOP];
+	uint64_t held_n, held_late;
 	uint64_t ci_ns;      /* the longest connection interval told */
 	bool observed;       /* a delivery or late frame seen */
 };
@@ -103,7 +108,8 @@ static uint64_t target_at(const struct plan *p, uint64_t n, uint64_t delay)
 	return add_sat(add_sat(p->t0_ns, n * p->cfg.frame_ns), delay);
 }
 
-/* Advance the applied delay to frame n, max_slew_ns per frame. */
+/* Advance the applied delay to frame n: up at max_slew_up_ns per frame,
+ * down at max_slew_ns (faster when far above the target). */
 static void slew_to(struct plan *p, uint64_t n)
 {
 	uint64_t steps, diff, slew = p->cfg.max_slew_ns;
@@ -180,21 +186,33 @@ static void win_merge(uint64_t *best, const struct plan_win *w)
  */
 static uint64_t held_delivery(const struct plan *p)
 {
-	uint64_t best[PLAN_TOP] = { 0 }, n = p->cur.count, late = p->cur.late;
-	uint64_t allowed, k;
+	uint64_t best[PLAN_TOP], n = p->held_n + p->cur.count;
+	uint64_t late = p->held_late + p->cur.late, allowed, k;
 
+	/* The closed windows' merge is kept (held_sum()); only the current
+	 * window joins it here: O(PLAN_TOP^2) per call. */
+	memcpy(best, p->held_best, sizeof(best));
 	win_merge(best, &p->cur);
-	for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
-		n += p->held[i].count;
-		late += p->held[i].late;
-		win_merge(best, &p->held[i]);
-	}
 	allowed = (uint64_t)(p->cfg.late_budget * (double)n);
 	k = allowed > late ? MIN(allowed - late, PLAN_TOP - 1) : 0;
 	while (k > 0 && best[k] == 0) {
 		k--;
 	}
 	return best[k];
+}
+
+/* Re-merge the closed windows (when one closes or all shift: once a
+ * window at most, O(hold_windows * PLAN_TOP^2)). */
+static void held_sum(struct plan *p)
+{
+	memset(p->held_best, 0, sizeof(p->held_best));
+	p->held_n = 0;
+	p->held_late = 0;
+	for (uint32_t i = 0; i < p->cfg.hold_windows; i++) {
+		p->held_n += p->held[i].count;
+		p->held_late += p->held[i].late;
+		win_merge(p->held_best, &p->held[i]);
+	}
 }
 
 /*
@@ -216,6 +234,7 @@ static void close_window(struct plan *p)
 	p->held[p->held_next] = p->cur;
 	p->held_next = (p->held_next + 1) % p->cfg.hold_windows;
 	memset(&p->cur, 0, sizeof(p->cur));
+	held_sum(p);
 	/* This window had deliveries, so 0 means every held one was 0 ns
 	 * (top[] keeps no zeros): margin alone, not "keep the target". */
 	p->target_ns = target_of(p, held_delivery(p));
@@ -332,8 +351,10 @@ void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
 	hist_record(&p->window, delay_ns);
 	win_add(&p->cur, delay_ns);
 	/* Above what the target covers: up at once, not at the window's
-	 * end (by then a frame may have missed its time). */
-	if (add_sat(delay_ns, p->cfg.margin_ns) > p->target_ns) {
+	 * end (by then a frame may have missed its time). Not when the
+	 * target is at its ceiling already. */
+	if (add_sat(delay_ns, p->cfg.margin_ns) > p->target_ns &&
+	    p->target_ns < p->cfg.delay_max_ns) {
 		raise_target(p);
 	}
 }
@@ -377,6 +398,7 @@ void plan_set_interval(struct plan *p, uint64_t ci_ns)
 		 * before the first frame comes late.
 		 */
 		shift_held(p, ci_ns - p->ci_ns);
+		held_sum(p);
 		raise_target(p);
 	}
 	p->ci_ns = ci_ns;

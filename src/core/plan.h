@@ -27,8 +27,9 @@
  *    scheduling, where a missed deadline costs more than the latency
  *    that would have met it.
  * The applied delay moves toward the target by at most max_slew_up_ns per
- * frame upward and max_slew_ns per frame downward, so it never jumps while
- * playing (a common shift of both ears: the stereo image is untouched).
+ * frame upward and max_slew_ns per frame downward (faster when far above
+ * the target), so it never jumps while playing (a common shift of both
+ * ears: the stereo image is untouched).
  * Pure: no clock reads. */
 
 #include <stdbool.h>
@@ -93,7 +94,8 @@ int plan_pts(struct plan *p, uint64_t n, const struct servo *s,
 /*
  * New delay bounds and margin (ns) while playing: the target is
  * recomputed at once and clamped into [delay_min_ns, delay_max_ns]; the
- * applied delay then slews to it at max_slew_ns per frame, never
+ * applied delay then slews to it (max_slew_up_ns up, the down rate down)
+ * per frame, never
  * jumping. Returns 0, or -EINVAL (NULL, min > max; nothing changed).
  */
 int plan_set_bounds(struct plan *p, uint64_t delay_min_ns,
@@ -140,7 +142,7 @@ uint64_t plan_frame(const struct plan *p);
 /*
  * First frame whose target is at or after host_ns (for a late start),
  * computed with the current applied delay: ask for it promptly, as the
- * delay may slew by up to max_slew_ns per frame skipped.
+ * delay may slew by up to max_slew_up_ns per frame skipped.
  */
 uint64_t plan_frame_at(const struct plan *p, uint64_t host_ns);
 
