@@ -623,13 +623,18 @@ static int run_compare_audio(const struct sim_args *cli)
 		printf("  %-5s ear: %s, correlation %.4f with its channel, "
 		       "%.4f with the other; lag %" PRId64 " samples; %" PRIu64
 		       " of %" PRIu64 " samples differ, %" PRIu64
-		       " of inserted silence\n",
+		       " of inserted silence; %" PRIu64 " slips (lag moved by "
+		       "at most %" PRId64 "), %" PRIu64 " resyncs\n",
 		       side[i], e->found ? "aligned" : "NOT FOUND", e->corr,
 		       e->cross_corr, e->lag, e->mismatches, e->compared,
-		       e->inserted_silence);
+		       e->inserted_silence, e->slips, e->max_lag_drift,
+		       e->resyncs);
 	}
-	printf("  lag between the ears' outputs: %" PRId64 " samples\n",
-	       res.inter_ear_lag);
+	printf("  lag between the ears' outputs: %" PRId64
+	       " samples at the opening chirp; per 0.5 s period at most "
+	       "%.3f, %.3f on average over %" PRIu64 " periods\n",
+	       res.inter_ear_lag, res.inter_ear_lag_max_mean,
+	       res.inter_ear_lag_mean, res.inter_ear_periods);
 	if (cli->json) {
 		printf("{\"left_corr\":%.6f,\"right_corr\":%.6f"
 		       ",\"inter_ear_lag_samples\":%" PRId64
@@ -640,7 +645,16 @@ static int run_compare_audio(const struct sim_args *cli)
 		       ",\"right_mismatches\":%" PRIu64
 		       ",\"left_compared\":%" PRIu64
 		       ",\"right_compared\":%" PRIu64
-		       ",\"inserted_silence\":%" PRIu64 "}\n",
+		       ",\"inserted_silence\":%" PRIu64
+		       ",\"left_slips\":%" PRIu64 ",\"right_slips\":%" PRIu64
+		       ",\"left_max_lag_drift\":%" PRId64
+		       ",\"right_max_lag_drift\":%" PRId64
+		       ",\"left_resyncs\":%" PRIu64
+		       ",\"right_resyncs\":%" PRIu64
+		       ",\"inter_ear_lag_max\":%" PRId64
+		       ",\"inter_ear_lag_max_mean\":%.4f"
+		       ",\"inter_ear_lag_mean\":%.4f"
+		       ",\"inter_ear_periods\":%" PRIu64 "}\n",
 		       res.ear[0].corr, res.ear[1].corr, res.inter_ear_lag,
 		       res.ear[0].found ? "true" : "false",
 		       res.ear[1].found ? "true" : "false",
@@ -649,7 +663,12 @@ static int run_compare_audio(const struct sim_args *cli)
 		       res.ear[1].mismatches, res.ear[0].compared,
 		       res.ear[1].compared,
 		       res.ear[0].inserted_silence +
-			       res.ear[1].inserted_silence);
+			       res.ear[1].inserted_silence,
+		       res.ear[0].slips, res.ear[1].slips,
+		       res.ear[0].max_lag_drift, res.ear[1].max_lag_drift,
+		       res.ear[0].resyncs, res.ear[1].resyncs,
+		       res.inter_ear_lag_max, res.inter_ear_lag_max_mean,
+		       res.inter_ear_lag_mean, res.inter_ear_periods);
 	}
 	rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 out:

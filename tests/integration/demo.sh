@@ -13,8 +13,8 @@
 # per channel with alignment chirps) linked into ttws.sink with pw-link;
 # the earbuds decode what they receive, and the report adds audio checks:
 # per ear the decoded output against that ear's input channel (correlation
-# >= 0.9 for LC3, sample-exact for PCM) and the lag between the two ears'
-# outputs (0 samples). --duration is then the seconds of audio played.
+# >= 0.9 for LC3, sample-exact for PCM but at slips) and the lag between
+# the ears' outputs (0 samples). --duration: the seconds of audio played.
 # --source tone: ttwsd's internal test tone for --duration seconds.
 # --codec: lc3 (default with PipeWire, when built with liblc3) or pcm.
 #
@@ -275,15 +275,20 @@ if ((!JSON)); then
 		echo
 		echo "audio (what each earbud decoded vs the file's channel, ${CODEC^^}):"
 		head -n -1 "$dir/audio.txt"
+		# Inter-ear: each ear rounds its own render instants to the
+		# sample, so ears a few us apart differ by one sample for a
+		# while; the mean over the run must round to 0 and no 0.5 s
+		# period reach 1.5 samples (see sim/audiocheck.h).
 		jq -r --arg codec "$CODEC" '
 			def ok(c): if c then "ok" else "FAILED" end;
+			"  slips followed (frames landing 480 +- n samples apart): left \(.left_slips), right \(.right_slips); resyncs: left \(.left_resyncs), right \(.right_resyncs)",
 			(if $codec == "pcm" then
-				"  check: every sample exact: \(ok(.left_mismatches == 0 and .right_mismatches == 0))"
+				"  check: every sample exact but at slips (mismatches <= 2 x slips): \(ok(.left_mismatches <= 2 * .left_slips and .right_mismatches <= 2 * .right_slips))"
 			else
 				"  check: correlation >= 0.9 on both ears: \(ok(.left_corr >= 0.9 and .right_corr >= 0.9))"
 			end),
 			"  check: left on left, right on right: \(ok(.left_corr > .left_cross_corr and .right_corr > .right_cross_corr))",
-			"  check: inter-ear lag 0 samples: \(ok(.inter_ear_lag_samples == 0))"' <<<"$audio"
+			"  check: inter-ear lag 0 samples (mean \(.inter_ear_lag_mean) over \(.inter_ear_periods) periods of 0.5 s, largest period \(.inter_ear_lag_max_mean)): \(ok(.inter_ear_periods > 0 and (.inter_ear_lag_mean | fabs) < 0.5 and .inter_ear_lag_max <= 1))"' <<<"$audio"
 	fi
 	grep -E "WARN|FAILED" "$dir/ttwsd.log" | sed 's/^/  note: /' | head -5 || true
 else
@@ -299,6 +304,13 @@ else
 		right_cross_corr: $a.right_cross_corr,
 		left_mismatches: $a.left_mismatches,
 		right_mismatches: $a.right_mismatches,
-		inserted_silence: $a.inserted_silence}, pipewire: $pw}
+		inserted_silence: $a.inserted_silence,
+		left_slips: $a.left_slips, right_slips: $a.right_slips,
+		left_resyncs: $a.left_resyncs,
+		right_resyncs: $a.right_resyncs,
+		inter_ear_lag_max: $a.inter_ear_lag_max,
+		inter_ear_lag_max_mean: $a.inter_ear_lag_max_mean,
+		inter_ear_lag_mean: $a.inter_ear_lag_mean,
+		inter_ear_periods: $a.inter_ear_periods}, pipewire: $pw}
 		else {} end)'
 fi
