@@ -144,12 +144,12 @@ done
 [[ $(stats | jq -r .config.estimator) == naive ]] || fail "GetStats does not show the new estimator"
 [[ $(bctl get-property org.ttws.Daemon1 /org/ttws/Daemon org.ttws.Daemon1 Estimator) == 's "naive"' ]] ||
 	fail "Estimator property"
-call Set ss stream.delay_min_ms 45 >/dev/null || fail "Set delay_min_ms"
+call Set ss stream.delay_min_ms 35 >/dev/null || fail "Set delay_min_ms"
 call Set ss stream.delay_max_ms 120 >/dev/null || fail "Set delay_max_ms"
 s=$(stats)
-[[ $(jq .config.delay_min_us <<<"$s") == 45000 ]] || fail "delay_min not in status"
+[[ $(jq .config.delay_min_us <<<"$s") == 35000 ]] || fail "delay_min not in status"
 [[ $(jq .config.delay_max_us <<<"$s") == 120000 ]] || fail "delay_max not in status"
-awk -v t="$(jq .stream.delay_target_us <<<"$s")" 'BEGIN { exit !(t >= 45000 && t <= 120000) }' ||
+awk -v t="$(jq .stream.delay_target_us <<<"$s")" 'BEGIN { exit !(t >= 35000 && t <= 120000) }' ||
 	fail "delay target $(jq .stream.delay_target_us <<<"$s") outside the new bounds"
 err=$(call Set ss stream.delay_max_ms 5000 2>&1) && fail "an out-of-range value was accepted"
 [[ $err == *"stream.delay_max_ms: 5000 out of range [1, 2000]"* ]] || fail "range error: $err"
@@ -166,7 +166,7 @@ line=$(wc -l <"$tmp/run/ttwsd.conf")
 err=$(call Reload 2>&1) && fail "a bad reload was accepted"
 [[ $err == *"ttwsd.conf:$line: [servo] holdover_ms: 0 out of range"* ]] || fail "reload error: $err"
 [[ $(call Get s servo.estimator) == 's "naive"' ]] || fail "a bad reload changed the estimator"
-[[ $(call Get s stream.delay_min_ms) == 's "45"' ]] || fail "a bad reload changed delay_min_ms"
+[[ $(call Get s stream.delay_min_ms) == 's "35"' ]] || fail "a bad reload changed delay_min_ms"
 # A good file with a restart-only change: the rest applies, that is named.
 cp "$tmp/good.conf" "$tmp/run/ttwsd.conf"
 printf '[reconnect]\nbackoff_max_ms = 3000\n[loop]\nbackend = epoll\n' >>"$tmp/run/ttwsd.conf"
