@@ -475,7 +475,7 @@ static void test_shipped_files(void **state)
 	assert_int_equal(scenario_load(path, &sc, err, sizeof(err)), 0);
 	for (int s = 0; s < SCENARIO_SIDES; s++) {
 		assert_int_equal(sc.ear[s].ts_res_ns, 30518);
-		assert_int_equal(sc.ear[s].hci_jitter_dist, SIMLINK_JITTER_USB);
+		assert_int_equal(sc.ear[s].hci_jitter_dist, SIMLINK_JITTER_EXPONENTIAL);
 	}
 	snprintf(path, sizeof(path), "%s/freeze.ini", dir);
 	assert_int_equal(scenario_load(path, &sc, err, sizeof(err)), 0);
