@@ -11,7 +11,9 @@
  * While playing the adaptive delay only changes through slew_to(), by at
  * most max_slew_up_ns (up) or the down rate per frame, so a new estimate
  * never makes a jump in the presentation times both ears are given; only
- * plan_set_interval() sets it directly, before anything was delivered.
+ * plan_set_interval() sets it directly: before anything was delivered,
+ * and by a jump the stream announces (plan_take_jump()) when a longer
+ * connection interval is announced.
  */
 
 #include <errno.h>
@@ -57,6 +59,7 @@ struct plan {
 	uint64_t held_best[PLAN_TOP];
 	uint64_t held_n, held_late;
 	uint64_t ci_ns;      /* the longest connection interval told */
+	uint64_t jumps, jumps_taken; /* plan_take_jump() */
 	bool observed;       /* a delivery or late frame seen */
 };
 
@@ -359,15 +362,20 @@ void plan_observe_delivery(struct plan *p, uint64_t delay_ns)
 	}
 }
 
-/* Shift every held delivery up by d (saturating). */
-static void shift_held(struct plan *p, uint64_t d)
+/*
+ * Scale every held delivery by num / den (> 1): a delivery is mostly
+ * waits for connection events (the next one, one more per lost try),
+ * which all grow with the interval.
+ */
+static void scale_held(struct plan *p, uint64_t num, uint64_t den)
 {
 	for (uint32_t i = 0; i <= p->cfg.hold_windows; i++) {
 		struct plan_win *w = i < p->cfg.hold_windows ? &p->held[i] :
 							       &p->cur;
 
 		for (unsigned j = 0; j < PLAN_TOP && w->top[j]; j++) {
-			w->top[j] = add_sat(w->top[j], d);
+			w->top[j] = round_ns((double)w->top[j] * (double)num /
+					     (double)den);
 		}
 	}
 }
@@ -393,13 +401,20 @@ void plan_set_interval(struct plan *p, uint64_t ci_ns)
 	} else if (p->ci_ns) {
 		/*
 		 * A connection update to a longer interval: every delivery
-		 * from now on may wait that much longer for its event, so
-		 * what the hold covers moves up by the difference now,
-		 * before the first frame comes late.
+		 * from now on waits longer for its events, so what the hold
+		 * covers grows by the ratio of the intervals now, and the
+		 * delay jumps to the target: slewing there would leave
+		 * frames late for most of a second, and one announced gap
+		 * (plan_take_jump(): the next frame goes out marked
+		 * discontinuous) is kinder than several unannounced ones.
 		 */
-		shift_held(p, ci_ns - p->ci_ns);
+		scale_held(p, ci_ns, p->ci_ns);
 		held_sum(p);
 		raise_target(p);
+		if (p->target_ns > p->delay_ns) {
+			p->delay_ns = p->target_ns;
+			p->jumps++;
+		}
 	}
 	p->ci_ns = ci_ns;
 }
@@ -412,6 +427,15 @@ void plan_observe_late(struct plan *p, uint64_t late_ns)
 	/* It needed the delay plus its lateness: a delivery that long. */
 	win_add(&p->cur, add_sat(p->delay_ns, late_ns));
 	raise_target(p);
+}
+
+bool plan_take_jump(struct plan *p)
+{
+	if (p->jumps_taken == p->jumps) {
+		return false;
+	}
+	p->jumps_taken = p->jumps;
+	return true;
 }
 
 uint64_t plan_late(const struct plan *p)

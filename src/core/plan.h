@@ -116,11 +116,19 @@ void plan_observe_late(struct plan *p, uint64_t late_ns);
  * update). Only a longer interval than any told before counts: before
  * any delivery was observed, the delay starts at once at
  * 4 * ci_ns + margin (a frame may wait an interval for each of a few
- * lost tries); later, everything the hold covers moves up by the
- * difference and the target follows at once (a longer interval makes
- * every frame wait longer for its event).
+ * lost tries); later, everything the hold covers grows by the ratio of
+ * the intervals, the target follows at once (a longer interval makes
+ * every frame wait longer for its events) and the applied delay jumps to
+ * the target: see plan_take_jump().
  */
 void plan_set_interval(struct plan *p, uint64_t ci_ns);
+
+/*
+ * Whether the delay jumped (plan_set_interval()) since the last call:
+ * the next frame must go out marked discontinuous (LINK_F_DISCONT), so
+ * the earbuds fill the gap rather than wait for what never comes.
+ */
+bool plan_take_jump(struct plan *p);
 
 /* Frames reported late so far. */
 uint64_t plan_late(const struct plan *p);

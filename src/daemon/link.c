@@ -152,6 +152,8 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why)
 	l->state = LINK_ST_IDLE;
 	l->st.connected = false;
 	l->sync_pending = false;
+	/* The next session's HELLO_ACK (or CONN_UPDATE) says it again. */
+	l->ci_next_us = 0;
 	link_each_servo(l, k) {
 		servo_reset(l->kinds[k]);
 	}
@@ -250,14 +252,54 @@ static void link_set_interval(struct link *l, uint32_t ci_us,
 		     ci_us);
 }
 
+/*
+ * The earbud announces a connection update, possibly ahead of its instant
+ * (ttws-link(7)): a longer interval raises the presentation delay now,
+ * before the first frame waits longer; the timing itself switches at the
+ * instant (link_ci_due()), since samples before it are on the old grid.
+ */
 static void link_on_conn_update(struct link *l, const struct link_msg *m,
 				uint64_t now_ns)
 {
+	const struct link_conn_update *u = &m->conn_update;
+	uint64_t now_ear;
+
 	if (l->state != LINK_ST_SYNCING && l->state != LINK_ST_STREAMING) {
 		l->st.unexpected++;
 		return;
 	}
-	link_set_interval(l, m->conn_update.ci_us, now_ns);
+	plan_set_interval(l->env.plan, (uint64_t)u->ci_us * NSEC_PER_USEC);
+	if (servo_map(l->servo, now_ns, &now_ear) == 0 &&
+	    u->instant_ear_ns > now_ear &&
+	    u->instant_ear_ns - now_ear < LINK_DELIVERY_MAX_NS) {
+		l->ci_next_us = u->ci_us;
+		l->ci_next_ear_ns = u->instant_ear_ns;
+		return;
+	}
+	l->ci_next_us = 0;
+	link_set_interval(l, u->ci_us, now_ns);
+}
+
+void link_ci_due(struct link *l, uint64_t t3_ear_ns, uint64_t now_ns)
+{
+	uint64_t now_ear;
+	bool due;
+
+	if (!l->ci_next_us) {
+		return;
+	}
+	if (t3_ear_ns) {
+		due = t3_ear_ns >= l->ci_next_ear_ns;
+	} else {
+		due = servo_map(l->servo, now_ns, &now_ear) < 0 ||
+		      now_ear >= l->ci_next_ear_ns + NSEC_PER_SEC;
+	}
+	if (due) {
+		uint32_t ci_us = l->ci_next_us;
+
+		l->ci_next_us = 0;
+		link_set_interval(l, ci_us, now_ns);
+	}
 }
 
 /* chan_cb.interval: our own controller's word (hci-uart), range-checked

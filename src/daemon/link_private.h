@@ -65,6 +65,11 @@ struct link {
 	 * timing sample the servo took (host ns). */
 	uint64_t last_rx_ns;
 	uint64_t last_sample_ns;
+	/* A connection update announced ahead of its instant
+	 * (CONN_UPDATE): the interval, 0 = none, and the instant (ear ns).
+	 * The timing switches at the first sample at or after it. */
+	uint32_t ci_next_us;
+	uint64_t ci_next_ear_ns;
 	/* The configured servo as last seen (link_servo_note()). */
 	enum servo_state seen_servo;
 	uint64_t seen_steps;
@@ -105,6 +110,14 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why);
 
 /* The host clock, now (link_env.now). */
 uint64_t link_now(const struct link *l);
+
+/*
+ * A connection update announced for ear instant instant_ear_ns is due:
+ * the next timing sample has t3_ear_ns (0: none, then host now_ns is
+ * checked against the instant plus a second). Switches the servos and
+ * requests to it when it is. RT thread.
+ */
+void link_ci_due(struct link *l, uint64_t t3_ear_ns, uint64_t now_ns);
 
 /* "left" / "right", for log lines. */
 const char *link_name(const struct link *l);

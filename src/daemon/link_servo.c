@@ -116,6 +116,8 @@ void link_tick(struct link *l, uint64_t now_ns)
 		servo_tick(l->kinds[k], now_ns);
 	}
 	link_servo_note(l);
+	/* An announced interval without a timing sample past its instant. */
+	link_ci_due(l, 0, now_ns);
 	if (l->state < LINK_ST_SYNCING) {
 		return;
 	}

@@ -151,6 +151,9 @@ static void link_feed(struct link *l)
 			l->st.t1_done_rejected++;
 		}
 	}
+	/* An announced connection update whose instant this sample
+	 * reached: the servos count events on the new grid from it. */
+	link_ci_due(l, l->t3, l->t4);
 	link_each_servo(l, k) {
 		if (l->kinds[k] != l->servo) {
 			servo_sync_sample(l->kinds[k], t1, l->t2, l->t3, l->t4);

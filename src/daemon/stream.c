@@ -283,15 +283,17 @@ static void stream_tone_tick(struct stream *s, uint64_t now_ns)
 {
 	uint64_t frame = s->conf->stream.frame_ns;
 	uint64_t n = s->n, target;
+	uint8_t flags;
 	unsigned e;
 
 	target = plan_target(s->plan, n);
+	flags = plan_take_jump(s->plan) ? LINK_F_DISCONT : 0;
 	for (e = 0; e < CONF_N_EARS; e++) {
 		if (s->links[e]) {
 			stream_tone(s, e, n);
 		}
 		/* Planned: the frame-clock deadline that cut frame n. */
-		stream_send(s, e, n, target, 0, now_ns,
+		stream_send(s, e, n, target, flags, now_ns,
 			    s->t0_ns + n * frame);
 	}
 	s->st.ticks++;
@@ -324,6 +326,10 @@ static void stream_pw_frame(struct stream *s, const struct framer_frame *fr,
 		target = now_ns + plan_delay(s->plan);
 	} else {
 		target = fr->nsec + plan_delay(s->plan);
+	}
+	if (plan_take_jump(s->plan)) {
+		/* The delay jumped (a longer connection interval). */
+		flags = LINK_F_DISCONT;
 	}
 	if (fr->discont && n > 0) {
 		/* The graph's timeline jumped (a drop, a new driver): the

@@ -156,16 +156,26 @@ static void simear_on_hello(struct simear *e, const struct link_msg *m,
 }
 
 /*
- * A connection parameter update took effect before ready_ns and the host
- * has not heard of it this session: CONN_UPDATE with the next uplink.
+ * A connection parameter update whose indication the earbud has by
+ * ready_ns (LL_CONNECTION_UPDATE_IND comes SIMEAR_IND_EVENTS connection
+ * events before its instant, the least the central leaves: Core 5.4,
+ * Vol 6, Part B, 5.1.1) and the host has not heard of this session:
+ * CONN_UPDATE with the next uplink, its instant possibly ahead.
  */
+#define SIMEAR_IND_EVENTS 6
+
 static void simear_tell_ci(struct simear *e, uint64_t ready_ns)
 {
 	struct link_msg u;
-	uint64_t instant, ear, rx;
+	uint64_t instant, ear, rx, lead;
 
-	if (simlink_ci_change(e->cfg.link, &instant) < 0 ||
-	    instant > ready_ns || e->ci_told_ns == instant ||
+	if (simlink_ci_change(e->cfg.link, &instant) < 0) {
+		return;
+	}
+	lead = SIMEAR_IND_EVENTS * (uint64_t)simlink_ci_us(e->cfg.link,
+							   instant - 1) *
+	       NSEC_PER_USEC;
+	if (instant > ready_ns + lead || e->ci_told_ns == instant ||
 	    simclock_ear_of_host(e->cfg.clock, instant, &ear) < 0 ||
 	    simlink_uplink(e->cfg.link, ready_ns, NULL, NULL, &rx) < 0) {
 		return;

@@ -952,18 +952,25 @@ static void test_set_interval(void **state)
 	}
 	assert_int_equal(plan_delay_target(p), 26 * MS);
 	d = plan_delay(p);
+	assert_false(plan_take_jump(p));
+	/* Twice the interval: every held delivery doubles (25 -> 50 ms),
+	 * and the delay jumps to the target, announced once. */
 	plan_set_interval(p, 15 * MS);
-	assert_int_equal(plan_delay_target(p), 33500 * US);
-	assert_int_equal(plan_delay(p), d);
+	assert_int_equal(plan_delay_target(p), 51 * MS);
+	assert_int_equal(plan_delay(p), 51 * MS);
+	assert_true(d < 51 * MS);
+	assert_true(plan_take_jump(p));
+	assert_false(plan_take_jump(p));
 	plan_set_interval(p, 15 * MS);
 	plan_set_interval(p, 10 * MS);
-	assert_int_equal(plan_delay_target(p), 33500 * US);
-	/* Windows 0, 1 and the open 2 hold the shift; from the close of
-	 * window 4 on, only unshifted 25 ms deliveries are held. */
+	assert_int_equal(plan_delay_target(p), 51 * MS);
+	assert_false(plan_take_jump(p));
+	/* Windows 0, 1 and the open 2 hold the scaled deliveries; from the
+	 * close of window 4 on, only new 25 ms deliveries are held. */
 	for (; n <= 50; n++) {
 		plan_target(p, n);
 		if (n < 50) {
-			assert_int_equal(plan_delay_target(p), 33500 * US);
+			assert_int_equal(plan_delay_target(p), 51 * MS);
 		}
 		plan_observe_delivery(p, 25 * MS);
 	}
