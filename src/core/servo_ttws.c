@@ -19,16 +19,30 @@
  * latency, not misalignment.
  *
  * Why the grid. Connection events are ci_us apart on the *dongle's* clock
- * and the earbud stamps each one exactly, so each sample splits into two
- * clean relations: earbud time per event (t3 against the event number k,
- * exact: it follows the earbud's wander sample by sample) and host time
- * per event (t4 against k, noisy but a straight line, because the dongle
- * crystal sits in a host at room temperature). Only the second needs a
- * statistical fit, and with no wander in it the window can be minutes
- * long. Events are numbered from t3 differences (ttws_number()); if they
- * do not fall on the grid (a wrong ci_us hint, a connection update) the
- * fit uses the earbud time itself as coordinate ("plain"), as a classic
- * two-clock fit does, with a window short enough for the earbud's wander.
+ * and the earbud stamps each one, so each sample splits into two clean
+ * relations: earbud time per event (t3 against the event's dongle time g,
+ * a line up to the earbud's wander and its stamp noise) and host time per
+ * event (t4 against g, noisy but a straight line, because the dongle
+ * crystal sits in a host at room temperature). The first is fitted over a
+ * window that adapts to how fast the earbud's rate moves against how
+ * noisy its stamps are (ttws_fit_ear(): a 32 kHz tick averages down over
+ * minutes, a crystal warming by 3 ppm is followed in seconds); the second
+ * needs the envelope fit below, and with no wander in it the window can
+ * be minutes long. Events are numbered from t3 differences
+ * (ttws_number()). A connection update moves the events to a new grid:
+ * the gap to it is measured with the earbud clock and averaged over the
+ * first stamps after it (ttws_junction()), and the grid goes on, so the
+ * window keeps its minutes of host line. Only stamps that keep missing
+ * the grid (a wrong ci_us hint) make the fit use the earbud time itself
+ * as coordinate ("plain"), as a classic two-clock fit does, with a window
+ * short enough for the earbud's wander.
+ *
+ * Coarse earbud stamps (servo_set_clock_res(): t3 truncated to a tick,
+ * servo.c moves it to the middle of its tick) enter only the earbud fit,
+ * as zero-mean noise of res^2 / 12 that its least squares average out;
+ * the envelope on the grid is in host time and never sees them. (In plain
+ * coordinates an envelope would pick the stamps whose tick error happens
+ * to be largest, half a tick high: one more reason to keep the grid.)
  *
  * The host line, per sample, over the window:
  *  1. Envelope slope: Moon, Skelly and Towsley, "Estimation and removal of
@@ -55,13 +69,23 @@
  * uniform jitter: near the floor helps sharp-edged delays, a wider gate
  * the lognormal body).
  *
- * Step rule (servo.c counts two in a row). The noise is one-sided, so a
- * sample far *below* the envelope is a long queue, not an outlier; but a
- * sample *above* it by more than the threshold (plus three standard
- * errors of the model) is impossible for a correct model: outlier, kept
- * out of the window. A clock that jumped back shows as a run of samples
- * all far below the envelope; the run must be longer than the window says
- * a run of unlucky delays can be (probability < 1e-9) before it counts.
+ * Step rule (servo.c counts two in a row). On the grid the earbud clock is
+ * checked by itself: a stamp more than the threshold (plus its noise and
+ * three standard errors) off the earbud fit is an outlier either way, kept
+ * out of the window. Its delay is not: a reply quicker than the envelope
+ * says the host's transport got quicker, not that the earbud clock moved.
+ * That matters on USB, where replies reach the host only at 125 us
+ * microframes of the host clock (USB 2.0, 8.4.3.1): as the dongle's
+ * events drift through the microframe grid, each link's delay floor is a
+ * 125 us sawtooth, and judging by delay stepped at every wrap; a window
+ * longer than a period (125 us over the dongle's ppm against the host)
+ * holds its tips, the true floor. A dongle locked to the host's frames
+ * keeps the same phase for ever: its floor is then off by up to 125 us,
+ * differently per link, and no reply says by how much. A stamp off the
+ * grid is judged by the model: above the envelope is impossible; far
+ * below, a long queue, unless a run of them longer than the window says
+ * unlucky delays can be (probability < 1e-9) shows a clock that jumped
+ * back. Without the grid every sample is judged so.
  *
  * Numerics: samples are kept as the raw uint64_t stamps; every fit works
  * on differences to the newest sample, which fit a double exactly. Cost:
@@ -88,8 +112,25 @@
 #define TTWS_GATE_MIN 4
 /* Weight scale as a fraction of the gate (chrony-style weights). */
 #define TTWS_WEIGHT_SCALE 0.25
-/* Recent samples that fit the earbud clock against the event grid. */
-#define TTWS_EAR_N 64
+/*
+ * The earbud clock against the grid (ttws_fit_ear()): the shortest
+ * window, the one that measures the stamp noise, how many windows at
+ * most, and how many standard errors two of them may disagree by.
+ */
+#define TTWS_EAR_MIN 16
+#define TTWS_EAR_SIGMA_N 32
+#define TTWS_EAR_CHECKS 16
+#define TTWS_EAR_GAMMA 3.5
+/*
+ * Junctions (ttws_junction()): a gap is averaged over at most this many
+ * stamps or this much earbud time; a segment shorter than TTWS_SEG_MIN
+ * stamps before the next miss counts towards TTWS_SHORT_SEGS in a row,
+ * which give up the grid.
+ */
+#define TTWS_JUNCTION_N 256
+#define TTWS_JUNCTION_SPAN_NS (5 * NSEC_PER_SEC)
+#define TTWS_SEG_MIN 8
+#define TTWS_SHORT_SEGS 3
 /* Samples before the first lock, and after a step (which keeps the rate). */
 #define TTWS_LOCK_N 4
 #define TTWS_STEP_LOCK_N 2
@@ -123,7 +164,8 @@ struct servo_ttws {
 	/* Ring of raw stamps, oldest at (head - count). */
 	uint64_t t4[TTWS_WINDOW];
 	uint64_t t3[TTWS_WINDOW];
-	int64_t k[TTWS_WINDOW]; /* connection event number of t3 */
+	/* Dongle ns of the event of t3 on the window's grid (see top). */
+	int64_t g[TTWS_WINDOW];
 	unsigned head;
 	unsigned count;
 	unsigned fresh;	 /* samples since reset or step */
@@ -131,14 +173,40 @@ struct servo_ttws {
 	unsigned neg_run;
 	bool grid; /* coordinates are connection events (see top) */
 
+	/*
+	 * The junction that started the current grid segment (a connection
+	 * update, or a stamp off the grid): the fitted earbud time of the
+	 * event before it and the rate then, against which the segment's
+	 * stamps measure the dongle time across it (ttws_junction()).
+	 */
+	bool junction_pending; /* set_ci(): the next sample starts one */
+	bool refining;	       /* the gap is still being averaged */
+	unsigned seg_n;	       /* samples in the current segment */
+	unsigned short_segs;   /* junctions in a row with short segments */
+	uint64_t jref_t3;      /* ear ns, stamp of the event before */
+	double jref_e0;	       /* its fitted ear time - jref_t3, ns */
+	double jref_rho;
+	int64_t jref_g; /* its g */
+	int64_t j_cur;	/* the gap in use, dongle ns */
+	double j_sum;	/* sum of the segment's measures of it */
+	unsigned j_n;
+	uint64_t seg_t3; /* ear ns, first stamp of the segment */
+
 	/* Prior of the slope b of the host line (see ttws_fit()). */
 	double prior_b;
 	double prior_sd;
 
 	/* Results of the last fit. */
 	bool have_fit;
-	double b;	  /* slope of o over the coordinate */
-	double rho_m1;	  /* earbud ns per dongle ns - 1, last grid fit */
+	double b;	   /* slope of o over the coordinate */
+	double rho_m1;	   /* earbud ns per dongle ns - 1, last grid fit */
+	double ear_e0;	   /* fitted ear time at the newest event - t3, ns */
+	double ear_var0;   /* its variance, ns^2 */
+	double rho_var;	   /* variance of rho_m1 */
+	double ear_sigma2; /* of one stamp about the earbud fit, ns^2 */
+	/* Prior of rho_m1: what a reset knew (same crystals). */
+	double rho_prior;
+	double rho_prior_sd;
 	double rate_sd;	  /* standard error of b */
 	double offset_sd; /* of the offset at the newest sample, ns */
 	double lift;	  /* envelope height above the model line, ns */
@@ -187,6 +255,8 @@ static void ttws_forget(struct servo_ttws *t, unsigned lock_n)
 		}
 		t->prior_b = b;
 		t->prior_sd = MAX(t->rate_sd, TTWS_PRIOR_SD_WARM);
+		t->rho_prior = t->rho_m1;
+		t->rho_prior_sd = MAX(sqrt(t->rho_var), TTWS_PRIOR_SD_WARM);
 	}
 	t->head = 0;
 	t->count = 0;
@@ -197,6 +267,12 @@ static void ttws_forget(struct servo_ttws *t, unsigned lock_n)
 	t->grid = t->ci_ns > 0;
 	t->share_p = 0;
 	t->share_q = 0;
+	t->junction_pending = false;
+	t->refining = false;
+	t->seg_n = 0;
+	t->short_segs = 0;
+	t->rho_m1 = t->rho_prior;
+	t->ear_e0 = 0;
 }
 
 static void ttws_reset(struct servo *s)
@@ -365,39 +441,207 @@ static void ttws_wls(struct servo_ttws *t, unsigned n, double gate,
 }
 
 /*
- * The earbud clock against the grid: a least-squares line through the
- * newest TTWS_EAR_N event stamps. They are exact up to the earbud's
- * timestamping, so a short window is plenty and follows its wander.
- * Sets t->rho_m1; returns the fitted ear time at the newest event,
- * relative to its stamp (ns).
+ * The earbud clock against the grid: how far the earbud ran ahead of the
+ * dongle's events, z = (t3 - t3n) - x, is a line (rho, the earbud's rate
+ * against the dongle's) plus the stamp noise: the tick (clock_res_ns, a
+ * uniform error of one tick, zero-mean once servo.c moved each stamp to
+ * the middle of its tick) and the anchor jitter. Fitting a line through
+ * the newest m stamps rather than trusting the newest one averages the
+ * noise down by sqrt(m); a longer window, though, lags a change of rate
+ * (a crystal warming, wander). The window is chosen per fit by the
+ * intersection of confidence intervals (Goldenshluger and Nemirovski,
+ * "On spatially adaptive estimation of nonparametric regression", Math.
+ * Methods of Statistics 6, 1997; Katkovnik's ICI rule): windows of
+ * doubling length from the newest sample on, the longest whose estimate
+ * of the ear time at the newest event still agrees with those of all
+ * shorter ones within TTWS_EAR_GAMMA standard errors. One pass, newest to
+ * oldest.
  */
-static double ttws_fit_ear(struct servo_ttws *t, unsigned n, uint64_t t3n)
+struct ttws_ear_cp {
+	unsigned m;
+	double xbar, zbar;    /* means */
+	double sxx, sxz, szz; /* centred sums */
+};
+
+/* Centre the running sums of the newest m samples into a checkpoint. */
+static void ttws_ear_cp(struct ttws_ear_cp *c, unsigned m, double sx, double sz,
+			double sxx, double sxz, double szz)
 {
-	unsigned m = MIN(n, TTWS_EAR_N);
-	double sx = 0, sz = 0, sxx = 0, sxz = 0, xbar, zbar;
+	c->m = m;
+	c->xbar = sx / m;
+	c->zbar = sz / m;
+	c->sxx = MAX(sxx - sx * c->xbar, 0.0);
+	c->sxz = sxz - sx * c->zbar;
+	c->szz = MAX(szz - sz * c->zbar, 0.0);
+}
 
-	for (unsigned i = n - m; i < n; i++) {
-		/* z: how far the earbud ran ahead of the grid. */
-		double z =
-		    (double)servo_diff(t->t3[ttws_index(t, i)], t3n) - t->x[i];
+/*
+ * Variance of one stamp about the line (ns^2): the residual scatter of
+ * the newest TTWS_EAR_SIGMA_N, but never below what the tick alone gives
+ * (res^2 / 12) nor 1 ns^2 (stamps are integers).
+ */
+static double ttws_ear_sigma2(const struct servo_ttws *t,
+			      const struct ttws_ear_cp *cp, unsigned ncp)
+{
+	double res = (double)t->servo.clock_res_ns;
+	double var = MAX(res * res / 12.0, 1.0);
 
-		sx += t->x[i];
+	for (unsigned c = 0; c < ncp; c++) {
+		if (cp[c].m >= TTWS_EAR_SIGMA_N || c + 1 == ncp) {
+			if (cp[c].m > 2 && cp[c].sxx > 0) {
+				double rss = cp[c].szz -
+					     cp[c].sxz * cp[c].sxz / cp[c].sxx;
+
+				var = MAX(var, rss / (cp[c].m - 2));
+			}
+			break;
+		}
+	}
+	return var;
+}
+
+/*
+ * Sets rho_m1, ear_e0 (the fitted ear time at the newest event relative
+ * to its stamp, ns) and their variances, from x[0..n-1].
+ */
+static void ttws_fit_ear(struct servo_ttws *t, unsigned n, uint64_t t3n)
+{
+	struct ttws_ear_cp cp[TTWS_EAR_CHECKS];
+	/* Slopes relative to the last fit keep z small. */
+	double rho0 = t->rho_m1, var, lambda, lo = -INFINITY, hi = INFINITY;
+	double sx = 0, sz = 0, sxx = 0, sxz = 0, szz = 0;
+	unsigned ncp = 0, next = MIN(n, TTWS_EAR_MIN);
+
+	for (unsigned m = 1; m <= n; m++) {
+		unsigned i = n - m;
+		double x = t->x[i];
+		double z = (double)servo_diff(t->t3[ttws_index(t, i)], t3n) -
+			   x - rho0 * x;
+
+		sx += x;
 		sz += z;
+		sxx += x * x;
+		sxz += x * z;
+		szz += z * z;
+		if (m == next) {
+			ttws_ear_cp(&cp[ncp++], m, sx, sz, sxx, sxz, szz);
+			next = ncp < TTWS_EAR_CHECKS - 1 ? MIN(2 * m, n) : n;
+		}
 	}
-	xbar = sx / m;
-	zbar = sz / m;
-	for (unsigned i = n - m; i < n; i++) {
-		double dx = t->x[i] - xbar;
-		double z =
-		    (double)servo_diff(t->t3[ttws_index(t, i)], t3n) - t->x[i];
+	var = ttws_ear_sigma2(t, cp, ncp);
+	t->ear_sigma2 = var;
+	/* The prior on rho, in this fit's units (as in ttws_wls()). */
+	lambda = var / (t->rho_prior_sd * t->rho_prior_sd);
+	for (unsigned c = 0; c < ncp; c++) {
+		double den = cp[c].sxx + lambda;
+		double b = (cp[c].sxz + lambda * (t->rho_prior - rho0)) / den;
+		double a = cp[c].zbar - b * cp[c].xbar;
+		double va =
+		    var * (1.0 / cp[c].m + cp[c].xbar * cp[c].xbar / den);
+		double half = TTWS_EAR_GAMMA * sqrt(va);
 
-		sxx += dx * dx;
-		sxz += dx * (z - zbar);
+		lo = MAX(lo, a - half);
+		hi = MIN(hi, a + half);
+		if (c > 0 && lo > hi) {
+			break;
+		}
+		t->rho_m1 = rho0 + b;
+		t->ear_e0 = a;
+		t->ear_var0 = va;
+		t->rho_var = var / den;
 	}
-	if (sxx > 0) {
-		t->rho_m1 = sxz / sxx;
+}
+
+/*
+ * Age the window out (keeping at least the newest sample) and fill x and
+ * o (see ttws_fit()). Returns the sample count; *ret_span the host ns
+ * the window spans.
+ */
+static unsigned ttws_load(struct servo_ttws *t, int64_t *ret_span)
+{
+	unsigned nw = ttws_index(t, t->count - 1);
+	uint64_t t4n = t->t4[nw], t3n = t->t3[nw];
+	uint64_t max_age =
+	    t->grid ? TTWS_GRID_MAX_AGE_NS : TTWS_PLAIN_MAX_AGE_NS;
+
+	while (t->count > 1 &&
+	       servo_diff(t4n, t->t4[ttws_index(t, 0)]) > (int64_t)max_age) {
+		t->count--;
 	}
-	return zbar - t->rho_m1 * xbar;
+	for (unsigned i = 0; i < t->count; i++) {
+		unsigned j = ttws_index(t, i);
+
+		if (t->grid) {
+			t->x[i] = (double)(t->g[j] - t->g[nw]);
+		} else {
+			t->x[i] = (double)servo_diff(t->t3[j], t3n);
+		}
+		t->o[i] = t->x[i] - (double)servo_diff(t->t4[j], t4n);
+	}
+	*ret_span = servo_diff(t4n, t->t4[ttws_index(t, 0)]);
+	return t->count;
+}
+
+/*
+ * 1. Envelope slope: Moon's hull once the window is long enough to have
+ * one; in between (it moves little from one sample to the next, and costs
+ * as much as the rest of the fit) the previous fit's.
+ */
+static double ttws_envelope_slope(struct servo_ttws *t, unsigned n,
+				  int64_t span)
+{
+	double b = t->have_fit ? t->b : t->prior_b, db;
+
+	if (n >= TTWS_HULL_MIN_N && span >= (int64_t)TTWS_HULL_MIN_SPAN_NS &&
+	    t->fresh % TTWS_HULL_EVERY == 0) {
+		for (unsigned i = 0; i < n; i++) {
+			t->tmp[i] = t->o[i] - b * t->x[i];
+		}
+		if (ttws_hull_slope(t, t->tmp, n, &db)) {
+			b += db;
+		}
+	}
+	return b;
+}
+
+/*
+ * Uncertainty of the host line, and where the envelope sits above it.
+ * The gated mean of the lowest fraction q of n samples is a one-sided
+ * trimmed mean; from its influence function its variance is
+ * Var((G - e)^+) / (n q^2) (Hampel, Ronchetti, Rousseeuw and Stahel,
+ * "Robust Statistics", 1986, 2.1b and 2.3), whatever the delay
+ * distribution. The slope's variance relates to it as in any weighted
+ * regression, through sw / sxx. Sets rate_sd, offset_sd, lift, near_frac.
+ */
+static void ttws_spread(struct servo_ttws *t, unsigned n, double gate,
+			const struct ttws_line *line)
+{
+	const double *x = t->x, *o = t->o;
+	double thr = (double)t->servo.cfg.resync_threshold_ns, b = line->b;
+	double env = -INFINITY, m1 = 0, m2 = 0, q, loc_var, rate_var;
+	unsigned near = 0, gated = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		env = MAX(env, o[i] - b * x[i]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		double d = MAX(gate - t->e[i], 0.0);
+
+		m1 += d;
+		m2 += d * d;
+		gated += t->e[i] <= gate;
+		near += env - (o[i] - b * x[i]) <= thr;
+	}
+	m1 /= n;
+	m2 /= n;
+	q = (double)gated / n;
+	loc_var = MAX(m2 - m1 * m1, 0.0) / (n * q * q) +
+		  TTWS_SCALE_MIN_NS * TTWS_SCALE_MIN_NS / n;
+	rate_var = loc_var * line->sw / line->sxx;
+	t->rate_sd = sqrt(rate_var);
+	t->offset_sd = sqrt(loc_var + rate_var * line->xbar * line->xbar);
+	t->lift = env - line->a0;
+	t->near_frac = (double)near / n;
 }
 
 /*
@@ -412,97 +656,31 @@ static double ttws_fit_ear(struct servo_ttws *t, unsigned n, uint64_t t3n)
 static void ttws_fit(struct servo_ttws *t)
 {
 	struct servo *s = &t->servo;
-	unsigned nw = ttws_index(t, t->count - 1);
+	unsigned nw = ttws_index(t, t->count - 1), n;
 	uint64_t t4n = t->t4[nw], t3n = t->t3[nw];
-	uint64_t max_age =
-	    t->grid ? TTWS_GRID_MAX_AGE_NS : TTWS_PLAIN_MAX_AGE_NS;
-	double *x = t->x, *o = t->o;
-	double thr = (double)s->cfg.resync_threshold_ns;
-	double b, gate, env, e0 = 0, rho = 0, x0, ear0;
-	double m1 = 0, m2 = 0, q, loc_var, rate_var;
+	double b, gate, e0 = 0, rho = 0, x0, ear0, ear_var = 0, rho_var = 0;
 	struct ttws_line line;
-	unsigned n, near = 0, gated = 0;
 	int64_t span;
 
-	/* Age out, keeping at least the newest sample. */
-	while (t->count > 1 &&
-	       servo_diff(t4n, t->t4[ttws_index(t, 0)]) > (int64_t)max_age) {
-		t->count--;
-	}
-	n = t->count;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned j = ttws_index(t, i);
-
-		if (t->grid) {
-			x[i] = (double)(t->k[j] - t->k[nw]) * (double)t->ci_ns;
-		} else {
-			x[i] = (double)servo_diff(t->t3[j], t3n);
-		}
-		o[i] = x[i] - (double)servo_diff(t->t4[j], t4n);
-	}
-	span = servo_diff(t4n, t->t4[ttws_index(t, 0)]);
+	n = ttws_load(t, &span);
 	if (t->grid) {
-		e0 = ttws_fit_ear(t, n, t3n);
+		ttws_fit_ear(t, n, t3n);
+		e0 = t->ear_e0;
 		rho = t->rho_m1;
+		ear_var = t->ear_var0;
+		rho_var = t->rho_var;
 	}
-
-	/*
-	 * 1. Envelope slope: Moon's hull once the window is long enough to
-	 * have one; in between (it moves little from one sample to the next,
-	 * and costs as much as the rest of the fit) the previous fit's.
-	 */
-	b = t->have_fit ? t->b : t->prior_b;
-	if (n >= TTWS_HULL_MIN_N && span >= (int64_t)TTWS_HULL_MIN_SPAN_NS &&
-	    t->fresh % TTWS_HULL_EVERY == 0) {
-		double db;
-
-		for (unsigned i = 0; i < n; i++) {
-			t->tmp[i] = o[i] - b * x[i];
-		}
-		if (ttws_hull_slope(t, t->tmp, n, &db)) {
-			b += db;
-		}
-	}
-
+	b = ttws_envelope_slope(t, n, span);
 	/* 2. and 3. */
 	gate = ttws_gate(t, n, b);
 	ttws_wls(t, n, gate, &line);
-	b = line.b;
-
-	env = -INFINITY;
-	for (unsigned i = 0; i < n; i++) {
-		env = MAX(env, o[i] - b * x[i]);
-	}
-
-	/*
-	 * Uncertainty. The gated mean of the lowest fraction q of n samples
-	 * is a one-sided trimmed mean; from its influence function its
-	 * variance is Var((G - e)^+) / (n q^2) (Hampel, Ronchetti, Rousseeuw
-	 * and Stahel, "Robust Statistics", 1986, 2.1b and 2.3), whatever the
-	 * delay distribution. The slope's variance relates to it as in any
-	 * weighted regression, through sw / sxx.
-	 */
-	for (unsigned i = 0; i < n; i++) {
-		double d = MAX(gate - t->e[i], 0.0);
-
-		m1 += d;
-		m2 += d * d;
-		gated += t->e[i] <= gate;
-		near += env - (o[i] - b * x[i]) <= thr;
-	}
-	m1 /= n;
-	m2 /= n;
-	q = (double)gated / n;
-	loc_var = MAX(m2 - m1 * m1, 0.0) / (n * q * q) +
-		  TTWS_SCALE_MIN_NS * TTWS_SCALE_MIN_NS / n;
-	rate_var = loc_var * line.sw / line.sxx;
+	ttws_spread(t, n, gate, &line);
 
 	t->have_fit = true;
-	t->b = b;
-	t->rate_sd = sqrt(rate_var);
-	t->offset_sd = sqrt(loc_var + rate_var * line.xbar * line.xbar);
-	t->lift = env - line.a0;
-	t->near_frac = (double)near / n;
+	b = t->b = line.b;
+	/* The earbud fit's errors add to the host line's. */
+	t->rate_sd = sqrt(t->rate_sd * t->rate_sd + rho_var);
+	t->offset_sd = sqrt(t->offset_sd * t->offset_sd + ear_var);
 	t->gate_ns = gate;
 	t->newest_excess_ns = t->e[n - 1];
 
@@ -528,7 +706,9 @@ static void ttws_fit(struct servo_ttws *t)
 static bool ttws_outlier(struct servo_ttws *t, int64_t r_env)
 {
 	struct servo *s = &t->servo;
-	double thr = (double)s->cfg.resync_threshold_ns;
+	/* r carries the stamp's own tick error, up to half a tick. */
+	double thr =
+	    (double)s->cfg.resync_threshold_ns + (double)s->clock_res_ns / 2;
 	double tol = thr + 3.0 * t->offset_sd;
 	double run;
 
@@ -570,37 +750,175 @@ static void ttws_leave_grid(struct servo_ttws *t)
 	}
 	t->prior_b = 1.0 - (1.0 - t->prior_b) / (1.0 + t->rho_m1);
 	t->grid = false;
+	t->refining = false;
+	t->junction_pending = false;
 	t->share_p = 0;
 	t->share_q = 0;
 }
 
 /*
- * Number the connection event of t3 from the newest one: the earbud
- * clock runs (1 + rho) per dongle ns, events are ci dongle ns apart. A
- * stamp off the grid means the interval is not what the configuration
- * says, or changed (LL connection update): fall back to plain
- * coordinates, which need no grid, until the next reset or step.
+ * A junction: a stamp off the current grid (a connection update, a wrong
+ * ci_us hint, the earbud clock jumping). The dongle time from the newest
+ * event to this one is their earbud time apart over the earbud's rate,
+ * from the *fitted* ear time of the newest event, so that only this
+ * stamp's noise enters; the grid goes on from there at the current
+ * interval. Returns g of the stamp.
  */
-static void ttws_number(struct servo_ttws *t, uint64_t t3, int64_t *ret_k)
+static int64_t ttws_junction(struct servo_ttws *t, unsigned nw, uint64_t t3)
+{
+	double d =
+	    ((double)servo_diff(t3, t->t3[nw]) - t->ear_e0) / (1.0 + t->rho_m1);
+
+	t->junction_pending = false;
+	t->refining = true;
+	t->seg_n = 0;
+	t->jref_t3 = t->t3[nw];
+	t->jref_e0 = t->ear_e0;
+	t->jref_rho = t->rho_m1;
+	t->jref_g = t->g[nw];
+	t->j_cur = llround(d);
+	t->j_sum = 0;
+	t->j_n = 0;
+	t->seg_t3 = t3;
+	return t->jref_g + t->j_cur;
+}
+
+/*
+ * The gap of a junction carries one stamp's noise (a tick, the anchor
+ * jitter), and an error in it shifts the whole window before the junction
+ * against the part after it for the host line. So each of the segment's
+ * first stamps measures it again, and the segment moves to the running
+ * mean; until the segment is so long that the earbud's rate error over it
+ * would matter more than the noise left.
+ */
+static void ttws_refine(struct servo_ttws *t)
+{
+	unsigned nw = ttws_index(t, t->count - 1), m;
+	double d;
+	int64_t j;
+
+	if (!t->refining) {
+		return;
+	}
+	d = ((double)servo_diff(t->t3[nw], t->jref_t3) - t->jref_e0) /
+		(1.0 + t->jref_rho) -
+	    (double)(t->g[nw] - t->jref_g - t->j_cur);
+	t->j_sum += d;
+	t->j_n++;
+	j = llround(t->j_sum / t->j_n);
+	if (j != t->j_cur) {
+		m = MIN(t->seg_n, t->count);
+		for (unsigned i = t->count - m; i < t->count; i++) {
+			t->g[ttws_index(t, i)] += j - t->j_cur;
+		}
+		t->j_cur = j;
+	}
+	if (t->j_n >= TTWS_JUNCTION_N ||
+	    servo_diff(t->t3[nw], t->seg_t3) > (int64_t)TTWS_JUNCTION_SPAN_NS) {
+		t->refining = false;
+	}
+}
+
+/*
+ * Is t3 on the grid? dk events after the newest, the earbud clock running
+ * (1 + rho) per dongle ns and events ci dongle ns apart, within ci/16 and
+ * a tick. *ret_g: where it lands (valid if so).
+ */
+static bool ttws_on_grid(const struct servo_ttws *t, unsigned nw, uint64_t t3,
+			 int64_t *ret_g)
+{
+	double per = (double)t->ci_ns * (1.0 + t->rho_m1);
+	double q = (double)servo_diff(t3, t->t3[nw]) / per;
+	double tol = (double)t->ci_ns / 16 + (double)t->servo.clock_res_ns;
+	int64_t dk = llround(q);
+
+	*ret_g = t->g[nw] + dk * (int64_t)t->ci_ns;
+	return fabs(q - (double)dk) * per <= tol;
+}
+
+/*
+ * Place the event of t3 on the grid. A stamp off it starts a junction;
+ * the first after a connection update always does. Only stamps that keep
+ * missing, junctions in a row with few stamps between them, mean there is
+ * no grid at this interval (a wrong ci_us hint): then the fit falls back
+ * to plain coordinates until the next reset or step.
+ */
+static void ttws_number(struct servo_ttws *t, uint64_t t3, int64_t *ret_g)
 {
 	unsigned nw;
-	double per, q, miss;
-	int64_t dk;
 
-	*ret_k = 0;
+	*ret_g = 0;
 	if (!t->grid || t->count == 0) {
 		return;
 	}
 	nw = ttws_index(t, t->count - 1);
-	per = (double)t->ci_ns * (1.0 + t->rho_m1);
-	q = (double)servo_diff(t3, t->t3[nw]) / per;
-	dk = llround(q);
-	miss = fabs(q - (double)dk) * per;
-	if (miss > (double)t->ci_ns / 16) {
-		ttws_leave_grid(t);
+	if (t->junction_pending) {
+		*ret_g = ttws_junction(t, nw, t3);
 		return;
 	}
-	*ret_k = t->k[nw] + dk;
+	if (ttws_on_grid(t, nw, t3, ret_g)) {
+		return;
+	}
+	t->short_segs = t->seg_n < TTWS_SEG_MIN ? t->short_segs + 1 : 1;
+	if (t->short_segs >= TTWS_SHORT_SEGS) {
+		ttws_leave_grid(t);
+		*ret_g = 0;
+		return;
+	}
+	*ret_g = ttws_junction(t, nw, t3);
+}
+
+/* What to do with a sample before it joins the window. */
+enum ttws_judgement {
+	TTWS_KEEP,	   /* into the window */
+	TTWS_KEEP_OUTLIER, /* into the window, but reported (a late run) */
+	TTWS_HOLD,	   /* not into the window, gated: maybe a late one */
+	TTWS_REJECT,	   /* not into the window, outlier */
+};
+
+/*
+ * On the grid the earbud clock is checked on its own: a stamp on the grid
+ * is an outlier only if it leaves the earbud fit (both ways: the fit is
+ * tight); its delay says nothing about the earbud clock, so a reply
+ * quicker than the envelope is the host's transport getting quicker (the
+ * USB microframe phase moving, see the top) and joins the window. A stamp
+ * off the grid is a junction when its delay looks plausible; one that
+ * looks late is held back until the run of them says the earbud clock
+ * jumped back rather than queues grew. Without the grid the delay is all
+ * there is (ttws_outlier()).
+ */
+static enum ttws_judgement ttws_judge(struct servo_ttws *t, uint64_t t3,
+				      int64_t r_env)
+{
+	struct servo *s = &t->servo;
+	double res = (double)s->clock_res_ns;
+	double thr = (double)s->cfg.resync_threshold_ns + res / 2;
+	unsigned nw = ttws_index(t, t->count - 1);
+	double r, dx, tol;
+	int64_t g;
+
+	if (t->fresh < TTWS_FRESH_N || t->junction_pending) {
+		return TTWS_KEEP;
+	}
+	if (!t->grid) {
+		if (!ttws_outlier(t, r_env)) {
+			return TTWS_KEEP;
+		}
+		return r_env > 0 ? TTWS_REJECT : TTWS_KEEP_OUTLIER;
+	}
+	if (ttws_on_grid(t, nw, t3, &g)) {
+		dx = (double)(g - t->g[nw]);
+		r = (double)servo_diff(t3, t->t3[nw]) - t->ear_e0 -
+		    (1.0 + t->rho_m1) * dx;
+		tol = thr + 3.0 * sqrt(t->ear_sigma2 + t->ear_var0 +
+				       t->rho_var * dx * dx);
+		t->neg_run = 0;
+		return fabs(r) > tol ? TTWS_REJECT : TTWS_KEEP;
+	}
+	if (!ttws_outlier(t, r_env)) {
+		return r_env < -thr ? TTWS_HOLD : TTWS_KEEP;
+	}
+	return TTWS_REJECT;
 }
 
 static enum servo_verdict ttws_sample(struct servo *s,
@@ -608,8 +926,8 @@ static enum servo_verdict ttws_sample(struct servo *s,
 				      int64_t *ret_residual_ns)
 {
 	struct servo_ttws *t = to_ttws(s);
-	bool outlier = false;
-	int64_t k;
+	enum ttws_judgement j = TTWS_KEEP;
+	int64_t g;
 
 	*ret_residual_ns = 0;
 	if (t->count > 0) {
@@ -623,25 +941,31 @@ static enum servo_verdict ttws_sample(struct servo *s,
 	if (s->model.valid) {
 		int64_t r = servo_diff(x->t3_ear,
 				       servo_model_map(&s->model, x->t4_host));
-		int64_t r_env = r - llround(t->lift);
 
-		*ret_residual_ns = r_env;
-		outlier = ttws_outlier(t, r_env);
-		/* Above the envelope: impossible, keep it out. */
-		if (outlier && r_env > 0) {
-			return SERVO_OUTLIER;
-		}
+		*ret_residual_ns = r - llround(t->lift);
+		j = ttws_judge(t, x->t3_ear, *ret_residual_ns);
+	}
+	switch (j) {
+	case TTWS_KEEP:
+	case TTWS_KEEP_OUTLIER:
+		break;
+	case TTWS_HOLD:
+		return SERVO_GATED;
+	case TTWS_REJECT:
+		return SERVO_OUTLIER;
 	}
 
-	ttws_number(t, x->t3_ear, &k);
+	ttws_number(t, x->t3_ear, &g);
 	t->t4[t->head] = x->t4_host;
 	t->t3[t->head] = x->t3_ear;
-	t->k[t->head] = k;
+	t->g[t->head] = g;
 	t->head = (t->head + 1) % TTWS_WINDOW;
 	t->count = MIN(t->count + 1, TTWS_WINDOW);
 	t->fresh++;
+	t->seg_n++;
+	ttws_refine(t);
 	ttws_fit(t);
-	if (outlier) {
+	if (j == TTWS_KEEP_OUTLIER) {
 		return SERVO_OUTLIER;
 	}
 	return t->newest_excess_ns > t->gate_ns ? SERVO_GATED : SERVO_ACCEPT;
@@ -649,9 +973,11 @@ static enum servo_verdict ttws_sample(struct servo *s,
 
 /*
  * A new connection interval. Events before and after it are on two grids
- * with an unknown offset between them, so a window that has samples goes
- * on in plain coordinates; the next reset or step starts a grid on the new
- * interval, and an empty window starts one at once.
+ * with an unknown offset between them (Core 5.4, Vol 6, Part B, 5.1.1:
+ * the new anchor falls anywhere in the transmit window): the next stamp
+ * starts a junction (ttws_junction()), and the grid goes on at the new
+ * interval. A window already in plain coordinates stays so; the next
+ * reset or step starts a grid on the new interval.
  */
 static void ttws_set_ci(struct servo *s)
 {
@@ -665,7 +991,7 @@ static void ttws_set_ci(struct servo *s)
 	if (t->count == 0) {
 		t->grid = true;
 	} else if (t->grid) {
-		ttws_leave_grid(t);
+		t->junction_pending = true;
 	}
 }
 
@@ -688,6 +1014,8 @@ struct servo *servo_ttws_new(const struct servo_config *cfg)
 	t->ci_ns = (uint64_t)cfg->ci_us * NSEC_PER_USEC;
 	t->prior_b = 0.0;
 	t->prior_sd = TTWS_PRIOR_SD_COLD;
+	t->rho_prior = 0.0;
+	t->rho_prior_sd = TTWS_PRIOR_SD_COLD;
 	ttws_forget(t, TTWS_LOCK_N);
 	return &t->servo;
 }
