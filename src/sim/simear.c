@@ -349,14 +349,6 @@ enum simear_stream {
 	SIMEAR_STREAM_LINK = 0x20,
 };
 
-static uint64_t simear_seed(uint64_t seed, uint64_t stream)
-{
-	struct simrng r;
-
-	simrng_seed(&r, seed, stream);
-	return simrng_next(&r);
-}
-
 static uint64_t simear_ns(double s)
 {
 	return (uint64_t)llround(s * 1e9);
@@ -371,7 +363,7 @@ int simear_parts_new(const struct scenario *sc, enum scenario_side side,
 		.ppm = se->ppm,
 		.wander_ppb_per_s = se->wander_ppb_per_s,
 		.start_host_ns = up_ns,
-		.seed = simear_seed(sc->seed, SIMEAR_STREAM_CLOCK + side),
+		.seed = simrng_derive(sc->seed, SIMEAR_STREAM_CLOCK + side),
 	};
 	struct simlink_config lc = {
 		.start_host_ns = up_ns,
@@ -382,7 +374,7 @@ int simear_parts_new(const struct scenario *sc, enum scenario_side side,
 		.jitter = se->hci_jitter_dist,
 		.jitter_us = se->hci_jitter_us,
 		.anchor_jitter_us = se->anchor_jitter_us,
-		.seed = simear_seed(sc->seed, SIMEAR_STREAM_LINK + side),
+		.seed = simrng_derive(sc->seed, SIMEAR_STREAM_LINK + side),
 	};
 	struct simear_parts p = {
 		.cfg = {

@@ -96,3 +96,11 @@ double simrng_pareto(struct simrng *r, double xm, double alpha)
 	/* 1 - u is in (0, 1]: the draw is at least xm and finite. */
 	return xm / pow(1.0 - simrng_uniform(r), 1.0 / alpha);
 }
+
+uint64_t simrng_derive(uint64_t seed, uint64_t stream)
+{
+	struct simrng r;
+
+	simrng_seed(&r, seed, stream);
+	return simrng_next(&r);
+}

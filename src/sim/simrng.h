@@ -37,6 +37,10 @@ void simrng_seed(struct simrng *r, uint64_t seed, uint64_t stream);
 /* Next 64 random bits. */
 uint64_t simrng_next(struct simrng *r);
 
+/* The first draw of stream `stream` of seed: a seed for one object and
+ * purpose, derived from a scenario's one seed. */
+uint64_t simrng_derive(uint64_t seed, uint64_t stream);
+
 /* Uniform on [0, 1), 53 bits of resolution. */
 double simrng_uniform(struct simrng *r);
 

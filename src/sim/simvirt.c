@@ -96,14 +96,6 @@ void simvirt_options_default(struct simvirt_options *ret)
 	};
 }
 
-static uint64_t seed_of(uint64_t seed, uint64_t stream)
-{
-	struct simrng r;
-
-	simrng_seed(&r, seed, stream);
-	return simrng_next(&r);
-}
-
 static uint64_t ns_of_s(double s)
 {
 	return (uint64_t)llround(s * 1e9);
@@ -393,7 +385,7 @@ void simvirt_engine_config(const struct scenario *sc,
 			   uint64_t *ret_t0_ns)
 {
 	sv_conf(sc, opt, kind, ret_conf);
-	*ret_seed = seed_of(sc->seed, STREAM_PROBE);
+	*ret_seed = simrng_derive(sc->seed, STREAM_PROBE);
 	*ret_t0_ns = SIMVIRT_T0_NS;
 	*ret_up_ns = SIMVIRT_T0_NS - PAIR_START_LEAD_NS;
 }
@@ -485,7 +477,7 @@ static int sv_run_one(const struct scenario *sc,
 	env = (struct pair_env){
 		.wheel = w->wheel,
 		.conf = &w->conf,
-		.seed = seed_of(sc->seed, STREAM_PROBE), /* as engine_config */
+		.seed = simrng_derive(sc->seed, STREAM_PROBE), /* as engine_config */
 		.now = sv_now,
 		.now_ctx = w,
 	};

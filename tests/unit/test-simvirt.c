@@ -490,6 +490,21 @@ static void test_trace_replay(void **state)
 	free(res);
 }
 
+/* The t1 of a trace's first timing request (0: none). */
+static uint64_t first_t1(const struct trace *tr)
+{
+	for (size_t i = 0; i < tr->n; i++) {
+		struct link_msg m;
+
+		if (tr->ev[i].kind == SIMVIRT_TRACE_TO_EAR &&
+		    proto_decode(tr->ev[i].msg, tr->ev[i].len, &m) == 0 &&
+		    m.hdr.type == LINK_SYNC_REQ) {
+			return m.sync_req.t1_host_ns;
+		}
+	}
+	return 0;
+}
+
 /*
  * The replay can fail: a pair that behaves differently from the run's
  * (here a different request dithering seed, as a second probing policy
@@ -513,27 +528,11 @@ static void test_trace_replay_detects(void **state)
 	opt.trace = trace_record;
 	opt.trace_data = &run;
 	assert_int_equal(simvirt_run(&sc, &opt, res), 0);
-	for (size_t i = 0; i < run.n && !t1_a; i++) {
-		struct link_msg m;
-
-		if (run.ev[i].kind == SIMVIRT_TRACE_TO_EAR &&
-		    proto_decode(run.ev[i].msg, run.ev[i].len, &m) == 0 &&
-		    m.hdr.type == LINK_SYNC_REQ) {
-			t1_a = m.sync_req.t1_host_ns;
-		}
-	}
+	t1_a = first_t1(&run);
 	run.n = 0;
 	sc.seed++;
 	assert_int_equal(simvirt_run(&sc, &opt, res), 0);
-	for (size_t i = 0; i < run.n && !t1_b; i++) {
-		struct link_msg m;
-
-		if (run.ev[i].kind == SIMVIRT_TRACE_TO_EAR &&
-		    proto_decode(run.ev[i].msg, run.ev[i].len, &m) == 0 &&
-		    m.hdr.type == LINK_SYNC_REQ) {
-			t1_b = m.sync_req.t1_host_ns;
-		}
-	}
+	t1_b = first_t1(&run);
 	assert_true(t1_a != 0 && t1_b != 0);
 	assert_true(t1_a != t1_b);
 	free(run.ev);
