@@ -111,6 +111,18 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why);
 /* The host clock, now (link_env.now). */
 uint64_t link_now(const struct link *l);
 
+/* link_ci.c */
+
+/* The link runs at ci_us from now_ns on: servos, requests, the plan. */
+void link_set_interval(struct link *l, uint32_t ci_us, uint64_t now_ns);
+
+/* A CONN_UPDATE from the earbud (range-checked already). */
+void link_on_conn_update(struct link *l, const struct link_msg *m,
+			 uint64_t now_ns);
+
+/* chan_cb.interval: our own controller's new interval (hci-uart). */
+void link_chan_interval(void *user_data, uint32_t ci_us, uint64_t now_ns);
+
 /*
  * A connection update announced for ear instant instant_ear_ns is due:
  * the next timing sample has t3_ear_ns (0: none, then host now_ns is
