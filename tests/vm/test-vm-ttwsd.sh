@@ -85,8 +85,9 @@ done
 # business of sync-live and the bench.
 delivered_left=$(($(j .report.frames.rendered_left) + $(j .stats.ears.left.ear_late)))
 ((delivered_left >= 500)) || fail "left received $delivered_left frames"
-(($(j .report.frames.rendered_left) >= 150)) || fail "left rendered $(j .report.frames.rendered_left)"
-(($(j .report.frames.rendered_right) >= 200)) || fail "right rendered $(j .report.frames.rendered_right)"
+(($(j .report.frames.rendered_left) >= 100)) || fail "left rendered $(j .report.frames.rendered_left)"
+delivered_right=$(($(j .report.frames.rendered_right) + $(j .stats.ears.right.ear_late)))
+((delivered_right >= 200)) || fail "right received $delivered_right frames"
 (($(j .stats.ears.right.connects) >= 2)) || fail "right ear never reconnected"
 (($(j .right_rendered_after_restart) >= 100)) ||
 	fail "the restarted right earbud rendered $(j .right_rendered_after_restart) frames"
