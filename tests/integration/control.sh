@@ -98,11 +98,16 @@ if [[ $(ldd "$TTWSD") == *libasan* ]]; then
 fi
 export TTWS_RTCHECK_OUT=$tmp/rt.txt
 ((use_shim)) && export TTWSD_PRELOAD=$SHIM
+# A delay floor of 30 ms: the live estimator switch below (ttws -> naive)
+# moves each ear's map by up to a half connection interval at once, and
+# the test asserts that no frame comes late through all of it.
 export TTWSD_CONF_APPEND="[control]
 socket_mode = 0666
 [metrics]
 textfile = $tmp/run/ttws.prom
-interval_s = 1"
+interval_s = 1
+[stream]
+delay_min_ms = 30"
 DURATION=16
 mkdir -p "$tmp/run"
 chmod 755 "$tmp/run"
