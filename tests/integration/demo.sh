@@ -126,10 +126,11 @@ priority = $((prio ? 80 : 0))
 [stream]
 source = $SOURCE
 codec = $CODEC
-# This 2-core VM's hypervisor stalls the RT thread for milliseconds now
-# and then: a margin over the held deliveries that covers a first stall,
-# where a gateway on real hardware runs the default (1 ms).
+# This 2-core VM's hypervisor (and a loaded machine) stalls the RT thread
+# for milliseconds now and then: a margin and a floor that cover a first
+# stall, where a gateway on real hardware runs the defaults (1 ms, 5 ms).
 delay_margin_ms = 4
+delay_min_ms = 20
 CONF
 pair_conf "$dir" >>"$dir/ttwsd.conf"
 # TTWSD_CONF_APPEND: more configuration for ttwsd (the tests' hook).
