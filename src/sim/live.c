@@ -548,6 +548,10 @@ int live_run(const struct scenario *sc, const struct live_opts *o)
 	if (!lv) {
 		return 1;
 	}
+	/* No descriptor yet: a set-up that fails early must not close 0. */
+	for (unsigned i = 0; i < SCENARIO_SIDES; i++) {
+		lv->ear[i].fd = lv->ear[i].listen_fd = lv->ear[i].hci_fd = -1;
+	}
 	lv->o = o;
 	if (o->priority > 0) {
 		live_rt_apply(o->priority);
