@@ -325,8 +325,6 @@ static int live_ear_init(struct live *lv, const struct scenario *sc,
 	e->lv = lv;
 	e->side = side;
 	e->path = lv->o->path[side];
-	e->fd = -1;
-	e->listen_fd = -1;
 	r = simear_parts_new(sc, side, LIVE_MODEL_T0_NS, LIVE_MODEL_T0_NS,
 			     &parts);
 	if (r < 0) {
@@ -345,7 +343,6 @@ static int live_ear_init(struct live *lv, const struct scenario *sc,
 		e->pool[i].next_free = e->free_list;
 		e->free_list = &e->pool[i];
 	}
-	e->hci_fd = -1;
 	if (lv->o->hci_server) {
 		return 0; /* connected once the loop exists (live_run) */
 	}
@@ -414,11 +411,11 @@ static int live_ears_open(struct live *lv, const struct scenario *sc)
 	int r;
 
 	for (i = 0; i < SCENARIO_SIDES; i++) {
-		/* An ear this process does not serve stays closed (fds -1);
-		 * with one path given, another process may serve the other
-		 * ear, and each can be killed and restarted on its own. */
+		/* An ear this process does not serve stays closed (fds -1,
+		 * from live_run()); with one path given, another process may
+		 * serve the other ear, and each can be killed and restarted
+		 * on its own. */
 		lv->ear[i].on = o->hci_server || o->path[i];
-		lv->ear[i].fd = lv->ear[i].listen_fd = lv->ear[i].hci_fd = -1;
 		if (!lv->ear[i].on) {
 			continue;
 		}
