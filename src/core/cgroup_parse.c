@@ -244,44 +244,147 @@ static bool only_space_left(const char *p)
 	return true;
 }
 
-int cgroup_parse_cpu_max(const char *text, int64_t *ret_quota_us,
-			 uint64_t *ret_period_us)
+/* The word at *p up to a space, newline or NUL; advances *p past it. */
+static struct span next_word(const char **p)
+{
+	struct span w = {.p = *p};
+
+	w.n = strcspn(*p, " \n");
+	*p += w.n;
+	return w;
+}
+
+int cgroup_parse_partition(const char *text, struct cgroup_partition *ret)
+{
+	static const char *const types[] = {
+	    [CGROUP_PARTITION_MEMBER] = "member",
+	    [CGROUP_PARTITION_ROOT] = "root",
+	    [CGROUP_PARTITION_ISOLATED] = "isolated",
+	};
+	struct cgroup_partition out = {0};
+	const char *p = text;
+	struct span w;
+	size_t i;
+
+	if (!text || !ret) {
+		return -EINVAL;
+	}
+	/* cgroup-v2.rst, "cpuset.cpus.partition": the type, then
+	 * " invalid" when the partition cannot be had, and from Linux 6.1
+	 * the reason in parentheses. */
+	w = next_word(&p);
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		if (span_eq(w, types[i])) {
+			break;
+		}
+	}
+	if (i == ARRAY_SIZE(types)) {
+		return -EINVAL;
+	}
+	out.type = (enum cgroup_partition_type)i;
+	out.valid = true;
+	if (*p == ' ') {
+		const char *close;
+
+		p++;
+		w = next_word(&p);
+		if (!span_eq(w, "invalid") ||
+		    out.type == CGROUP_PARTITION_MEMBER) {
+			return -EINVAL;
+		}
+		out.valid = false;
+		if (*p == ' ') {
+			p++;
+			close = strchr(p, ')');
+			if (*p != '(' || !close || close == p + 1) {
+				return -EINVAL;
+			}
+			w.p = p + 1;
+			w.n = (size_t)(close - w.p);
+			if (memchr(w.p, '\n', w.n)) {
+				return -EINVAL;
+			}
+			if (copy_span(w, out.reason, sizeof(out.reason)) < 0) {
+				return -ENAMETOOLONG;
+			}
+			p = close + 1;
+		}
+	}
+	if (!only_space_left(p)) {
+		return -EINVAL;
+	}
+	*ret = out;
+	return 0;
+}
+
+const char *cgroup_partition_type_name(enum cgroup_partition_type t)
+{
+	switch (t) {
+	case CGROUP_PARTITION_MEMBER:
+		return "member";
+	case CGROUP_PARTITION_ROOT:
+		return "root";
+	case CGROUP_PARTITION_ISOLATED:
+		return "isolated";
+	}
+	return "?";
+}
+
+int cgroup_parse_sysctl_i64(const char *text, int64_t *ret)
 {
 	const char *p = text;
-	int64_t quota;
-	uint64_t v, period;
+	bool neg = false;
+	uint64_t v;
 	int r;
 
-	if (!text || !ret_quota_us || !ret_period_us) {
+	if (!text || !ret) {
 		return -EINVAL;
 	}
-	/* cgroup-v2.rst, "cpu.max": "$MAX $PERIOD", "max" = no limit. */
-	if (strncmp(p, "max", 3) == 0) {
-		quota = -1;
-		p += 3;
-	} else {
-		r = parse_u64(&p, &v);
-		if (r < 0) {
-			return r;
-		}
-		if (v > INT64_MAX) {
-			return -ERANGE;
-		}
-		quota = (int64_t)v;
+	if (*p == '-') {
+		neg = true;
+		p++;
 	}
-	if (*p != ' ') {
-		return -EINVAL;
-	}
-	p++;
-	r = parse_u64(&p, &period);
+	r = parse_u64(&p, &v);
 	if (r < 0) {
 		return r;
 	}
-	if (period == 0 || !only_space_left(p)) {
+	if (!only_space_left(p)) {
 		return -EINVAL;
 	}
-	*ret_quota_us = quota;
-	*ret_period_us = period;
+	/* INT64_MIN's magnitude is one above INT64_MAX. */
+	if (v > (uint64_t)INT64_MAX + neg) {
+		return -ERANGE;
+	}
+	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+int cgroup_rt_throttle_classify(int64_t runtime_us, int64_t period_us,
+				enum cgroup_rt_throttle *ret,
+				int64_t *ret_left_us)
+{
+	if (!ret || !ret_left_us) {
+		return -EINVAL;
+	}
+	/* sched-rt-group.rst: period 1..INT_MAX us, runtime -1 or
+	 * 0..period (sysctl_sched_rt_runtime is checked against it). */
+	if (period_us < 1 || period_us > INT32_MAX || runtime_us < -1 ||
+	    runtime_us > period_us) {
+		return -EINVAL;
+	}
+	if (runtime_us < 0) {
+		*ret = CGROUP_RT_THROTTLE_OFF;
+		*ret_left_us = 0;
+	} else if (runtime_us == period_us) {
+		*ret = CGROUP_RT_THROTTLE_FULL;
+		*ret_left_us = 0;
+	} else if (runtime_us == 0) {
+		*ret = CGROUP_RT_THROTTLE_STARVED;
+		*ret_left_us = period_us;
+	} else {
+		*ret = CGROUP_RT_THROTTLE_ON;
+		*ret_left_us = period_us - runtime_us;
+	}
 	return 0;
 }
 

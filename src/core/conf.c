@@ -19,7 +19,8 @@ void conf_default(struct conf *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	ret->rt.priority = 80;
-	ret->rt.cpu = -1;
+	ret->rt.cpu = CONF_RT_CPU_AUTO;
+	snprintf(ret->rt.cgroup, sizeof(ret->rt.cgroup), "auto");
 	ret->rt.lock_memory = true;
 	ret->rt.dma_latency = true;
 	ret->rt.prefault_heap_kib = 4096;
@@ -155,6 +156,10 @@ const char *conf_validate(const struct conf *c)
 	}
 	if (c->reconnect.backoff_min_ns > c->reconnect.backoff_max_ns) {
 		return "[reconnect] backoff_min_ms is above backoff_max_ms";
+	}
+	if (strcmp(c->rt.cgroup, "auto") != 0 &&
+	    strcmp(c->rt.cgroup, "none") != 0 && c->rt.cgroup[0] != '/') {
+		return "[rt] cgroup: must be auto, none or an absolute path";
 	}
 	if (strcmp(c->loop.backend, "auto") != 0 &&
 	    strcmp(c->loop.backend, "io_uring") != 0 &&

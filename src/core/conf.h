@@ -64,10 +64,16 @@ struct conf_link {
 	uint32_t bitrate;           /* LC3 bits per second */
 };
 
+/* [rt] cpu = auto: the CPU of the RT cgroup's partition. */
+#define CONF_RT_CPU_AUTO (-2)
+
 struct conf {
 	struct {
 		int priority;           /* SCHED_FIFO 1..99, 0 = no RT */
-		int cpu;                /* -1 = leave affinity */
+		int cpu;                /* -1 = leave, CONF_RT_CPU_AUTO */
+		/* "auto" (<own cgroup>/rt when it exists), "none", or an
+		 * absolute cgroup path for the RT thread. */
+		char cgroup[CONF_PATH_MAX];
 		bool lock_memory;
 		bool dma_latency;
 		uint32_t prefault_heap_kib;

@@ -14,7 +14,7 @@
 #include "core/conf.h"
 
 enum conf_type {
-	T_INT,    /* int, range [min, max] */
+	T_INT,    /* int, [min, max]; with names, names[i] also spells min + i */
 	T_U32,    /* uint32_t, range [min, max] */
 	T_U16,    /* uint16_t, range [min, max] */
 	T_NS,     /* uint64_t ns, written in `unit` ns steps, range in units */
@@ -33,7 +33,8 @@ struct conf_key {
 	size_t size;         /* T_STR */
 	int64_t min, max;
 	uint64_t unit;       /* T_NS: ns per unit (1000 = the value is in us) */
-	const char *const *names; /* T_ENUM, NULL-terminated, index = value */
+	/* T_ENUM, NULL-terminated, index = value; T_INT: see T_INT. */
+	const char *const *names;
 	enum conf_apply apply;
 };
 
@@ -43,6 +44,7 @@ extern const size_t conf_n_key_defs;
 extern const char *const conf_transport_names[];
 extern const char *const conf_codec_names[];
 extern const char *const conf_source_names[];
+extern const char *const conf_rt_cpu_names[];
 
 /* The key named key in section ("link" for link.left/link.right). */
 const struct conf_key *conf_key_find(const char *section, const char *key);

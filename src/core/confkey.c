@@ -19,6 +19,8 @@ const char *const conf_transport_names[] = {
 };
 const char *const conf_codec_names[] = { "pcm", "lc3", NULL };
 const char *const conf_source_names[] = { "tone", "pipewire", NULL };
+/* [rt] cpu: "auto" is CONF_RT_CPU_AUTO, the key's min (see T_INT). */
+const char *const conf_rt_cpu_names[] = { "auto", NULL };
 
 #define C(field) offsetof(struct conf, field)
 #define L(field) offsetof(struct conf_link, field)
@@ -38,7 +40,10 @@ const char *const conf_source_names[] = { "tone", "pipewire", NULL };
 const struct conf_key conf_keys[] = {
 	{ "rt", "priority", T_INT, C(rt.priority), 0, 0, 99, 0, NULL,
 	  RESTART },
-	{ "rt", "cpu", T_INT, C(rt.cpu), 0, -1, 1023, 0, NULL, RESTART },
+	{ "rt", "cpu", T_INT, C(rt.cpu), 0, CONF_RT_CPU_AUTO, 1023, 0,
+	  conf_rt_cpu_names, RESTART },
+	{ "rt", "cgroup", T_STR, C(rt.cgroup), SZ(rt.cgroup), 0, 0, 0, NULL,
+	  RESTART },
 	{ "rt", "lock_memory", T_BOOL, C(rt.lock_memory), 0, 0, 0, 0, NULL,
 	  RESTART },
 	{ "rt", "dma_latency", T_BOOL, C(rt.dma_latency), 0, 0, 0, 0, NULL,
@@ -232,17 +237,31 @@ static int conf_key_set_int(const struct conf_key *k, char *field,
 			    const char *name, const char *value, char *err,
 			    size_t err_size)
 {
-	int64_t x;
+	int64_t x, min = k->min;
+	size_t i;
 
+	/* T_INT with names: names[i] spells min + i, numbers start after. */
+	for (i = 0; k->names && k->names[i]; i++, min++) {
+		if (strcmp(value, k->names[i]) == 0) {
+			*(int *)field = (int)min;
+			return 0;
+		}
+	}
 	if (!conf_parse_i64(value, &x)) {
 		return conf_key_fail(err, err_size,
-				     "%s: '%s' is not an integer", name, value);
+				     "%s: '%s' is not an integer%s%s", name,
+				     value, k->names ? " or " : "",
+				     k->names ? k->names[0] : "");
 	}
+	/* k->min itself is accepted as a number too: it is how the value
+	 * reads back wherever a formatter does not know the names. */
 	if (x < k->min || x > k->max) {
 		return conf_key_fail(err, err_size,
 				     "%s: %s out of range [%" PRId64 ", %" PRId64
-				     "]",
-				     name, value, k->min, k->max);
+				     "]%s%s",
+				     name, value, min, k->max,
+				     k->names ? " or " : "",
+				     k->names ? k->names[0] : "");
 	}
 	if (k->type == T_INT || k->type == T_MODE) {
 		*(int *)field = (int)x;

@@ -83,6 +83,12 @@ static void conf_format_value(const struct conf_key *k, const void *base,
 
 	switch (k->type) {
 	case T_INT:
+		/* A T_INT with names spells its lowest values by name
+		 * ([rt] cpu = auto), so the value reads back as written. */
+		if (k->names && *(const int *)field == (int)k->min) {
+			snprintf(buf, size, "%s", k->names[0]);
+			return;
+		}
 		snprintf(buf, size, "%d", *(const int *)field);
 		return;
 	case T_MODE:
@@ -119,6 +125,12 @@ static void conf_format_range(const struct conf_key *k, char *buf,
 	buf[0] = '\0';
 	switch (k->type) {
 	case T_INT:
+		if (k->names) {
+			snprintf(buf, size, "%s|[%" PRId64 ", %" PRId64 "]",
+				 k->names[0], k->min + 1, k->max);
+			return;
+		}
+		/* fall through */
 	case T_U32:
 	case T_U16:
 	case T_NS:

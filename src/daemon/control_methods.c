@@ -2,7 +2,8 @@
 /*
  * The control API's methods of org.ttws.Daemon1: reading (GetStats,
  * GetMetrics, Get, ListKeys) and changing (Set, Reload, ResetStats,
- * Capture*, which need uid 0 or group ttws).
+ * Capture*, which need uid 0 or group ttws), and in test builds the fault
+ * hook DebugStallRT (same rule).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -275,3 +276,42 @@ int control_method_capture(sd_bus_message *m, void *userdata,
 	}
 	return sd_bus_reply_method_return(m, NULL);
 }
+
+#if HAVE_TEST_HOOKS
+/*
+ * DebugStallRT(u seconds), test builds only: the RT thread sleeps that
+ * long in its loop (engine_debug_stall()), so the watchdog goes unfed and
+ * a service manager restarts ttwsd. 1..ENGINE_STALL_MAX_S seconds.
+ */
+int control_method_debug_stall_rt(sd_bus_message *m, void *userdata,
+				  sd_bus_error *error)
+{
+	struct control_conn *conn = userdata;
+	uint32_t seconds;
+	int r;
+
+	r = sd_bus_message_read(m, "u", &seconds);
+	if (r < 0) {
+		return r;
+	}
+	r = control_authorize(conn, m, error);
+	if (r <= 0) {
+		return r;
+	}
+	if (seconds < 1 || seconds > ENGINE_STALL_MAX_S) {
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "seconds must be 1..%u, not %u",
+					 ENGINE_STALL_MAX_S, seconds);
+	}
+	r = engine_debug_stall(conn->ctl->host.engine, seconds);
+	if (r < 0) {
+		return sd_bus_error_set_errnof(error, -r, "DebugStallRT: %s",
+					       strerror(-r));
+	}
+	log_main_event(LOG_WARNING, LOG_EV_NONE, LOG_EAR_NONE, NULL, 0,
+		       "test hook DebugStallRT: stalling the RT thread for "
+		       "%u s",
+		       seconds);
+	return sd_bus_reply_method_return(m, NULL);
+}
+#endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "config.h"
 #include "core/conf.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
@@ -158,5 +159,9 @@ int control_method_reset_stats(sd_bus_message *m, void *userdata,
 		sd_bus_error *error);
 int control_method_set(sd_bus_message *m, void *userdata,
 		sd_bus_error *error);
+#if HAVE_TEST_HOOKS
+int control_method_debug_stall_rt(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+#endif
 
 #endif

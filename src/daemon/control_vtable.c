@@ -139,6 +139,13 @@ static const sd_bus_vtable control_daemon_vtable[] = {
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("CaptureStop", NULL, NULL, control_method_capture,
 		      SD_BUS_VTABLE_UNPRIVILEGED),
+#if HAVE_TEST_HOOKS
+	/* Test builds only: a fault hook (control_methods.c). */
+	SD_BUS_METHOD_WITH_ARGS("DebugStallRT", SD_BUS_ARGS("u", seconds),
+				SD_BUS_NO_RESULT,
+				control_method_debug_stall_rt,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+#endif
 	SD_BUS_VTABLE_END,
 };
 

@@ -23,108 +23,26 @@
 #include "daemon/conffile.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/status.h"
 #include "os/l2cap.h"
-
-#if HAVE_PIPEWIRE
-#include "pw/sink.h"
-#endif
 
 #define DAEMON_DRAIN_NS (50 * NSEC_PER_MSEC)
 /* While a caller waits for the RT thread (Set, Reload, ResetStats). */
 #define DAEMON_BUSY_NS (5 * NSEC_PER_MSEC)
-/* PipeWire -> RT thread: 1 MiB holds 32 quanta of 1024 stereo F32
- * samples, far more than the few that wait at any time. */
-#define DAEMON_PW_RING (1u << 20)
-/* Republish the sink's latency when the wanted value moved this much:
- * the adaptive delay slews by microseconds per frame, and every update
- * is a param change that PipeWire propagates through the graph. */
-#define DAEMON_PW_LATENCY_STEP_NS NSEC_PER_MSEC
 
-#if HAVE_PIPEWIRE
-/*
- * Create ttws.sink for the RT thread's frame clock: stereo F32, one graph
- * cycle per frame, the driver while it plays. Main thread, before the
- * engine starts.
- */
-static int daemon_pw_start(struct daemon *d)
+/* The service manager's view: what notify_tick() looks at. */
+static void daemon_notify(struct daemon *d, uint64_t now_ns)
 {
-	struct pw_sink_config pc = {
-		.format = PW_SINK_F32,
-		.channels = 2,
-		.quantum = (uint32_t)(d->conf.stream.frame_ns * 48000 /
-				      NSEC_PER_SEC),
-		.driver = true,
-		.latency_ns = d->conf.stream.delay_ns,
-		.ring = &d->pw_ring,
-		.notify = engine_notify,
-		.notify_data = d->engine,
+	struct engine_snapshot snap;
+	struct notify_view v = {
+		.snap = &snap,
+		.conf = &d->conf,
 	};
-	int r;
 
-	d->pw_mem = malloc(DAEMON_PW_RING);
-	if (!d->pw_mem) {
-		return -ENOMEM;
-	}
-	spsc_init(&d->pw_ring, d->pw_mem, DAEMON_PW_RING);
-	r = pw_sink_new(&pc, &d->sink);
-	if (r < 0) {
-		return r;
-	}
-	d->pw_latency_ns = pc.latency_ns;
-	engine_set_pipewire(d->engine, d->sink, &d->pw_ring);
-	return 0;
-}
-
-/* The RT thread's wanted latency (delay + codec) into SPA_PARAM_Latency. */
-static void daemon_pw_latency(struct daemon *d)
-{
-	struct engine_snapshot snap;
-	uint64_t want, diff;
-
-	if (!d->sink) {
-		return;
-	}
 	engine_snapshot(d->engine, &snap);
-	want = snap.stream.latency_ns;
-	diff = want > d->pw_latency_ns ? want - d->pw_latency_ns :
-					 d->pw_latency_ns - want;
-	if (want == 0 || diff < DAEMON_PW_LATENCY_STEP_NS) {
-		return;
-	}
-	if (pw_sink_set_latency(d->sink, want) == 0) {
-		d->pw_latency_ns = want;
-	}
-}
-#else
-static int daemon_pw_start(struct daemon *d)
-{
-	return -ENOTSUP;
-}
-
-static void daemon_pw_latency(struct daemon *d)
-{
-}
-#endif
-
-static void daemon_watchdog(struct daemon *d, uint64_t now)
-{
-	struct engine_snapshot snap;
-
-	/* The watchdog pings only while the RT thread makes progress, so a
-	 * hung RT loop gets the service restarted. */
-	if (!d->watchdog_usec) {
-		return;
-	}
-	engine_snapshot(d->engine, &snap);
-	if (snap.heartbeat != d->last_heartbeat) {
-		d->last_heartbeat = snap.heartbeat;
-		if (now - d->last_watchdog_ns >=
-		    d->watchdog_usec * NSEC_PER_USEC / 4) {
-			sd_notify(0, "WATCHDOG=1");
-			d->last_watchdog_ns = now;
-		}
-	}
+	daemon_pw_view(d, &v);
+	notify_tick(&d->notify, &v, now_ns);
 }
 
 static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
@@ -135,8 +53,8 @@ static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
 	log_drain();
 	daemon_drain_frames(d);
 	daemon_drain_capture(d);
-	daemon_pw_latency(d);
-	daemon_watchdog(d, now);
+	daemon_pw_tick(d, now);
+	daemon_notify(d, now);
 	reconf_poll(d->reconf, now);
 	if (d->control) {
 		control_tick(d->control, now);
@@ -159,7 +77,7 @@ static int daemon_on_exit_signal(sd_event_source *s,
 	struct daemon *d = user;
 
 	log_info("signal %u: stopping", si->ssi_signo);
-	sd_notify(0, "STOPPING=1");
+	notify_stopping(&d->notify);
 	return sd_event_exit(d->event, 0);
 }
 
@@ -274,29 +192,6 @@ static int daemon_load(struct daemon *d)
 	return 0;
 }
 
-static int daemon_start_pipewire(struct daemon *d)
-{
-	int r = daemon_pw_start(d);
-
-	if (r == -ENOTSUP) {
-		log_error("source = pipewire: this ttwsd was built without "
-			  "PipeWire");
-		return r;
-	}
-	if (r < 0) {
-		log_error("source = pipewire: cannot create ttws.sink: %s (is "
-			  "a PipeWire daemon running for this user? see "
-			  "PIPEWIRE_RUNTIME_DIR and XDG_RUNTIME_DIR)",
-			  strerror(-r));
-		return r;
-	}
-	log_info("ttws.sink created: %s, %s frames",
-		 conf_codec_name(d->conf.stream.codec),
-		 d->conf.stream.frame_ns == 10 * NSEC_PER_MSEC ? "10 ms" :
-								 "7.5 ms");
-	return 0;
-}
-
 /* The engine (and the sink it drives), started; the RT report logged. */
 static int daemon_start_engine(struct daemon *d)
 {
@@ -383,9 +278,6 @@ static int daemon_start_loop(struct daemon *d)
 				  now_usec + d->o->duration_ns / NSEC_PER_USEC,
 				  0, daemon_on_duration, d);
 	}
-	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0) {
-		d->watchdog_usec = 0;
-	}
 	return 0;
 }
 
@@ -414,9 +306,7 @@ static void daemon_teardown(struct daemon *d)
 		engine_stop(d->engine);
 	}
 	d->reconf = reconf_free(d->reconf);
-#if HAVE_PIPEWIRE
-	d->sink = pw_sink_free(d->sink);
-#endif
+	daemon_pw_free(d);
 	d->engine = engine_free(d->engine);
 	log_drain();
 	log_flush();
@@ -428,6 +318,7 @@ static void daemon_teardown(struct daemon *d)
 int daemon_run(const struct daemon_opts *o)
 {
 	struct daemon d = { .o = o };
+	uint64_t watchdog_usec;
 	int r, rc = 1;
 
 	if (log_init() < 0) {
@@ -444,12 +335,19 @@ int daemon_run(const struct daemon_opts *o)
 		return 1;
 	}
 	daemon_block_signals();
+	/* READY=1 comes from the main loop, once the RT thread's first
+	 * heartbeat shows its loop runs (notify.h). */
+	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) {
+		watchdog_usec = 0;
+	}
+	notify_init(&d.notify, watchdog_usec * NSEC_PER_USEC, NULL, NULL);
+	notify_starting(&d.notify, "configuration loaded, starting the RT "
+				   "thread");
 	if (daemon_capture_setup(&d) < 0 || daemon_start_engine(&d) < 0 ||
 	    daemon_start_loop(&d) < 0) {
 		goto out;
 	}
 	daemon_start_control(&d);
-	sd_notify(0, "READY=1\nSTATUS=streaming");
 	r = sd_event_loop(d.event);
 	if (r < 0) {
 		log_error("main loop: %s", strerror(-r));

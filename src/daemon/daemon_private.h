@@ -17,6 +17,7 @@
 #include "core/conf.h"
 #include "core/spsc.h"
 #include "daemon/daemon.h"
+#include "daemon/notify.h"
 
 struct engine;
 struct reconf;
@@ -38,9 +39,7 @@ struct daemon {
 	struct spsc capture_ring;
 	uint8_t *capture_mem;
 	FILE *capture_file;
-	uint64_t watchdog_usec;
-	uint64_t last_heartbeat;
-	uint64_t last_watchdog_ns;
+	struct notify notify;    /* READY=1, STATUS=, WATCHDOG=1 */
 	uint64_t next_textfile_ns;
 	int textfile_err;        /* the last error, logged once */
 	/* source = pipewire: the node and the ring it fills. */
@@ -48,6 +47,9 @@ struct daemon {
 	struct spsc pw_ring;
 	uint8_t *pw_mem;
 	uint64_t pw_latency_ns; /* last published */
+	uint64_t pw_disconnects; /* losses of PipeWire logged */
+	uint64_t pw_reconnects;  /* returns logged */
+	uint64_t pw_gone_at_ns;  /* the last loss, CLOCK_MONOTONIC */
 };
 
 /* daemon_report.c */
@@ -60,6 +62,19 @@ int daemon_metrics_text(void *data, char **ret);
 void daemon_metrics_textfile(struct daemon *d, uint64_t now_ns);
 /* --stats-file at exit, and the summary in the log. 0 / -errno. */
 int daemon_write_stats(struct daemon *d);
+
+/* daemon_pw.c: source = pipewire (stubs without PipeWire). */
+
+/* ttws.sink for the engine, before engine_start(); logs why not. 0 or
+ * -errno (-ENOTSUP: built without PipeWire). */
+int daemon_start_pipewire(struct daemon *d);
+/* Every main-loop tick: the latency param, and PipeWire's going and
+ * coming back logged. No-op without a sink. */
+void daemon_pw_tick(struct daemon *d, uint64_t now_ns);
+/* The sink's part of the service manager's view. */
+void daemon_pw_view(struct daemon *d, struct notify_view *v);
+/* After engine_stop(): the sink goes (NULL is fine). */
+void daemon_pw_free(struct daemon *d);
 
 /* daemon_capture.c */
 

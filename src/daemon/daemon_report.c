@@ -71,6 +71,7 @@ static int daemon_status(struct daemon *d, FILE *f, bool with_hists)
 		.config_path = d->o->config,
 		.config_generation = reconf_generation(d->reconf),
 		.uptime_s = (double)(rt_now_ns() - d->start_ns) / 1e9,
+		.notify = &d->notify,
 	};
 	r = status_write_json(f, &in);
 	free(rep);

@@ -142,6 +142,9 @@ static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct engine *e = container_of(t, struct engine, stats_timer);
 
+#if HAVE_TEST_HOOKS
+	engine_hook_stall(e);
+#endif
 	e->iterations++;
 	engine_publish(e, now_ns);
 	/* A few histograms per tick, round-robin (lathist_per_call()). */
@@ -284,12 +287,12 @@ static int engine_setup(struct engine *e)
 	unsigned i;
 	int r;
 
-	rc.priority = e->conf.rt.priority;
-	rc.cpu = e->conf.rt.cpu;
-	rc.lock_memory = e->conf.rt.lock_memory;
-	rc.dma_latency = e->conf.rt.dma_latency;
-	rc.prefault_heap_kib = e->conf.rt.prefault_heap_kib;
-	rc.prefault_stack_kib = e->conf.rt.prefault_stack_kib;
+	r = rt_config_from_conf(&e->conf, &rc);
+	if (r < 0) {
+		snprintf(e->note, sizeof(e->note), "[rt] cgroup: %s",
+			 strerror(-r));
+		return r;
+	}
 	r = rt_apply(&rc, &e->rt);
 	if (r < 0) {
 		snprintf(e->note, sizeof(e->note), "real-time set-up: %s",

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "core/conf.h"
 #include "core/hist.h"
 #include "core/macro.h"
@@ -229,5 +230,17 @@ const char *engine_dongle_path(const struct engine *e, unsigned i);
 
 /* The loop's backend note ("io_uring ...", "... using epoll"). */
 const char *engine_backend_note(const struct engine *e);
+
+#if HAVE_TEST_HOOKS
+#define ENGINE_STALL_MAX_S 600u
+/*
+ * Test builds only (engine_hooks.c): ask the RT thread to stop making
+ * progress for seconds (1..ENGINE_STALL_MAX_S). At its next stats tick
+ * (within 100 ms) it sleeps that long inside its loop, so its heartbeat
+ * stops and the watchdog goes unfed (notify.h). Any thread. 0, or
+ * -ERANGE.
+ */
+int engine_debug_stall(struct engine *e, unsigned seconds);
+#endif
 
 #endif

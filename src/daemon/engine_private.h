@@ -61,6 +61,10 @@ struct engine {
 	 * recorded by the RT thread, published a few per stats tick. */
 	struct lathist *hists;
 	unsigned hists_per_tick;
+
+	/* Test builds: seconds the RT thread is asked to stall
+	 * (engine_debug_stall()); 0 otherwise. */
+	_Atomic unsigned stall_req_s;
 };
 
 /* RT thread, at a frame boundary: adopt what the main thread offered. */
@@ -73,5 +77,10 @@ void engine_boundary(void *user_data, uint64_t now_ns);
  * call it at a frame boundary, not per packet.
  */
 void engine_hists_reset(struct engine *e);
+
+#if HAVE_TEST_HOOKS
+/* RT thread, at a stats tick: carry out a requested stall (sleeps). */
+void engine_hook_stall(struct engine *e);
+#endif
 
 #endif

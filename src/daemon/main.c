@@ -15,6 +15,12 @@
 #include "daemon/latency.h"
 #include "daemon/conffile.h"
 #include "daemon/daemon.h"
+#include "os/rt.h"
+
+/* meson's sysconfdir/ttws/ttwsd.conf (config.h). */
+#ifndef TTWS_CONFIG_PATH
+#define TTWS_CONFIG_PATH "/etc/ttws/ttwsd.conf"
+#endif
 
 static void usage(FILE *f)
 {
@@ -24,6 +30,7 @@ static void usage(FILE *f)
 		"             [--btsnoop FILE]\n"
 		"       ttwsd --check-config [--config FILE]\n"
 		"       ttwsd --list-keys [--config FILE]\n"
+		"       ttwsd --get KEY [--config FILE]\n"
 		"       ttwsd --latency-test [--duration S | --loops N] "
 		"[--interval-us N]\n"
 		"             [--priority P] [--cpu C] [--spin-guard-us G] "
@@ -31,10 +38,13 @@ static void usage(FILE *f)
 		"             [--timer timerfd|uring] [--json]\n"
 		"\n"
 		"  --config FILE       configuration (default "
-		"/etc/ttws/ttwsd.conf)\n"
+		TTWS_CONFIG_PATH ")\n"
 		"  --check-config      validate the configuration and exit\n"
 		"  --list-keys         every key: name, value, live|restart, "
 		"range\n"
+		"  --get KEY           print one key's value (e.g. rt.cpu): "
+		"the defaults,\n"
+		"                      or the values of --config FILE\n"
 		"  --frame-log FILE    CSV of every frame sent (ear, seq, "
 		"send time, pts)\n"
 		"  --stats-file FILE   JSON status written at exit\n"
@@ -48,7 +58,9 @@ static void usage(FILE *f)
 		"  --interval-us N     timer period in us (default 1000)\n"
 		"  --priority P        SCHED_FIFO priority, 0 = none "
 		"(default 80)\n"
-		"  --cpu C             pin the RT thread to CPU C\n"
+		"  --cpu C             pin the RT thread to CPU C, or auto: "
+		"the CPU of\n"
+		"                      <own cgroup>/rt, which it joins\n"
 		"  --spin-guard-us G   wake G us early and spin to the deadline\n"
 		"  --backend B         auto | io_uring | epoll (default auto)\n"
 		"  --timer T           timerfd | uring (io_uring absolute "
@@ -116,6 +128,35 @@ static int main_list_keys(const char *config)
 	return 0;
 }
 
+/*
+ * One key's value as the parser sees it (the defaults under the file's
+ * values), for scripts such as ttws-cgroup(8): "auto", "1", "/run/x".
+ */
+static int main_get(const char *config, bool config_given, const char *name)
+{
+	char errbuf[CONF_ERR_MAX + CONF_PATH_MAX];
+	struct conf_key_info ki;
+	struct conf cf;
+
+	if (config_given) {
+		if (conffile_load(config, &cf, errbuf, sizeof(errbuf)) < 0) {
+			fprintf(stderr, "ttwsd: %s\n", errbuf);
+			return 1;
+		}
+	} else {
+		conf_default(&cf);
+	}
+	if (conf_get(&cf, name, &ki) < 0) {
+		fprintf(stderr,
+			"ttwsd: --get: unknown key '%s' (ttwsd --list-keys "
+			"lists them)\n",
+			name);
+		return 1;
+	}
+	printf("%s\n", ki.value);
+	return 0;
+}
+
 enum {
 	OPT_LATENCY = 0x100,
 	OPT_DURATION,
@@ -134,6 +175,7 @@ enum {
 	OPT_STATS_FILE,
 	OPT_BTSNOOP,
 	OPT_LIST_KEYS,
+	OPT_GET,
 };
 
 int main(int argc, char **argv)
@@ -156,15 +198,17 @@ int main(int argc, char **argv)
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "btsnoop", required_argument, NULL, OPT_BTSNOOP },
 		{ "list-keys", no_argument, NULL, OPT_LIST_KEYS },
+		{ "get", required_argument, NULL, OPT_GET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts dopts = { 0 };
 	uint64_t run_ns = 0;
 	struct latency_opts lat;
-	const char *config = "/etc/ttws/ttwsd.conf";
+	const char *config = TTWS_CONFIG_PATH;
 	bool latency = false, check = false, list = false;
 	bool config_given = false;
+	const char *get = NULL;
 	uint64_t v;
 	int c, err;
 
@@ -207,6 +251,10 @@ int main(int argc, char **argv)
 			lat.priority = (int)v;
 			break;
 		case OPT_CPU:
+			if (strcmp(optarg, "auto") == 0) {
+				lat.cpu = RT_CPU_AUTO;
+				break;
+			}
 			err = parse_u64(optarg, "--cpu", 1023, &v);
 			lat.cpu = (int)v;
 			break;
@@ -247,6 +295,9 @@ int main(int argc, char **argv)
 		case OPT_LIST_KEYS:
 			list = true;
 			break;
+		case OPT_GET:
+			get = optarg;
+			break;
 		case OPT_VERSION:
 			printf("ttwsd %s\n", TTWS_VERSION);
 			return 0;
@@ -271,6 +322,9 @@ int main(int argc, char **argv)
 		return latency_run(&lat) < 0 ? 1 : 0;
 	}
 
+	if (get) {
+		return main_get(config, config_given, get);
+	}
 	if (list) {
 		return main_list_keys(config_given ? config : NULL);
 	}

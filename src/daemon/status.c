@@ -9,6 +9,7 @@
 #include "config.h"
 #include "core/proto.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 
 #if HAVE_PIPEWIRE
 #include "pw/sink.h"
@@ -121,7 +122,7 @@ static void status_servo_json(FILE *f, const char *key,
  * from the snapshot, the node's side (data thread) from the sink.
  */
 static void status_pw_json(FILE *f, const struct stream_stats *st,
-			   const struct pw_sink_stats *pw)
+			   const struct pw_sink_stats *pw, uint64_t now_ns)
 {
 	fprintf(f,
 		"\"pipewire\":{\"quanta\":%" PRIu64 ",\"underruns\":%" PRIu64
@@ -151,7 +152,7 @@ static void status_pw_json(FILE *f, const struct stream_stats *st,
 			",\"triggers\":%" PRIu64 ",\"triggers_idle\":%" PRIu64
 			",\"cycles\":%" PRIu64 ",\"late_cycles\":%" PRIu64
 			",\"dropped\":%" PRIu64 ",\"stuck\":%" PRIu64
-			",\"trigger_errors\":%" PRIu64 "}",
+			",\"trigger_errors\":%" PRIu64,
 			pw->node_id, pw->streaming ? "true" : "false",
 			pw->driving ? "true" : "false",
 			pw->error ? "true" : "false", pw->quantum,
@@ -160,6 +161,19 @@ static void status_pw_json(FILE *f, const struct stream_stats *st,
 			pw->underruns, pw->oversize, pw->triggers,
 			pw->triggers_idle, pw->cycles, pw->late_cycles,
 			pw->dropped, pw->stuck, pw->trigger_errors);
+		/* PipeWire gone and back (src/pw/sink_reconnect.c). */
+		fprintf(f,
+			",\"registered\":%s,\"gone\":%s,\"gone_for_s\":%.1f"
+			",\"disconnects\":%" PRIu64 ",\"reconnects\":%" PRIu64
+			",\"connect_attempts\":%" PRIu64
+			",\"last_connect_error\":%d}",
+			pw->registered ? "true" : "false",
+			pw->gone_since_ns ? "true" : "false",
+			pw->gone_since_ns && now_ns > pw->gone_since_ns ?
+				(double)(now_ns - pw->gone_since_ns) / 1e9 :
+				0.0,
+			pw->disconnects, pw->reconnects, pw->connect_attempts,
+			pw->last_connect_error);
 	}
 #endif
 	fprintf(f, "},");
@@ -212,7 +226,7 @@ static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 static void status_head_json(FILE *f, const struct status_input *in)
 {
 	const struct conf *c = in->conf;
-	char rt[8192];
+	char rt[16384];
 
 	fprintf(f, "{\"version\":\"%s\",\"uptime_s\":%.3f,", TTWS_VERSION,
 		in->uptime_s);
@@ -231,6 +245,20 @@ static void status_head_json(FILE *f, const struct status_input *in)
 		c->stream.delay_margin_ns / NSEC_PER_USEC);
 	if (in->rt && rt_report_format_json(in->rt, rt, sizeof(rt)) >= 0) {
 		fprintf(f, "\"rt\":%s,", rt);
+	}
+	if (in->notify) {
+		const struct notify *n = in->notify;
+
+		/* What the service manager was told (notify.h). */
+		fprintf(f,
+			"\"service\":{\"ready\":%s,\"status\":",
+			n->ready ? "true" : "false");
+		status_str(f, n->status);
+		fprintf(f,
+			",\"watchdog_usec\":%" PRIu64
+			",\"watchdog_pings\":%" PRIu64
+			",\"watchdog_withheld\":%" PRIu64 "},",
+			n->watchdog_ns / NSEC_PER_USEC, n->pings, n->withheld);
 	}
 }
 
@@ -256,7 +284,7 @@ int status_write_json(FILE *f, const struct status_input *in)
 		(double)s->stream.delay_target_ns / 1e3,
 		(double)s->stream.latency_ns / 1e3);
 	if (c->stream.source == CONF_SOURCE_PIPEWIRE) {
-		status_pw_json(f, &s->stream, in->pw);
+		status_pw_json(f, &s->stream, in->pw, rt_now_ns());
 	}
 	fprintf(f,
 		"\"loop\":{\"wakeups\":%" PRIu64 ",\"rx\":%" PRIu64

@@ -8,6 +8,7 @@
 #include "os/rt.h"
 
 struct pw_sink_stats;
+struct notify;
 
 /* What the status document is made of; pointers not owned. */
 struct status_input {
@@ -21,13 +22,16 @@ struct status_input {
 	const char *config_path;
 	uint64_t config_generation;      /* live changes adopted */
 	double uptime_s;
+	const struct notify *notify;     /* what systemd was told */
 };
 
 /*
  * Write the status as one JSON object and a newline (GetStats, and
  * --stats-file at exit): version, configuration, real-time placement,
- * stream, PipeWire (pw), loop, per-ear link and servo state, dongles and
- * the histograms as percentile tables in us. Strings are escaped.
+ * service manager (READY, STATUS, watchdog pings), stream, PipeWire (pw,
+ * with ttws.sink gone and back), loop, per-ear link and servo state,
+ * dongles and the histograms as percentile tables in us. Strings are
+ * escaped.
  * 0 or -errno.
  */
 int status_write_json(FILE *f, const struct status_input *in);

@@ -12,9 +12,14 @@
  * SCHED_FIFO, mlockall(MCL_CURRENT | MCL_FUTURE), stack and heap prefault
  * with glibc told never to give freed memory back (M_TRIM_THRESHOLD = -1,
  * M_MMAP_MAX = 0), plus CPU affinity and a /dev/cpu_dma_latency request
- * of 0 us. It then reads what the kernel says the process got: policy,
- * priority, VmLck, affinity, the cgroup v2 cpuset and cpu.max, and the RT
- * throttling sysctls.
+ * of 0 us. Before all that the thread moves itself into its cgroup v2
+ * partition (rt_cgroup.c: `<own cgroup>/rt`, which ttws-cgroup(8)
+ * makes an isolated cpuset partition) and, with cpu = RT_CPU_AUTO, pins
+ * itself to that partition's CPU. It then reads what the kernel says the
+ * thread got: policy, priority, VmLck, affinity, its cgroup and cpuset,
+ * the partition state read back, and the RT throttling sysctls (the only
+ * kernel bound on a runaway SCHED_FIFO thread: cgroup v2 cpu.max, that
+ * is CPUQuota=, throttles fair-class tasks only).
  *
  * Nothing here aborts or logs: a run without privileges gets a report
  * whose items say "not obtained", the negative errno and the fix in
@@ -32,6 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cgroup_parse.h"
+
+struct conf;
+
 #define RT_PRIORITY_DEFAULT 80 /* DESIGN.md, "Threads and the hot path" */
 #define RT_PREFAULT_MAX_KIB (1024u * 1024u) /* 1 GiB, either prefault */
 
@@ -39,9 +48,26 @@
 #define RT_PATH_MAX 512
 #define RT_LIST_MAX 256
 
+/* rt_config.cpu: the lowest CPU of the joined cgroup's cpuset. */
+#define RT_CPU_AUTO (-2)
+/* rt_config.cgroup: "auto" = `<own cgroup>/rt` when it exists. */
+#define RT_CGROUP_AUTO "auto"
+/* rt_config.cgroup: stay in the cgroup the thread was started in. */
+#define RT_CGROUP_NONE "none"
+/* The child cgroup ttws-cgroup(8) makes for the RT thread. */
+#define RT_CGROUP_CHILD "rt"
+
 struct rt_config {
 	int priority;		     /* SCHED_FIFO 1..99, 0 = leave policy */
-	int cpu;		     /* pin to this CPU, -1 = leave affinity */
+	/* Pin to this CPU; -1 = leave affinity; RT_CPU_AUTO = the CPU of
+	 * the joined cgroup's partition (unpinned, with a warning, when no
+	 * cgroup was joined). */
+	int cpu;
+	/* Cgroup v2 to move this thread into before anything else:
+	 * RT_CGROUP_AUTO, RT_CGROUP_NONE ("" too), or an absolute path in the
+	 * cgroup2 hierarchy ("/ttws-rt.slice/ttwsd.service/rt") or in the
+	 * file system ("/sys/fs/cgroup/..."). */
+	char cgroup[RT_PATH_MAX];
 	bool lock_memory;	     /* mlockall(MCL_CURRENT | MCL_FUTURE) */
 	unsigned prefault_stack_kib; /* KiB of this thread's stack, 0 = none */
 	unsigned prefault_heap_kib;  /* KiB of heap kept resident, 0 = none */
@@ -49,18 +75,27 @@ struct rt_config {
 };
 
 /*
- * Defaults: priority 80, cpu -1, lock_memory, 256 KiB stack, 4096 KiB
- * heap, dma_latency.
+ * Defaults: priority 80, cpu -1, cgroup "auto", lock_memory, 256 KiB
+ * stack, 4096 KiB heap, dma_latency.
  */
 struct rt_config rt_config_default(void);
 
 /*
+ * The [rt] section of a validated configuration as an rt_config
+ * (ttwsd.conf(5): cpu "auto" is RT_CPU_AUTO). Returns 0, or -EINVAL for
+ * NULL arguments or an [rt] cgroup that does not fit.
+ */
+int rt_config_from_conf(const struct conf *c, struct rt_config *ret);
+
+/*
  * One line of the report. requested is false when the configuration said
  * to leave the item alone (its value fields still show the current state);
- * the read-only checks (cgroup, cpuset, cpu_max, throttle) are always
- * requested. err is 0 or the negative errno that prevented the item. fix
- * is "" or what to change, in words: set on failure, and on success when
- * there is a caveat (status "warn").
+ * the read-only checks (cgroup, cpuset, throttle) are always requested;
+ * the partition item is requested unless the cgroup is "none". err is 0
+ * or the negative errno that prevented the item (0 also when the item
+ * failed on a state read back, e.g. an invalid partition). fix is "" or
+ * what to change, in words: set on failure, and on success when there is
+ * a caveat (status "warn").
  */
 struct rt_item {
 	bool requested;
@@ -98,7 +133,10 @@ struct rt_report {
 	} heap;
 	struct {
 		struct rt_item item;
-		int cpu; /* as configured, -1 = left alone */
+		/* As pinned: configured, or resolved from the partition when
+		 * auto; -1 = left alone (auto without a partition: -1). */
+		int cpu;
+		bool cpu_auto; /* configured as auto */
 		/* The thread's affinity after the call, e.g. "0-3,6". */
 		char cpus[RT_LIST_MAX];
 	} affinity;
@@ -111,7 +149,9 @@ struct rt_report {
 	struct {
 		struct rt_item item;
 		char mount[RT_PATH_MAX]; /* cgroup2 mount point */
-		char path[RT_PATH_MAX];	 /* "0::" path, e.g. "/ttws-rt.slice" */
+		/* This thread's "0::" path (/proc/thread-self/cgroup), e.g.
+		 * "/ttws-rt.slice/ttwsd.service/rt". */
+		char path[RT_PATH_MAX];
 		char controllers[RT_LIST_MAX]; /* its cgroup.controllers */
 		/* v1 hierarchies are mounted next to the unified one. */
 		bool hybrid;
@@ -124,9 +164,16 @@ struct rt_report {
 	} cpuset;
 	struct {
 		struct rt_item item;
-		int64_t quota_us;   /* -1 = "max" (no cap) or unknown */
-		uint64_t period_us; /* 0 = unknown */
-	} cpu_max;
+		/* The cgroup joined (cgroup2 path), "" when none was. */
+		char joined[RT_PATH_MAX];
+		/* cpuset.cpus.partition of this thread's cgroup, verbatim
+		 * ("isolated", "isolated invalid (Parent is not a partition
+		 * root)"), "" when unreadable; state its parse. */
+		char raw[RT_LIST_MAX];
+		struct cgroup_partition state;
+		/* cpuset.cpus.exclusive.effective, "" on kernels < 6.7. */
+		char cpus_exclusive[RT_LIST_MAX];
+	} partition;
 	struct {
 		struct rt_item item;
 		/* sched_rt_runtime_us, -1 = no throttling. */
@@ -141,8 +188,8 @@ struct rt_report {
  * obtained. Returns 0 even when items failed: the report says which and
  * why. After 0 the caller owns ret->dma.fd and must call rt_release().
  *
- * Order: affinity first (prefaulted pages come from the pinned CPU's
- * node), stack prefault before mlockall (growing a locked stack past
+ * Order: the cgroup first (its cpuset bounds the affinity), affinity
+ * (prefaulted pages come from the pinned CPU's node), stack prefault before mlockall (growing a locked stack past
  * RLIMIT_MEMLOCK would be SIGSEGV), heap prefault, SCHED_FIFO last (the
  * page faults above do not run at RT priority), then DMA latency and the
  * read-only checks.
@@ -154,14 +201,15 @@ struct rt_report {
  * -EOPNOTSUPP.
  *
  * Errors (ret untouched): -EINVAL cfg or ret is NULL, priority outside
- * 0..99, cpu outside -1..CPU_SETSIZE-1, a prefault above
- * RT_PREFAULT_MAX_KIB.
+ * 0..99, cpu outside RT_CPU_AUTO..CPU_SETSIZE-1, a prefault above
+ * RT_PREFAULT_MAX_KIB, a cgroup neither auto, none nor an absolute path.
  */
 int rt_apply(const struct rt_config *cfg, struct rt_report *ret);
 
 /*
  * Fill *ret with the current state without changing anything (every
- * config item not requested). Same errors as rt_apply(); owns no fd.
+ * config item not requested, cgroup "none"). Same errors as rt_apply();
+ * owns no fd.
  */
 int rt_probe(struct rt_report *ret);
 

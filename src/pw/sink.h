@@ -32,6 +32,17 @@
  * cycle runs until the RT thread calls pw_sink_trigger() — so the graph
  * runs at the link's pace. When not linked, the system driver leads
  * whatever else runs and pw_sink_trigger() returns -EAGAIN.
+ *
+ * PipeWire gone and back: when the core reports an error (the daemon
+ * died: -EPIPE) or the server removes the node, the sink drops its stream
+ * and core and connects again on its thread loop, SINK_RETRY_MIN_NS
+ * (250 ms) after the loss and then doubling up to SINK_RETRY_MAX_NS (5 s)
+ * between attempts (sink_private.h), until the node is registered again.
+ * The thread loop, the context, its data loop and the rings stay, so the
+ * RT thread's calls stay valid throughout; meanwhile pw_sink_trigger()
+ * returns -EAGAIN, as when nothing is linked. pw_sink_get_stats() says
+ * gone since when and counts losses and returns. The first connection,
+ * in pw_sink_new(), is not retried: its error is returned.
  */
 
 #include <stdbool.h>
@@ -104,7 +115,16 @@ struct pw_sink_stats {
 	uint32_t node_id;         /* PipeWire global id, 0 until known */
 	bool driving;             /* PipeWire made this node the driver */
 	bool streaming;           /* pw_stream state STREAMING */
-	bool error;               /* stream or core error */
+	bool error;               /* stream or core error (on the current
+				   * connection: cleared when it is back) */
+	bool registered;          /* the node exists in PipeWire (bound) */
+	uint64_t gone_since_ns;   /* CLOCK_MONOTONIC ns PipeWire went away;
+				   * 0 while it is there */
+	uint64_t disconnects;     /* times PipeWire went away */
+	uint64_t reconnects;      /* times the node was registered again */
+	uint64_t connect_attempts; /* connections tried, the first included */
+	int last_connect_error;   /* negative errno of the last loss or
+				   * failed attempt; 0 if none */
 };
 
 struct pw_sink;

@@ -28,6 +28,9 @@ static void conf_empty_is_defaults(void **state)
 	conf_default(&d);
 	assert_memory_equal(&c, &d, sizeof(c));
 	assert_int_equal(c.rt.priority, 80);
+	/* The RT thread takes its partition's CPU unless told. */
+	assert_int_equal(c.rt.cpu, CONF_RT_CPU_AUTO);
+	assert_string_equal(c.rt.cgroup, "auto");
 	assert_int_equal(c.stream.frame_ns, 10 * NSEC_PER_MSEC);
 	/* The test tone unless told: the tone tests need no PipeWire. */
 	assert_int_equal(c.stream.source, CONF_SOURCE_TONE);
@@ -91,6 +94,25 @@ static void conf_every_section(void **state)
 	assert_int_equal(c.link[CONF_EAR_LEFT].mtu, 2048); /* the default */
 }
 
+static void conf_rt_cpu_and_cgroup(void **state)
+{
+	struct conf c;
+	char err[CONF_ERR_MAX + 64];
+
+	(void)state;
+	assert_int_equal(parse("[rt]\ncpu = auto\ncgroup = none\n", &c, err),
+			 0);
+	assert_int_equal(c.rt.cpu, CONF_RT_CPU_AUTO);
+	assert_string_equal(c.rt.cgroup, "none");
+	assert_int_equal(parse("[rt]\ncpu = -1\ncgroup = /ttws.rt\n", &c,
+			       err),
+			 0);
+	assert_int_equal(c.rt.cpu, -1);
+	assert_string_equal(c.rt.cgroup, "/ttws.rt");
+	assert_int_equal(parse("[rt]\ncpu = 3\n", &c, err), 0);
+	assert_int_equal(c.rt.cpu, 3);
+}
+
 /* Each bad file: its text and the exact start of the error message. */
 static const struct {
 	const char *text;
@@ -99,6 +121,9 @@ static const struct {
 	{ "[rt]\npriority = 100\n", "ttwsd.conf:2: [rt] priority: 100 out of range [0, 99]" },
 	{ "[rt]\n\npriority = x\n", "ttwsd.conf:3: [rt] priority: 'x' is not an integer" },
 	{ "[rt]\nprio = 1\n", "ttwsd.conf:2: [rt] unknown key 'prio'" },
+	{ "[rt]\ncpu = -3\n", "ttwsd.conf:2: [rt] cpu: -3 out of range [-1, 1023] or auto" },
+	{ "[rt]\ncpu = any\n", "ttwsd.conf:2: [rt] cpu: 'any' is not an integer or auto" },
+	{ "[rt]\ncgroup = rt\n", "ttwsd.conf: [rt] cgroup: must be auto, none or an absolute path" },
 	{ "[rtt]\npriority = 1\n", "ttwsd.conf:2: unknown section [rtt]" },
 	{ "[rt]\nlock_memory = maybe\n", "ttwsd.conf:2: [rt] lock_memory: 'maybe' is not a boolean" },
 	{ "[stream]\ncodec = mp3\n", "ttwsd.conf:2: [stream] codec: unknown value 'mp3'" },
@@ -342,6 +367,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(conf_empty_is_defaults),
 		cmocka_unit_test(conf_every_section),
+		cmocka_unit_test(conf_rt_cpu_and_cgroup),
 		cmocka_unit_test(conf_bad_files),
 		cmocka_unit_test(conf_names),
 		cmocka_unit_test(conf_get_by_name),

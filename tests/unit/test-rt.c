@@ -259,6 +259,7 @@ static void test_config_default(void **state)
 	(void)state;
 	assert_int_equal(c.priority, 80);
 	assert_int_equal(c.cpu, -1);
+	assert_string_equal(c.cgroup, RT_CGROUP_AUTO);
 	assert_true(c.lock_memory);
 	assert_true(c.prefault_stack_kib > 0);
 	assert_true(c.prefault_heap_kib > 0);
@@ -273,7 +274,7 @@ static void test_invalid_config(void **state)
 	} rows[] = {
 	    {100, -1, 0, 0},
 	    {-1, -1, 0, 0},
-	    {10, -2, 0, 0},
+	    {10, RT_CPU_AUTO - 1, 0, 0},
 	    {10, CPU_SETSIZE, 0, 0},
 	    {10, -1, RT_PREFAULT_MAX_KIB + 1, 0},
 	    {10, -1, 0, RT_PREFAULT_MAX_KIB + 1},
@@ -297,6 +298,11 @@ static void test_invalid_config(void **state)
 		/* Outputs untouched on failure. */
 		assert_memory_equal(&r, &before, sizeof(r));
 	}
+	/* A cgroup is auto, none or an absolute path. */
+	c = rt_config_default();
+	snprintf(c.cgroup, sizeof(c.cgroup), "relative/rt");
+	assert_int_equal(rt_apply(&c, &r), -EINVAL);
+	assert_memory_equal(&r, &before, sizeof(r));
 	/* Nothing was changed on the way. */
 	assert_int_equal(sched_getscheduler(0) & ~SCHED_RESET_ON_FORK,
 			 SCHED_OTHER);
@@ -329,11 +335,73 @@ static void test_probe_changes_nothing(void **state)
 	/* The read-only checks always run. */
 	assert_true(r.cgroup.item.requested);
 	assert_true(r.cpuset.item.requested);
-	assert_true(r.cpu_max.item.requested);
 	assert_true(r.throttle.item.requested);
+	/* cgroup "none": no partition asked for, nothing joined. */
+	assert_false(r.partition.item.requested);
+	assert_string_equal(r.partition.joined, "");
 	/* The affinity string is the kernel's. */
 	assert_true(rt_cpulist_format(&before, list, sizeof(list)) > 0);
 	assert_string_equal(r.affinity.cpus, list);
+	rt_release(&r);
+}
+
+/* ---- the RT cgroup: absent here, so said and left alone ------------ */
+
+static void test_cgroup_auto_absent(void **state)
+{
+	struct rt_config c = {.cpu = RT_CPU_AUTO, .cgroup = RT_CGROUP_AUTO};
+	struct rt_report r;
+	cpu_set_t before, after;
+	char self[2 * RT_PATH_MAX + 64], line[RT_PATH_MAX];
+	FILE *f;
+
+	(void)state;
+	/* Where the auto cgroup would be: skip if this machine has one. */
+	f = fopen("/proc/thread-self/cgroup", "re");
+	assert_non_null(f);
+	self[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(self, sizeof(self), "/sys/fs/cgroup/unified%s/rt",
+				 line + 3);
+		}
+	}
+	fclose(f);
+	if (self[0] && access(self, F_OK) == 0) {
+		skip_because("this process's cgroup has an rt child");
+		return;
+	}
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	assert_int_equal(rt_apply(&c, &r), 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
+	assert_true(CPU_EQUAL(&before, &after));
+
+	assert_true(r.partition.item.requested);
+	assert_false(r.partition.item.obtained);
+	assert_true(r.partition.item.err < 0);
+	assert_string_equal(r.partition.joined, "");
+	if (r.partition.item.err == -ENOENT && r.cgroup.item.obtained) {
+		assert_non_null(strstr(r.partition.item.fix, "ttws-cgroup"));
+	}
+	/* cpu = auto without a partition: unpinned, with a warning. */
+	assert_true(r.affinity.item.requested);
+	assert_true(r.affinity.item.obtained);
+	assert_true(r.affinity.cpu_auto);
+	assert_int_equal(r.affinity.cpu, -1);
+	assert_non_null(strstr(r.affinity.item.fix, "not pinned"));
+	assert_true(rt_report_format_text(&r, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "affinity: warn: auto: not pinned"));
+	assert_non_null(strstr(text, "partition: FAILED: no cgroup joined"));
+	assert_true(rt_report_n_failed(&r) >= 1);
+	rt_release(&r);
+
+	/* A named cgroup that does not exist. */
+	snprintf(c.cgroup, sizeof(c.cgroup), "/ttws-test-no-such-cgroup/rt");
+	assert_int_equal(rt_apply(&c, &r), 0);
+	assert_false(r.partition.item.obtained);
+	assert_true(r.partition.item.err < 0);
+	assert_string_equal(r.partition.joined, "");
 	rt_release(&r);
 }
 
@@ -635,10 +703,18 @@ static void fill_nasty(struct rt_report *r)
 	snprintf(r->cgroup.mount, sizeof(r->cgroup.mount), "/sys/fs/cgroup");
 	snprintf(r->cgroup.controllers, sizeof(r->cgroup.controllers),
 		 "cpuset cpu io");
-	r->cpu_max.item.requested = true;
-	r->cpu_max.item.obtained = true;
-	r->cpu_max.quota_us = 50000;
-	r->cpu_max.period_us = 100000;
+	r->partition.item.requested = true;
+	snprintf(r->partition.joined, sizeof(r->partition.joined),
+		 "/a\"b/rt");
+	snprintf(r->partition.raw, sizeof(r->partition.raw),
+		 "isolated invalid (Parent \"is\" not\ta partition root)");
+	r->partition.state.type = CGROUP_PARTITION_ISOLATED;
+	snprintf(r->partition.state.reason, sizeof(r->partition.state.reason),
+		 "Parent \"is\" not\ta partition root");
+	r->throttle.item.requested = true;
+	r->throttle.item.obtained = true;
+	r->throttle.runtime_us = 950000;
+	r->throttle.period_us = 1000000;
 	r->memlock.limit_kib = UINT64_MAX;
 }
 
@@ -654,7 +730,13 @@ static void test_json_well_formed(void **state)
 	assert_int_equal((size_t)n, strlen(json));
 	assert_true(json_ok(json));
 	assert_non_null(strstr(json, "\"error\":\"EPERM\""));
-	assert_non_null(strstr(json, "\"quota_us\":50000"));
+	assert_non_null(strstr(json, "\"type\":\"isolated\",\"valid\":false"));
+	assert_non_null(strstr(json, "\"joined\":\"/a\\\"b/rt\""));
+	assert_non_null(strstr(json, "\"state\":\"on\",\"left_us\":50000"));
+	n = rt_report_format_text(&r, text, sizeof(text));
+	assert_true(n > 0);
+	assert_non_null(strstr(text, "(isolated, INVALID: Parent"));
+	assert_non_null(strstr(text, "leaves 50000 us"));
 	assert_non_null(strstr(json, "caf\xc3\xa9"));
 	assert_non_null(strstr(json, "bad\\ufffd\\ufffd"));
 	assert_non_null(strstr(json, "\\u000a"));
@@ -676,7 +758,7 @@ static void test_json_well_formed(void **state)
 	assert_true(n > 0);
 	for (const char *name = "sched\0memlock\0stack-prefault\0"
 				"heap-prefault\0affinity\0dma-latency\0"
-				"cgroup\0cpuset\0cpu.max\0rt-throttle\0";
+				"cgroup\0cpuset\0partition\0rt-throttle\0";
 	     *name; name += strlen(name) + 1) {
 		char key[64];
 
@@ -870,47 +952,6 @@ static void test_parse_mountinfo(void **state)
 			 -ENAMETOOLONG);
 }
 
-static void test_parse_cpu_max(void **state)
-{
-	static const struct {
-		const char *text;
-		int r;
-		int64_t quota;
-		uint64_t period;
-	} rows[] = {
-	    {"max 100000\n", 0, -1, 100000},
-	    {"50000 100000\n", 0, 50000, 100000},
-	    {"50000 100000", 0, 50000, 100000},
-	    {"1000 1000\n", 0, 1000, 1000},
-	    {"max\n", -EINVAL, 0, 0},
-	    {"50000\n", -EINVAL, 0, 0},
-	    {"", -EINVAL, 0, 0},
-	    {"-1 100000\n", -EINVAL, 0, 0},
-	    {"max 0\n", -EINVAL, 0, 0},
-	    {"50000 100000 7\n", -EINVAL, 0, 0},
-	    {"maxi 100000\n", -EINVAL, 0, 0},
-	    {"99999999999999999999 100000\n", -ERANGE, 0, 0},
-	    {"9223372036854775808 100000\n", -ERANGE, 0, 0},
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(rows); i++) {
-		int64_t q = 12345;
-		uint64_t p = 678;
-		int r = cgroup_parse_cpu_max(rows[i].text, &q, &p);
-
-		assert_int_equal(r, rows[i].r);
-		if (r == 0) {
-			assert_int_equal(q, rows[i].quota);
-			assert_int_equal(p, rows[i].period);
-		} else {
-			assert_int_equal(q, 12345);
-			assert_int_equal(p, 678);
-		}
-	}
-}
-
 static void test_parse_cpulist(void **state)
 {
 	uint64_t m[2];
@@ -967,7 +1008,6 @@ static void test_cgroup_report_consistent(void **state)
 		assert_true(r.cgroup.item.err < 0);
 		assert_true(r.cgroup.item.fix[0] != '\0');
 		assert_false(r.cpuset.item.obtained);
-		assert_false(r.cpu_max.item.obtained);
 		return;
 	}
 	assert_int_equal(r.cgroup.item.err, 0);
@@ -993,13 +1033,10 @@ static void test_cgroup_report_consistent(void **state)
 		assert_false(r.cpuset.enabled &&
 			     r.cpuset.cpus_effective[0] != '\0');
 	}
-	if (r.cpu_max.item.obtained) {
-		assert_true(r.cpu_max.period_us > 0);
-	} else {
-		assert_non_null(strstr(r.cpu_max.item.fix, "CPUQuota="));
-	}
-	assert_true(r.throttle.item.obtained);
+	assert_true(r.throttle.item.err == 0);
 	assert_true(r.throttle.period_us > 0);
+	/* Nothing claims cpu.max bounds the RT thread. */
+	assert_null(strstr(text, "cpu.max:"));
 	rt_release(&r);
 }
 
@@ -1073,6 +1110,8 @@ int main(void)
 		RT_TEST("rt/config_default_values", test_config_default),
 		RT_TEST("rt/apply_rejects_invalid_config", test_invalid_config),
 		RT_TEST("rt/probe_changes_nothing", test_probe_changes_nothing),
+		RT_TEST("rt/cgroup_auto_absent_leaves_thread_unpinned",
+			test_cgroup_auto_absent),
 		RT_TEST_TEARDOWN("rt/apply_as_root_matches_kernel",
 				 test_apply_root_matches_kernel,
 				 restore_process),
@@ -1086,7 +1125,6 @@ int main(void)
 		RT_TEST("rt/cpulist_format", test_cpulist_format),
 		RT_TEST("rt/parse_proc_self_cgroup", test_parse_proc_cgroup),
 		RT_TEST("rt/parse_mountinfo", test_parse_mountinfo),
-		RT_TEST("rt/parse_cpu_max", test_parse_cpu_max),
 		RT_TEST("rt/parse_cpulist", test_parse_cpulist),
 		RT_TEST("rt/parse_has_controller", test_parse_has_controller),
 		RT_TEST("rt/cgroup_report_matches_this_machine",

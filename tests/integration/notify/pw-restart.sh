@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# PipeWire gone and back (src/pw/sink_reconnect.c): a private PipeWire
+# daemon (tests/integration/pw-minimal.conf), ttwsd with source =
+# pipewire on the simulated pair, NOTIFY_SOCKET read by this test
+# (notify-listen.py) and a 2 s watchdog. pw-cat plays a 2 s stereo test
+# file into ttws.sink; PipeWire is killed (SIGKILL) and started again; a
+# second pw-cat plays into ttws.sink. Asserts:
+#   - ttws.sink is back in pw-dump within 10 s of PipeWire's restart
+#     (it would never be if the sink did not re-register by itself);
+#   - ttwsd logged "PipeWire gone" and "PipeWire back", STATUS= said
+#     "PipeWire gone since ..." and then named ttws.sink again, and the
+#     status JSON counts as many returns as losses (at least one);
+#   - WATCHDOG=1 kept coming while PipeWire was gone (within the grace
+#     period, src/daemon/notify.h), and the earbuds kept their links
+#     (one connect each);
+#   - after the restart, frames were rendered by both ears, and each
+#     ear's decoded output has two bursts of its own tone (left 440 Hz,
+#     right 660 Hz): the first play and the second, after the restart.
+# Cleans up after itself even when it fails.
+#
+#   pw-restart.sh BUILD_DIR
+set -euo pipefail
+BUILD=$(realpath "$1")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+TTWSD=$BUILD/src/daemon/ttwsd
+SIM=$BUILD/src/sim/ttws-earbud-sim
+# shellcheck source=../lib.sh
+. "$ROOT/tests/integration/lib.sh"
+
+for t in pipewire pw-cli pw-cat pw-link pw-dump jq busctl /usr/bin/python3; do
+	command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
+grep -q '^#define HAVE_PIPEWIRE 1' "$BUILD/config.h" ||
+	{ echo "SKIP: built without PipeWire"; exit 77; }
+
+dir=$(mktemp -d /tmp/ttws-pw-restart.XXXXXX)
+listen_pid= sim_pid= ttwsd_pid= pw_pid= cat_pid=
+stop() { # pid...: TERM, then wait
+	local p
+	for p in "$@"; do
+		[[ -n $p ]] && kill -TERM "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		[[ -n $p ]] && wait "$p" 2>/dev/null
+	done
+	return 0
+}
+cleanup() {
+	set +e # a killed child's status must not become the test's
+	stop "$cat_pid" "$ttwsd_pid" "$sim_pid" "$pw_pid" "$listen_pid"
+	[[ -n ${KEEP:-} ]] || rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	local f
+	for f in "$dir/notify.log" "$dir/ttwsd.log" "$dir/sim.err" \
+		"$dir/pipewire.log" "$dir/pw-cat.log"; do
+		[[ -s $f ]] || continue
+		echo "---- ${f##*/}" >&2
+		grep -v 'WATCHDOG=1$' "$f" | tail -n 20 >&2
+	done
+	exit 1
+}
+mono_ns() { /usr/bin/python3 -c 'import time; print(time.monotonic_ns())'; }
+
+export XDG_RUNTIME_DIR=$dir/pw PIPEWIRE_RUNTIME_DIR=$dir/pw
+unset PIPEWIRE_REMOTE PIPEWIRE_CORE
+mkdir -p "$dir/pw"
+start_pipewire() {
+	pipewire -c "$ROOT/tests/integration/pw-minimal.conf" \
+		>>"$dir/pipewire.log" 2>&1 &
+	pw_pid=$!
+	wait_for 10 pw-cli info 0 || fail "the private PipeWire daemon did not start"
+}
+start_pipewire
+
+/usr/bin/python3 "$HERE/notify-listen.py" "$dir/notify.sock" \
+	"$dir/notify.log" &
+listen_pid=$!
+wait_for 5 test -S "$dir/notify.sock" || fail "the listener did not start"
+: >>"$dir/notify.log"
+
+"$SIM" --gen-audio "$dir/input.wav" --duration 2 || fail "cannot write the test file"
+"$SIM" --pair --scenario "$ROOT/tests/scenarios/nominal.ini" \
+	--left "$dir/left.sock" --right "$dir/right.sock" \
+	--render-log "$dir/render.csv" --wav-prefix "$dir/ear" \
+	>"$dir/sim.out" 2>"$dir/sim.err" &
+sim_pid=$!
+wait_for 5 test -S "$dir/right.sock" || fail "the simulated pair did not start"
+
+cat >"$dir/ttwsd.conf" <<CONF
+[rt]
+priority = 0
+[stream]
+source = pipewire
+codec = pcm
+delay_margin_ms = 4
+delay_min_ms = 20
+CONF
+pair_conf "$dir" >>"$dir/ttwsd.conf"
+(
+	export NOTIFY_SOCKET=$dir/notify.sock WATCHDOG_USEC=2000000
+	WATCHDOG_PID=$BASHPID
+	export WATCHDOG_PID
+	exec "$TTWSD" --config "$dir/ttwsd.conf" --stats-file "$dir/stats.json"
+) 2>"$dir/ttwsd.log" &
+ttwsd_pid=$!
+
+port_exists() { pw-link "$1" | grep -x -- "$2" >/dev/null; }
+both_streaming() {
+	[[ $(ear_state "$dir/control" left) == streaming &&
+		$(ear_state "$dir/control" right) == streaming ]]
+}
+# play NAME: the test file from pw-cat, linked into ttws.sink, to its end.
+play() {
+	local name=$1 n=500
+	pw-cat -p -v -P "{ node.name = $name node.want-driver = false
+		adapter.auto-port-config = { mode = dsp position = preserve } }" \
+		"$dir/input.wav" >>"$dir/pw-cat.log" 2>&1 &
+	cat_pid=$!
+	wait_for 10 port_exists -o "$name:output_FL" || fail "$name: no output ports"
+	pw-link "$name:output_FL" ttws.sink:playback_FL || fail "$name: pw-link FL"
+	pw-link "$name:output_FR" ttws.sink:playback_FR || fail "$name: pw-link FR"
+	while kill -0 "$cat_pid" 2>/dev/null; do
+		((n-- > 0)) || fail "$name did not finish"
+		sleep 0.02
+	done
+	wait "$cat_pid" || true
+	cat_pid=
+}
+
+wait_for 10 port_exists -i ttws.sink:playback_FL || fail "ttws.sink did not appear"
+wait_for 20 both_streaming || fail "the earbuds did not lock"
+play ttws-src-1
+
+# PipeWire dies...
+kill -KILL "$pw_pid"
+wait "$pw_pid" 2>/dev/null || true
+pw_pid=
+gone() { grep -q 'STATUS=.*PipeWire gone since' "$dir/notify.log"; }
+wait_for 5 gone || fail "STATUS= did not say PipeWire is gone"
+sleep 1.5
+# ... and comes back.
+restart_ns=$(mono_ns)
+start_pipewire
+sink_in_dump() {
+	pw-dump | jq -e '[.[] | select(.type == "PipeWire:Interface:Node" and
+		.info.props["node.name"] == "ttws.sink")] | length == 1'
+}
+wait_for 10 sink_in_dump || fail "ttws.sink did not re-register within 10 s"
+back_ns=$(mono_ns)
+echo "ttws.sink back in pw-dump $(((back_ns - restart_ns) / 1000000)) ms after PipeWire's restart"
+wait_for 5 port_exists -i ttws.sink:playback_FL || fail "ttws.sink has no ports after the restart"
+play ttws-src-2
+sleep 0.5
+stop "$ttwsd_pid"
+ttwsd_pid=
+sleep 0.3
+stop "$sim_pid"
+sim_pid=
+
+grep -q 'PipeWire gone' "$dir/ttwsd.log" || fail "ttwsd did not log PipeWire gone"
+grep -q 'PipeWire back: ttws.sink registered again' "$dir/ttwsd.log" ||
+	fail "ttwsd did not log PipeWire back"
+jq -e '.pipewire.sink.disconnects >= 1 and
+	.pipewire.sink.reconnects == .pipewire.sink.disconnects and
+	.pipewire.sink.registered == true and .pipewire.sink.gone == false' \
+	"$dir/stats.json" >/dev/null ||
+	fail "status JSON: $(jq -c '.pipewire.sink' "$dir/stats.json")"
+jq -e '.ears.left.connects == 1 and .ears.right.connects == 1' \
+	"$dir/stats.json" >/dev/null ||
+	fail "an earbud lost its link: $(jq -c '.ears | map_values(.connects)' "$dir/stats.json")"
+
+/usr/bin/python3 - "$dir" "$back_ns" <<'PY' || fail "see above"
+import csv, math, sys, wave
+
+d, back_ns = sys.argv[1], int(sys.argv[2])
+bad = []
+
+# STATUS= and WATCHDOG=1 around the loss.
+msgs = []
+for line in open(d + "/notify.log"):
+    t, m = line.rstrip("\n").split("\t", 1)
+    msgs.append((int(t), m))
+status = [(t, f) for t, m in msgs for f in m.split("|")
+          if f.startswith("STATUS=")]
+gone = [t for t, s in status if "PipeWire gone since" in s]
+if not gone:
+    bad.append("no STATUS= PipeWire gone")
+else:
+    after = [(t, s) for t, s in status if t > gone[-1]]
+    if not any("ttws.sink" in s for t, s in after):
+        bad.append("STATUS= never named ttws.sink again: %s" % after)
+    back = min([t for t, s in after if "ttws.sink" in s] or [0])
+    pings = [t for t, m in msgs if m == "WATCHDOG=1"
+             and gone[0] <= t <= back]
+    print("PipeWire gone for %.2f s (STATUS=), %d watchdog pings meanwhile"
+          % ((back - gone[0]) / 1e9, len(pings)))
+    if back - gone[0] > 1.5e9 and not pings:
+        bad.append("the watchdog was not fed while PipeWire was gone "
+                   "(within the grace period)")
+
+# Frames sent after the restart, rendered by both ears.
+played = {"left": set(), "right": set()}
+with open(d + "/render.csv") as f:
+    for row in csv.DictReader(f):
+        if int(row["late"]) == 0 and int(row["render_host_ns"]) > back_ns:
+            played[row["ear"]].add(int(row["seq"]))
+both = played["left"] & played["right"]
+print("frames rendered by both ears after the restart: %d" % len(both))
+if len(both) < 150:
+    bad.append("only %d frames rendered by both ears after the restart"
+               % len(both))
+
+
+def bursts(path, want_hz, other_hz):
+    """Runs of 10 ms blocks with signal (RMS > 0.05 of full scale):
+    (start s, length s, share of blocks where want_hz dominates)."""
+    w = wave.open(path)
+    n = w.getnframes()
+    raw = w.readframes(n)
+    x = [int.from_bytes(raw[i:i + 2], "little", signed=True) / 32768.0
+         for i in range(0, len(raw), 2)]
+    blk = 480
+
+    def power(seg, hz):
+        c = s = 0.0
+        for i, v in enumerate(seg):
+            a = 2 * math.pi * hz * i / 48000
+            c += v * math.cos(a)
+            s += v * math.sin(a)
+        return c * c + s * s
+
+    out, cur = [], None
+    for b in range(len(x) // blk):
+        seg = x[b * blk:(b + 1) * blk]
+        rms = math.sqrt(sum(v * v for v in seg) / blk)
+        if rms > 0.05:
+            good = power(seg, want_hz) > 4 * power(seg, other_hz)
+            if cur is None:
+                cur = [b, b, 0, 0]
+            cur[1] = b
+            cur[2] += 1
+            cur[3] += good
+        elif cur is not None and b - cur[1] > 20:
+            out.append(cur)
+            cur = None
+    if cur is not None:
+        out.append(cur)
+    return [(c[0] * 0.01, (c[1] - c[0] + 1) * 0.01, c[3] / max(c[2], 1))
+            for c in out]
+
+
+for ear, want, other in (("left", 440, 660), ("right", 660, 440)):
+    bs = [b for b in bursts("%s/ear-%s.wav" % (d, ear), want, other)
+          if b[1] >= 1.0]
+    print("%s ear: signal bursts (start s, length s, own tone share): %s"
+          % (ear, [tuple(round(v, 2) for v in b) for b in bs]))
+    if len(bs) != 2:
+        bad.append("%s ear: %d bursts of signal, not 2 (one per play)"
+                   % (ear, len(bs)))
+    elif any(b[2] < 0.6 for b in bs):
+        bad.append("%s ear: not its own tone" % ear)
+for b in bad:
+    print("FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+echo "pw-restart: ok"
