@@ -8,9 +8,9 @@
  * RENDER_REPORT / STATUS in, reconnect with back-off when the earbud
  * vanishes (the other ear is a separate link and keeps playing).
  *
- * Everything is allocated by link_new() on the main thread before the RT
- * thread starts; after that nothing here allocates, blocks or logs
- * directly (log_rt()).
+ * Everything is allocated by link_new() before the RT loop starts (in
+ * ttwsd: engine_setup() on the RT thread, through pair_new()); after that
+ * nothing here allocates, blocks or logs directly (log_rt()).
  */
 
 #include <stdbool.h>
