@@ -6,6 +6,7 @@
  * and tells the service manager, notify.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ static int daemon_pw_new(struct daemon *d)
 		.ring = &d->pw_ring,
 		.notify = engine_notify,
 		.notify_data = d->engine,
+		/* Services start in any order: a ttwsd up before PipeWire
+		 * waits for it (the watchdog's grace counts from here). */
+		.wait_for_server = true,
 	};
 	int r;
 
@@ -83,33 +87,92 @@ static void daemon_pw_latency(struct daemon *d)
 	}
 }
 
-/* Say when PipeWire went away and when ttws.sink is back in it. */
+/*
+ * PipeWire's goings and comings as the journal tells them: a start
+ * without it counts as the first going (pipewire-gone at start) and its
+ * first registration as a coming (pipewire-back), on top of the sink's
+ * disconnects and reconnects, which count only losses of a connection.
+ */
+static uint64_t daemon_pw_losses(const struct pw_sink_stats *st)
+{
+	return st->disconnects + (st->started_gone ? 1 : 0);
+}
+
+static uint64_t daemon_pw_returns(const struct pw_sink_stats *st)
+{
+	return st->reconnects +
+	       (st->started_gone && st->registrations > 0 ? 1 : 0);
+}
+
+static const char *daemon_pw_error(const struct pw_sink_stats *st)
+{
+	return strerror(st->last_connect_error < 0 ? -st->last_connect_error :
+						      EPIPE);
+}
+
+/* PipeWire is not there at start (the sink waits for it). */
+static void daemon_pw_log_waiting(struct daemon *d,
+				  const struct pw_sink_stats *st)
+{
+	d->pw_disconnects = daemon_pw_losses(st);
+	d->pw_gone_at_ns = st->gone_since_ns;
+	log_main_event(LOG_WARNING, LOG_EV_PIPEWIRE_GONE, LOG_EAR_NONE,
+		       LOG_KVS(LOG_KV(LOG_K_ERRNO, st->last_connect_error)),
+		       "PipeWire not there at start (%s): waiting for it; "
+		       "ttws.sink will register when it appears (is a "
+		       "PipeWire daemon running for this user? see "
+		       "PIPEWIRE_RUNTIME_DIR and XDG_RUNTIME_DIR)",
+		       daemon_pw_error(st));
+}
+
+static void daemon_pw_log_gone(struct daemon *d,
+			       const struct pw_sink_stats *st, uint64_t now_ns)
+{
+	d->pw_disconnects = daemon_pw_losses(st);
+	d->pw_gone_at_ns = st->gone_since_ns ? st->gone_since_ns : now_ns;
+	log_main_event(LOG_WARNING, LOG_EV_PIPEWIRE_GONE, LOG_EAR_NONE,
+		       LOG_KVS(LOG_KV(LOG_K_ERRNO, st->last_connect_error)),
+		       "PipeWire gone (%s): ttws.sink will re-register when "
+		       "it is back; the earbuds keep their links",
+		       daemon_pw_error(st));
+}
+
+static void daemon_pw_log_back(struct daemon *d,
+			       const struct pw_sink_stats *st, uint64_t now_ns)
+{
+	/* The first return of a sink that started without PipeWire. */
+	bool first = st->started_gone && d->pw_reconnects == 0;
+
+	d->pw_reconnects = daemon_pw_returns(st);
+	log_main_event(LOG_NOTICE, LOG_EV_PIPEWIRE_BACK, LOG_EAR_NONE, NULL, 0,
+		       "PipeWire %s (node %u) after %.1f s, %" PRIu64
+		       " connection attempts so far",
+		       first ? "there: ttws.sink registered" :
+			       "back: ttws.sink registered again",
+		       st->node_id,
+		       (double)(now_ns - d->pw_gone_at_ns) / 1e9,
+		       st->connect_attempts);
+}
+
+/*
+ * Say when PipeWire went away and when ttws.sink is back in it. Both may
+ * have happened since the last tick: while the sink is gone now, the
+ * return came first.
+ */
 static void daemon_pw_watch(struct daemon *d, const struct pw_sink_stats *st,
 			    uint64_t now_ns)
 {
-	if (st->disconnects > d->pw_disconnects) {
-		d->pw_disconnects = st->disconnects;
-		d->pw_gone_at_ns = st->gone_since_ns ? st->gone_since_ns :
-						       now_ns;
-		log_main_event(LOG_WARNING, LOG_EV_NONE, LOG_EAR_NONE,
-			       LOG_KVS(LOG_KV(LOG_K_ERRNO,
-					      st->last_connect_error)),
-			       "PipeWire gone (%s): ttws.sink will "
-			       "re-register when it is back; the earbuds "
-			       "keep their links",
-			       strerror(st->last_connect_error < 0 ?
-						-st->last_connect_error :
-						EPIPE));
+	bool back = daemon_pw_returns(st) > d->pw_reconnects;
+
+	if (back && st->gone_since_ns) {
+		daemon_pw_log_back(d, st, now_ns);
+		back = false;
 	}
-	if (st->reconnects > d->pw_reconnects) {
-		d->pw_reconnects = st->reconnects;
-		log_main_event(LOG_NOTICE, LOG_EV_NONE, LOG_EAR_NONE, NULL, 0,
-			       "PipeWire back: ttws.sink registered again "
-			       "(node %u) after %.1f s, %" PRIu64
-			       " connection attempts so far",
-			       st->node_id,
-			       (double)(now_ns - d->pw_gone_at_ns) / 1e9,
-			       st->connect_attempts);
+	if (daemon_pw_losses(st) > d->pw_disconnects) {
+		daemon_pw_log_gone(d, st, now_ns);
+	}
+	if (back) {
+		daemon_pw_log_back(d, st, now_ns);
 	}
 }
 
@@ -137,11 +200,24 @@ void daemon_pw_view(struct daemon *d, struct notify_view *v)
 	v->sink_registered = st.registered;
 	v->sink_streaming = st.streaming;
 	v->sink_gone_since_ns = st.gone_since_ns;
+	v->sink_waiting = st.gone_since_ns && st.started_gone &&
+			  st.registrations == 0;
 }
 
 void daemon_pw_free(struct daemon *d)
 {
 	d->sink = pw_sink_free(d->sink);
+}
+
+/* Right after the sink is made: whether it waits for PipeWire. */
+static void daemon_pw_started(struct daemon *d)
+{
+	struct pw_sink_stats st;
+
+	pw_sink_get_stats(d->sink, &st);
+	if (st.started_gone) {
+		daemon_pw_log_waiting(d, &st);
+	}
 }
 #else
 static int daemon_pw_new(struct daemon *d)
@@ -159,6 +235,10 @@ void daemon_pw_view(struct daemon *d, struct notify_view *v)
 }
 
 void daemon_pw_free(struct daemon *d)
+{
+}
+
+static void daemon_pw_started(struct daemon *d)
 {
 }
 #endif
@@ -183,5 +263,6 @@ int daemon_start_pipewire(struct daemon *d)
 		 conf_codec_name(d->conf.stream.codec),
 		 d->conf.stream.frame_ns == 10 * NSEC_PER_MSEC ? "10 ms" :
 								 "7.5 ms");
+	daemon_pw_started(d);
 	return 0;
 }

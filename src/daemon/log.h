@@ -96,6 +96,11 @@ enum log_event {
 	LOG_EV_CONFIG_RELOAD,  /* "config-reload": new file valid */
 	LOG_EV_CONFIG_REFUSED, /* "config-refused": kept the running one */
 	LOG_EV_RT_PLACEMENT,   /* "rt-placement": a placement item's status */
+	/* ttws.sink and its PipeWire (src/daemon/daemon_pw.c). */
+	LOG_EV_PIPEWIRE_GONE, /* "pipewire-gone": PipeWire went away, or was
+			       * not there at start; ERRNO: why */
+	LOG_EV_PIPEWIRE_BACK, /* "pipewire-back": ttws.sink registered
+			       * (again) */
 	/* The logger itself. */
 	LOG_EV_LOG_DROPPED,    /* "log-dropped": RT ring was full */
 	LOG_EV_LOG_SUPPRESSED, /* "log-suppressed": rate-limit summary */

@@ -29,8 +29,8 @@
 
 /*
  * Per kind: TTWS_EVENT's value and the MESSAGE_ID. The ids were generated
- * once from /proc/sys/kernel/random/uuid and never change: journalctl
- * MESSAGE_ID=... and ttwsd(8) rely on them.
+ * once (/proc/sys/kernel/random/uuid, systemd-id128 new) and never
+ * change: journalctl MESSAGE_ID=... and ttwsd(8) rely on them.
  */
 static const char *const log_event_names[LOG_EV_MAX] = {
 	[LOG_EV_LINK_CONNECT] = "link-connect",
@@ -54,6 +54,8 @@ static const char *const log_event_names[LOG_EV_MAX] = {
 	[LOG_EV_CONFIG_RELOAD] = "config-reload",
 	[LOG_EV_CONFIG_REFUSED] = "config-refused",
 	[LOG_EV_RT_PLACEMENT] = "rt-placement",
+	[LOG_EV_PIPEWIRE_GONE] = "pipewire-gone",
+	[LOG_EV_PIPEWIRE_BACK] = "pipewire-back",
 	[LOG_EV_LOG_DROPPED] = "log-dropped",
 	[LOG_EV_LOG_SUPPRESSED] = "log-suppressed",
 };
@@ -80,6 +82,8 @@ static const char *const log_event_ids[LOG_EV_MAX] = {
 	[LOG_EV_CONFIG_RELOAD] = "4f280fdabba94a558620b737d5fef10c",
 	[LOG_EV_CONFIG_REFUSED] = "82381be1706a49f483a84514c6149d4a",
 	[LOG_EV_RT_PLACEMENT] = "66a74186412b4a678db14ab375e6bd66",
+	[LOG_EV_PIPEWIRE_GONE] = "16fa8a63de2549ba902385c4ea241a41",
+	[LOG_EV_PIPEWIRE_BACK] = "7fe16b6c0bdc4c5baf1f03f338fe1cf6",
 	[LOG_EV_LOG_DROPPED] = "357910f721a7454c8df9f4d7e2bdf8f4",
 	[LOG_EV_LOG_SUPPRESSED] = "0a9dabc566074d598d6805a0b3da125d",
 };

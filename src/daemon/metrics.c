@@ -104,6 +104,12 @@ static const struct metrics_field metrics_pw_sink[] = {
       "Restarts after triggers waited for a cycle that did not finish"),
     P(trigger_errors, "ttws_pipewire_sink_trigger_errors",
       "pw_stream_trigger_process() failures"),
+    /* PipeWire gone and back (src/pw/sink_reconnect.c); a start without
+     * it is neither. */
+    P(disconnects, "ttws_pipewire_sink_disconnects",
+      "Times PipeWire went away while ttws.sink was connected"),
+    P(reconnects, "ttws_pipewire_sink_reconnects",
+      "Times ttws.sink was registered again after PipeWire went away"),
 };
 #undef P
 
@@ -178,6 +184,10 @@ static void metrics_pipewire(struct omtext *w, const struct metrics_input *in)
 	static const struct omtext_family streaming = {
 	    "ttws_pipewire_sink_streaming", OMTEXT_GAUGE, "",
 	    "1: the ttws.sink stream is streaming"};
+	static const struct omtext_family registered = {
+	    "ttws_pipewire_sink_registered", OMTEXT_GAUGE, "",
+	    "1: the ttws.sink node exists in PipeWire (0: PipeWire is gone or "
+	    "not there yet)"};
 	const struct stream_stats *st = &in->snap->stream;
 
 	if (in->conf->stream.source != CONF_SOURCE_PIPEWIRE) {
@@ -192,6 +202,7 @@ static void metrics_pipewire(struct omtext *w, const struct metrics_input *in)
 		metrics_fields(w, metrics_pw_sink, ARRAY_SIZE(metrics_pw_sink),
 			       in->pw, NULL, 0);
 		omtext_u64(w, &streaming, NULL, 0, in->pw->streaming);
+		omtext_u64(w, &registered, NULL, 0, in->pw->registered);
 	}
 }
 

@@ -100,9 +100,15 @@ void notify_status_text(const struct notify_view *v, uint64_t now_ns,
 					now_ns - v->sink_gone_since_ns :
 					0;
 
-		NOTIFY_ADD("; PipeWire gone since %" PRIu64
-			   " s, reconnecting",
-			   gone / NSEC_PER_SEC);
+		if (v->sink_waiting) {
+			NOTIFY_ADD("; waiting for PipeWire since %" PRIu64
+				   " s",
+				   gone / NSEC_PER_SEC);
+		} else {
+			NOTIFY_ADD("; PipeWire gone since %" PRIu64
+				   " s, reconnecting",
+				   gone / NSEC_PER_SEC);
+		}
 	} else if (!v->sink_registered) {
 		NOTIFY_ADD("; ttws.sink registering");
 	} else {

@@ -9,7 +9,8 @@
  *              one short human line made from the engine snapshot, sent
  *              only when it changes: "left locked, right connecting;
  *              ttws.sink idle", "...; PipeWire gone since 4 s,
- *              reconnecting".
+ *              reconnecting", "...; waiting for PipeWire since 2 s"
+ *              (not there yet at start).
  *   READY=1    once, when the main thread has seen the RT thread's first
  *              heartbeat: the configuration is loaded (before the engine
  *              exists), the RT thread runs its loop, and the links were
@@ -56,6 +57,9 @@ struct notify_view {
 	bool sink_registered;       /* the node exists in PipeWire */
 	bool sink_streaming;        /* a client plays into it */
 	uint64_t sink_gone_since_ns; /* CLOCK_MONOTONIC; 0: not gone */
+	bool sink_waiting;          /* gone since the start: PipeWire was
+				     * never there (pw_sink_stats
+				     * started_gone, no registration) */
 };
 
 /* Sends one notification ("READY=1\nSTATUS=..."). Returns what

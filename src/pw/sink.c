@@ -101,11 +101,16 @@ int pw_sink_new(const struct pw_sink_config *c, struct pw_sink **ret)
 		goto fail;
 	}
 
-	/* The first connection must work: a daemon that starts without
-	 * PipeWire says so and exits (the service manager retries). Only
-	 * once it was there does the sink wait for it to come back. */
+	/* Without wait_for_server the first connection must work: the
+	 * caller says so and exits. With it, a PipeWire that is not there
+	 * yet is waited for like one that went away (sink_reconnect.c). */
 	pw_thread_loop_lock(s->loop);
 	r = sink_connect(s);
+	if (r < 0 && s->cfg.wait_for_server) {
+		sink_drop(s);
+		sink_start_gone(s, r);
+		r = 0;
+	}
 	pw_thread_loop_unlock(s->loop);
 	if (r < 0) {
 		goto fail;
@@ -262,6 +267,8 @@ void pw_sink_get_stats(const struct pw_sink *cs, struct pw_sink_stats *ret)
 	st.gone_since_ns = CNT_GET(s->gone_since_ns);
 	st.disconnects = CNT_GET(s->n_gone);
 	st.reconnects = CNT_GET(s->n_back);
+	st.registrations = CNT_GET(s->n_reg);
+	st.started_gone = atomic_load(&s->started_gone);
 	st.connect_attempts = CNT_GET(s->n_attempts);
 	st.last_connect_error = CNT_GET(s->last_connect_err);
 	*ret = st;

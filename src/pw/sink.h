@@ -41,8 +41,15 @@
  * The thread loop, the context, its data loop and the rings stay, so the
  * RT thread's calls stay valid throughout; meanwhile pw_sink_trigger()
  * returns -EAGAIN, as when nothing is linked. pw_sink_get_stats() says
- * gone since when and counts losses and returns. The first connection,
- * in pw_sink_new(), is not retried: its error is returned.
+ * gone since when and counts losses and returns.
+ *
+ * PipeWire not there yet: by default the first connection, in
+ * pw_sink_new(), is not retried and its error is returned. With
+ * config.wait_for_server the sink starts gone instead (gone since
+ * pw_sink_new(), started_gone in the stats) and connects with the same
+ * back-off until the node is registered: a service started before
+ * PipeWire. That start is not counted as a disconnect, nor the first
+ * registration after it as a reconnect.
  */
 
 #include <stdbool.h>
@@ -85,6 +92,12 @@ struct pw_sink_config {
 	 */
 	void (*notify)(void *user_data);
 	void *notify_data;
+	/*
+	 * The first connection may fail too: start gone and connect with
+	 * the back-off until PipeWire is there (see above). false: a
+	 * failed first connection is pw_sink_new()'s error.
+	 */
+	bool wait_for_server;
 };
 
 struct pw_sink_stats {
@@ -120,8 +133,14 @@ struct pw_sink_stats {
 	bool registered;          /* the node exists in PipeWire (bound) */
 	uint64_t gone_since_ns;   /* CLOCK_MONOTONIC ns PipeWire went away;
 				   * 0 while it is there */
-	uint64_t disconnects;     /* times PipeWire went away */
-	uint64_t reconnects;      /* times the node was registered again */
+	uint64_t disconnects;     /* times PipeWire went away (once it was
+				   * connected: not a start without it) */
+	uint64_t reconnects;      /* times the node was registered again
+				   * after a disconnect */
+	uint64_t registrations;   /* times the node was registered, the
+				   * first included */
+	bool started_gone;        /* PipeWire was not there at
+				   * pw_sink_new() (wait_for_server) */
 	uint64_t connect_attempts; /* connections tried, the first included */
 	int last_connect_error;   /* negative errno of the last loss or
 				   * failed attempt; 0 if none */
@@ -132,7 +151,9 @@ struct pw_sink;
 /*
  * Connect to PipeWire and create the node. Main thread. Returns 0,
  * -EINVAL (bad config), -ENOMEM, -errno of the connection (0.3.65 says
- * -EHOSTDOWN when no daemon listens) or of pw_stream_connect().
+ * -EHOSTDOWN when no daemon listens) or of pw_stream_connect(); with
+ * config.wait_for_server a failed connection is not an error: the sink
+ * is returned gone and keeps trying (the error in last_connect_error).
  */
 int pw_sink_new(const struct pw_sink_config *c, struct pw_sink **ret);
 

@@ -107,6 +107,7 @@ struct pw_sink {
 	_Atomic bool streaming;
 	_Atomic bool error;
 	_Atomic bool registered;        /* the node is bound (PAUSED+) */
+	_Atomic bool started_gone;      /* no PipeWire at pw_sink_new() */
 	_Atomic uint64_t gone_since_ns; /* CLOCK_MONOTONIC; 0: not gone */
 	_Atomic int last_connect_err;
 	_Atomic uint32_t quantum;
@@ -117,7 +118,7 @@ struct pw_sink {
 	_Atomic uint64_t n_process, n_quanta, n_samples, n_overruns,
 		n_overrun_samples, n_underruns, n_oversize, n_triggers,
 		n_triggers_idle, n_cycles, n_cycles_nd, n_trigger_err, n_late,
-		n_dropped, n_stuck, n_gone, n_back, n_attempts;
+		n_dropped, n_stuck, n_gone, n_back, n_reg, n_attempts;
 };
 
 /* sink_stream.c */
@@ -145,6 +146,13 @@ void sink_on_catchup(void *data, uint64_t count);
  * loop. Idempotent; err is the negative errno PipeWire gave.
  */
 void sink_lost(struct pw_sink *s, int err);
+
+/*
+ * The first connection failed (err, a negative errno) and the config
+ * says wait_for_server: start gone, not counted as a loss, and schedule
+ * the first retry. After sink_drop(). Thread loop, locked.
+ */
+void sink_start_gone(struct pw_sink *s, int err);
 
 /* The node is registered (again): no longer gone. Thread loop. */
 void sink_bound(struct pw_sink *s);

@@ -89,11 +89,30 @@ void sink_lost(struct pw_sink *s, int err)
 	}
 }
 
+void sink_start_gone(struct pw_sink *s, int err)
+{
+	atomic_store(&s->started_gone, true);
+	atomic_store_explicit(&s->last_connect_err, err, memory_order_relaxed);
+	atomic_store(&s->gone_since_ns, sink_now_ns());
+	s->retry_armed = true;
+	sink_arm(s, sink_backoff(s));
+}
+
 void sink_bound(struct pw_sink *s)
 {
-	atomic_store(&s->registered, true);
+	uint64_t reg = CNT_GET(s->n_reg);
+
+	/* Called at each state from PAUSED on: count the node once per
+	 * connection. */
+	if (!atomic_exchange(&s->registered, true)) {
+		reg = CNT_ADD(s->n_reg, 1) + 1;
+	}
 	if (atomic_exchange(&s->gone_since_ns, 0) != 0) {
-		CNT_ADD(s->n_back, 1);
+		/* A start without PipeWire was no loss, so its end is no
+		 * return. */
+		if (!(atomic_load(&s->started_gone) && reg == 1)) {
+			CNT_ADD(s->n_back, 1);
+		}
 		atomic_store(&s->error, false);
 		sink_disarm(s);
 	}

@@ -62,6 +62,9 @@ need = {
     "ttws_link_rx_latency_seconds": "histogram",
     "ttws_pipewire_handoff_seconds": "histogram",
     "ttws_dongle_opens": "counter",
+    "ttws_pipewire_sink_registered": "gauge",
+    "ttws_pipewire_sink_disconnects": "counter",
+    "ttws_pipewire_sink_reconnects": "counter",
 }
 for name, typ in need.items():
     if name not in fams or fams[name].type != typ:

@@ -241,6 +241,29 @@ static void main_event_fields(void **state)
 	assert_string_equal(field(&cap.rec[1], "PRIORITY"), "6");
 }
 
+/* PipeWire's going and coming (daemon_pw.c): their names and pinned ids,
+ * the errno made positive, no ear. */
+static void pipewire_event_fields(void **state)
+{
+	(void)state;
+	log_main_event(LOG_WARNING, LOG_EV_PIPEWIRE_GONE, LOG_EAR_NONE,
+		       LOG_KVS(LOG_KV(LOG_K_ERRNO, -EPIPE)), "PipeWire gone");
+	log_main_event(LOG_NOTICE, LOG_EV_PIPEWIRE_BACK, LOG_EAR_NONE, NULL, 0,
+		       "PipeWire back");
+	assert_int_equal(cap.n, 2);
+	assert_string_equal(field(&cap.rec[0], "TTWS_EVENT"), "pipewire-gone");
+	assert_string_equal(field(&cap.rec[0], "MESSAGE_ID"),
+			    "16fa8a63de2549ba902385c4ea241a41");
+	assert_string_equal(field(&cap.rec[0], "ERRNO"), "32");
+	assert_string_equal(field(&cap.rec[0], "PRIORITY"), "4");
+	assert_null(field(&cap.rec[0], "TTWS_EAR"));
+	assert_string_equal(field(&cap.rec[1], "TTWS_EVENT"), "pipewire-back");
+	assert_string_equal(field(&cap.rec[1], "MESSAGE_ID"),
+			    "7fe16b6c0bdc4c5baf1f03f338fe1cf6");
+	assert_string_equal(field(&cap.rec[1], "PRIORITY"), "5");
+	assert_null(field(&cap.rec[1], "ERRNO"));
+}
+
 static bool is_lower_hex(const char *s)
 {
 	for (; *s; s++) {
@@ -554,6 +577,7 @@ int main(void)
 		T(rt_event_fields_exact),
 		T(rt_event_malformed_and_no_ear),
 		T(main_event_fields),
+		T(pipewire_event_fields),
 		T(message_ids_distinct_and_wellformed),
 		T(rt_timestamp_preserved),
 		T(rt_timestamp_on_stderr),

@@ -347,6 +347,9 @@ static void test_pipewire(void **state)
 
 	x->pw.quanta = 4242;
 	x->pw.streaming = true;
+	x->pw.registered = true;
+	x->pw.disconnects = 3;
+	x->pw.reconnects = 2;
 	x->snap.stream.pw_quanta = 4240;
 	x->snap.stream.rate_diff = 1.5;
 	x->in.pw = &x->pw;
@@ -361,6 +364,16 @@ static void test_pipewire(void **state)
 	assert_line(om, "ttws_pipewire_rate_ratio 1.5");
 	assert_line(om, "ttws_pipewire_sink_quanta_total 4242");
 	assert_line(om, "ttws_pipewire_sink_streaming 1");
+	/* PipeWire gone and back. */
+	assert_line(om, "ttws_pipewire_sink_registered 1");
+	assert_line(om, "ttws_pipewire_sink_disconnects_total 3");
+	assert_line(om, "ttws_pipewire_sink_reconnects_total 2");
+	assert_line(om, "# TYPE ttws_pipewire_sink_registered gauge");
+	assert_line(om, "# TYPE ttws_pipewire_sink_disconnects counter");
+	free(om);
+	x->pw.registered = false;
+	om = render(&x->in, METRICS_OPENMETRICS);
+	assert_line(om, "ttws_pipewire_sink_registered 0");
 	free(om);
 
 	/* No sink: the RT thread's side only. */

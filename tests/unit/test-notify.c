@@ -226,6 +226,11 @@ static void notify_watchdog_sink_grace(void **state)
 	}
 	assert_true(nt.pings <= at_grace + 1);
 	assert_true(nt.withheld >= 15);
+	/* The grace counts the same when PipeWire was never there. */
+	view.sink_waiting = true;
+	snap.heartbeat++;
+	assert_false(notify_healthy(&nt, &view, t));
+	view.sink_waiting = false;
 	/* Back: the next tick pings. */
 	at_grace = nt.pings;
 	view.sink_gone_since_ns = 0;
@@ -271,6 +276,12 @@ static void notify_status_text_cases(void **state)
 	text(T0 + 4 * SEC + SEC / 2, buf, sizeof(buf));
 	assert_string_equal(buf, "left handshaking, right syncing; PipeWire "
 				 "gone since 4 s, reconnecting");
+	/* Not there yet at start: waiting, not reconnecting. */
+	view.sink_waiting = true;
+	text(T0 + 2 * SEC, buf, sizeof(buf));
+	assert_string_equal(buf, "left handshaking, right syncing; waiting "
+				 "for PipeWire since 2 s");
+	view.sink_waiting = false;
 	/* A clock that reads before the loss (not possible, but safe). */
 	text(T0 - SEC, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "gone since 0 s"));

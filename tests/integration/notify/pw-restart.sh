@@ -7,7 +7,10 @@
 # second pw-cat plays into ttws.sink. Asserts:
 #   - ttws.sink is back in pw-dump within 10 s of PipeWire's restart
 #     (it would never be if the sink did not re-register by itself);
-#   - ttwsd logged "PipeWire gone" and "PipeWire back", STATUS= said
+#   - ttwsd logged "PipeWire gone" and "PipeWire back", as journal
+#     records with TTWS_EVENT=pipewire-gone (ERRNO set) and then
+#     pipewire-back and their MESSAGE_IDs (journal.sh: a stand-in
+#     journald; on stderr when it cannot be used), STATUS= said
 #     "PipeWire gone since ..." and then named ttws.sink again, and the
 #     status JSON counts as many returns as losses (at least one);
 #   - WATCHDOG=1 kept coming while PipeWire was gone (within the grace
@@ -27,6 +30,8 @@ TTWSD=$BUILD/src/daemon/ttwsd
 SIM=$BUILD/src/sim/ttws-earbud-sim
 # shellcheck source=../lib.sh
 . "$ROOT/tests/integration/lib.sh"
+# shellcheck source=journal.sh
+. "$HERE/journal.sh"
 
 for t in pipewire pw-cli pw-cat pw-link pw-dump jq busctl /usr/bin/python3; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
@@ -48,15 +53,16 @@ stop() { # pid...: TERM, then wait
 }
 cleanup() {
 	set +e # a killed child's status must not become the test's
-	stop "$cat_pid" "$ttwsd_pid" "$sim_pid" "$pw_pid" "$listen_pid"
+	stop "$cat_pid" "$ttwsd_pid" "$sim_pid" "$pw_pid" "$listen_pid" \
+		"$journal_pid"
 	[[ -n ${KEEP:-} ]] || rm -rf "$dir"
 }
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*" >&2
 	local f
-	for f in "$dir/notify.log" "$dir/ttwsd.log" "$dir/sim.err" \
-		"$dir/pipewire.log" "$dir/pw-cat.log"; do
+	for f in "$dir/notify.log" "$dir/ttwsd.log" "$dir/journal.jsonl" \
+		"$dir/sim.err" "$dir/pipewire.log" "$dir/pw-cat.log"; do
 		[[ -s $f ]] || continue
 		echo "---- ${f##*/}" >&2
 		grep -v 'WATCHDOG=1$' "$f" | tail -n 20 >&2
@@ -81,6 +87,9 @@ start_pipewire
 listen_pid=$!
 wait_for 5 test -S "$dir/notify.sock" || fail "the listener did not start"
 : >>"$dir/notify.log"
+journal_start "$dir" || fail "the journal listener did not start"
+((journal_ok)) ||
+	echo "note: no mount namespace here: journal fields not checked"
 
 "$SIM" --gen-audio "$dir/input.wav" --duration 2 || fail "cannot write the test file"
 "$SIM" --pair --scenario "$ROOT/tests/scenarios/nominal.ini" \
@@ -104,7 +113,8 @@ pair_conf "$dir" >>"$dir/ttwsd.conf"
 	export NOTIFY_SOCKET=$dir/notify.sock WATCHDOG_USEC=2000000
 	WATCHDOG_PID=$BASHPID
 	export WATCHDOG_PID
-	exec "$TTWSD" --config "$dir/ttwsd.conf" --stats-file "$dir/stats.json"
+	journal_exec "$dir" "$TTWSD" --config "$dir/ttwsd.conf" \
+		--stats-file "$dir/stats.json"
 ) 2>"$dir/ttwsd.log" &
 ttwsd_pid=$!
 
@@ -161,9 +171,27 @@ sleep 0.3
 stop "$sim_pid"
 sim_pid=
 
+((journal_ok)) && journal_text "$dir" >>"$dir/ttwsd.log"
 grep -q 'PipeWire gone' "$dir/ttwsd.log" || fail "ttwsd did not log PipeWire gone"
 grep -q 'PipeWire back: ttws.sink registered again' "$dir/ttwsd.log" ||
 	fail "ttwsd did not log PipeWire back"
+# The journal: the events by kind, the loss with its errno, in order.
+if ((journal_ok)); then
+	jq -se '[.[] | select(.TTWS_EVENT == "pipewire-gone" or
+			.TTWS_EVENT == "pipewire-back")] as $e |
+		($e | length) >= 2 and
+		$e[0].TTWS_EVENT == "pipewire-gone" and
+		$e[0].MESSAGE_ID == "16fa8a63de2549ba902385c4ea241a41" and
+		($e[0].ERRNO | tonumber) > 0 and $e[0].PRIORITY == "4" and
+		$e[1].TTWS_EVENT == "pipewire-back" and
+		$e[1].MESSAGE_ID == "7fe16b6c0bdc4c5baf1f03f338fe1cf6" and
+		$e[1].PRIORITY == "5" and
+		($e[-1].TTWS_EVENT == "pipewire-back")' \
+		"$dir/journal.jsonl" >/dev/null ||
+		fail "journal: no pipewire-gone then pipewire-back records:" \
+			"$(jq -c 'select(.TTWS_EVENT // "" | startswith("pipewire"))' \
+				"$dir/journal.jsonl")"
+fi
 jq -e '.pipewire.sink.disconnects >= 1 and
 	.pipewire.sink.reconnects == .pipewire.sink.disconnects and
 	.pipewire.sink.registered == true and .pipewire.sink.gone == false' \
