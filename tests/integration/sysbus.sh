@@ -44,6 +44,12 @@ if ! id ttws-ctl-out >/dev/null 2>&1; then
 	useradd -r -M -d / -s /usr/sbin/nologin ttws-ctl-out
 	made_users+=(ttws-ctl-out)
 fi
+# A member of group ttws by a supplementary group only: the bus daemon's
+# UnixGroupIDs must carry it (ttwsd cannot read the caller's /proc).
+if ! id ttws-ctl-in >/dev/null 2>&1; then
+	useradd -r -M -d / -s /usr/sbin/nologin -G ttws ttws-ctl-in
+	made_users+=(ttws-ctl-in)
+fi
 
 # A system bus as Debian's system.conf sets one up, in short: nobody owns
 # or calls anything unless a policy says so.
@@ -140,5 +146,9 @@ if out=$(runuser -u ttws-ctl-out -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BU
 	fail "an outsider could set over the system bus"
 fi
 [[ $out == *"needs uid 0 or membership of group ttws"* ]] || fail "outsider refusal: $out"
+runuser -u ttws-ctl-in -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
+	"$TTWSCTL" --system set servo.estimator ttws ||
+	fail "a member of group ttws (supplementary) could not set over the system bus"
+[[ $("$TTWSCTL" --system get servo.estimator) == *ttws* ]] || fail "the member's set not applied"
 stop_all
 echo "sysbus: ok"
