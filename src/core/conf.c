@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * ttwsd.conf(5): the defaults, the file parser (libinih plus the section
+ * scan of confpair.c), the checks across keys, and the names of the
+ * enums. The pairs ([pair.NAME]) and their checks are confpair.c.
+ */
 #include "core/conf.h"
 
 #include <errno.h>
@@ -12,6 +17,16 @@
 
 #include "core/conf_private.h"
 #include "core/macro.h"
+
+void conf_link_default(struct conf_link *l)
+{
+	l->transport = CONF_TRANSPORT_NONE;
+	l->psm = 0x0080;
+	l->mtu = 2048;
+	l->baud = 3000000;
+	l->flow_control = true;
+	l->bitrate = 96000;
+}
 
 void conf_default(struct conf *ret)
 {
@@ -27,7 +42,8 @@ void conf_default(struct conf *ret)
 	ret->rt.prefault_stack_kib = 256;
 	snprintf(ret->loop.backend, sizeof(ret->loop.backend), "auto");
 	ret->loop.spin_guard_us = 0;
-	ret->loop.busy_poll_us = -1;
+	ret->loop.busy_poll_us = 0;
+	ret->loop.socket_busy_poll_us = -1;
 	ret->loop.socket_priority = -1;
 	ret->stream.source = CONF_SOURCE_TONE;
 	ret->stream.frame_ns = 10 * NSEC_PER_MSEC;
@@ -53,13 +69,9 @@ void conf_default(struct conf *ret)
 	ret->control.socket_mode = 0660;
 	ret->metrics.interval_s = 15;
 	for (e = 0; e < CONF_N_EARS; e++) {
-		ret->link[e].transport = CONF_TRANSPORT_NONE;
-		ret->link[e].psm = 0x0080;
-		ret->link[e].mtu = 2048;
-		ret->link[e].baud = 3000000;
-		ret->link[e].flow_control = true;
-		ret->link[e].bitrate = 96000;
+		conf_link_default(&ret->link[e]);
 	}
+	ret->n_pairs = 0;
 }
 
 struct conf_parser {
@@ -90,28 +102,40 @@ static int conf_handler(void *user, const char *section, const char *name,
 			const char *value)
 {
 	struct conf_parser *p = user;
-	const char *match = section;
+	const char *match = section, *key = name;
 	void *base = &p->conf;
+	struct conf_pair *pair = NULL;
 	const struct conf_key *k;
+	int pi, ear;
 
 	if (p->failed) {
 		return 1; /* only the first error is reported */
-	}
-	if (strcmp(section, "link.left") == 0 ||
-	    strcmp(section, "link.right") == 0) {
-		enum conf_ear e = strcmp(section, "link.left") == 0 ?
-					  CONF_EAR_LEFT :
-					  CONF_EAR_RIGHT;
-
-		match = "link";
-		base = &p->conf.link[e];
 	}
 	if (!name) {
 		/* libinih calls with name NULL for a section header only when
 		 * INI_CALL_HANDLER_ON_NEW_SECTION is set; be safe anyway. */
 		return 1;
 	}
-	k = conf_key_find(match, name);
+	if (conf_section_split(&p->conf, section, &pi, &ear) == 0) {
+		if (pi < 0) {
+			match = "link";
+			base = &p->conf.link[ear];
+		} else {
+			/* Made by conf_scan_sections() before this pass. */
+			pair = &p->conf.pairs[pi];
+			ear = conf_pair_key_ear(name, &key);
+			match = ear < 0 ? "pair" : "link";
+			base = ear < 0 ? (void *)pair :
+					 (void *)&pair->link[ear];
+		}
+	} else if (strcmp(section, "link") == 0 ||
+		   strcmp(section, "pair") == 0) {
+		/* Their keys are only valid inside [link.EAR] / [pair.NAME]
+		 * (offsets in another struct). */
+		return conf_fail(p, "unknown section [%s] (key '%s')", section,
+				 name);
+	}
+	k = conf_key_find(match, key);
 	if (k) {
 		char label[CONF_NAME_MAX + 8];
 
@@ -120,6 +144,9 @@ static int conf_handler(void *user, const char *section, const char *name,
 				 sizeof(p->err)) < 0) {
 			p->failed = true;
 			return 0; /* libinih then reports this line */
+		}
+		if (pair && strcmp(match, "pair") == 0) {
+			pair->set |= k->pair_set;
 		}
 		return 1;
 	}
@@ -139,20 +166,24 @@ static int conf_accept_all(void *user, const char *section, const char *name,
 }
 
 /* Checks across keys, after the whole file is read. */
-const char *conf_validate(const struct conf *c)
+const char *conf_validate(const struct conf *c, char *buf, size_t size,
+			  int *ret_line)
 {
+	const char *why;
 	unsigned e;
 
+	if (ret_line) {
+		*ret_line = 0;
+	}
 	if (c->stream.frame_ns != 7500 * NSEC_PER_USEC &&
 	    c->stream.frame_ns != 10000 * NSEC_PER_USEC) {
 		return "[stream] frame_us: must be 7500 or 10000";
 	}
-	if (c->stream.delay_min_ns > c->stream.delay_max_ns) {
-		return "[stream] delay_min_ms is above delay_max_ms";
-	}
-	if (c->stream.delay_ns < c->stream.delay_min_ns ||
-	    c->stream.delay_ns > c->stream.delay_max_ns) {
-		return "[stream] delay_ms is outside delay_min_ms..delay_max_ms";
+	why = conf_validate_delays(c->stream.delay_ns, c->stream.delay_min_ns,
+				   c->stream.delay_max_ns, "stream", buf,
+				   size);
+	if (why) {
+		return why;
 	}
 	if (c->reconnect.backoff_min_ns > c->reconnect.backoff_max_ns) {
 		return "[reconnect] backoff_min_ms is above backoff_max_ms";
@@ -173,39 +204,29 @@ const char *conf_validate(const struct conf *c)
 		return "[servo] estimator: must be ttws, naive, median-iir or "
 		       "lucky-pi";
 	}
-	for (e = 0; e < CONF_N_EARS; e++) {
-		const struct conf_link *l = &c->link[e];
+	if (c->n_pairs > CONF_MAX_PAIRS) {
+		return "more than 8 [pair.NAME] sections";
+	}
+	for (e = 0; e < CONF_N_EARS && !c->n_pairs; e++) {
+		char label[24];
 
-		switch (l->transport) {
-		case CONF_TRANSPORT_NONE:
-			break;
-		case CONF_TRANSPORT_UNIX:
-		case CONF_TRANSPORT_HCI_UART:
-			if (l->path[0] == '\0') {
-				return e == CONF_EAR_LEFT ?
-					       "[link.left] path: required for "
-					       "this transport" :
-					       "[link.right] path: required for "
-					       "this transport";
-			}
-			break;
-		case CONF_TRANSPORT_L2CAP:
-			if (l->address[0] == '\0') {
-				return e == CONF_EAR_LEFT ?
-					       "[link.left] address: required "
-					       "for l2cap" :
-					       "[link.right] address: required "
-					       "for l2cap";
-			}
-			break;
+		snprintf(label, sizeof(label), "[link.%s] ", conf_ear_name(e));
+		why = conf_validate_link(&c->link[e], label, buf, size);
+		if (why) {
+			return why;
 		}
 	}
-	return NULL;
+	why = conf_validate_pairs(c, buf, size, ret_line);
+	if (why) {
+		return why;
+	}
+	return conf_validate_unique(c, buf, size, ret_line);
 }
 
 int conf_check(const struct conf *c, char *err, size_t err_size)
 {
-	const char *why = conf_validate(c);
+	char buf[CONF_ERR_MAX];
+	const char *why = conf_validate(c, buf, sizeof(buf), NULL);
 
 	if (!why) {
 		return 0;
@@ -220,6 +241,7 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	       char *err, size_t err_size)
 {
 	struct conf_parser *p;
+	char buf[CONF_ERR_MAX];
 	const char *why;
 	int line;
 
@@ -234,6 +256,10 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
 	 * failed there. A first pass that accepts every key finds syntax
 	 * errors alone, so each message names the line it is about. */
 	line = ini_parse_string(text, conf_accept_all, NULL);
+	if (line == 0 && conf_scan_sections(&p->conf, text, p->err,
+					    sizeof(p->err), &line) < 0) {
+		p->failed = true;
+	}
 	if (line == 0) {
 		line = ini_parse_string(text, conf_handler, p);
 	}
@@ -245,9 +271,13 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
 		free(p);
 		return -EINVAL;
 	}
-	why = conf_validate(&p->conf);
+	why = conf_validate(&p->conf, buf, sizeof(buf), &line);
 	if (why) {
-		if (err) {
+		if (err && line > 0) {
+			/* About one pair: its [pair.NAME] header. */
+			snprintf(err, err_size, "%s:%d: %s", file_name, line,
+				 why);
+		} else if (err) {
 			/* Whole-file checks have no single line. */
 			snprintf(err, err_size, "%s: %s", file_name, why);
 		}

@@ -64,6 +64,39 @@ struct conf_link {
 	uint32_t bitrate;           /* LC3 bits per second */
 };
 
+/*
+ * Pairs: [pair.NAME] sections, each one earbud pair with its two links
+ * and its own stream settings. NAME is 1..CONF_PAIR_NAME_MAX - 1 of
+ * [a-z0-9_-]. The older [link.left]/[link.right] form is one pair named
+ * CONF_PAIR_DEFAULT (n_pairs == 0 then); a file uses one form or the
+ * other.
+ */
+#define CONF_MAX_PAIRS 8
+#define CONF_PAIR_NAME_MAX 32
+#define CONF_PAIR_DEFAULT "default"
+
+/* Which of a pair's stream keys the file set; the others follow
+ * [stream]. */
+enum conf_pair_set {
+	CONF_PAIR_SET_CODEC = 1u << 0,
+	CONF_PAIR_SET_DELAY = 1u << 1,
+	CONF_PAIR_SET_DELAY_MIN = 1u << 2,
+	CONF_PAIR_SET_DELAY_MAX = 1u << 3,
+	CONF_PAIR_SET_DELAY_MARGIN = 1u << 4,
+};
+
+struct conf_pair {
+	char name[CONF_PAIR_NAME_MAX];
+	struct conf_link link[CONF_N_EARS];
+	uint32_t set;               /* enum conf_pair_set bits */
+	enum conf_codec codec;
+	uint64_t delay_ns;
+	uint64_t delay_min_ns;
+	uint64_t delay_max_ns;
+	uint64_t delay_margin_ns;
+	int line;                   /* its [pair.NAME] header, for messages */
+};
+
 /* [rt] cpu = auto: the CPU of the RT cgroup's partition. */
 #define CONF_RT_CPU_AUTO (-2)
 
@@ -82,7 +115,10 @@ struct conf {
 	struct {
 		char backend[16];       /* auto | io_uring | epoll */
 		uint32_t spin_guard_us;
-		int busy_poll_us;       /* -1 = leave alone */
+		/* After a wake-up, poll the completion queue this long
+		 * before sleeping; 0 = sleep at once. */
+		uint32_t busy_poll_us;
+		int socket_busy_poll_us; /* SO_BUSY_POLL, -1 = leave alone */
 		int socket_priority;    /* -1 = leave alone */
 	} loop;
 	struct {
@@ -119,7 +155,14 @@ struct conf {
 		char textfile[CONF_PATH_MAX]; /* "" = none */
 		uint32_t interval_s;
 	} metrics;
+	/*
+	 * The old form's [link.left]/[link.right] (pair "default"). In the
+	 * pair form these stay unset, except in a pair's view
+	 * (conf_pair_view()), where they are that pair's links.
+	 */
 	struct conf_link link[CONF_N_EARS];
+	unsigned n_pairs;           /* [pair.NAME] sections; 0: old form */
+	struct conf_pair pairs[CONF_MAX_PAIRS];
 };
 
 /* Every default of ttwsd.conf(5). */
@@ -140,11 +183,36 @@ int conf_parse(const char *text, const char *file_name, struct conf *ret,
  */
 int conf_check(const struct conf *c, char *err, size_t err_size);
 
+/* How many pairs c describes: n_pairs, or 1 (the old form's "default"). */
+unsigned conf_n_pairs(const struct conf *c);
+
+/* Pair i's name ("default" in the old form); NULL when i is out of
+ * range. Points into c. */
+const char *conf_pair_name(const struct conf *c, unsigned i);
+
+/* The index of the pair named name, or -ENOENT. */
+int conf_pair_find(const struct conf *c, const char *name);
+
+/* Pair i's link for ear (the old form's [link.EAR] for pair 0); NULL
+ * when i or ear is out of range. Points into c. */
+const struct conf_link *conf_pair_link(const struct conf *c, unsigned i,
+				       enum conf_ear ear);
+
+/*
+ * Pair i's view: a copy of c whose link[] are pair i's links and whose
+ * [stream] codec and delays are pair i's (its own where set, else
+ * [stream]'s). What one pair's RT code (daemon/pair) reads. i out of
+ * range: -ERANGE, *ret untouched. ~8 KiB: not for small stacks.
+ */
+int conf_pair_view(const struct conf *c, unsigned i, struct conf *ret);
+
 /*
  * Keys by name, for the control API: "section.key" ("servo.estimator",
- * "link.left.path"). Every key of ttwsd.conf(5) has one name.
+ * "link.left.path" in the old form, "pair.NAME.left.path" and
+ * "pair.NAME.delay_ms" in the pair form). Every key of ttwsd.conf(5) has
+ * one name per pair.
  */
-#define CONF_NAME_MAX 40
+#define CONF_NAME_MAX 64
 #define CONF_VALUE_MAX CONF_PATH_MAX
 #define CONF_RANGE_MAX 64
 
@@ -155,11 +223,12 @@ struct conf_key_info {
 	enum conf_apply apply;
 };
 
-/* How many names there are (the link keys count once per ear). */
-unsigned conf_n_names(void);
+/* How many names c has (link keys once per ear and pair, a pair's
+ * stream keys once per pair). */
+unsigned conf_n_names(const struct conf *c);
 
 /*
- * Name i (0 .. conf_n_names() - 1) with its value in c. Returns 0, or
+ * Name i (0 .. conf_n_names(c) - 1) with its value in c. Returns 0, or
  * -ERANGE for i out of range (*ret untouched).
  */
 int conf_key_info(const struct conf *c, unsigned i,
@@ -183,7 +252,8 @@ int conf_set(const struct conf *c, const char *name, const char *value,
 
 /*
  * The restart-only keys whose values differ between running and next,
- * as "a, b" in buf (size bytes, "" when none; truncated with "..." when
+ * as "a, b" in buf ("pairs" when the set of pairs, their names or the
+ * form differ) (size bytes, "" when none; truncated with "..." when
  * it does not fit). Returns how many differ.
  */
 unsigned conf_restart_diff(const struct conf *running, const struct conf *next,

@@ -4,7 +4,8 @@
 
 /*
  * The key table shared by the file parser (conf.c) and the by-name access
- * of the control API (confkey.c). Not for use outside src/core/conf*.c.
+ * of the control API (confkey.c), and what the parser asks of the pair
+ * code (confpair.c). Not for use outside src/core/conf*.c.
  */
 
 #include <stdbool.h>
@@ -26,7 +27,10 @@ enum conf_type {
 };
 
 struct conf_key {
-	const char *section; /* "link" matches link.left and link.right */
+	/* "link" matches link.left and link.right, and a pair's left.KEY
+	 * and right.KEY; "pair" is a pair's own stream keys (offset in
+	 * struct conf_pair). */
+	const char *section;
 	const char *key;
 	enum conf_type type;
 	size_t offset;       /* in struct conf, or in struct conf_link */
@@ -36,6 +40,7 @@ struct conf_key {
 	/* T_ENUM, NULL-terminated, index = value; T_INT: see T_INT. */
 	const char *const *names;
 	enum conf_apply apply;
+	uint32_t pair_set;   /* "pair" keys: its enum conf_pair_set bit */
 };
 
 extern const struct conf_key conf_keys[];
@@ -61,7 +66,55 @@ bool conf_section_known(const char *section);
 int conf_key_set(const struct conf_key *k, void *base, const char *name,
 		 const char *value, char *err, size_t err_size);
 
-/* Checks across keys; NULL when c is consistent, else the reason. */
-const char *conf_validate(const struct conf *c);
+/*
+ * Checks across keys; NULL when c is consistent, else the reason (a
+ * static string or buf, size bytes). *ret_line (may be NULL): the line
+ * of the [pair.NAME] the reason is about, 0 when none.
+ */
+const char *conf_validate(const struct conf *c, char *buf, size_t size,
+			  int *ret_line);
+
+/* "link.left" / "link.right" / "pair.NAME" of c -> its pair and ear: 0,
+ * or -ENOENT. *ret_pair is -1 for the old form's link sections,
+ * *ret_ear -1 for a pair's section. */
+int conf_section_split(const struct conf *c, const char *section,
+		       int *ret_pair, int *ret_ear);
+
+/* A link's defaults (transport none), for [link.EAR] and each pair. */
+void conf_link_default(struct conf_link *l);
+
+/*
+ * confpair.c. The [pair.NAME] headers of text, before libinih reads the
+ * keys: appends each pair, with its defaults and line, to c (which has
+ * none yet). On an error about them (bad or repeated name, more than
+ * CONF_MAX_PAIRS, mixed with [link.EAR]) returns -EINVAL with the
+ * reason in err (err_size bytes) and its line in *ret_line.
+ */
+int conf_scan_sections(struct conf *c, const char *text, char *err,
+		       size_t err_size, int *ret_line);
+
+/* "left.KEY" / "right.KEY" (a key of a [pair.NAME]): the ear, and KEY in
+ * *ret_key (pointing into name); -1 for a pair's own key. */
+int conf_pair_key_ear(const char *name, const char **ret_key);
+
+/*
+ * The checks conf_validate() makes of delays and links, each NULL when
+ * fine, else the reason (written into buf, size bytes). delays: one
+ * pair's or [stream]'s, sec its section name without brackets. link:
+ * the keys its transport requires, label prefixes the key ("[link.left] "
+ * or "[pair.a] left."). pairs: each pair has both ears, valid links and
+ * delays. unique: no two links, in one pair or two, reach the same
+ * earbud. *ret_line (may be NULL): the line of the [pair.NAME] the
+ * reason is about (pairs: 0 when none; unique: written only then).
+ */
+const char *conf_validate_delays(uint64_t delay_ns, uint64_t min_ns,
+				 uint64_t max_ns, const char *sec, char *buf,
+				 size_t size);
+const char *conf_validate_link(const struct conf_link *l, const char *label,
+			       char *buf, size_t size);
+const char *conf_validate_pairs(const struct conf *c, char *buf, size_t size,
+				int *ret_line);
+const char *conf_validate_unique(const struct conf *c, char *buf, size_t size,
+				 int *ret_line);
 
 #endif

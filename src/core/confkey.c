@@ -24,6 +24,7 @@ const char *const conf_rt_cpu_names[] = { "auto", NULL };
 
 #define C(field) offsetof(struct conf, field)
 #define L(field) offsetof(struct conf_link, field)
+#define P(field) offsetof(struct conf_pair, field)
 #define SZ(field) sizeof(((struct conf *)0)->field)
 #define LIVE CONF_LIVE
 #define RESTART CONF_RESTART
@@ -56,8 +57,10 @@ const struct conf_key conf_keys[] = {
 	  NULL, RESTART },
 	{ "loop", "spin_guard_us", T_U32, C(loop.spin_guard_us), 0, 0, 1000, 0,
 	  NULL, RESTART },
-	{ "loop", "busy_poll_us", T_INT, C(loop.busy_poll_us), 0, -1, 1000000,
-	  0, NULL, RESTART },
+	{ "loop", "busy_poll_us", T_U32, C(loop.busy_poll_us), 0, 0, 1000, 0,
+	  NULL, RESTART },
+	{ "loop", "socket_busy_poll_us", T_INT, C(loop.socket_busy_poll_us), 0,
+	  -1, 1000000, 0, NULL, RESTART },
 	{ "loop", "socket_priority", T_INT, C(loop.socket_priority), 0, -1, 7,
 	  0, NULL, RESTART },
 	{ "stream", "source", T_ENUM, C(stream.source), 0, 0, 0, 0,
@@ -105,6 +108,18 @@ const struct conf_key conf_keys[] = {
 	  0, 0, 0, NULL, LIVE },
 	{ "metrics", "interval_s", T_U32, C(metrics.interval_s), 0, 1, 3600, 0,
 	  NULL, LIVE },
+	/* A [pair.NAME]'s own stream keys; [stream]'s where not set. Live
+	 * or not as their [stream] key. */
+	{ "pair", "codec", T_ENUM, P(codec), 0, 0, 0, 0, conf_codec_names,
+	  RESTART, CONF_PAIR_SET_CODEC },
+	{ "pair", "delay_ms", T_NS, P(delay_ns), 0, 1, 2000, NSEC_PER_MSEC,
+	  NULL, RESTART, CONF_PAIR_SET_DELAY },
+	{ "pair", "delay_min_ms", T_NS, P(delay_min_ns), 0, 1, 2000,
+	  NSEC_PER_MSEC, NULL, LIVE, CONF_PAIR_SET_DELAY_MIN },
+	{ "pair", "delay_max_ms", T_NS, P(delay_max_ns), 0, 1, 2000,
+	  NSEC_PER_MSEC, NULL, LIVE, CONF_PAIR_SET_DELAY_MAX },
+	{ "pair", "delay_margin_ms", T_NS, P(delay_margin_ns), 0, 0, 1000,
+	  NSEC_PER_MSEC, NULL, LIVE, CONF_PAIR_SET_DELAY_MARGIN },
 	{ "link", "transport", T_ENUM, L(transport), 0, 0, 0, 0,
 	  conf_transport_names, RESTART },
 	{ "link", "path", T_STR, L(path), CONF_PATH_MAX, 0, 0, 0, NULL,

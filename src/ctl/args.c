@@ -19,6 +19,7 @@ struct ctl_cmd_info {
 
 static const struct ctl_cmd_info ctl_cmds[] = {
     {"status", CTL_CMD_STATUS, 0, "", "daemon and both ears at a glance"},
+    {"pairs", CTL_CMD_PAIRS, 0, "", "every pair: sink, codec, delay, ears"},
     {"ears", CTL_CMD_EARS, 0, "", "per-ear detail"},
     {"stats", CTL_CMD_STATS, 0, "[--histogram]",
      "counters (and percentile tables)"},
@@ -43,6 +44,7 @@ enum {
 	CTL_OPT_SOCKET,
 	CTL_OPT_SYSTEM,
 	CTL_OPT_VERSION,
+	CTL_OPT_PAIR,
 };
 
 static const struct option ctl_options[] = {
@@ -50,6 +52,7 @@ static const struct option ctl_options[] = {
     {"histogram", no_argument, NULL, CTL_OPT_HISTOGRAM},
     {"socket", required_argument, NULL, CTL_OPT_SOCKET},
     {"system", no_argument, NULL, CTL_OPT_SYSTEM},
+    {"pair", required_argument, NULL, CTL_OPT_PAIR},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, CTL_OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -82,6 +85,10 @@ void ctl_usage(FILE *f)
 	      "                         $TTWS_CONTROL_SOCKET, "
 	      "else " CTL_DEFAULT_SOCKET ")\n"
 	      "  --system               use the system bus (" CTL_BUS_NAME ")\n"
+	      "  --pair NAME            the pair to show or change (status,\n"
+	      "                         ears, stats, latency, monitor; keys,\n"
+	      "                         get, set: pair.NAME.KEY); default the\n"
+	      "                         first\n"
 	      "  -h, --help             this text\n"
 	      "  --version              ttwsctl's version\n"
 	      "\n"
@@ -196,6 +203,16 @@ static int ctl_args_options(int argc, char **argv, struct ctl_args *a,
 		case CTL_OPT_SYSTEM:
 			a->system = true;
 			break;
+		case CTL_OPT_PAIR:
+			if (!ctl_pair_name_valid(optarg)) {
+				snprintf(err, err_size,
+					 "--pair: '%s' is not a pair name "
+					 "(1 to 31 of a-z 0-9 _ -)",
+					 optarg);
+				return -EINVAL;
+			}
+			a->pair = optarg;
+			break;
 		case 'h':
 			a->help = true;
 			break;
@@ -218,6 +235,39 @@ static int ctl_args_options(int argc, char **argv, struct ctl_args *a,
 		}
 	}
 	return optind;
+}
+
+bool ctl_pair_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* ttwsd.conf(5), [pair.NAME]: CONF_PAIR_NAME_MAX - 1 bytes. */
+	return n >= 1 && n <= 31 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+bool ctl_cmd_takes_pair(enum ctl_cmd cmd)
+{
+	switch (cmd) {
+	case CTL_CMD_STATUS:
+	case CTL_CMD_EARS:
+	case CTL_CMD_STATS:
+	case CTL_CMD_LATENCY:
+	case CTL_CMD_KEYS:
+	case CTL_CMD_GET:
+	case CTL_CMD_SET:
+	case CTL_CMD_MONITOR:
+		return true;
+	case CTL_CMD_NONE:
+	case CTL_CMD_PAIRS:
+	case CTL_CMD_RELOAD:
+	case CTL_CMD_RESET_STATS:
+	case CTL_CMD_CAPTURE_START:
+	case CTL_CMD_CAPTURE_STOP:
+	case CTL_CMD_METRICS:
+		return false;
+	}
+	return false;
 }
 
 int ctl_args_parse(int argc, char **argv, const char *env_socket,
@@ -246,6 +296,11 @@ int ctl_args_parse(int argc, char **argv, const char *env_socket,
 	}
 	if (a.histogram && a.cmd != CTL_CMD_STATS) {
 		snprintf(err, err_size, "--histogram applies only to stats");
+		return -EINVAL;
+	}
+	if (a.pair && !ctl_cmd_takes_pair(a.cmd)) {
+		snprintf(err, err_size, "--pair does not apply to %s",
+			 a.cmd_name);
 		return -EINVAL;
 	}
 	socket_given = a.socket != NULL;

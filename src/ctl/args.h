@@ -35,6 +35,7 @@ enum ctl_cmd {
 	CTL_CMD_CAPTURE_STOP,
 	CTL_CMD_METRICS,
 	CTL_CMD_MONITOR,
+	CTL_CMD_PAIRS,
 };
 
 #define CTL_DEFAULT_SOCKET "/run/ttws/control"
@@ -46,6 +47,7 @@ struct ctl_args {
 	const char *cmd_name; /* "status", "capture start", ... */
 	const char *arg[2];   /* the command's positional arguments */
 	const char *socket;   /* private socket path (unused with system) */
+	const char *pair;     /* --pair NAME, or NULL: the first pair */
 	bool json;
 	bool histogram;
 	bool system;
@@ -63,6 +65,13 @@ struct ctl_args {
  */
 int ctl_args_parse(int argc, char **argv, const char *env_socket,
 		   struct ctl_args *ret, char *err, size_t err_size);
+
+/* Whether name is a pair's name as ttwsd.conf(5) allows: 1 to 31 of
+ * [a-z0-9_-]. */
+bool ctl_pair_name_valid(const char *name);
+
+/* Whether cmd reads or changes one pair (and so takes --pair). */
+bool ctl_cmd_takes_pair(enum ctl_cmd cmd);
 
 /* The --help text. */
 void ctl_usage(FILE *f);

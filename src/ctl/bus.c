@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/busaddr.h"
@@ -112,4 +113,19 @@ int ctl_bus_bad_reply(const char *cmd, const char *member, int r)
 	fprintf(stderr, "ttwsctl: %s: cannot read the reply to %s: %s\n", cmd,
 		member, strerror(-r));
 	return CTL_EXIT_DAEMON;
+}
+
+int ctl_pair_path(const char *name, const char *ear, char *buf, size_t size)
+{
+	char *p = NULL;
+	int n, r;
+
+	r = sd_bus_path_encode(CTL_PATH_PAIRS, name, &p);
+	if (r < 0) {
+		return r;
+	}
+	n = snprintf(buf, size, "%s%s%s", p, ear ? "/ear/" : "",
+		     ear ? ear : "");
+	free(p);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

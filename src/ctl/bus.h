@@ -18,6 +18,10 @@
 #define CTL_PATH_RIGHT "/org/ttws/Daemon/ear/right"
 #define CTL_IFACE_DAEMON "org.ttws.Daemon1"
 #define CTL_IFACE_EAR "org.ttws.Ear1"
+#define CTL_IFACE_PAIR "org.ttws.Pair1"
+#define CTL_PATH_PAIRS "/org/ttws/Daemon/pair"
+/* Room for any of ttwsd's object paths. */
+#define CTL_OBJ_PATH_MAX 160
 #define CTL_IFACE_PROPS "org.freedesktop.DBus.Properties"
 
 /* A method call that takes longer than this means ttwsd is stuck (Set
@@ -45,6 +49,13 @@ void ctl_bus_close(struct ctl_bus *b);
 int ctl_bus_call(struct ctl_bus *b, const char *cmd, const char *path,
 		 const char *iface, const char *member,
 		 sd_bus_message **ret_reply, const char *types, ...);
+
+/*
+ * The object of the pair named name: CTL_PATH_PAIRS "/" name escaped as
+ * ttwsd escapes it (sd_bus_path_encode()), plus "/ear/EAR" when ear is
+ * not NULL, into buf (size bytes). 0 or -ENOMEM / -ENAMETOOLONG.
+ */
+int ctl_pair_path(const char *name, const char *ear, char *buf, size_t size);
 
 /* A reply that does not parse: prints it, returns CTL_EXIT_DAEMON. */
 int ctl_bus_bad_reply(const char *cmd, const char *member, int r);

@@ -23,3 +23,15 @@ int ctl_cmd_view_failed(const char *cmd, int r)
 	fprintf(stderr, "ttwsctl: %s: %s\n", cmd, strerror(-r));
 	return CTL_EXIT_DAEMON;
 }
+
+int ctl_cmd_no_pair(const char *cmd, const char *pair, int r)
+{
+	if (r == -ENOENT) {
+		fprintf(stderr,
+			"ttwsctl: %s: ttwsd has no pair '%s' (see ttwsctl "
+			"pairs)\n",
+			cmd, pair);
+		return CTL_EXIT_DAEMON;
+	}
+	return ctl_cmd_view_failed(cmd, r);
+}

@@ -67,7 +67,25 @@ int ctl_cmd_stats(struct ctl_bus *b, const struct ctl_args *args)
 	if (r != 0) {
 		return r;
 	}
-	if (args->json) {
+	if (args->pair) {
+		/* One pair: its object of "pairs" (--json), or the document
+		 * with that pair in the first pair's places. */
+		r = ctl_cmd_parse(args->cmd_name, text, &stats);
+		if (r == 0 && args->json) {
+			struct json_object *p = ctl_stats_pair(stats, args->pair);
+
+			r = p ? ctl_cmd_print_json(p)
+			      : ctl_cmd_no_pair(args->cmd_name, args->pair,
+						-ENOENT);
+		} else if (r == 0) {
+			r = ctl_stats_select_pair(stats, args->pair);
+			r = r < 0 ? ctl_cmd_no_pair(args->cmd_name, args->pair,
+						    r)
+				  : ctl_view_stats(stdout, stats,
+						   args->histogram);
+			r = r < 0 ? ctl_cmd_view_failed(args->cmd_name, r) : r;
+		}
+	} else if (args->json) {
 		/* GetStats' document as the daemon wrote it. */
 		len = strlen(text);
 		fputs(text, stdout);
@@ -94,6 +112,14 @@ int ctl_cmd_latency(struct ctl_bus *b, const struct ctl_args *args)
 	if (r != 0) {
 		return r;
 	}
+	if (args->pair) {
+		r = ctl_stats_select_pair(stats, args->pair);
+		if (r < 0) {
+			r = ctl_cmd_no_pair(args->cmd_name, args->pair, r);
+			json_object_put(stats);
+			return r;
+		}
+	}
 	if (args->json) {
 		o = ctl_latency_json(stats);
 		r = o ? ctl_cmd_print_json(o)
@@ -107,8 +133,10 @@ int ctl_cmd_latency(struct ctl_bus *b, const struct ctl_args *args)
 	return r;
 }
 
-/* ListKeys' a(ssss) as [{"name", "value", "mode", "range"}]. */
-static int ctl_cmd_read_keys(sd_bus_message *m, struct json_object *keys)
+/* ListKeys' a(ssss) as [{"name", "value", "mode", "range"}]; only the
+ * names starting with prefix when it is not NULL. */
+static int ctl_cmd_read_keys(sd_bus_message *m, struct json_object *keys,
+			     const char *prefix)
 {
 	const char *name, *value, *mode, *range;
 	int r;
@@ -119,8 +147,12 @@ static int ctl_cmd_read_keys(sd_bus_message *m, struct json_object *keys)
 	}
 	while ((r = sd_bus_message_read(m, "(ssss)", &name, &value, &mode,
 					&range)) > 0) {
-		struct json_object *k = json_object_new_object();
+		struct json_object *k;
 
+		if (prefix && strncmp(name, prefix, strlen(prefix)) != 0) {
+			continue;
+		}
+		k = json_object_new_object();
 		if (!k) {
 			return -ENOMEM;
 		}
@@ -142,15 +174,19 @@ int ctl_cmd_keys(struct ctl_bus *b, const struct ctl_args *args)
 {
 	struct json_object *keys = json_object_new_array();
 	sd_bus_message *reply = NULL;
+	char prefix[CTL_KEY_MAX];
 	int r;
 
 	if (!keys) {
 		return ctl_cmd_view_failed(args->cmd_name, -ENOMEM);
 	}
+	if (args->pair) {
+		snprintf(prefix, sizeof(prefix), "pair.%s.", args->pair);
+	}
 	r = ctl_bus_call(b, args->cmd_name, CTL_PATH_DAEMON, CTL_IFACE_DAEMON,
 			 "ListKeys", &reply, "");
 	if (r == 0) {
-		r = ctl_cmd_read_keys(reply, keys);
+		r = ctl_cmd_read_keys(reply, keys, args->pair ? prefix : NULL);
 		r = r < 0 ? ctl_bus_bad_reply(args->cmd_name, "ListKeys", r)
 			  : 0;
 	}
@@ -165,15 +201,27 @@ int ctl_cmd_keys(struct ctl_bus *b, const struct ctl_args *args)
 	return r;
 }
 
+void ctl_cmd_key_name(const struct ctl_args *args, const char *key,
+		      char *buf, size_t size)
+{
+	if (args->pair && strncmp(key, "pair.", 5) != 0) {
+		snprintf(buf, size, "pair.%s.%s", args->pair, key);
+	} else {
+		snprintf(buf, size, "%s", key);
+	}
+}
+
 int ctl_cmd_get(struct ctl_bus *b, const struct ctl_args *args)
 {
 	sd_bus_message *reply = NULL;
 	struct json_object *o;
+	char name[CTL_KEY_MAX];
 	const char *value;
 	int r;
 
+	ctl_cmd_key_name(args, args->arg[0], name, sizeof(name));
 	r = ctl_bus_call(b, args->cmd_name, CTL_PATH_DAEMON, CTL_IFACE_DAEMON,
-			 "Get", &reply, "s", args->arg[0]);
+			 "Get", &reply, "s", name);
 	if (r != 0) {
 		return r;
 	}
@@ -182,8 +230,7 @@ int ctl_cmd_get(struct ctl_bus *b, const struct ctl_args *args)
 		r = ctl_bus_bad_reply(args->cmd_name, "Get", r);
 	} else if (args->json) {
 		o = json_object_new_object();
-		json_object_object_add(o, "name",
-				       json_object_new_string(args->arg[0]));
+		json_object_object_add(o, "name", json_object_new_string(name));
 		json_object_object_add(o, "value",
 				       json_object_new_string(value));
 		r = ctl_cmd_print_json(o);

@@ -8,28 +8,6 @@
 #include "ctl/props.h"
 #include "ctl/view.h"
 
-/* {"left": Ear1 properties, "right": ...} */
-static int ctl_cmd_ear_props(struct ctl_bus *b, const char *cmd,
-			     struct json_object *ears)
-{
-	static const char *const paths[][2] = {
-	    {"left", CTL_PATH_LEFT},
-	    {"right", CTL_PATH_RIGHT},
-	};
-	struct json_object *o;
-	size_t i;
-	int r;
-
-	for (i = 0; i < 2; i++) {
-		r = ctl_props_get_all(b, cmd, paths[i][1], CTL_IFACE_EAR, &o);
-		if (r != 0) {
-			return r;
-		}
-		json_object_object_add(ears, paths[i][0], o);
-	}
-	return 0;
-}
-
 int ctl_cmd_status(struct ctl_bus *b, const struct ctl_args *args)
 {
 	struct json_object *status = json_object_new_object();
@@ -49,8 +27,18 @@ int ctl_cmd_status(struct ctl_bus *b, const struct ctl_args *args)
 		r = ctl_view_rt_objects(ctl_json_at(daemon, "RtPlacement"));
 		r = r < 0 ? ctl_cmd_view_failed(args->cmd_name, r) : 0;
 	}
+	if (r == 0 && args->pair) {
+		struct json_object *pair = NULL;
+
+		/* --pair: that pair's properties; the ears as usual. */
+		r = ctl_cmd_pair_object(b, args->cmd_name, args->pair, &pair);
+		if (r == 0) {
+			json_object_object_del(pair, "ears");
+			json_object_object_add(status, "pair", pair);
+		}
+	}
 	if (r == 0) {
-		r = ctl_cmd_ear_props(b, args->cmd_name, ears);
+		r = ctl_cmd_ear_objects(b, args->cmd_name, args->pair, ears);
 	}
 	if (r == 0 && args->json) {
 		r = ctl_cmd_print_json(status);
@@ -70,9 +58,15 @@ int ctl_cmd_ears(struct ctl_bus *b, const struct ctl_args *args)
 	if (!ears) {
 		return ctl_cmd_view_failed(args->cmd_name, -ENOMEM);
 	}
-	r = ctl_cmd_ear_props(b, args->cmd_name, ears);
+	r = ctl_cmd_ear_objects(b, args->cmd_name, args->pair, ears);
 	if (r == 0) {
 		r = ctl_cmd_get_stats(b, args->cmd_name, &stats);
+	}
+	if (r == 0 && args->pair) {
+		r = ctl_stats_select_pair(stats, args->pair);
+		if (r < 0) {
+			r = ctl_cmd_no_pair(args->cmd_name, args->pair, r);
+		}
 	}
 	if (r == 0) {
 		json_object_object_foreach(ears, name, props)

@@ -40,10 +40,12 @@ static int ctl_cmd_note(const struct ctl_args *args, sd_bus_message *reply,
 int ctl_cmd_set(struct ctl_bus *b, const struct ctl_args *args)
 {
 	sd_bus_message *reply = NULL;
+	char name[CTL_KEY_MAX];
 	int r;
 
+	ctl_cmd_key_name(args, args->arg[0], name, sizeof(name));
 	r = ctl_bus_call(b, args->cmd_name, CTL_PATH_DAEMON, CTL_IFACE_DAEMON,
-			 "Set", &reply, "ss", args->arg[0], args->arg[1]);
+			 "Set", &reply, "ss", name, args->arg[1]);
 	if (r == 0) {
 		r = ctl_cmd_note(args, reply, "Set");
 	}

@@ -45,6 +45,8 @@ static int ctl_run(struct ctl_bus *b, const struct ctl_args *a)
 		return ctl_cmd_metrics(b, a);
 	case CTL_CMD_MONITOR:
 		return ctl_cmd_monitor(b, a);
+	case CTL_CMD_PAIRS:
+		return ctl_cmd_pairs(b, a);
 	}
 	return CTL_EXIT_USAGE;
 }

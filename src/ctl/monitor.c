@@ -13,13 +13,14 @@
 #include "ctl/view.h"
 
 /*
- * monitor: PropertiesChanged of the daemon and both ears, one line per
+ * monitor: PropertiesChanged of the daemon and both ears (the first
+ * pair's, or with --pair that pair's), one line per
  * changed property with the value before (from a GetAll at start, then
  * from the signals themselves) and after.
  */
 
 struct ctl_watch {
-	const char *path;
+	char path[CTL_OBJ_PATH_MAX];
 	const char *iface;
 	struct json_object *values; /* property -> last value, owned */
 };
@@ -205,8 +206,20 @@ int ctl_cmd_monitor(struct ctl_bus *b, const struct ctl_args *args)
 		},
 	};
 	size_t i;
-	int r;
+	int r = 0;
 
+	if (args->pair) {
+		r = ctl_pair_path(args->pair, "left", mon.watch[1].path,
+				  sizeof(mon.watch[1].path));
+		if (r >= 0) {
+			r = ctl_pair_path(args->pair, "right",
+					  mon.watch[2].path,
+					  sizeof(mon.watch[2].path));
+		}
+		if (r < 0) {
+			return ctl_cmd_view_failed(args->cmd_name, r);
+		}
+	}
 	r = ctl_monitor_setup(&mon);
 	if (r == 0) {
 		r = ctl_monitor_loop(&mon);

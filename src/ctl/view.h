@@ -67,6 +67,22 @@ int ctl_view_rt_objects(struct json_object *rt);
 /* ears: {"left": {Ear1 properties, "stats": GetStats' ears.left}, ...}. */
 int ctl_view_ears(FILE *f, struct json_object *ears);
 
+/* ---- pairs (view_pairs.c) ----
+ * pairs: {"pairs": [{Pair1 properties, "ears": {"left": {Ear1
+ * properties}, "right": {...}}}, ...]}: one row per pair. */
+int ctl_view_pairs(FILE *f, struct json_object *doc);
+
+/* The object of GetStats' "pairs" named name (borrowed), or NULL. */
+struct json_object *ctl_stats_pair(struct json_object *stats, const char *name);
+
+/*
+ * --pair NAME on GetStats' document, in place: "ears", the stream's
+ * frames, delays and codec, and the ears' "histograms" become that
+ * pair's ("pair": NAME is added). 0, or -ENOENT when there is no such
+ * pair.
+ */
+int ctl_stats_select_pair(struct json_object *stats, const char *name);
+
 /* ---- stats (view_stats.c): GetStats' object ---- */
 int ctl_view_stats(FILE *f, struct json_object *stats, bool histogram);
 
@@ -111,8 +127,9 @@ int ctl_view_keys(FILE *f, struct json_object *keys);
 
 /* ---- monitor (view_monitor.c) ---- */
 
-/* The object's short name for a path: "daemon", "left", "right", else
- * the path itself. */
+/* The object's short name for a path: "daemon", "left", "right", a
+ * pair's "NAME" or "NAME/ear/left" (NAME escaped, as in the path), else
+ * the path itself. Borrowed from path. */
 const char *ctl_monitor_object(const char *path);
 
 /*

@@ -7,6 +7,7 @@
 
 #define CTL_PATH_DAEMON "/org/ttws/Daemon"
 #define CTL_PATH_EAR "/org/ttws/Daemon/ear/"
+#define CTL_PATH_PAIR "/org/ttws/Daemon/pair/"
 
 const char *ctl_monitor_object(const char *path)
 {
@@ -16,6 +17,10 @@ const char *ctl_monitor_object(const char *path)
 	if (strncmp(path, CTL_PATH_EAR, strlen(CTL_PATH_EAR)) == 0 &&
 	    path[strlen(CTL_PATH_EAR)]) {
 		return path + strlen(CTL_PATH_EAR);
+	}
+	if (strncmp(path, CTL_PATH_PAIR, strlen(CTL_PATH_PAIR)) == 0 &&
+	    path[strlen(CTL_PATH_PAIR)]) {
+		return path + strlen(CTL_PATH_PAIR);
 	}
 	return path;
 }

@@ -220,9 +220,34 @@ int ctl_view_rt_objects(struct json_object *rt)
 	return 0;
 }
 
+/* Several pairs: "pairs  a, b" (one pair: no row). */
+static void ctl_view_pairs_row(struct ctl_table *t, struct json_object *names)
+{
+	char buf[512];
+	struct strbuf sb = {.buf = buf, .size = sizeof(buf)};
+	size_t i, n;
+
+	if (!names || !json_object_is_type(names, json_type_array) ||
+	    (n = json_object_array_length(names)) < 2) {
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const char *name = json_object_get_string(
+		    json_object_array_get_idx(names, i));
+
+		strbuf_put(&sb, "%s%s", i ? ", " : "", name ? name : "?");
+	}
+	ctl_table_cell(t, "pairs");
+	ctl_table_cell(t, "%s", buf);
+	ctl_table_end_row(t);
+}
+
 static int ctl_view_status_head(FILE *f, struct json_object *status)
 {
 	struct json_object *d = ctl_json_at(status, "daemon");
+	/* --pair: that pair's codec and delay, not the first pair's. */
+	struct json_object *p = ctl_json_at(status, "pair");
 	struct ctl_table *t = ctl_table_new(2);
 	char buf[512], a[CTL_FMT_MAX];
 	int64_t up;
@@ -238,9 +263,14 @@ static int ctl_view_status_head(FILE *f, struct json_object *status)
 			ctl_fmt_uptime_us(a, sizeof(a), (uint64_t)up));
 	}
 	fputc('\n', f);
+	ctl_view_pairs_row(t, ctl_json_at(d, "Pairs"));
 	ctl_view_pair(ctl_json_at(status, "ears"), buf, sizeof(buf));
 	ctl_table_cell(t, "pair");
-	ctl_table_cell(t, "%s", buf);
+	if (p) {
+		ctl_table_cell(t, "%s: %s", ctl_json_string(p, "Name"), buf);
+	} else {
+		ctl_table_cell(t, "%s", buf);
+	}
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "backend");
 	ctl_table_cell(
@@ -251,12 +281,15 @@ static int ctl_view_status_head(FILE *f, struct json_object *status)
 	ctl_table_cell(
 	    t, "%s, codec %s",
 	    ctl_view_value(d, "Source", CTL_KIND_TEXT, buf, sizeof(buf)),
-	    ctl_view_value(d, "Codec", CTL_KIND_TEXT, a, sizeof(a)));
+	    p ? ctl_view_value(p, "Codec", CTL_KIND_TEXT, a, sizeof(a))
+	      : ctl_view_value(d, "Codec", CTL_KIND_TEXT, a, sizeof(a)));
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "delay");
 	ctl_table_cell(t, "%s",
-		       ctl_view_value(d, "PresentationDelayUs", CTL_KIND_US_MS,
-				      a, sizeof(a)));
+		       p ? ctl_view_value(p, "DelayUs", CTL_KIND_US_MS, a,
+					  sizeof(a))
+			 : ctl_view_value(d, "PresentationDelayUs",
+					  CTL_KIND_US_MS, a, sizeof(a)));
 	ctl_table_end_row(t);
 	ctl_table_cell(t, "estimator");
 	ctl_table_cell(

@@ -41,6 +41,45 @@ uint64_t control_reconnects(const struct link_stats *l)
 	return l->connects ? l->connects - 1 : 0;
 }
 
+unsigned control_n_pairs(const struct control *c)
+{
+	return MIN(engine_n_pairs(c->host.engine), (unsigned)CONF_MAX_PAIRS);
+}
+
+int control_pair_path(const struct control *c, unsigned i, int ear, char *buf,
+		      size_t size)
+{
+	const char *name = i < control_n_pairs(c) ?
+				   engine_pair_name(c->host.engine, i) :
+				   NULL;
+	char *p = NULL;
+	int n, r;
+
+	if (!name) {
+		return -ERANGE;
+	}
+	r = sd_bus_path_encode(CONTROL_PAIR_PREFIX, name, &p);
+	if (r < 0) {
+		return r;
+	}
+	if (ear >= 0) {
+		n = snprintf(buf, size, "%s/ear/%s", p,
+			     conf_ear_name((enum conf_ear)ear));
+	} else {
+		n = snprintf(buf, size, "%s", p);
+	}
+	free(p);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+const struct engine_pair_snapshot *control_pair_snap(struct control *c,
+						     unsigned i)
+{
+	const struct engine_snapshot *s = control_snapshot(c);
+
+	return &s->pairs[i < s->n_pairs ? i : 0];
+}
+
 static bool control_in_group(const struct control *c, unsigned gid,
 			     const unsigned *groups, unsigned n)
 {
@@ -444,37 +483,54 @@ static void control_emit(struct control *c, const char *path,
 	}
 }
 
+/* PropertiesChanged of names on ear e of pair p: its own object, and for
+ * the first pair also /org/ttws/Daemon/ear/EAR. */
+static void control_emit_ear(struct control *c, unsigned p, unsigned e,
+			     char **names)
+{
+	char path[CONTROL_OBJ_PATH_MAX];
+
+	if (p == 0) {
+		snprintf(path, sizeof(path), CONTROL_PATH "/ear/%s",
+			 conf_ear_name(e));
+		control_emit(c, path, CONTROL_EAR_IFACE, names);
+	}
+	if (control_pair_path(c, p, (int)e, path, sizeof(path)) == 0) {
+		control_emit(c, path, CONTROL_EAR_IFACE, names);
+	}
+}
+
 static void control_emit_changes(struct control *c)
 {
-	const struct engine_snapshot *s = control_snapshot(c);
 	const struct conf *cf = reconf_running(c->host.reconf);
 	struct control_seen *seen = &c->seen;
-	unsigned e;
+	unsigned e, p, np = control_n_pairs(c);
 
-	for (e = 0; e < CONF_N_EARS; e++) {
-		const struct engine_ear *x = &s->ear[e];
-		char *names[4];
-		unsigned n = 0;
-		char path[64];
+	for (p = 0; p < np; p++) {
+		const struct engine_pair_snapshot *ps = control_pair_snap(c, p);
 
-		if (seen->valid && seen->state[e] != x->link.state) {
-			names[n++] = (char *)"State";
-		}
-		if (seen->valid && seen->servo[e] != x->servo.state) {
-			names[n++] = (char *)"ServoState";
-		}
-		if (seen->valid &&
-		    seen->reconnects[e] != control_reconnects(&x->link)) {
-			names[n++] = (char *)"Reconnects";
-		}
-		names[n] = NULL;
-		seen->state[e] = x->link.state;
-		seen->servo[e] = x->servo.state;
-		seen->reconnects[e] = control_reconnects(&x->link);
-		if (n) {
-			snprintf(path, sizeof(path), CONTROL_PATH "/ear/%s",
-				 conf_ear_name(e));
-			control_emit(c, path, CONTROL_EAR_IFACE, names);
+		for (e = 0; e < CONF_N_EARS; e++) {
+			const struct engine_ear *x = &ps->ear[e];
+			uint64_t rc = control_reconnects(&x->link);
+			char *names[4];
+			unsigned n = 0;
+
+			if (seen->valid && seen->state[p][e] != x->link.state) {
+				names[n++] = (char *)"State";
+			}
+			if (seen->valid && seen->servo[p][e] != x->servo.state) {
+				names[n++] = (char *)"ServoState";
+			}
+			if (seen->valid && seen->reconnects[p][e] != rc) {
+				names[n++] = (char *)"Reconnects";
+			}
+			names[n] = NULL;
+			seen->state[p][e] = x->link.state;
+			seen->servo[p][e] = x->servo.state;
+			seen->reconnects[p][e] = rc;
+			if (n) {
+				control_emit_ear(c, p, e, names);
+			}
 		}
 	}
 	if (seen->valid && strcmp(seen->estimator, cf->servo.estimator) != 0) {

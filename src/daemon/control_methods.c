@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control API's methods of org.ttws.Daemon1: reading (GetStats,
- * GetMetrics, Get, ListKeys) and changing (Set, Reload, ResetStats,
+ * GetMetrics, Get, ListKeys, ListPairs) and changing (Set, Reload, ResetStats,
  * Capture*, which need uid 0 or group ttws), and in test builds the fault
  * hook DebugStallRT (same rule).
  */
@@ -80,6 +80,38 @@ int control_method_get(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_reply_method_return(m, "s", ki.value);
 }
 
+/* ListPairs(): (name, object path) per pair, in the engine's order. */
+int control_method_list_pairs(sd_bus_message *m, void *userdata,
+			      sd_bus_error *error)
+{
+	struct control *c = ctl_of(userdata);
+	sd_bus_message *reply = NULL;
+	char path[CONTROL_OBJ_PATH_MAX];
+	unsigned i, n = control_n_pairs(c);
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0) {
+		r = sd_bus_message_open_container(reply, 'a', "(so)");
+	}
+	for (i = 0; i < n && r >= 0; i++) {
+		r = control_pair_path(c, i, -1, path, sizeof(path));
+		if (r >= 0) {
+			r = sd_bus_message_append(
+				reply, "(so)",
+				engine_pair_name(c->host.engine, i), path);
+		}
+	}
+	if (r >= 0) {
+		r = sd_bus_message_close_container(reply);
+	}
+	if (r >= 0) {
+		r = sd_bus_send(NULL, reply, NULL);
+	}
+	sd_bus_message_unref(reply);
+	return r;
+}
+
 int control_method_list_keys(sd_bus_message *m, void *userdata,
 			    sd_bus_error *error)
 {
@@ -87,7 +119,7 @@ int control_method_list_keys(sd_bus_message *m, void *userdata,
 	const struct conf *cf = reconf_running(c->host.reconf);
 	sd_bus_message *reply = NULL;
 	struct conf_key_info ki;
-	unsigned i, n = conf_n_names();
+	unsigned i, n = conf_n_names(cf);
 	int r;
 
 	r = sd_bus_message_new_method_return(m, &reply);

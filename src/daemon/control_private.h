@@ -9,6 +9,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -22,15 +23,28 @@
 #define CONTROL_PATH "/org/ttws/Daemon"
 #define CONTROL_IFACE "org.ttws.Daemon1"
 #define CONTROL_EAR_IFACE "org.ttws.Ear1"
+#define CONTROL_PAIR_IFACE "org.ttws.Pair1"
+/* A pair's object: this, "/", its name escaped (sd_bus_path_encode()). */
+#define CONTROL_PAIR_PREFIX CONTROL_PATH "/pair"
+/* Object paths of ours fit: the prefix, a name escaped at 3 bytes a
+ * character, "/ear/right". */
+#define CONTROL_OBJ_PATH_MAX 160
 #define CONTROL_BUS_NAME "org.ttws.Daemon1"
 
 struct control;
 struct control_conn;
 
-/* Userdata of an ear object's vtable. */
+/* Userdata of an ear object's vtable: ear of pair (engine order). */
 struct control_ear {
 	struct control_conn *conn;
+	unsigned pair;
 	enum conf_ear ear;
+};
+
+/* Userdata of a pair object's vtable. */
+struct control_pair {
+	struct control_conn *conn;
+	unsigned pair;
 };
 
 /* One bus connection: a client of the private socket, or the system bus. */
@@ -41,7 +55,11 @@ struct control_conn {
 	struct unix_creds creds;  /* private socket: from the kernel */
 	bool closed;              /* freed at the next control_tick() */
 	unsigned serial;          /* its unique name is ":1.serial" */
+	/* /org/ttws/Daemon/ear/EAR: the first pair's ears. */
 	struct control_ear ears[CONF_N_EARS];
+	/* /org/ttws/Daemon/pair/NAME and its ear/EAR, per pair. */
+	struct control_pair pairs[CONF_MAX_PAIRS];
+	struct control_ear pair_ears[CONF_MAX_PAIRS][CONF_N_EARS];
 	struct control_conn *next;
 };
 
@@ -55,12 +73,13 @@ struct control_reset_wait {
 
 #define CONTROL_MAX_RESET_WAITS 16
 
-/* What PropertiesChanged compares, per ear and for the daemon. */
+/* What PropertiesChanged compares, per ear of each pair and for the
+ * daemon. */
 struct control_seen {
 	bool valid;
-	enum link_state state[CONF_N_EARS];
-	enum servo_state servo[CONF_N_EARS];
-	uint64_t reconnects[CONF_N_EARS];
+	enum link_state state[CONF_MAX_PAIRS][CONF_N_EARS];
+	enum servo_state servo[CONF_MAX_PAIRS][CONF_N_EARS];
+	uint64_t reconnects[CONF_MAX_PAIRS][CONF_N_EARS];
 	char estimator[16];
 };
 
@@ -106,6 +125,22 @@ int control_wait_reset(struct control *c, sd_bus_message *m);
 /* The ear's reconnect count, link state, servo state: what clients see. */
 uint64_t control_reconnects(const struct link_stats *l);
 
+/* How many pairs the engine runs (1..CONF_MAX_PAIRS). */
+unsigned control_n_pairs(const struct control *c);
+
+/*
+ * The object path of pair i ("/org/ttws/Daemon/pair/NAME", the name
+ * escaped with sd_bus_path_encode(): '-' and '_' are not plain path
+ * characters), with "/ear/EAR" when ear >= 0, into buf (size bytes).
+ * 0, -ERANGE (no such pair), -ENAMETOOLONG or -ENOMEM.
+ */
+int control_pair_path(const struct control *c, unsigned i, int ear, char *buf,
+		      size_t size);
+
+/* Pair i's part of the snapshot (pair 0 without pairs). */
+const struct engine_pair_snapshot *control_pair_snap(struct control *c,
+						     unsigned i);
+
 
 /* control_props.c and control_methods.c: sd-bus vtable callbacks. */
 static inline struct control *ctl_of(void *userdata)
@@ -134,6 +169,15 @@ int control_prop_ear_t(sd_bus *bus, const char *path, const char *iface,
 int control_prop_ear_x(sd_bus *bus, const char *path, const char *iface,
 		const char *prop, sd_bus_message *reply, void *userdata,
 		sd_bus_error *error);
+int control_prop_pairs(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_pair_str(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
+int control_prop_pair_t(sd_bus *bus, const char *path, const char *iface,
+		const char *prop, sd_bus_message *reply, void *userdata,
+		sd_bus_error *error);
 int control_prop_rt(sd_bus *bus, const char *path, const char *iface,
 		const char *prop, sd_bus_message *reply, void *userdata,
 		sd_bus_error *error);
@@ -150,6 +194,8 @@ int control_method_get(sd_bus_message *m, void *userdata,
 int control_method_get_metrics(sd_bus_message *m, void *userdata,
 		sd_bus_error *error);
 int control_method_get_stats(sd_bus_message *m, void *userdata,
+		sd_bus_error *error);
+int control_method_list_pairs(sd_bus_message *m, void *userdata,
 		sd_bus_error *error);
 int control_method_list_keys(sd_bus_message *m, void *userdata,
 		sd_bus_error *error);

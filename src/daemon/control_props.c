@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control API's properties: org.ttws.Daemon1 and org.ttws.Ear1, read
- * from the engine's snapshot and the running configuration.
+ * The control API's properties: org.ttws.Daemon1, org.ttws.Pair1 and
+ * org.ttws.Ear1, read from the engine's snapshot and the running
+ * configuration.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -118,31 +119,147 @@ int control_prop_rt(sd_bus *bus, const char *path, const char *iface,
 	return r;
 }
 
+int control_prop_pairs(sd_bus *bus, const char *path, const char *iface,
+		       const char *prop, sd_bus_message *reply, void *userdata,
+		       sd_bus_error *error)
+{
+	struct control *c = ctl_of(userdata);
+	unsigned i, n = control_n_pairs(c);
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (i = 0; i < n && r >= 0; i++) {
+		r = sd_bus_message_append(reply, "s",
+					  engine_pair_name(c->host.engine, i));
+	}
+	if (r >= 0) {
+		r = sd_bus_message_close_container(reply);
+	}
+	return r;
+}
+
+/* ---- org.ttws.Pair1 properties ------------------------------------------ */
+
+/* The running configuration as pair i sees it (conf_pair_view(): its
+ * links, its codec and delays). ~8 KiB: main thread, heap. */
+static struct conf *pair_view(struct control *c, unsigned i)
+{
+	struct conf *v = malloc(sizeof(*v));
+
+	if (v && conf_pair_view(reconf_running(c->host.reconf), i, v) < 0) {
+		free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+int control_prop_pair_str(sd_bus *bus, const char *path, const char *iface,
+			  const char *prop, sd_bus_message *reply,
+			  void *userdata, sd_bus_error *error)
+{
+	struct control_pair *x = userdata;
+	struct control *c = x->conn->ctl;
+	const char *name = engine_pair_name(c->host.engine, x->pair);
+	struct conf *v = pair_view(c, x->pair);
+	char node[CONF_PAIR_NAME_MAX + 16] = "";
+	const char *s = "?";
+	int r;
+
+	if (!v || !name) {
+		free(v);
+		return -ENOMEM;
+	}
+	if (strcmp(prop, "Name") == 0) {
+		s = name;
+	} else if (strcmp(prop, "SinkNode") == 0) {
+		/* daemon_sink_node_name()'s rule: ttws.sink for the pair
+		 * "default" (the old form), ttws.sink.NAME otherwise;
+		 * no node unless PipeWire is the source. */
+		if (v->stream.source == CONF_SOURCE_PIPEWIRE) {
+			snprintf(node, sizeof(node), "ttws.sink%s%s",
+				 strcmp(name, CONF_PAIR_DEFAULT) ? "." : "",
+				 strcmp(name, CONF_PAIR_DEFAULT) ? name : "");
+		}
+		s = node;
+	} else if (strcmp(prop, "Codec") == 0) {
+		s = conf_codec_name(v->stream.codec);
+	}
+	r = sd_bus_message_append(reply, "s", s ? s : "?");
+	free(v);
+	return r;
+}
+
+int control_prop_pair_t(sd_bus *bus, const char *path, const char *iface,
+			const char *prop, sd_bus_message *reply,
+			void *userdata, sd_bus_error *error)
+{
+	struct control_pair *x = userdata;
+	struct control *c = x->conn->ctl;
+	const struct stream_stats *st = &control_pair_snap(c, x->pair)->stream;
+	uint64_t v = 0;
+
+	if (strcmp(prop, "DelayUs") == 0) {
+		v = st->delay_ns / NSEC_PER_USEC;
+	} else if (strcmp(prop, "DelayTargetUs") == 0) {
+		v = st->delay_target_ns / NSEC_PER_USEC;
+	} else if (strcmp(prop, "LatencyUs") == 0) {
+		v = st->latency_ns / NSEC_PER_USEC;
+	} else if (strcmp(prop, "Frames") == 0) {
+		v = st->ticks;
+	} else if (strcmp(prop, "LateTicks") == 0) {
+		v = st->late_ticks;
+	} else {
+		struct conf *cv = pair_view(c, x->pair);
+
+		if (!cv) {
+			return -ENOMEM;
+		}
+		if (strcmp(prop, "DelayMinUs") == 0) {
+			v = cv->stream.delay_min_ns / NSEC_PER_USEC;
+		} else if (strcmp(prop, "DelayMaxUs") == 0) {
+			v = cv->stream.delay_max_ns / NSEC_PER_USEC;
+		}
+		free(cv);
+	}
+	return sd_bus_message_append(reply, "t", v);
+}
+
 /* ---- org.ttws.Ear1 properties ------------------------------------------- */
 
-static const struct engine_ear *ear_of(void *userdata, enum conf_ear *ret)
+/* The ear's part of the snapshot, and its link's configuration. */
+static const struct engine_ear *ear_of(void *userdata, enum conf_ear *ret,
+				       const struct conf_link **ret_cf,
+				       uint64_t *ret_skipped)
 {
 	struct control_ear *x = userdata;
-	const struct engine_snapshot *s = control_snapshot(x->conn->ctl);
+	struct control *c = x->conn->ctl;
+	const struct engine_pair_snapshot *ps = control_pair_snap(c, x->pair);
+	const struct conf_link *cf =
+		conf_pair_link(reconf_running(c->host.reconf), x->pair, x->ear);
 
 	*ret = x->ear;
-	return &s->ear[x->ear];
+	if (ret_cf) {
+		*ret_cf = cf;
+	}
+	if (ret_skipped) {
+		*ret_skipped = ps->stream.skipped[x->ear];
+	}
+	return &ps->ear[x->ear];
 }
 
 int control_prop_ear_str(sd_bus *bus, const char *path, const char *iface,
 			const char *prop, sd_bus_message *reply,
 			void *userdata, sd_bus_error *error)
 {
-	struct control_ear *x = userdata;
-	const struct conf *c = reconf_running(x->conn->ctl->host.reconf);
+	const struct conf_link *cf;
 	enum conf_ear e;
-	const struct engine_ear *s = ear_of(userdata, &e);
+	const struct engine_ear *s = ear_of(userdata, &e, &cf, NULL);
 	const char *v = "?";
 
 	if (strcmp(prop, "State") == 0) {
 		v = link_state_name(s->link.state);
 	} else if (strcmp(prop, "Transport") == 0) {
-		v = conf_transport_name(c->link[e].transport);
+		v = cf ? conf_transport_name(cf->transport) : "none";
 	} else if (strcmp(prop, "ServoState") == 0) {
 		v = servo_state_name(s->servo.state);
 	}
@@ -154,7 +271,7 @@ int control_prop_ear_x(sd_bus *bus, const char *path, const char *iface,
 		      sd_bus_error *error)
 {
 	enum conf_ear e;
-	const struct engine_ear *s = ear_of(userdata, &e);
+	const struct engine_ear *s = ear_of(userdata, &e, NULL, NULL);
 	int64_t v = 0;
 
 	if (strcmp(prop, "OffsetNs") == 0) {
@@ -171,10 +288,9 @@ int control_prop_ear_t(sd_bus *bus, const char *path, const char *iface,
 		      const char *prop, sd_bus_message *reply, void *userdata,
 		      sd_bus_error *error)
 {
-	struct control_ear *x = userdata;
-	const struct engine_snapshot *snap = control_snapshot(x->conn->ctl);
 	enum conf_ear e;
-	const struct engine_ear *s = ear_of(userdata, &e);
+	uint64_t skipped;
+	const struct engine_ear *s = ear_of(userdata, &e, NULL, &skipped);
 	uint64_t v = 0;
 
 	if (strcmp(prop, "FramesSent") == 0) {
@@ -182,7 +298,7 @@ int control_prop_ear_t(sd_bus *bus, const char *path, const char *iface,
 	} else if (strcmp(prop, "FramesLate") == 0) {
 		v = s->link.ear_late;
 	} else if (strcmp(prop, "FramesLost") == 0) {
-		v = snap->stream.skipped[e] + s->link.send_errors;
+		v = skipped + s->link.send_errors;
 	} else if (strcmp(prop, "Reconnects") == 0) {
 		v = control_reconnects(&s->link);
 	}
@@ -193,15 +309,14 @@ int control_prop_battery(sd_bus *bus, const char *path, const char *iface,
 			const char *prop, sd_bus_message *reply,
 			void *userdata, sd_bus_error *error)
 {
-	struct control_ear *x = userdata;
-	const struct conf *c = reconf_running(x->conn->ctl->host.reconf);
+	const struct conf_link *cf;
 	enum conf_ear e;
-	const struct engine_ear *s = ear_of(userdata, &e);
+	const struct engine_ear *s = ear_of(userdata, &e, &cf, NULL);
 
 	/* An ear without a link has no battery to report: unknown. */
 	return sd_bus_message_append(reply, "y",
-				     c->link[e].transport ==
-						     CONF_TRANSPORT_NONE ?
+				     !cf || cf->transport ==
+						    CONF_TRANSPORT_NONE ?
 					     0xff :
 					     s->link.battery_pct);
 }

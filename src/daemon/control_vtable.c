@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control API's objects: org.ttws.Daemon1 on /org/ttws/Daemon and
- * org.ttws.Ear1 on /org/ttws/Daemon/ear/{left,right} (their vtables; the
+ * The control API's objects: org.ttws.Daemon1 on /org/ttws/Daemon,
+ * org.ttws.Ear1 on /org/ttws/Daemon/ear/{left,right} (the first pair's
+ * ears), and per pair org.ttws.Pair1 on /org/ttws/Daemon/pair/NAME with
+ * its ears on .../pair/NAME/ear/{left,right} (their vtables; the
  * properties are in control_props.c, the methods in control_methods.c),
  * and the bus driver's answers for bus clients on the private socket.
  * ttwsd(8), "CONTROL API", is the reference.
@@ -114,6 +116,12 @@ static const sd_bus_vtable control_daemon_vtable[] = {
 	SD_BUS_PROPERTY("Estimator", "s", control_prop_conf_str, 0, EC),
 	SD_BUS_PROPERTY("PresentationDelayUs", "t", control_prop_delay, 0, 0),
 	SD_BUS_PROPERTY("RtPlacement", "a(sss)", control_prop_rt, 0, CONST),
+	/* Fixed at start: the set of pairs changes only with a restart. */
+	SD_BUS_PROPERTY("Pairs", "as", control_prop_pairs, 0, CONST),
+	SD_BUS_METHOD_WITH_ARGS("ListPairs", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(so)", pairs),
+				control_method_list_pairs,
+				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("s", json), control_method_get_stats,
 				SD_BUS_VTABLE_UNPRIVILEGED),
@@ -165,10 +173,56 @@ static const sd_bus_vtable control_ear_vtable[] = {
 	SD_BUS_VTABLE_END,
 };
 
+static const sd_bus_vtable control_pair_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Name", "s", control_prop_pair_str, 0, CONST),
+	SD_BUS_PROPERTY("SinkNode", "s", control_prop_pair_str, 0, CONST),
+	SD_BUS_PROPERTY("Codec", "s", control_prop_pair_str, 0, 0),
+	SD_BUS_PROPERTY("DelayUs", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_PROPERTY("DelayTargetUs", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_PROPERTY("DelayMinUs", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_PROPERTY("DelayMaxUs", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_PROPERTY("LatencyUs", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_PROPERTY("Frames", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_PROPERTY("LateTicks", "t", control_prop_pair_t, 0, 0),
+	SD_BUS_VTABLE_END,
+};
+
+/* Pair i's object and its ears' on conn's bus. */
+static int control_add_pair(struct control_conn *conn, unsigned i)
+{
+	char path[CONTROL_OBJ_PATH_MAX];
+	unsigned e;
+	int r;
+
+	conn->pairs[i].conn = conn;
+	conn->pairs[i].pair = i;
+	r = control_pair_path(conn->ctl, i, -1, path, sizeof(path));
+	if (r >= 0) {
+		r = sd_bus_add_object_vtable(conn->bus, NULL, path,
+					     CONTROL_PAIR_IFACE,
+					     control_pair_vtable,
+					     &conn->pairs[i]);
+	}
+	for (e = 0; e < CONF_N_EARS && r >= 0; e++) {
+		conn->pair_ears[i][e].conn = conn;
+		conn->pair_ears[i][e].pair = i;
+		conn->pair_ears[i][e].ear = e;
+		r = control_pair_path(conn->ctl, i, (int)e, path, sizeof(path));
+		if (r >= 0) {
+			r = sd_bus_add_object_vtable(conn->bus, NULL, path,
+						     CONTROL_EAR_IFACE,
+						     control_ear_vtable,
+						     &conn->pair_ears[i][e]);
+		}
+	}
+	return r;
+}
+
 int control_add_objects(struct control_conn *conn)
 {
 	char path[64];
-	unsigned e;
+	unsigned e, i;
 	int r;
 
 	r = sd_bus_add_object_vtable(conn->bus, NULL, CONTROL_PATH,
@@ -182,6 +236,7 @@ int control_add_objects(struct control_conn *conn)
 	}
 	for (e = 0; e < CONF_N_EARS && r >= 0; e++) {
 		conn->ears[e].conn = conn;
+		conn->ears[e].pair = 0;
 		conn->ears[e].ear = e;
 		snprintf(path, sizeof(path), CONTROL_PATH "/ear/%s",
 			 conf_ear_name(e));
@@ -189,6 +244,9 @@ int control_add_objects(struct control_conn *conn)
 					     CONTROL_EAR_IFACE,
 					     control_ear_vtable,
 					     &conn->ears[e]);
+	}
+	for (i = 0; i < control_n_pairs(conn->ctl) && r >= 0; i++) {
+		r = control_add_pair(conn, i);
 	}
 	return r;
 }

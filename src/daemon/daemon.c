@@ -154,14 +154,18 @@ static unsigned daemon_check_transports(const struct conf *c)
 	char why[256];
 	unsigned e, usable = 0;
 
-	for (e = 0; e < CONF_N_EARS; e++) {
-		switch (c->link[e].transport) {
+	for (e = 0; e < conf_n_pairs(c) * CONF_N_EARS; e++) {
+		unsigned p = e / CONF_N_EARS;
+
+		switch (conf_pair_link(c, p, e % CONF_N_EARS)->transport) {
 		case CONF_TRANSPORT_NONE:
 			continue;
 		case CONF_TRANSPORT_L2CAP:
 			if (l2cap_kernel_support(why, sizeof(why)) < 0) {
-				log_error("%s ear: transport = l2cap: %s",
-					  conf_ear_name(e), why);
+				log_error("pair %s, %s ear: transport = l2cap: "
+					  "%s",
+					  conf_pair_name(c, p),
+					  conf_ear_name(e % CONF_N_EARS), why);
 				continue;
 			}
 			break;
@@ -312,7 +316,6 @@ static void daemon_teardown(struct daemon *d)
 	log_flush();
 	d->event = sd_event_unref(d->event);
 	daemon_capture_teardown(d);
-	free(d->pw_mem);
 }
 
 int daemon_run(const struct daemon_opts *o)

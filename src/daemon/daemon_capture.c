@@ -25,12 +25,39 @@ static bool daemon_has_hci_uart(const struct conf *c)
 {
 	unsigned e;
 
-	for (e = 0; e < CONF_N_EARS; e++) {
-		if (c->link[e].transport == CONF_TRANSPORT_HCI_UART) {
+	for (e = 0; e < conf_n_pairs(c) * CONF_N_EARS; e++) {
+		if (conf_pair_link(c, e / CONF_N_EARS, e % CONF_N_EARS)
+			    ->transport == CONF_TRANSPORT_HCI_UART) {
 			return true;
 		}
 	}
 	return false;
+}
+
+#define DAEMON_FRAME_HEADER "ear,seq,tx_host_ns,pts_ear_ns,naive_pts_ear_ns\n"
+
+/*
+ * Several pairs: each pair's frames in FRAME_LOG.NAME too (the format of
+ * one pair's log, which ttws-earbud-sim --report reads), while FRAME_LOG
+ * keeps the first pair's.
+ */
+static int daemon_open_pair_frame_logs(struct daemon *d)
+{
+	unsigned i, n = conf_n_pairs(&d->conf);
+	char path[CONF_PATH_MAX + CONF_PAIR_NAME_MAX + 2];
+
+	for (i = 0; i < n && n > 1; i++) {
+		snprintf(path, sizeof(path), "%s.%s", d->o->frame_log,
+			 conf_pair_name(&d->conf, i));
+		d->pair_frame_file[i] = fopen(path, "we");
+		if (!d->pair_frame_file[i]) {
+			log_error("cannot open frame log %s: %s", path,
+				  strerror(errno));
+			return -errno;
+		}
+		fputs(DAEMON_FRAME_HEADER, d->pair_frame_file[i]);
+	}
+	return 0;
 }
 
 int daemon_capture_setup(struct daemon *d)
@@ -47,8 +74,11 @@ int daemon_capture_setup(struct daemon *d)
 			return -errno;
 		}
 		spsc_init(&d->frame_ring, d->frame_mem, DAEMON_FRAME_LOG_RING);
-		fprintf(d->frame_file, "ear,seq,tx_host_ns,pts_ear_ns,"
-				       "naive_pts_ear_ns\n");
+		fputs(DAEMON_FRAME_HEADER, d->frame_file);
+		r = daemon_open_pair_frame_logs(d);
+		if (r < 0) {
+			return r;
+		}
 	}
 	/* With an hci-uart dongle the trace always flows, so that a capture
 	 * can start at any time; without a file it is drained and dropped. */
@@ -77,6 +107,12 @@ void daemon_capture_teardown(struct daemon *d)
 	if (d->frame_file) {
 		fclose(d->frame_file);
 		d->frame_file = NULL;
+	}
+	for (unsigned i = 0; i < CONF_MAX_PAIRS; i++) {
+		if (d->pair_frame_file[i]) {
+			fclose(d->pair_frame_file[i]);
+			d->pair_frame_file[i] = NULL;
+		}
 	}
 	daemon_capture_stop(d);
 	free(d->capture_mem);
@@ -136,10 +172,23 @@ void daemon_drain_frames(struct daemon *d)
 		return;
 	}
 	while (spsc_read(&d->frame_ring, &r, sizeof(r)) == 0) {
-		fprintf(d->frame_file,
-			"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-			conf_ear_name(r.ear), r.seq, r.tx_host_ns,
-			r.pts_ear_ns, r.shadow_pts_ns);
+		FILE *pf = r.pair < CONF_MAX_PAIRS ? d->pair_frame_file[r.pair] :
+						     NULL;
+
+		if (r.pair == 0) {
+			fprintf(d->frame_file,
+				"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 "\n",
+				conf_ear_name(r.ear), r.seq, r.tx_host_ns,
+				r.pts_ear_ns, r.shadow_pts_ns);
+		}
+		if (pf) {
+			fprintf(pf,
+				"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 "\n",
+				conf_ear_name(r.ear), r.seq, r.tx_host_ns,
+				r.pts_ear_ns, r.shadow_pts_ns);
+		}
 	}
 }
 

@@ -24,6 +24,18 @@ struct reconf;
 struct control;
 struct pw_sink;
 
+/* source = pipewire: one pair's node and the ring it fills. */
+struct daemon_sink {
+	struct pw_sink *sink;
+	struct spsc ring;
+	uint8_t *mem;
+	char node[CONF_PAIR_NAME_MAX + 16]; /* ttws.sink[.NAME] */
+	uint64_t latency_ns;     /* last published */
+	uint64_t disconnects;    /* losses of PipeWire logged */
+	uint64_t reconnects;     /* returns logged */
+	uint64_t gone_at_ns;     /* the last loss, CLOCK_MONOTONIC */
+};
+
 struct daemon {
 	const struct daemon_opts *o;
 	struct conf conf; /* as loaded at start: what the engine was built on */
@@ -35,6 +47,8 @@ struct daemon {
 	struct spsc frame_ring;
 	uint8_t *frame_mem;
 	FILE *frame_file;
+	/* With several pairs, pair i's frames also go to FRAME_LOG.NAME. */
+	FILE *pair_frame_file[CONF_MAX_PAIRS];
 	/* hci-uart: the RT thread's H4 trace, a file only while capturing. */
 	struct spsc capture_ring;
 	uint8_t *capture_mem;
@@ -42,14 +56,11 @@ struct daemon {
 	struct notify notify;    /* READY=1, STATUS=, WATCHDOG=1 */
 	uint64_t next_textfile_ns;
 	int textfile_err;        /* the last error, logged once */
-	/* source = pipewire: the node and the ring it fills. */
+	/* source = pipewire: a node per pair, in the engine's pair order;
+	 * sink (the first pair's) stays for the status and metrics. */
+	unsigned n_sinks;
+	struct daemon_sink sinks[CONF_MAX_PAIRS];
 	struct pw_sink *sink;
-	struct spsc pw_ring;
-	uint8_t *pw_mem;
-	uint64_t pw_latency_ns; /* last published */
-	uint64_t pw_disconnects; /* losses of PipeWire logged */
-	uint64_t pw_reconnects;  /* returns logged */
-	uint64_t pw_gone_at_ns;  /* the last loss, CLOCK_MONOTONIC */
 };
 
 /* daemon_report.c */
@@ -73,8 +84,15 @@ int daemon_start_pipewire(struct daemon *d);
 void daemon_pw_tick(struct daemon *d, uint64_t now_ns);
 /* The sink's part of the service manager's view. */
 void daemon_pw_view(struct daemon *d, struct notify_view *v);
-/* After engine_stop(): the sink goes (NULL is fine). */
+/* After engine_stop(): the sinks go (none is fine), and their rings. */
 void daemon_pw_free(struct daemon *d);
+/* The PipeWire node of the pair named pair: ttws.sink for "default",
+ * else ttws.sink.NAME. */
+void daemon_sink_node_name(const char *pair, char *buf, size_t size);
+/* Pair i's sink stats into ret: true, or false without that sink. */
+struct pw_sink_stats;
+bool daemon_pw_pair_stats(struct daemon *d, unsigned i,
+			  struct pw_sink_stats *ret);
 
 /* daemon_capture.c */
 

@@ -26,20 +26,39 @@ struct daemon_report {
 	struct engine_snapshot snap;
 #if HAVE_PIPEWIRE
 	struct pw_sink_stats pw;
+	/* Each pair's sink (pair_pw[0] is pw's). */
+	struct pw_sink_stats pair_pw[CONF_MAX_PAIRS];
 #endif
 	bool have_pw;
+	bool have_pair_pw[CONF_MAX_PAIRS];
 };
 
 static void daemon_report_take(struct daemon *d, struct daemon_report *r)
 {
+	unsigned i;
+
 	engine_snapshot(d->engine, &r->snap);
 	r->have_pw = false;
+	for (i = 0; i < CONF_MAX_PAIRS; i++) {
+		r->have_pair_pw[i] = false;
+	}
 #if HAVE_PIPEWIRE
 	if (d->sink) {
 		pw_sink_get_stats(d->sink, &r->pw);
 		r->have_pw = true;
 	}
+	for (i = 1; i < CONF_MAX_PAIRS; i++) {
+		r->have_pair_pw[i] =
+			daemon_pw_pair_stats(d, i, &r->pair_pw[i]);
+	}
 #endif
+}
+
+/* metrics_input.hist_get: any pair's ear histogram, from the engine. */
+static int daemon_metrics_hist(void *data, unsigned pair, enum conf_ear ear,
+			       unsigned id, struct hist *ret)
+{
+	return engine_pair_hist_get(data, pair, ear, id, ret);
 }
 
 static const struct pw_sink_stats *daemon_report_pw(struct daemon_report *r)
@@ -73,6 +92,9 @@ static int daemon_status(struct daemon *d, FILE *f, bool with_hists)
 		.uptime_s = (double)(rt_now_ns() - d->start_ns) / 1e9,
 		.notify = &d->notify,
 	};
+	for (unsigned i = 0; i < d->n_sinks && i < CONF_MAX_PAIRS; i++) {
+		in.sink_node[i] = d->sinks[i].node;
+	}
 	r = status_write_json(f, &in);
 	free(rep);
 	return r;
@@ -119,9 +141,7 @@ static int daemon_metrics(struct daemon *d, FILE *f, enum metrics_format fmt,
 			  const char *textfile)
 {
 	struct daemon_report *rep = malloc(sizeof(*rep));
-	struct hist *h = calloc(CONF_N_EARS * ENGINE_N_EAR_HISTS +
-					ENGINE_N_GLOBAL_HISTS,
-				sizeof(*h));
+	struct hist *h = calloc(ENGINE_N_GLOBAL_HISTS, sizeof(*h));
 	struct metrics_input in = { 0 };
 	unsigned e, id, k = 0;
 	int r;
@@ -136,13 +156,16 @@ static int daemon_metrics(struct daemon *d, FILE *f, enum metrics_format fmt,
 	in.conf = reconf_running(d->reconf);
 	in.uptime_ns = rt_now_ns() - d->start_ns;
 	in.pw = daemon_report_pw(rep);
-	for (e = 0; e < CONF_N_EARS; e++) {
+#if HAVE_PIPEWIRE
+	for (e = 1; e < CONF_MAX_PAIRS; e++) {
+		in.pair_pw[e] = rep->have_pair_pw[e] ? &rep->pair_pw[e] : NULL;
+	}
+#endif
+	/* Every pair's ear histograms, one at a time (metrics.h). */
+	in.hist_get = daemon_metrics_hist;
+	in.hist_data = d->engine;
+	for (e = 0; e < ENGINE_MAX_DONGLES; e++) {
 		in.dongle_path[e] = engine_dongle_path(d->engine, e);
-		for (id = 0; id < ENGINE_N_EAR_HISTS; id++, k++) {
-			if (engine_hist_get(d->engine, e, id, &h[k]) == 0) {
-				in.ear_hist[e][id] = &h[k];
-			}
-		}
 	}
 	for (id = 0; id < ENGINE_N_GLOBAL_HISTS; id++, k++) {
 		if (engine_hist_get(d->engine, CONF_N_EARS, id, &h[k]) == 0) {

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The RT thread's engine: creation and freeing, the thread itself (its
+ * set-up of real-time policy, wheel, loop and pairs, its run, its stop),
+ * the stats tick, and the wake-up by the PipeWire sinks. The pairs'
+ * set-up is engine_pair.c, what is published engine_stats.c, live
+ * configuration engine_conf.c.
+ */
 #include "daemon/engine.h"
 #include "daemon/engine_private.h"
 
@@ -14,39 +21,54 @@
 #include "core/macro.h"
 #include "core/plan.h"
 #include "core/wheel.h"
-#include "daemon/chan.h"
 #include "daemon/dongle.h"
 #include "daemon/lathist.h"
 #include "daemon/log.h"
 #include "daemon/pair.h"
-#include "daemon/sockchan.h"
 #include "os/rt.h"
 #include "os/serial.h"
 #include "os/sockopt.h"
 
 #define ENGINE_STATS_NS (100 * NSEC_PER_MSEC)
-/* The histogram set: per ear, then the global ones. */
-#define ENGINE_N_HISTS                                                         \
-	(CONF_N_EARS * ENGINE_N_EAR_HISTS + ENGINE_N_GLOBAL_HISTS)
-
 
 int engine_new(const struct conf *c, struct spsc *frame_log,
 	       struct spsc *capture, struct engine **ret)
 {
 	struct engine *e;
+	unsigned i;
 
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		return -ENOMEM;
 	}
-	/* ~1.2 MiB, written here, so the RT thread faults in none of it. */
-	if (lathist_new(ENGINE_N_HISTS, &e->hists) < 0) {
+	e->conf = *c;
+	e->n_pairs = conf_n_pairs(c);
+	/* pw_pending has a bit per pair. */
+	_Static_assert(CONF_MAX_PAIRS <= 32, "one pw_pending bit per pair");
+	e->pairs = calloc(e->n_pairs, sizeof(*e->pairs));
+	if (!e->pairs) {
 		free(e);
 		return -ENOMEM;
 	}
-	e->hists_per_tick = lathist_per_call(ENGINE_N_HISTS, ENGINE_STATS_NS,
+	for (i = 0; i < e->n_pairs; i++) {
+		struct engine_pair *ep = &e->pairs[i];
+
+		ep->e = e;
+		ep->index = i;
+		snprintf(ep->name, sizeof(ep->name), "%s",
+			 conf_pair_name(c, i));
+		conf_pair_view(&e->conf, i, &ep->view);
+	}
+	/* ~1.2 MiB per pair, written here, so the RT thread faults in none
+	 * of it. */
+	if (lathist_new(engine_n_hists(e), &e->hists) < 0) {
+		free(e->pairs);
+		free(e);
+		return -ENOMEM;
+	}
+	e->hists_per_tick = lathist_per_call(engine_n_hists(e),
+					     ENGINE_STATS_NS,
 					     ENGINE_HIST_MAX_AGE_NS);
-	e->conf = *c;
 	e->frame_log = frame_log;
 	e->capture = capture;
 	e->rt.dma.fd = -1;
@@ -66,15 +88,12 @@ static void engine_teardown(struct engine *e)
 	e->loop = loop_free(e->loop);
 	e->wheel = wheel_free(e->wheel);
 	/* Links own their channels, which must go before their dongle. */
-	e->pair = pair_free(e->pair);
-	e->stream = NULL;
-	for (i = 0; i < CONF_N_EARS; i++) {
-		e->links[i] = NULL;
+	for (i = 0; i < e->n_pairs; i++) {
+		engine_pair_teardown(&e->pairs[i]);
 	}
-	for (i = 0; i < CONF_N_EARS; i++) {
+	for (i = 0; i < ENGINE_MAX_DONGLES; i++) {
 		e->dongles[i] = dongle_free(e->dongles[i]);
 	}
-	e->plan = NULL;
 }
 
 struct engine *engine_free(struct engine *e)
@@ -89,53 +108,9 @@ struct engine *engine_free(struct engine *e)
 	rt_release(&e->rt);
 	sem_destroy(&e->started);
 	lathist_free(e->hists);
+	free(e->pairs);
 	free(e);
 	return NULL;
-}
-
-static void engine_publish(struct engine *e, uint64_t now_ns)
-{
-	struct engine_snapshot *s = &e->snap;
-	uint32_t seq;
-	unsigned i;
-
-	seq = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
-	atomic_store_explicit(&e->snap_seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	s->taken_ns = now_ns;
-	s->heartbeat = e->iterations;
-	s->backend = loop_backend(e->loop);
-	loop_get_counters(e->loop, &s->loop);
-	stream_get_stats(e->stream, &s->stream);
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (!e->links[i]) {
-			continue;
-		}
-		link_get_stats(e->links[i], &s->ear[i].link);
-		servo_status(link_servo(e->links[i]), &s->ear[i].servo);
-		servo_status(link_shadow(e->links[i]), &s->ear[i].shadow);
-	}
-	s->n_dongles = 0;
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->dongles[i]) {
-			dongle_get_stats(e->dongles[i],
-					 &s->dongle[s->n_dongles++]);
-		}
-	}
-	atomic_store_explicit(&e->snap_seq, seq + 2, memory_order_release);
-}
-
-void engine_snapshot(struct engine *e, struct engine_snapshot *ret)
-{
-	uint32_t a, b;
-
-	/* Readers retry; the writer never waits for them. */
-	do {
-		a = atomic_load_explicit(&e->snap_seq, memory_order_acquire);
-		memcpy(ret, &e->snap, sizeof(*ret));
-		atomic_thread_fence(memory_order_acquire);
-		b = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
-	} while ((a & 1) || a != b);
 }
 
 static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
@@ -152,29 +127,66 @@ static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 	wheel_add(e->wheel, t, now_ns + ENGINE_STATS_NS);
 }
 
-void engine_set_pipewire(struct engine *e, struct pw_sink *sink,
-			 struct spsc *ring)
+unsigned engine_n_pairs(const struct engine *e)
 {
-	e->pw.sink = sink;
-	e->pw.ring = ring;
+	return e->n_pairs;
+}
+
+const char *engine_pair_name(const struct engine *e, unsigned i)
+{
+	return i < e->n_pairs ? e->pairs[i].name : NULL;
+}
+
+int engine_set_pipewire(struct engine *e, unsigned pair, struct pw_sink *sink,
+			struct spsc *ring)
+{
+	if (pair >= e->n_pairs) {
+		return -ERANGE;
+	}
+	e->pairs[pair].pw.sink = sink;
+	e->pairs[pair].pw.ring = ring;
+	return 0;
+}
+
+void *engine_notify_data(struct engine *e, unsigned pair)
+{
+	return pair < e->n_pairs ? &e->pairs[pair] : NULL;
 }
 
 void engine_notify(void *user_data)
 {
-	struct engine *e = user_data;
+	struct engine_pair *ep = user_data;
+	struct engine *e = ep->e;
 	struct loop *l = atomic_load_explicit(&e->wake, memory_order_acquire);
 
 	if (l) {
+		atomic_fetch_or_explicit(&e->pw_pending, 1u << ep->index,
+					 memory_order_release);
 		loop_wake(l);
 	}
 }
 
-/* RT thread: the sink wrote a record (engine_notify woke the loop). */
+/*
+ * RT thread: a sink wrote a record (engine_notify() woke the loop). Only
+ * the pairs whose sinks signalled are pulled: the bits, not a scan of
+ * every pair.
+ */
 static void engine_on_wake(struct loop *l, void *user_data)
 {
 	struct engine *e = user_data;
+	uint32_t pending;
+	uint64_t now = rt_now_ns();
 
-	stream_pull(e->stream, rt_now_ns());
+	pending = atomic_exchange_explicit(&e->pw_pending, 0,
+					   memory_order_acq_rel);
+	while (pending) {
+		unsigned i = (unsigned)__builtin_ctz(pending);
+
+		pending &= pending - 1;
+		if (i < e->n_pairs) {
+			stream_pull(e->pairs[i].stream, now);
+		}
+	}
 }
 
 /*
@@ -185,17 +197,26 @@ static void engine_on_wake(struct loop *l, void *user_data)
  */
 #define ENGINE_WORST_LATENCY_US 20000u
 
-static void engine_size_rx(const struct conf *c, struct loop_config *lc)
+static void engine_size_rx(const struct engine *en, struct loop_config *lc)
 {
-	unsigned e;
+	unsigned e, links = en->n_pairs * CONF_N_EARS;
 
-	for (e = 0; e < CONF_N_EARS; e++) {
+	/* A socket per link (a dongle's tty replaces its ears' sockets),
+	 * twice: a closed socket keeps its slot until it is released
+	 * while its reconnect already takes another (loop.h). Without
+	 * this, pairs past the fourth never got a slot (-ENOSPC). */
+	if (lc->max_sockets < 2 * links) {
+		lc->max_sockets = 2 * links;
+	}
+	for (e = 0; e < links; e++) {
+		const struct conf_link *cl =
+			&en->pairs[e / CONF_N_EARS].view.link[e % CONF_N_EARS];
 		size_t need, per_read;
 
-		if (c->link[e].transport != CONF_TRANSPORT_HCI_UART) {
+		if (cl->transport != CONF_TRANSPORT_HCI_UART) {
 			continue;
 		}
-		need = serial_rx_buffer_size(c->link[e].baud,
+		need = serial_rx_buffer_size(cl->baud,
 					     ENGINE_WORST_LATENCY_US);
 		per_read = (need + lc->rx_depth - 1) / lc->rx_depth;
 		if (per_read > lc->max_msg) {
@@ -204,85 +225,10 @@ static void engine_size_rx(const struct conf *c, struct loop_config *lc)
 	}
 }
 
-/* The channel an ear's link talks through, by transport. */
-static int engine_chan_new(struct engine *e, enum conf_ear ear,
-			   struct chan **ret)
-{
-	const struct conf_link *cl = &e->conf.link[ear];
-
-	switch (cl->transport) {
-	case CONF_TRANSPORT_UNIX:
-	case CONF_TRANSPORT_L2CAP:
-		return sockchan_new(e->loop, &e->conf, cl, ret);
-	case CONF_TRANSPORT_HCI_UART: {
-		unsigned i;
-		int r;
-
-		/* Ears on the same tty share one dongle and its host. */
-		for (i = 0; i < CONF_N_EARS; i++) {
-			if (e->dongles[i] && dongle_serves(e->dongles[i], cl)) {
-				return dongle_chan_new(e->dongles[i], ear, cl,
-						       ret);
-			}
-		}
-		i = 0;
-		while (e->dongles[i]) {
-			i++; /* one dongle per ear at most: always room */
-		}
-		r = dongle_new(e->loop, e->wheel, &e->conf, cl, e->capture,
-			       &e->dongles[i]);
-		if (r < 0) {
-			return r;
-		}
-		return dongle_chan_new(e->dongles[i], ear, cl, ret);
-	}
-	case CONF_TRANSPORT_NONE:
-		break;
-	}
-	return -EINVAL;
-}
-
-static struct hist *engine_ear_hist(struct engine *e, unsigned ear,
-				    enum engine_ear_hist id)
-{
-	return lathist_live(e->hists, ear * ENGINE_N_EAR_HISTS + id);
-}
-
-/* Where the links and the stream record (engine.h says what each is). */
-static void engine_hists_wire(struct engine *e)
-{
-	unsigned i, g = CONF_N_EARS * ENGINE_N_EAR_HISTS;
-
-	for (i = 0; i < CONF_N_EARS; i++) {
-		struct link_hists h = {
-			.residual = engine_ear_hist(e, i, ENGINE_EH_RESIDUAL),
-			.delivery = engine_ear_hist(e, i, ENGINE_EH_DELIVERY),
-			.rx_transport =
-				engine_ear_hist(e, i, ENGINE_EH_RX_TRANSPORT),
-			.rx_kernel = engine_ear_hist(e, i, ENGINE_EH_RX_KERNEL),
-			.rx_loop = engine_ear_hist(e, i, ENGINE_EH_RX_LOOP),
-			.rx_handler =
-				engine_ear_hist(e, i, ENGINE_EH_RX_HANDLER),
-			.tx_submit = engine_ear_hist(e, i, ENGINE_EH_TX_SUBMIT),
-			.tx_kernel = engine_ear_hist(e, i, ENGINE_EH_TX_KERNEL),
-			.tx_done = engine_ear_hist(e, i, ENGINE_EH_TX_DONE),
-		};
-
-		if (e->links[i]) {
-			link_set_hists(e->links[i], &h);
-		}
-	}
-	stream_set_hists(e->stream,
-			 lathist_live(e->hists, g + ENGINE_GH_WAKEUP),
-			 lathist_live(e->hists, g + ENGINE_GH_HANDOFF));
-}
-
 static int engine_setup(struct engine *e)
 {
 	struct rt_config rc = rt_config_default();
-	struct chan *chans[CONF_N_EARS];
 	struct loop_config lc;
-	struct pair_env env;
 	uint64_t now;
 	unsigned i;
 	int r;
@@ -312,7 +258,8 @@ static int engine_setup(struct engine *e)
 	}
 	lc.spin_guard_ns = (uint64_t)e->conf.loop.spin_guard_us *
 			   NSEC_PER_USEC;
-	engine_size_rx(&e->conf, &lc);
+	lc.busy_poll_ns = (uint64_t)e->conf.loop.busy_poll_us * NSEC_PER_USEC;
+	engine_size_rx(e, &lc);
 	r = loop_new(&lc, e->wheel, &e->loop);
 	if (r < 0) {
 		snprintf(e->note, sizeof(e->note), "event loop (%s): %s",
@@ -321,58 +268,24 @@ static int engine_setup(struct engine *e)
 	}
 	snprintf(e->note, sizeof(e->note), "%s", loop_backend_note(e->loop));
 
-	for (i = 0; i < CONF_N_EARS; i++) {
-		chans[i] = NULL;
-	}
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->conf.link[i].transport == CONF_TRANSPORT_NONE) {
-			continue;
-		}
-		r = engine_chan_new(e, i, &chans[i]);
+	for (i = 0; i < e->n_pairs; i++) {
+		r = engine_pair_setup(e, &e->pairs[i], now);
 		if (r < 0) {
-			snprintf(e->note, sizeof(e->note), "%s ear: %s",
-				 conf_ear_name(i), strerror(-r));
-			for (i = 0; i < CONF_N_EARS; i++) {
-				chan_free(chans[i]);
-			}
 			return r;
 		}
 	}
-	env.wheel = e->wheel;
-	env.conf = &e->conf;
-	env.frame_log = e->frame_log;
-	env.pw = &e->pw;
-	env.seed = now;
-	env.now = NULL;
-	env.now_ctx = NULL;
-	r = pair_new(&env, chans,
-		     conf_same_controller(&e->conf.link[CONF_EAR_LEFT],
-					  &e->conf.link[CONF_EAR_RIGHT]),
-		     now + PAIR_START_LEAD_NS, &e->pair);
-	if (r < 0) {
-		snprintf(e->note, sizeof(e->note), "stream (%s, %s): %s",
-			 conf_source_name(e->conf.stream.source),
-			 conf_codec_name(e->conf.stream.codec), strerror(-r));
-		return r;
-	}
-	/* The pair owns them; the engine's parts use these names. */
-	e->plan = pair_plan(e->pair);
-	e->stream = pair_stream(e->pair);
-	for (i = 0; i < CONF_N_EARS; i++) {
-		e->links[i] = pair_link(e->pair, i);
-	}
-	stream_set_boundary_fn(e->stream, engine_boundary, e);
-	engine_hists_wire(e);
-	if (e->pw.sink) {
+	if (e->pairs[0].pw.sink) {
 		loop_set_wake_fn(e->loop, engine_on_wake, e);
 		atomic_store_explicit(&e->wake, e->loop, memory_order_release);
 	}
-	for (i = 0; i < CONF_N_EARS; i++) {
+	for (i = 0; i < ENGINE_MAX_DONGLES; i++) {
 		if (e->dongles[i]) {
 			dongle_start(e->dongles[i], now);
 		}
 	}
-	pair_start(e->pair, now);
+	for (i = 0; i < e->n_pairs; i++) {
+		pair_start(e->pairs[i].pair, now);
+	}
 	wheel_timer_init(&e->stats_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
 			 engine_stats_fire);
 	wheel_add(e->wheel, &e->stats_timer, now + ENGINE_STATS_NS);
@@ -400,11 +313,13 @@ static void *engine_thread(void *arg)
 		log_rt(LOG_ERR, "event loop failed: %s", strerror(-r));
 	}
 	/* Tell the earbuds, then let the STOPs leave. */
-	pair_stop(e->pair);
+	for (unsigned i = 0; i < e->n_pairs; i++) {
+		pair_stop(e->pairs[i].pair);
+	}
 	loop_run_once(e->loop, false);
 	engine_publish(e, rt_now_ns());
 	/* Every histogram's last state, for readers after the stop. */
-	lathist_publish(e->hists, ENGINE_N_HISTS);
+	lathist_publish(e->hists, engine_n_hists(e));
 	return NULL;
 }
 
@@ -446,7 +361,7 @@ const char *engine_dongle_path(const struct engine *e, unsigned i)
 {
 	unsigned n = 0, k;
 
-	for (k = 0; k < CONF_N_EARS; k++) {
+	for (k = 0; k < ENGINE_MAX_DONGLES; k++) {
 		if (e->dongles[k] && n++ == i) {
 			return dongle_path(e->dongles[k]);
 		}
@@ -459,48 +374,3 @@ const char *engine_backend_note(const struct engine *e)
 	return e->note;
 }
 
-static const char *const engine_ear_hist_names[ENGINE_N_EAR_HISTS] = {
-	[ENGINE_EH_RESIDUAL] = "residual",
-	[ENGINE_EH_DELIVERY] = "delivery",
-	[ENGINE_EH_RX_TRANSPORT] = "rx_transport",
-	[ENGINE_EH_RX_KERNEL] = "rx_kernel",
-	[ENGINE_EH_RX_LOOP] = "rx_loop",
-	[ENGINE_EH_RX_HANDLER] = "rx_handler",
-	[ENGINE_EH_TX_SUBMIT] = "tx_submit",
-	[ENGINE_EH_TX_KERNEL] = "tx_kernel",
-	[ENGINE_EH_TX_DONE] = "tx_done",
-};
-
-static const char *const engine_global_hist_names[ENGINE_N_GLOBAL_HISTS] = {
-	[ENGINE_GH_WAKEUP] = "wakeup",
-	[ENGINE_GH_HANDOFF] = "handoff",
-};
-
-const char *engine_ear_hist_name(enum engine_ear_hist id)
-{
-	return (unsigned)id < ENGINE_N_EAR_HISTS ? engine_ear_hist_names[id] :
-						   NULL;
-}
-
-const char *engine_global_hist_name(enum engine_global_hist id)
-{
-	return (unsigned)id < ENGINE_N_GLOBAL_HISTS ?
-		       engine_global_hist_names[id] :
-		       NULL;
-}
-
-int engine_hist_get(struct engine *e, enum conf_ear ear, unsigned id,
-		    struct hist *ret)
-{
-	if (ear > CONF_N_EARS ||
-	    id >= (ear == CONF_N_EARS ? ENGINE_N_GLOBAL_HISTS :
-					ENGINE_N_EAR_HISTS)) {
-		return -EINVAL;
-	}
-	return lathist_get(e->hists, ear * ENGINE_N_EAR_HISTS + id, ret);
-}
-
-void engine_hists_reset(struct engine *e)
-{
-	lathist_reset(e->hists);
-}

@@ -31,6 +31,15 @@ struct engine_ear {
 	struct servo_status shadow;
 };
 
+/* hci-uart dongles: one per tty, a tty serves one pair. */
+#define ENGINE_MAX_DONGLES (CONF_MAX_PAIRS * CONF_N_EARS)
+
+/* One pair's part of a snapshot. */
+struct engine_pair_snapshot {
+	struct stream_stats stream; /* its frames, its presentation delay */
+	struct engine_ear ear[CONF_N_EARS];
+};
+
 /* A consistent copy of the RT thread's state (seqlock, taken every
  * 100 ms by the RT thread, read by any thread without blocking it). */
 struct engine_snapshot {
@@ -38,10 +47,13 @@ struct engine_snapshot {
 	uint64_t heartbeat;      /* RT loop iterations seen by the stats timer */
 	enum loop_backend backend;
 	struct loop_counters loop;
+	/* The first pair's (pairs[0]), as before there were pairs. */
 	struct stream_stats stream;
 	struct engine_ear ear[CONF_N_EARS];
+	unsigned n_pairs;
+	struct engine_pair_snapshot pairs[CONF_MAX_PAIRS];
 	unsigned n_dongles;
-	struct dongle_stats dongle[CONF_N_EARS]; /* hci-uart, one per tty */
+	struct dongle_stats dongle[ENGINE_MAX_DONGLES]; /* hci-uart */
 };
 
 /*
@@ -145,20 +157,37 @@ int engine_new(const struct conf *c, struct spsc *frame_log,
 	       struct spsc *capture, struct engine **ret);
 struct engine *engine_free(struct engine *e);
 
-/*
- * source = pipewire: the sink the frame clock drives and the ring it
- * fills (not owned; both must outlive the RT thread: stop the engine
- * before pw_sink_free()). Before engine_start().
- */
-void engine_set_pipewire(struct engine *e, struct pw_sink *sink,
-			 struct spsc *ring);
+/* How many pairs the engine runs (conf_n_pairs() of its conf), 1..8,
+ * fixed at engine_new(). Any thread. */
+unsigned engine_n_pairs(const struct engine *e);
+
+/* Pair i's name ("default" for the old form), fixed at engine_new();
+ * NULL when i is out of range. Any thread. */
+const char *engine_pair_name(const struct engine *e, unsigned i);
 
 /*
- * The sink's notify callback (pw_sink_config.notify, user_data the
- * engine): wakes the RT loop to take the new record at once. Any thread,
- * wait-free (an eventfd write); does nothing before the loop exists.
+ * source = pipewire: the sink pair's frame clock drives and the ring it
+ * fills (not owned; both must outlive the RT thread: stop the engine
+ * before pw_sink_free()). Before engine_start(). 0, or -ERANGE.
+ */
+int engine_set_pipewire(struct engine *e, unsigned pair, struct pw_sink *sink,
+			struct spsc *ring);
+
+/*
+ * The sink's notify callback (pw_sink_config.notify, with user_data
+ * engine_notify_data(e, pair)): marks that pair's ring and wakes the RT
+ * loop to take the new record at once. Any thread, wait-free (an atomic
+ * or and an eventfd write); does nothing before the loop exists.
  */
 void engine_notify(void *user_data);
+void *engine_notify_data(struct engine *e, unsigned pair);
+
+/*
+ * Copy pair i's part of the latest snapshot (as engine_snapshot(), one
+ * pair). 0, or -ERANGE.
+ */
+int engine_pair_snapshot(struct engine *e, unsigned i,
+			 struct engine_pair_snapshot *ret);
 
 /*
  * Start the RT thread and wait until it is in its loop (or failed).
@@ -181,6 +210,11 @@ void engine_snapshot(struct engine *e, struct engine_snapshot *ret);
  */
 int engine_hist_get(struct engine *e, enum conf_ear ear, unsigned id,
 		    struct hist *ret);
+
+/* The same for an ear of pair (engine_hist_get() is pair 0's);
+ * -EINVAL for an unknown pair, ear or id. */
+int engine_pair_hist_get(struct engine *e, unsigned pair, enum conf_ear ear,
+			 unsigned id, struct hist *ret);
 
 /* Names for reports and metrics ("residual", "rx_transport", "wakeup",
  * ...); NULL for an unknown id. */
@@ -225,7 +259,8 @@ uint64_t engine_resets_done(struct engine *e);
  * engine_start() returned, never changed afterwards. */
 const struct rt_report *engine_rt_report(const struct engine *e);
 
-/* The tty of hci-uart dongle i (0..n_dongles-1), or NULL. */
+/* The tty of hci-uart dongle i (0..n_dongles-1, in the order of the
+ * snapshot's dongle[]), or NULL. */
 const char *engine_dongle_path(const struct engine *e, unsigned i);
 
 /* The loop's backend note ("io_uring ...", "... using epoll"). */

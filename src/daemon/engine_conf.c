@@ -58,36 +58,52 @@ const struct rt_report *engine_rt_report(const struct engine *e)
 	return &e->rt;
 }
 
-/* RT thread: every part re-reads what it derives from e->conf. */
+/*
+ * RT thread: every pair's view is made again from e->conf (in place: its
+ * links and stream keep pointing at it) and every part re-reads what it
+ * derives from it. A loop over the pairs, once per adopted change.
+ */
 static void engine_apply_conf(struct engine *e, uint64_t now_ns)
 {
-	const struct conf *c = &e->conf;
-	unsigned i;
+	unsigned p, i;
 
-	plan_set_bounds(e->plan, c->stream.delay_min_ns,
-			c->stream.delay_max_ns, c->stream.delay_margin_ns);
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->links[i]) {
-			link_reconf(e->links[i], now_ns);
+	for (p = 0; p < e->n_pairs; p++) {
+		struct engine_pair *ep = &e->pairs[p];
+		const struct conf *c = &ep->view;
+
+		conf_pair_view(&e->conf, p, &ep->view);
+		plan_set_bounds(ep->plan, c->stream.delay_min_ns,
+				c->stream.delay_max_ns,
+				c->stream.delay_margin_ns);
+		for (i = 0; i < CONF_N_EARS; i++) {
+			if (ep->links[i]) {
+				link_reconf(ep->links[i], now_ns);
+			}
 		}
+		stream_reconf(ep->stream);
 	}
-	stream_reconf(e->stream);
 }
 
 /* RT thread: counters and histograms to zero; states and models stay. */
 static void engine_zero_stats(struct engine *e)
 {
-	unsigned i;
+	unsigned p, i;
 
-	for (i = 0; i < CONF_N_EARS; i++) {
-		if (e->links[i]) {
-			link_reset_stats(e->links[i]);
+	for (p = 0; p < e->n_pairs; p++) {
+		struct engine_pair *ep = &e->pairs[p];
+
+		for (i = 0; i < CONF_N_EARS; i++) {
+			if (ep->links[i]) {
+				link_reset_stats(ep->links[i]);
+			}
 		}
+		stream_reset_stats(ep->stream);
+	}
+	for (i = 0; i < ENGINE_MAX_DONGLES; i++) {
 		if (e->dongles[i]) {
 			dongle_reset_stats(e->dongles[i]);
 		}
 	}
-	stream_reset_stats(e->stream);
 	loop_reset_counters(e->loop);
 	engine_hists_reset(e);
 }
@@ -107,6 +123,11 @@ void engine_boundary(void *user_data, uint64_t now_ns)
 		 * main thread may free it as soon as this is acknowledged. */
 		e->conf = *next;
 		engine_apply_conf(e, now_ns);
+		/* Publish before acknowledging: whoever waits for the
+		 * acknowledgement (Set, Reload) then reads a snapshot that
+		 * already shows the new bounds and targets, not one from
+		 * the last stats tick. */
+		engine_publish(e, now_ns);
 		atomic_store_explicit(&e->conf_adopted, gen,
 				      memory_order_release);
 		log_rt(LOG_INFO, "configuration %llu adopted",

@@ -3,9 +3,10 @@
 #define TTWS_DAEMON_ENGINE_PRIVATE_H
 
 /*
- * The engine's state, shared by its parts: engine.c (set-up, the thread,
- * snapshots) and engine_conf.c (live configuration and statistics reset).
- * Not for use outside src/daemon/engine*.c.
+ * The engine's state, shared by its parts: engine.c (set-up, the thread),
+ * engine_pair.c (one pair's set-up and teardown), engine_stats.c
+ * (snapshots and histograms) and engine_conf.c (live configuration and
+ * statistics reset). Not for use outside src/daemon/engine*.c.
  */
 
 #include <pthread.h>
@@ -17,19 +18,37 @@
 #include "daemon/engine.h"
 #include "os/rt.h"
 
+/*
+ * One pair on the RT thread. Pairs share nothing that a frame touches:
+ * each has its own view of the configuration, plan (presentation
+ * delay), links, servos, stream and sink.
+ */
+struct engine_pair {
+	struct engine *e;
+	unsigned index;
+	char name[CONF_PAIR_NAME_MAX]; /* fixed at engine_new() */
+	/* conf_pair_view() of the engine's conf, redone when that changes:
+	 * what this pair's links and stream point at. */
+	struct conf view;
+	struct pair *pair;   /* owns the plan, links and stream below */
+	struct plan *plan;
+	struct link *links[CONF_N_EARS];
+	struct stream *stream;
+	struct stream_pw pw; /* source = pipewire: this pair's sink */
+};
+
 struct engine {
 	struct conf conf;
 	struct spsc *frame_log;
 	struct wheel *wheel;
 	struct loop *loop;
-	struct pair *pair;   /* owns the plan, links and stream below */
-	struct plan *plan;
-	struct link *links[CONF_N_EARS];
-	struct dongle *dongles[CONF_N_EARS]; /* hci-uart, one per tty */
+	unsigned n_pairs;
+	struct engine_pair *pairs;    /* n_pairs */
+	struct dongle *dongles[ENGINE_MAX_DONGLES]; /* hci-uart, one per tty */
 	struct spsc *capture;
-	struct stream *stream;
-	struct stream_pw pw;          /* source = pipewire */
 	_Atomic(struct loop *) wake;  /* for engine_notify(), once running */
+	/* Bit i: pair i's sink wrote a record (engine_notify()). */
+	_Atomic uint32_t pw_pending;
 	struct wheel_timer stats_timer;
 	uint64_t iterations;
 
@@ -66,6 +85,43 @@ struct engine {
 	 * (engine_debug_stall()); 0 otherwise. */
 	_Atomic unsigned stall_req_s;
 };
+
+/* The histogram set: per ear of each pair, then the global ones. */
+static inline unsigned engine_n_hists(const struct engine *e)
+{
+	return e->n_pairs * CONF_N_EARS * ENGINE_N_EAR_HISTS +
+	       ENGINE_N_GLOBAL_HISTS;
+}
+
+static inline unsigned engine_global_hist0(const struct engine *e)
+{
+	return e->n_pairs * CONF_N_EARS * ENGINE_N_EAR_HISTS;
+}
+
+/* Histogram index of pair's ear's id. */
+static inline unsigned engine_ear_hist_index(unsigned pair, unsigned ear,
+					     unsigned id)
+{
+	return (pair * CONF_N_EARS + ear) * ENGINE_N_EAR_HISTS + id;
+}
+
+/*
+ * RT thread, at set-up (engine_pair.c): ep's channels, then its pair on
+ * them, on e's loop and wheel, starting now (CLOCK_MONOTONIC ns). The
+ * pair owns the channels; dongles stay e's. On failure: a negative
+ * errno, the reason in e->note.
+ */
+int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now);
+
+/* Free ep's pair (with its links and channels) and forget the names of
+ * its parts; before its dongles go. Accepts a pair never set up. */
+void engine_pair_teardown(struct engine_pair *ep);
+
+/*
+ * RT thread (engine_stats.c): write the snapshot engine_snapshot()
+ * reads, taken at now_ns (CLOCK_MONOTONIC).
+ */
+void engine_publish(struct engine *e, uint64_t now_ns);
 
 /* RT thread, at a frame boundary: adopt what the main thread offered. */
 void engine_boundary(void *user_data, uint64_t now_ns);

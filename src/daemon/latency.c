@@ -26,19 +26,24 @@ struct latency_run {
 	struct rt_report rt;
 	struct loop_counters counters;
 	enum loop_backend backend;
-	char note[160];
+	enum loop_timer loop_timer; /* the one in use */
+	char note[256];
 	int err;
 };
 
 void latency_opts_default(struct latency_opts *ret)
 {
+	struct loop_config lc;
+
+	loop_config_default(&lc);
 	memset(ret, 0, sizeof(*ret));
 	ret->interval_ns = 1000 * NSEC_PER_USEC;
 	ret->duration_ns = 5 * NSEC_PER_SEC;
 	ret->priority = RT_PRIORITY_DEFAULT;
 	ret->cpu = -1;
 	ret->backend = LOOP_AUTO;
-	ret->timer = LOOP_TIMER_TIMERFD;
+	/* The daemon's own timer, so the test measures what runs. */
+	ret->timer = lc.timer;
 }
 
 static void latency_tick(struct wheel_timer *t, uint64_t now_ns)
@@ -93,6 +98,11 @@ static void *latency_thread(void *arg)
 	lc.backend = o->backend;
 	lc.timer = o->timer;
 	lc.spin_guard_ns = o->spin_guard_ns;
+	lc.busy_poll_ns = o->busy_poll_ns;
+	/* What the kernel's AUTO fallback to epoll can use. */
+	if (lc.backend == LOOP_EPOLL) {
+		lc.timer = LOOP_TIMER_TIMERFD;
+	}
 	err = loop_new(&lc, r->wheel, &r->loop);
 	if (err < 0) {
 		r->err = err;
@@ -101,6 +111,7 @@ static void *latency_thread(void *arg)
 		goto out;
 	}
 	r->backend = loop_backend(r->loop);
+	r->loop_timer = r->backend == LOOP_EPOLL ? LOOP_TIMER_TIMERFD : lc.timer;
 	snprintf(r->note, sizeof(r->note), "%s", loop_backend_note(r->loop));
 
 	wheel_timer_init(&r->timer, WHEEL_HARD, 0, latency_tick);
@@ -146,15 +157,16 @@ static void latency_print(const struct latency_run *r)
 		       "\"timer\":\"%s\",\"interval_us\":%.3f,"
 		       "\"loops\":%" PRIu64 ",\"overruns\":%" PRIu64 ","
 		       "\"priority\":%d,\"cpu\":%d,\"spin_guard_us\":%.3f,"
+		       "\"busy_poll_us\":%.3f,"
 		       "\"latency_us\":{\"min\":%.3f,\"p50\":%.3f,"
 		       "\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
 		       "\"max\":%.3f,\"mean\":%.3f},"
 		       "\"spin_ns_total\":%" PRIu64 ",\"rt\":%s}\n",
 		       loop_backend_name(r->backend),
-		       o->timer == LOOP_TIMER_TIMERFD ? "timerfd" :
-							"uring-timeout",
+		       loop_timer_name(r->loop_timer),
 		       us(o->interval_ns), r->done, r->overruns, o->priority,
-		       o->cpu, us(o->spin_guard_ns), us(s.min), us(s.p50),
+		       o->cpu, us(o->spin_guard_ns), us(o->busy_poll_ns),
+		       us(s.min), us(s.p50),
 		       us(s.p90), us(s.p99), us(s.p999), us(s.max),
 		       s.mean / 1000.0, r->counters.spin_ns,
 		       n >= 0 ? rt : "null");
@@ -163,8 +175,7 @@ static void latency_print(const struct latency_run *r)
 		       "%" PRIu64 " loops, priority %d, cpu %d, spin guard "
 		       "%.0f us\n",
 		       loop_backend_name(r->backend), r->note,
-		       o->timer == LOOP_TIMER_TIMERFD ? "timerfd" :
-							"io_uring timeout",
+		       loop_timer_name(r->loop_timer),
 		       us(o->interval_ns), r->done, o->priority, o->cpu,
 		       us(o->spin_guard_ns));
 		printf("  latency (us)  min %.2f  p50 %.2f  p90 %.2f  "

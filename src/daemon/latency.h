@@ -20,6 +20,7 @@ struct latency_opts {
 	int priority;            /* SCHED_FIFO priority, 0 = SCHED_OTHER */
 	int cpu;                 /* -1 = no pinning */
 	uint64_t spin_guard_ns;  /* 0 = sleep to the deadline */
+	uint64_t busy_poll_ns;   /* loop_config.busy_poll_ns, 0 = off */
 	enum loop_backend backend;
 	enum loop_timer timer;
 	bool json;

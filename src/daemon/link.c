@@ -134,13 +134,13 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why)
 	struct wheel *w = l->env.wheel;
 	unsigned k;
 
-	log_rt_event(LOG_WARNING, l->st.connected ? LOG_EV_LINK_DISCONNECT :
-						    LOG_EV_LINK_BACKOFF,
-		     l->ear,
-		     LOG_KVS(LOG_KV(LOG_K_BACKOFF_MS,
-				    l->backoff_ns / NSEC_PER_MSEC)),
-		     "%s ear: %s; reconnecting in %llu ms", link_name(l), why,
-		     (unsigned long long)(l->backoff_ns / NSEC_PER_MSEC));
+	log_rt_pair_event(
+	    LOG_WARNING,
+	    l->st.connected ? LOG_EV_LINK_DISCONNECT : LOG_EV_LINK_BACKOFF,
+	    log_link_pair(l->env.conf, l->ear), l->ear,
+	    LOG_KVS(LOG_KV(LOG_K_BACKOFF_MS, l->backoff_ns / NSEC_PER_MSEC)),
+	    "%s ear: %s; reconnecting in %llu ms", link_name(l), why,
+	    (unsigned long long)(l->backoff_ns / NSEC_PER_MSEC));
 	if (l->chan->is_open) {
 		chan_close(l->chan);
 	}
@@ -211,12 +211,13 @@ static void link_on_hello_ack(struct link *l, const struct link_msg *m,
 		   now_ns);
 	l->state = LINK_ST_SYNCING;
 	wheel_add(l->env.wheel, &l->probe_timer, probe_due(&l->probe));
-	log_rt_event(LOG_INFO, LOG_EV_LINK_HELLO, l->ear,
-		     LOG_KVS(LOG_KV(LOG_K_PROTO_VERSION, a->version),
-			     LOG_KV(LOG_K_CI_US, l->st.ci_us),
-			     LOG_KV(LOG_K_CAPS, a->caps)),
-		     "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
-		     link_name(l), a->version, l->st.ci_us, a->caps);
+	log_rt_pair_event(LOG_INFO, LOG_EV_LINK_HELLO,
+			  log_link_pair(l->env.conf, l->ear), l->ear,
+			  LOG_KVS(LOG_KV(LOG_K_PROTO_VERSION, a->version),
+				  LOG_KV(LOG_K_CI_US, l->st.ci_us),
+				  LOG_KV(LOG_K_CAPS, a->caps)),
+			  "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
+			  link_name(l), a->version, l->st.ci_us, a->caps);
 }
 
 /* One message in, arrived at rx_ns: the state machine. */
@@ -238,21 +239,23 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 		if (i >= 0) {
 			l->st.malformed[i]++;
 		}
-		log_rt_event(LOG_WARNING, LOG_EV_MALFORMED, l->ear,
-			     LOG_KVS(LOG_KV(LOG_K_MALFORMED, r),
-				     LOG_KV(LOG_K_LEN, len)),
-			     "%s ear: malformed message dropped: %s, %zu bytes",
-			     link_name(l),
-			     proto_error_name(r) ? proto_error_name(r) : "?",
-			     len);
+		log_rt_pair_event(
+		    LOG_WARNING, LOG_EV_MALFORMED,
+		    log_link_pair(l->env.conf, l->ear), l->ear,
+		    LOG_KVS(LOG_KV(LOG_K_MALFORMED, r), LOG_KV(LOG_K_LEN, len)),
+		    "%s ear: malformed message dropped: %s, %zu bytes",
+		    link_name(l),
+		    proto_error_name(r) ? proto_error_name(r) : "?", len);
 		return;
 	}
 	if (protorange_check(&m, &field) < 0) {
 		l->st.out_of_range++;
-		log_rt_event(LOG_WARNING, LOG_EV_MALFORMED, l->ear,
-			     LOG_KVS(LOG_KV(LOG_K_LEN, len)),
-			     "%s ear: %s with %s out of range dropped",
-			     link_name(l), proto_type_name(m.hdr.type), field);
+		log_rt_pair_event(LOG_WARNING, LOG_EV_MALFORMED,
+				  log_link_pair(l->env.conf, l->ear), l->ear,
+				  LOG_KVS(LOG_KV(LOG_K_LEN, len)),
+				  "%s ear: %s with %s out of range dropped",
+				  link_name(l), proto_type_name(m.hdr.type),
+				  field);
 		/* Without a usable interval or clock there is no session. */
 		if (m.hdr.type == LINK_HELLO_ACK &&
 		    l->state == LINK_ST_HELLO) {
@@ -294,13 +297,13 @@ static void link_dispatch(struct link *l, const void *data, size_t len,
 		/* Not from holdover: that model is only extrapolating. */
 		if (ss.state == SERVO_LOCKED || ss.state == SERVO_STABLE) {
 			l->state = LINK_ST_STREAMING;
-			log_rt_event(
-				LOG_INFO, LOG_EV_LINK_STREAMING, l->ear,
-				LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state),
-					LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns),
-					LOG_KV(LOG_K_RATE_PPB, ss.rate_ppb)),
-				"%s ear: servo locked, streaming",
-				link_name(l));
+			log_rt_pair_event(
+			    LOG_INFO, LOG_EV_LINK_STREAMING,
+			    log_link_pair(l->env.conf, l->ear), l->ear,
+			    LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state),
+				    LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns),
+				    LOG_KV(LOG_K_RATE_PPB, ss.rate_ppb)),
+			    "%s ear: servo locked, streaming", link_name(l));
 		}
 	}
 }
@@ -320,10 +323,10 @@ static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
 {
 	struct link *l = user_data;
 
-	log_rt_event(LOG_DEBUG, LOG_EV_NONE, l->ear,
-		     LOG_KVS(LOG_KV(LOG_K_ERRNO, err)),
-		     "%s ear: %s channel closed: %s", link_name(l),
-		     chan_name(l->chan), strerror(-err));
+	log_rt_pair_event(
+	    LOG_DEBUG, LOG_EV_NONE, log_link_pair(l->env.conf, l->ear), l->ear,
+	    LOG_KVS(LOG_KV(LOG_K_ERRNO, err)), "%s ear: %s channel closed: %s",
+	    link_name(l), chan_name(l->chan), strerror(-err));
 	if (l->state == LINK_ST_CONNECTING) {
 		l->st.connect_fails++;
 		link_drop(l, now_ns, err == -EPROTONOSUPPORT ?
@@ -387,19 +390,21 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 	wheel_add(l->env.wheel, &l->hello_timer,
 		  now_ns + l->env.conf->reconnect.hello_timeout_ns);
 	if (l->chan->mtu_rx) {
-		log_rt_event(LOG_INFO, LOG_EV_LINK_CONNECTED, l->ear,
-			     LOG_KVS(LOG_KV(LOG_K_MTU_RX, l->chan->mtu_rx),
-				     LOG_KV(LOG_K_MTU_TX, l->chan->mtu_tx)),
-			     "%s ear: %s channel open, MTU %u in, %u out, "
-			     "completions: %s",
-			     link_name(l), chan_name(l->chan),
-			     l->chan->mtu_rx, l->chan->mtu_tx,
-			     chan_txc_name(l->st.tx_completion));
+		log_rt_pair_event(
+		    LOG_INFO, LOG_EV_LINK_CONNECTED,
+		    log_link_pair(l->env.conf, l->ear), l->ear,
+		    LOG_KVS(LOG_KV(LOG_K_MTU_RX, l->chan->mtu_rx),
+			    LOG_KV(LOG_K_MTU_TX, l->chan->mtu_tx)),
+		    "%s ear: %s channel open, MTU %u in, %u out, "
+		    "completions: %s",
+		    link_name(l), chan_name(l->chan), l->chan->mtu_rx,
+		    l->chan->mtu_tx, chan_txc_name(l->st.tx_completion));
 	} else {
-		log_rt_event(LOG_INFO, LOG_EV_LINK_CONNECTED, l->ear, NULL, 0,
-			     "%s ear: %s channel open, completions: %s",
-			     link_name(l), chan_name(l->chan),
-			     chan_txc_name(l->st.tx_completion));
+		log_rt_pair_event(
+		    LOG_INFO, LOG_EV_LINK_CONNECTED,
+		    log_link_pair(l->env.conf, l->ear), l->ear, NULL, 0,
+		    "%s ear: %s channel open, completions: %s", link_name(l),
+		    chan_name(l->chan), chan_txc_name(l->st.tx_completion));
 	}
 }
 
@@ -416,9 +421,10 @@ static void link_connect(struct link *l, uint64_t now_ns)
 	int r;
 
 	l->state = LINK_ST_CONNECTING;
-	log_rt_event(LOG_DEBUG, LOG_EV_LINK_CONNECT, l->ear, NULL, 0,
-		     "%s ear: connecting (%s)", link_name(l),
-		     chan_name(l->chan));
+	log_rt_pair_event(LOG_DEBUG, LOG_EV_LINK_CONNECT,
+			  log_link_pair(l->env.conf, l->ear), l->ear, NULL, 0,
+			  "%s ear: connecting (%s)", link_name(l),
+			  chan_name(l->chan));
 	/* Opening may take connection events (l2cap, hci-uart): the HELLO
 	 * timeout bounds it too. */
 	wheel_add(l->env.wheel, &l->hello_timer,

@@ -44,10 +44,10 @@ void link_set_interval(struct link *l, uint32_t ci_us,
 	probe_set_ci(&l->probe, ci_ns, now_ns);
 	wheel_cancel(l->env.wheel, &l->probe_timer);
 	wheel_add(l->env.wheel, &l->probe_timer, probe_due(&l->probe));
-	log_rt_event(LOG_INFO, LOG_EV_NONE, l->ear,
-		     LOG_KVS(LOG_KV(LOG_K_CI_US, ci_us)),
-		     "%s ear: connection interval now %u us", link_name(l),
-		     ci_us);
+	log_rt_pair_event(
+	    LOG_INFO, LOG_EV_NONE, log_link_pair(l->env.conf, l->ear), l->ear,
+	    LOG_KVS(LOG_KV(LOG_K_CI_US, ci_us)),
+	    "%s ear: connection interval now %u us", link_name(l), ci_us);
 }
 
 /*

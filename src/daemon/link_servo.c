@@ -66,27 +66,28 @@ void link_servo_note(struct link *l)
 
 	servo_status(l->servo, &ss);
 	if (ss.steps > l->seen_steps) {
-		log_rt_event(LOG_NOTICE, LOG_EV_SERVO_STEP, l->ear,
-			     LOG_KVS(LOG_KV(LOG_K_SERVO_STEPS, ss.steps),
-				     LOG_KV(LOG_K_RESIDUAL_NS,
-					    ss.last_residual_ns),
-				     LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns)),
-			     "%s ear: servo stepped (resynchronised), "
-			     "residual %lld ns",
-			     link_name(l), (long long)ss.last_residual_ns);
+		log_rt_pair_event(
+		    LOG_NOTICE, LOG_EV_SERVO_STEP,
+		    log_link_pair(l->env.conf, l->ear), l->ear,
+		    LOG_KVS(LOG_KV(LOG_K_SERVO_STEPS, ss.steps),
+			    LOG_KV(LOG_K_RESIDUAL_NS, ss.last_residual_ns),
+			    LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns)),
+		    "%s ear: servo stepped (resynchronised), "
+		    "residual %lld ns",
+		    link_name(l), (long long)ss.last_residual_ns);
 	}
 	l->seen_steps = ss.steps;
 	if (ss.state == l->seen_servo) {
 		return;
 	}
 	ev = link_servo_event(l->seen_servo, ss.state, &level);
-	log_rt_event(level, ev, l->ear,
-		     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state),
-			     LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns),
-			     LOG_KV(LOG_K_RATE_PPB, ss.rate_ppb)),
-		     "%s ear: servo %s -> %s", link_name(l),
-		     servo_state_name(l->seen_servo),
-		     servo_state_name(ss.state));
+	log_rt_pair_event(level, ev, log_link_pair(l->env.conf, l->ear), l->ear,
+			  LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state),
+				  LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns),
+				  LOG_KV(LOG_K_RATE_PPB, ss.rate_ppb)),
+			  "%s ear: servo %s -> %s", link_name(l),
+			  servo_state_name(l->seen_servo),
+			  servo_state_name(ss.state));
 	l->seen_servo = ss.state;
 }
 
@@ -135,10 +136,11 @@ void link_tick(struct link *l, uint64_t now_ns)
 	servo_status(l->servo, &ss);
 	if (ss.state == SERVO_UNLOCKED) {
 		l->state = LINK_ST_SYNCING;
-		log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
-			     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state)),
-			     "%s ear: servo unlocked, syncing again",
-			     link_name(l));
+		log_rt_pair_event(LOG_WARNING, LOG_EV_LINK_SYNCING,
+				  log_link_pair(l->env.conf, l->ear), l->ear,
+				  LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state)),
+				  "%s ear: servo unlocked, syncing again",
+				  link_name(l));
 	} else if (ss.state == SERVO_HOLDOVER &&
 		   link_holdover_error_ns(l, &ss, now_ns) >
 			   c->servo.resync_threshold_ns) {
@@ -146,11 +148,12 @@ void link_tick(struct link *l, uint64_t now_ns)
 		 * predicted error stays under the step threshold: past it,
 		 * silence beats a smeared image. */
 		l->state = LINK_ST_SYNCING;
-		log_rt_event(LOG_WARNING, LOG_EV_LINK_SYNCING, l->ear,
-			     LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state)),
-			     "%s ear: holdover error over the resync "
-			     "threshold, syncing again",
-			     link_name(l));
+		log_rt_pair_event(LOG_WARNING, LOG_EV_LINK_SYNCING,
+				  log_link_pair(l->env.conf, l->ear), l->ear,
+				  LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state)),
+				  "%s ear: holdover error over the resync "
+				  "threshold, syncing again",
+				  link_name(l));
 	}
 }
 
@@ -171,8 +174,10 @@ void link_reconf(struct link *l, uint64_t now_ns)
 		servo_status(l->servo, &ss);
 		l->seen_servo = ss.state;
 		l->seen_steps = ss.steps;
-		log_rt(LOG_NOTICE, "%s ear: estimator now %s", link_name(l),
-		       c->servo.estimator);
+		log_rt_pair_event(LOG_NOTICE, LOG_EV_NONE,
+				  log_link_pair(l->env.conf, l->ear), l->ear,
+				  NULL, 0, "%s ear: estimator now %s",
+				  link_name(l), c->servo.estimator);
 	}
 	link_each_servo(l, k) {
 		servo_set_limits(l->kinds[k], c->servo.resync_threshold_ns,

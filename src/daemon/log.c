@@ -23,8 +23,9 @@
 #define LOG_RING_SIZE (64 * 1024)
 
 /*
- * In the ring: this header, n_kv struct log_kv, then len bytes of text
- * (no NUL), written in one spsc_write() so the consumer sees all or none.
+ * In the ring: this header, n_kv struct log_kv, pair_len bytes of the
+ * pair's name, then len bytes of text (neither with a NUL), written in
+ * one spsc_write() so the consumer sees all or none.
  */
 struct log_record {
 	uint16_t len;
@@ -32,12 +33,14 @@ struct log_record {
 	uint8_t event; /* enum log_event */
 	int8_t ear;    /* enum conf_ear or LOG_EAR_NONE */
 	uint8_t n_kv;
-	uint8_t pad[2];
+	uint8_t pair_len; /* 0: not about one of several pairs */
+	uint8_t pad;
 	uint64_t ts_ns; /* CLOCK_MONOTONIC when logged */
 };
 
 _Static_assert(LOG_EV_MAX <= UINT8_MAX && LOG_KV_MAX <= UINT8_MAX &&
-		       LOG_RT_LINE_MAX <= UINT16_MAX,
+		       LOG_RT_LINE_MAX <= UINT16_MAX &&
+		       CONF_PAIR_NAME_MAX <= UINT8_MAX,
 	       "struct log_record's fields hold these");
 
 static struct spsc log_ring;
@@ -97,6 +100,27 @@ const char *log_ear_name(int ear)
 	return conf_ear_name((enum conf_ear)ear);
 }
 
+const char *log_link_pair(const struct conf *view, int ear)
+{
+	const struct conf_link *l;
+	unsigned i;
+
+	if (!view || view->n_pairs < 2 || !log_ear_name(ear)) {
+		return NULL;
+	}
+	l = &view->link[ear];
+	for (i = 0; i < view->n_pairs && i < CONF_MAX_PAIRS; i++) {
+		const struct conf_link *p = &view->pairs[i].link[ear];
+
+		if (p->transport == l->transport &&
+		    strcmp(p->path, l->path) == 0 &&
+		    strcmp(p->address, l->address) == 0) {
+			return view->pairs[i].name;
+		}
+	}
+	return NULL;
+}
+
 /* ---- rate limit (main thread) ---------------------------------------- */
 
 /* A summary: "suppressed K similar messages (...)", keyed as the records
@@ -152,7 +176,10 @@ static bool log_rl_admit(const struct log_entry *e, uint64_t now_ns)
 	const struct ratelimit_key key = {
 		.kind = (uint32_t)e->ev,
 		.scope = e->ear,
-		.hash = e->ev == LOG_EV_NONE ? ratelimit_hash_text(e->text) : 0,
+		/* The text names the pair too: one hash keys both. */
+		.hash = e->ev == LOG_EV_NONE ? ratelimit_hash_text(e->text) :
+			e->pair		     ? ratelimit_hash_text(e->pair) :
+						0,
 	};
 
 	return ratelimit_admit(log_rl_get(), &key, e->level, e->text,
@@ -213,15 +240,15 @@ void log_main_event(int level, enum log_event ev, int ear,
 
 /* ---- RT thread -------------------------------------------------------- */
 
-static void log_rt_v(int level, enum log_event ev, int ear,
-		     const struct log_kv *kv, unsigned n_kv, const char *fmt,
-		     va_list ap)
+static void log_rt_v(int level, enum log_event ev, const char *pair,
+		     int ear, const struct log_kv *kv, unsigned n_kv,
+		     const char *fmt, va_list ap)
 {
 	_Alignas(8) uint8_t rec[sizeof(struct log_record) +
 				LOG_KV_MAX * sizeof(struct log_kv) +
-				LOG_RT_LINE_MAX + 1];
+				CONF_PAIR_NAME_MAX + LOG_RT_LINE_MAX + 1];
 	struct log_record h;
-	size_t kvb;
+	size_t kvb, pl = 0, pre = 0;
 	char *text;
 	int n;
 
@@ -232,11 +259,23 @@ static void log_rt_v(int level, enum log_event ev, int ear,
 		n_kv = kv ? LOG_KV_MAX : 0;
 	}
 	kvb = n_kv * sizeof(struct log_kv);
-	text = (char *)rec + sizeof(h) + kvb;
-	n = vsnprintf(text, LOG_RT_LINE_MAX + 1, fmt, ap);
+	if (pair) {
+		pl = strnlen(pair, CONF_PAIR_NAME_MAX - 1);
+	}
+	text = (char *)rec + sizeof(h) + kvb + pl;
+	if (pl) {
+		/* The name twice: TTWS_PAIR's value, and the text's
+		 * "NAME/" (room for both: LOG_RT_LINE_MAX + 1 > pl + 1). */
+		memcpy(text - pl, pair, pl);
+		memcpy(text, pair, pl);
+		text[pl] = '/';
+		pre = pl + 1;
+	}
+	n = vsnprintf(text + pre, LOG_RT_LINE_MAX + 1 - pre, fmt, ap);
 	if (n < 0) {
 		return;
 	}
+	n += (int)pre;
 	if ((size_t)n > LOG_RT_LINE_MAX) {
 		n = LOG_RT_LINE_MAX;
 	}
@@ -246,12 +285,13 @@ static void log_rt_v(int level, enum log_event ev, int ear,
 	h.event = (unsigned)ev < LOG_EV_MAX ? (uint8_t)ev : LOG_EV_NONE;
 	h.ear = (int8_t)(log_ear_name(ear) ? ear : LOG_EAR_NONE);
 	h.n_kv = (uint8_t)n_kv;
+	h.pair_len = (uint8_t)pl;
 	h.ts_ns = log_clock(CLOCK_MONOTONIC);
 	memcpy(rec, &h, sizeof(h));
 	if (kvb) {
 		memcpy(rec + sizeof(h), kv, kvb);
 	}
-	if (spsc_write(&log_ring, rec, sizeof(h) + kvb + (size_t)n) < 0) {
+	if (spsc_write(&log_ring, rec, sizeof(h) + kvb + pl + (size_t)n) < 0) {
 		atomic_fetch_add_explicit(&log_drops, 1, memory_order_relaxed);
 	}
 }
@@ -261,7 +301,7 @@ void log_rt(int level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_rt_v(level, LOG_EV_NONE, LOG_EAR_NONE, NULL, 0, fmt, ap);
+	log_rt_v(level, LOG_EV_NONE, NULL, LOG_EAR_NONE, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -272,7 +312,19 @@ void log_rt_event(int level, enum log_event ev, int ear,
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_rt_v(level, ev, ear, kv, n_kv, fmt, ap);
+	log_rt_v(level, ev, NULL, ear, kv, n_kv, fmt, ap);
+	va_end(ap);
+}
+
+void log_rt_pair_event(int level, enum log_event ev, const char *pair,
+		       int ear, const struct log_kv *kv, unsigned n_kv,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_rt_v(level, ev, pair && pair[0] ? pair : NULL, ear, kv, n_kv, fmt,
+		 ap);
 	va_end(ap);
 }
 
@@ -297,6 +349,7 @@ unsigned log_drain(void)
 	struct log_record r;
 	struct log_kv kv[LOG_KV_MAX];
 	char text[LOG_RT_LINE_MAX + 1];
+	char pair[CONF_PAIR_NAME_MAX];
 	uint64_t mono, real;
 	unsigned n = 0;
 
@@ -309,11 +362,13 @@ unsigned log_drain(void)
 	real = log_clock(CLOCK_REALTIME);
 	while (spsc_peek(&log_ring, &r, sizeof(r)) == 0) {
 		size_t kvb = (size_t)MIN(r.n_kv, LOG_KV_MAX) * sizeof(kv[0]);
+		size_t pl = r.pair_len;
 		struct log_entry e = {
 			.level = r.level,
 			.ev = (enum log_event)r.event,
 			.id_ev = (enum log_event)r.event,
 			.ear = r.ear,
+			.pair = pl ? pair : NULL,
 			.kv = kv,
 			.n_kv = (unsigned)(kvb / sizeof(kv[0])),
 			.rt = true,
@@ -324,13 +379,23 @@ unsigned log_drain(void)
 
 		/* The producer writes a record in one piece, so the rest
 		 * is there whenever its header is. */
-		if (spsc_read_avail(&log_ring) < sizeof(r) + kvb + r.len) {
+		if (spsc_read_avail(&log_ring) < sizeof(r) + kvb + pl + r.len) {
 			break;
 		}
 		spsc_skip(&log_ring, sizeof(r));
 		if (kvb) {
 			spsc_read(&log_ring, kv, kvb);
 		}
+		/* The producer keeps it below CONF_PAIR_NAME_MAX; a record
+		 * is never cut, so a longer one is skipped past its end. */
+		if (pl >= sizeof(pair)) {
+			spsc_skip(&log_ring, pl);
+			pl = 0;
+			e.pair = NULL;
+		} else if (pl) {
+			spsc_read(&log_ring, pair, pl);
+		}
+		pair[pl] = '\0';
 		spsc_read(&log_ring, text, r.len);
 		text[r.len] = '\0';
 		log_submit(&e, r.ts_ns);

@@ -19,6 +19,11 @@
  *                          (log_event_message_id(); ttwsd(8), LOGGING)
  *   TTWS_EVENT             the kind's name (log_event_name())
  *   TTWS_EAR               "left" or "right"; absent for LOG_EAR_NONE
+ *   TTWS_PAIR              the pair's name ([pair.NAME]) of a record
+ *                          about one pair's link, only when ttwsd runs
+ *                          more than one pair (log_rt_pair_event()); the
+ *                          text then starts "NAME/" ("kitchen/left ear:
+ *                          ...")
  *   TTWS_LINK_STATE        link events: the state the link entered
  *                          ("connecting", "hello", "syncing", "streaming",
  *                          "idle")
@@ -156,6 +161,8 @@ struct log_kv {
 	    (unsigned)(sizeof((const struct log_kv[]){__VA_ARGS__}) /          \
 		       sizeof(struct log_kv))
 
+struct conf;
+
 /* Set up the ring and pick the sink. Before any thread starts. 0/-errno. */
 int log_init(void);
 
@@ -188,6 +195,28 @@ void log_rt(int level, const char *fmt, ...)
 void log_rt_event(int level, enum log_event ev, int ear,
 		  const struct log_kv *kv, unsigned n_kv, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/*
+ * The RT thread only: log_rt_event() for a record about one pair's link.
+ * pair NULL or "" is log_rt_event() exactly (one pair: the lines stay as
+ * they were); else the text is "PAIR/" followed by fmt's and the journal
+ * record has TTWS_PAIR=PAIR (pair: up to CONF_PAIR_NAME_MAX - 1 bytes,
+ * longer is cut), and the rate limit counts each pair's records apart.
+ */
+void log_rt_pair_event(int level, enum log_event ev, const char *pair,
+		       int ear, const struct log_kv *kv, unsigned n_kv,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/*
+ * The name of the pair a link belongs to, for log_rt_pair_event(): view
+ * is the configuration that link reads (its pair's conf_pair_view()),
+ * ear its ear. NULL when the configuration has fewer than two pairs (or
+ * no pair's link[ear] is view's: links are told apart as conf_check()
+ * does, by transport, path and address). Points into view. Any thread;
+ * no allocation, no system call.
+ */
+const char *log_link_pair(const struct conf *view, int ear);
 
 /*
  * Main thread: emit what the RT thread queued, then close rate-limit

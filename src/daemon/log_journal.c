@@ -285,6 +285,9 @@ void log_send(const struct log_entry *e)
 	if (ear) {
 		log_fields_add(&f, "TTWS_EAR=%s", ear);
 	}
+	if (e->pair && e->pair[0]) {
+		log_fields_add(&f, "TTWS_PAIR=%s", e->pair);
+	}
 	if (e->id_ev == e->ev && (unsigned)e->ev < LOG_EV_MAX &&
 	    log_event_link_states[e->ev]) {
 		log_fields_add(&f, "TTWS_LINK_STATE=%s",

@@ -23,6 +23,7 @@ struct log_entry {
 	enum log_event ev;    /* TTWS_EVENT */
 	enum log_event id_ev; /* MESSAGE_ID: ev, or LOG_EV_LOG_SUPPRESSED */
 	int ear;
+	const char *pair;     /* TTWS_PAIR, or NULL */
 	const struct log_kv *kv;
 	unsigned n_kv;
 	bool rt;

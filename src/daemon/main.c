@@ -35,7 +35,7 @@ static void usage(FILE *f)
 		"[--interval-us N]\n"
 		"             [--priority P] [--cpu C] [--spin-guard-us G] "
 		"[--backend B]\n"
-		"             [--timer timerfd|uring] [--json]\n"
+		"             [--timer timerfd|uring-timeout|uring-wait] [--json]\n"
 		"\n"
 		"  --config FILE       configuration (default "
 		TTWS_CONFIG_PATH ")\n"
@@ -63,8 +63,9 @@ static void usage(FILE *f)
 		"                      <own cgroup>/rt, which it joins\n"
 		"  --spin-guard-us G   wake G us early and spin to the deadline\n"
 		"  --backend B         auto | io_uring | epoll (default auto)\n"
-		"  --timer T           timerfd | uring (io_uring absolute "
-		"timeout)\n"
+		"  --timer T           timerfd (default) | uring-timeout (an\n"
+		"                      io_uring timeout) | uring-wait (the\n"
+		"                      wait's own absolute timeout)\n"
 		"  --json              one JSON line instead of text\n"
 		"  --version           print the version\n");
 }
@@ -119,7 +120,7 @@ static int main_list_keys(const char *config)
 	} else {
 		conf_default(&cf);
 	}
-	for (i = 0; i < conf_n_names(); i++) {
+	for (i = 0; i < conf_n_names(&cf); i++) {
 		conf_key_info(&cf, i, &ki);
 		printf("%s\t%s\t%s\t%s\n", ki.name,
 		       ki.value[0] ? ki.value : "\"\"",
@@ -271,13 +272,14 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_TIMER:
-			if (strcmp(optarg, "timerfd") == 0) {
-				lat.timer = LOOP_TIMER_TIMERFD;
-			} else if (strcmp(optarg, "uring") == 0) {
+			/* "uring": the older spelling of uring-timeout. */
+			if (strcmp(optarg, "uring") == 0) {
 				lat.timer = LOOP_TIMER_URING_TIMEOUT;
-			} else {
+			} else if (loop_timer_from_string(optarg,
+							  &lat.timer) < 0) {
 				fprintf(stderr, "ttwsd: --timer: '%s' is not "
-						"timerfd or uring\n",
+						"timerfd, uring-timeout or "
+						"uring-wait\n",
 					optarg);
 				err = -EINVAL;
 			}

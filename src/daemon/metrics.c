@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,9 +20,11 @@
 #include "pw/sink.h"
 
 /*
- * The families, in the order written: global, PipeWire, per ear
- * (ear="left"/"right"), per hci-uart dongle (path="/dev/tty..."), then
- * the histograms. Names are a stable interface (dashboards, alerts):
+ * The families, in the order written: global (the delay and stream ones
+ * per pair), PipeWire (per pair), per ear (ear="left"/"right"), per
+ * hci-uart dongle (path="/dev/tty..."), then the histograms. With
+ * [pair.NAME] sections every per-pair and per-ear series also has
+ * pair="NAME". Names are a stable interface (dashboards, alerts):
  * rename only with a note in ttwsd(8). Here: the entry points, the
  * daemon-wide and PipeWire families and the histograms; the per-ear and
  * per-dongle families are in metrics_ear.c.
@@ -135,15 +138,14 @@ static void metrics_global(struct omtext *w, const struct metrics_input *in)
 	};
 	const struct engine_snapshot *s = in->snap;
 	const struct conf *c = in->conf;
-	const uint64_t gv[ARRAY_SIZE(gauges)] = {
-	    in->uptime_ns, s->stream.delay_ns, s->stream.delay_target_ns,
-	    s->stream.latency_ns};
 	const struct omtext_label info[] = {
 	    {"version", TTWS_VERSION},
 	    {"backend", loop_backend_name(s->backend)},
 	    {"source", conf_source_name(c->stream.source)},
 	    {"codec", conf_codec_name(c->stream.codec)},
 	};
+	struct metrics_pair pairs[CONF_MAX_PAIRS];
+	unsigned p, np = metrics_pairs(in, pairs);
 	const char *kinds[8];
 	size_t n = 0, cur = SIZE_MAX, i;
 
@@ -160,12 +162,28 @@ static void metrics_global(struct omtext *w, const struct metrics_input *in)
 	if (cur != SIZE_MAX) {
 		omtext_stateset(w, &estimator, NULL, 0, kinds, n, cur);
 	}
-	for (i = 0; i < ARRAY_SIZE(gauges); i++) {
-		omtext_f64(w, &gauges[i], NULL, 0,
-			   metrics_ns_to_s((int64_t)gv[i]));
+	omtext_f64(w, &gauges[0], NULL, 0, metrics_ns_to_s((int64_t)in->uptime_ns));
+	/* Each pair has its own delay and frame clock. */
+	for (i = 1; i < ARRAY_SIZE(gauges); i++) {
+		for (p = 0; p < np; p++) {
+			const struct stream_stats *st = pairs[p].stream;
+			const uint64_t v = i == 1   ? st->delay_ns :
+					   i == 2   ? st->delay_target_ns :
+						      st->latency_ns;
+			struct omtext_label l = {"pair", pairs[p].name};
+
+			omtext_f64(w, &gauges[i], &l, l.value ? 1 : 0,
+				   metrics_ns_to_s((int64_t)v));
+		}
 	}
-	metrics_fields(w, metrics_stream, ARRAY_SIZE(metrics_stream),
-		       &s->stream, NULL, 0);
+	for (i = 0; i < ARRAY_SIZE(metrics_stream); i++) {
+		for (p = 0; p < np; p++) {
+			struct omtext_label l = {"pair", pairs[p].name};
+
+			metrics_fields(w, &metrics_stream[i], 1,
+				       pairs[p].stream, &l, l.value ? 1 : 0);
+		}
+	}
 	metrics_fields(w, metrics_loop, ARRAY_SIZE(metrics_loop), &s->loop,
 		       NULL, 0);
 }
@@ -188,22 +206,55 @@ static void metrics_pipewire(struct omtext *w, const struct metrics_input *in)
 	    "ttws_pipewire_sink_registered", OMTEXT_GAUGE, "",
 	    "1: the ttws.sink node exists in PipeWire (0: PipeWire is gone or "
 	    "not there yet)"};
-	const struct stream_stats *st = &in->snap->stream;
+	struct metrics_pair pairs[CONF_MAX_PAIRS];
+	struct omtext_label l[CONF_MAX_PAIRS];
+	unsigned p, np;
+	size_t i;
 
 	if (in->conf->stream.source != CONF_SOURCE_PIPEWIRE) {
 		return;
 	}
-	metrics_fields(w, metrics_pw_stream, ARRAY_SIZE(metrics_pw_stream), st,
-		       NULL, 0);
-	omtext_f64(w, &level, NULL, 0, (double)st->ring_bytes);
-	omtext_f64(w, &rate, NULL, 0, st->rate_diff);
-	omtext_u64(w, &driving, NULL, 0, st->driving);
-	if (in->pw) {
-		metrics_fields(w, metrics_pw_sink, ARRAY_SIZE(metrics_pw_sink),
-			       in->pw, NULL, 0);
-		omtext_u64(w, &streaming, NULL, 0, in->pw->streaming);
-		omtext_u64(w, &registered, NULL, 0, in->pw->registered);
+	np = metrics_pairs(in, pairs);
+	for (p = 0; p < np; p++) {
+		l[p] = (struct omtext_label){"pair", pairs[p].name};
 	}
+/* Pair p's label list: none in the old form. */
+#define PL(p) &l[p], (l[p].value ? 1 : 0)
+	for (i = 0; i < ARRAY_SIZE(metrics_pw_stream); i++) {
+		for (p = 0; p < np; p++) {
+			metrics_fields(w, &metrics_pw_stream[i], 1,
+				       pairs[p].stream, PL(p));
+		}
+	}
+	for (p = 0; p < np; p++) {
+		omtext_f64(w, &level, PL(p), (double)pairs[p].stream->ring_bytes);
+	}
+	for (p = 0; p < np; p++) {
+		omtext_f64(w, &rate, PL(p), pairs[p].stream->rate_diff);
+	}
+	for (p = 0; p < np; p++) {
+		omtext_u64(w, &driving, PL(p), pairs[p].stream->driving);
+	}
+	for (i = 0; i < ARRAY_SIZE(metrics_pw_sink); i++) {
+		for (p = 0; p < np; p++) {
+			if (pairs[p].pw) {
+				metrics_fields(w, &metrics_pw_sink[i], 1,
+					       pairs[p].pw, PL(p));
+			}
+		}
+	}
+	for (p = 0; p < np; p++) {
+		if (pairs[p].pw) {
+			omtext_u64(w, &streaming, PL(p), pairs[p].pw->streaming);
+		}
+	}
+	for (p = 0; p < np; p++) {
+		if (pairs[p].pw) {
+			omtext_u64(w, &registered, PL(p),
+				   pairs[p].pw->registered);
+		}
+	}
+#undef PL
 }
 
 #define H(name, help)                                                          \
@@ -252,27 +303,57 @@ static const struct {
     [ENGINE_EH_TX_DONE] = {MH_TX, "done"},
 };
 
-static void metrics_hists(struct omtext *w, const struct metrics_input *in)
+/* Ear histogram id of pair p's ear e: from hist_get into buf, else the
+ * first pair's ear_hist; NULL when there is none. */
+static const struct hist *metrics_ear_hist(const struct metrics_input *in,
+					   unsigned p, unsigned e, unsigned id,
+					   struct hist *buf)
 {
-	struct omtext_label l[2] = {{"ear", NULL}, {"layer", NULL}};
-	unsigned f, e, id;
+	if (in->hist_get) {
+		return buf && in->hist_get(in->hist_data, p, (enum conf_ear)e,
+					   id, buf) == 0 ?
+			       buf :
+			       NULL;
+	}
+	return p == 0 ? in->ear_hist[e][id] : NULL;
+}
 
+static int metrics_hists(struct omtext *w, const struct metrics_input *in)
+{
+	struct metrics_pair pairs[CONF_MAX_PAIRS];
+	struct omtext_label l[3];
+	unsigned f, e, id, p, np = metrics_pairs(in, pairs);
+	/* ~30 KiB: one, off the stack, reused for every histogram. */
+	struct hist *buf = in->hist_get ? malloc(sizeof(*buf)) : NULL;
+	size_t n;
+
+	if (in->hist_get && !buf) {
+		return -ENOMEM;
+	}
 	for (f = 0; f < ARRAY_SIZE(metrics_h_ear); f++) {
-		for (e = 0; e < CONF_N_EARS; e++) {
-			l[0].value = conf_ear_name(e);
-			for (id = 0; id < ENGINE_N_EAR_HISTS; id++) {
-				const struct hist *h = in->ear_hist[e][id];
+		for (p = 0; p < np; p++) {
+			for (e = 0; e < CONF_N_EARS; e++) {
+				n = metrics_ear_labels(&pairs[p], e, l);
+				for (id = 0; id < ENGINE_N_EAR_HISTS; id++) {
+					const struct hist *h;
 
-				if (metrics_ear_hists[id].fam != f || !h ||
-				    !metrics_ear_on(in, e)) {
-					continue;
+					if (metrics_ear_hists[id].fam != f ||
+					    !metrics_ear_on(in, &pairs[p], e)) {
+						continue;
+					}
+					h = metrics_ear_hist(in, p, e, id, buf);
+					if (!h) {
+						continue;
+					}
+					l[n].name = "layer";
+					l[n].value = metrics_ear_hists[id].layer;
+					omtext_hist(w, &metrics_h_ear[f], l,
+						    l[n].value ? n + 1 : n, h);
 				}
-				l[1].value = metrics_ear_hists[id].layer;
-				omtext_hist(w, &metrics_h_ear[f], l,
-					    l[1].value ? 2 : 1, h);
 			}
 		}
 	}
+	free(buf);
 	for (id = 0; id < ENGINE_N_GLOBAL_HISTS; id++) {
 		/* The hand-over exists only with source = pipewire. */
 		if (!in->global_hist[id] ||
@@ -283,12 +364,14 @@ static void metrics_hists(struct omtext *w, const struct metrics_input *in)
 		omtext_hist(w, &metrics_h_global[id], NULL, 0,
 			    in->global_hist[id]);
 	}
+	return 0;
 }
 
 int metrics_write_as(FILE *f, const struct metrics_input *in,
 		     enum metrics_format fmt)
 {
 	struct omtext w;
+	int r;
 
 	if (!f || !in || !in->snap || !in->conf ||
 	    (fmt != METRICS_OPENMETRICS && fmt != METRICS_PROMETHEUS)) {
@@ -299,7 +382,10 @@ int metrics_write_as(FILE *f, const struct metrics_input *in,
 	metrics_pipewire(&w, in);
 	metrics_ears(&w, in);
 	metrics_dongles(&w, in);
-	metrics_hists(&w, in);
+	r = metrics_hists(&w, in);
+	if (r < 0) {
+		return r;
+	}
 	return omtext_finish(&w);
 }
 

@@ -7,8 +7,10 @@
  * gauges and latency histograms of one engine snapshot. Every family is
  * prefixed ttws_, carries its unit in its name (seconds for time, ratio
  * for fractions), per-ear series have ear="left" / "right" and an
- * unconfigured ear (transport none) has none. The family list is in
- * metrics.c and ttwsd(8).
+ * unconfigured ear (transport none) has none. With [pair.NAME] sections
+ * the per-ear and per-pair series (stream, delay, PipeWire) also have
+ * pair="NAME", every pair exported; the older [link.*] form has no pair
+ * label, as before pairs. The family list is in metrics.c and ttwsd(8).
  *
  * Two dialects, because no single text is valid in both (checked with
  * promtool 2.42 and prometheus_client's OpenMetrics parser):
@@ -51,22 +53,36 @@ enum metrics_format {
  * small stacks.
  */
 struct metrics_input {
-	const struct engine_snapshot *snap; /* required */
+	/* Required. Its pairs[] (n_pairs of them, in conf's pair order);
+	 * with n_pairs 0 its ear[] and stream are the one pair's. */
+	const struct engine_snapshot *snap;
 	const struct conf *conf;	    /* required: the running config */
 	uint64_t uptime_ns;
 	/* snap->dongle[i]'s tty (engine_dongle_path()); NULL skips it. */
-	const char *dongle_path[CONF_N_EARS];
-	/* ttws.sink's counters; NULL without a sink (source = tone). */
+	const char *dongle_path[ENGINE_MAX_DONGLES];
+	/* The first pair's sink counters; NULL without a sink (source =
+	 * tone). */
 	const struct pw_sink_stats *pw;
-	/* Histograms in ns, by engine id; NULL = not available. */
+	/* Pair i's sink counters (i >= 1; NULL: none). */
+	const struct pw_sink_stats *pair_pw[CONF_MAX_PAIRS];
+	/* Histograms in ns, by engine id; NULL = not available. ear_hist
+	 * is the first pair's, used when hist_get is NULL. */
 	const struct hist *ear_hist[CONF_N_EARS][ENGINE_N_EAR_HISTS];
 	const struct hist *global_hist[ENGINE_N_GLOBAL_HISTS];
+	/*
+	 * Every pair's ear histograms, fetched one at a time into a buffer
+	 * of the exposition's (engine_pair_hist_get() fits, with the engine
+	 * as hist_data): 0, or an error to skip that one. NULL: ear_hist.
+	 */
+	int (*hist_get)(void *hist_data, unsigned pair, enum conf_ear ear,
+			unsigned id, struct hist *ret);
+	void *hist_data;
 };
 
 /*
  * Write the exposition of in to f in format fmt; OpenMetrics ends with
- * "# EOF\n". Returns 0, -EINVAL (no snapshot or config, unknown format)
- * or -EIO when f reports a write error.
+ * "# EOF\n". Returns 0, -EINVAL (no snapshot or config, unknown format),
+ * -ENOMEM (hist_get's buffer) or -EIO when f reports a write error.
  */
 int metrics_write_as(FILE *f, const struct metrics_input *in,
 		     enum metrics_format fmt);

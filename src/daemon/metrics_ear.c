@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The per-ear families (ear="left"/"right"; none for an ear whose
- * transport is none) and the per-dongle ones (path="/dev/tty..."), for
- * metrics_write_as() in metrics.c.
+ * The per-ear families (ear="left"/"right", and pair="NAME" with
+ * [pair.NAME] sections; none for an ear whose transport is none) and the
+ * per-dongle ones (path="/dev/tty..."), for metrics_write_as() in
+ * metrics.c; and the pairs both read.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -14,12 +15,52 @@
 #include "daemon/metrics_private.h"
 #include "daemon/omtext.h"
 
-bool metrics_ear_on(const struct metrics_input *in, unsigned e)
+unsigned metrics_pairs(const struct metrics_input *in,
+		       struct metrics_pair ret[CONF_MAX_PAIRS])
 {
-	return in->conf->link[e].transport != CONF_TRANSPORT_NONE;
+	const struct engine_snapshot *s = in->snap;
+	unsigned i, n = 1;
+
+	if (s->n_pairs) {
+		n = MIN(MIN(s->n_pairs, conf_n_pairs(in->conf)),
+			(unsigned)CONF_MAX_PAIRS);
+	}
+	for (i = 0; i < n; i++) {
+		ret[i] = (struct metrics_pair){
+		    .index = i,
+		    /* The old form's one pair keeps its label-less series. */
+		    .name = in->conf->n_pairs ? conf_pair_name(in->conf, i)
+					      : NULL,
+		    .ear = s->n_pairs ? s->pairs[i].ear : s->ear,
+		    .stream = s->n_pairs ? &s->pairs[i].stream : &s->stream,
+		    .pw = i ? in->pair_pw[i] : in->pw,
+		};
+	}
+	return n;
 }
 
-static void metrics_ear_states(struct omtext *w, const struct metrics_input *in)
+size_t metrics_ear_labels(const struct metrics_pair *p, unsigned e,
+			  struct omtext_label *l)
+{
+	size_t n = 0;
+
+	if (p->name) {
+		l[n++] = (struct omtext_label){"pair", p->name};
+	}
+	l[n++] = (struct omtext_label){"ear", conf_ear_name(e)};
+	return n;
+}
+
+bool metrics_ear_on(const struct metrics_input *in,
+		    const struct metrics_pair *p, unsigned e)
+{
+	const struct conf_link *l = conf_pair_link(in->conf, p->index, e);
+
+	return l && l->transport != CONF_TRANSPORT_NONE;
+}
+
+static void metrics_ear_states(struct omtext *w, const struct metrics_input *in,
+			       const struct metrics_pair *pairs, unsigned np)
 {
 	static const struct omtext_family link = {
 	    "ttws_link_state", OMTEXT_STATESET, "", "Link state"};
@@ -27,9 +68,9 @@ static void metrics_ear_states(struct omtext *w, const struct metrics_input *in)
 	    "ttws_servo_state", OMTEXT_STATESET, "", "Clock servo state"};
 	/* LINK_ST_STREAMING is the last state. */
 	const char *ls[LINK_ST_STREAMING + 1], *ss[8];
-	struct omtext_label l = {"ear", NULL};
-	size_t nl, ns = 0, st;
-	unsigned e;
+	struct omtext_label l[2];
+	size_t nl, ns = 0, st, n;
+	unsigned e, p;
 
 	for (nl = 0; nl < ARRAY_SIZE(ls); nl++) {
 		ls[nl] = link_state_name((enum link_state)nl);
@@ -38,18 +79,22 @@ static void metrics_ear_states(struct omtext *w, const struct metrics_input *in)
 		ss[ns] = servo_state_name((enum servo_state)ns);
 		ns++;
 	}
-	for (e = 0; e < CONF_N_EARS; e++) {
-		l.value = conf_ear_name(e);
-		st = in->snap->ear[e].link.state;
-		if (metrics_ear_on(in, e) && st < nl) {
-			omtext_stateset(w, &link, &l, 1, ls, nl, st);
+	for (p = 0; p < np; p++) {
+		for (e = 0; e < CONF_N_EARS; e++) {
+			n = metrics_ear_labels(&pairs[p], e, l);
+			st = pairs[p].ear[e].link.state;
+			if (metrics_ear_on(in, &pairs[p], e) && st < nl) {
+				omtext_stateset(w, &link, l, n, ls, nl, st);
+			}
 		}
 	}
-	for (e = 0; e < CONF_N_EARS; e++) {
-		l.value = conf_ear_name(e);
-		st = in->snap->ear[e].servo.state;
-		if (metrics_ear_on(in, e) && st < ns) {
-			omtext_stateset(w, &servo, &l, 1, ss, ns, st);
+	for (p = 0; p < np; p++) {
+		for (e = 0; e < CONF_N_EARS; e++) {
+			n = metrics_ear_labels(&pairs[p], e, l);
+			st = pairs[p].ear[e].servo.state;
+			if (metrics_ear_on(in, &pairs[p], e) && st < ns) {
+				omtext_stateset(w, &servo, l, n, ss, ns, st);
+			}
 		}
 	}
 }
@@ -113,15 +158,15 @@ static const struct omtext_family metrics_ear_counters[EC_N] = {
 };
 #undef C
 
-static void metrics_ear_counter_values(const struct metrics_input *in,
+static void metrics_ear_counter_values(const struct metrics_pair *p,
 				       unsigned e, uint64_t v[EC_N])
 {
-	const struct link_stats *l = &in->snap->ear[e].link;
-	const struct servo_status *sv = &in->snap->ear[e].servo;
+	const struct link_stats *l = &p->ear[e].link;
+	const struct servo_status *sv = &p->ear[e].servo;
 
 	v[EC_FRAMES_SENT] = l->frames_sent;
 	/* As the D-Bus FramesLost property counts them. */
-	v[EC_FRAMES_LOST] = in->snap->stream.skipped[e] + l->send_errors;
+	v[EC_FRAMES_LOST] = p->stream->skipped[e] + l->send_errors;
 	v[EC_FRAMES_LATE] = l->ear_late;
 	v[EC_UNDERRUNS] = l->ear_underruns;
 	v[EC_CONNECTS] = l->connects;
@@ -174,11 +219,11 @@ static const struct omtext_family metrics_ear_gauges[EG_N] = {
 #undef G
 
 /* NAN: no sample. */
-static void metrics_ear_gauge_values(const struct metrics_input *in, unsigned e,
+static void metrics_ear_gauge_values(const struct metrics_pair *p, unsigned e,
 				     double v[EG_N])
 {
-	const struct link_stats *l = &in->snap->ear[e].link;
-	const struct servo_status *sv = &in->snap->ear[e].servo;
+	const struct link_stats *l = &p->ear[e].link;
+	const struct servo_status *sv = &p->ear[e].servo;
 
 	v[EG_OFFSET] = metrics_ns_to_s(sv->offset_ns);
 	v[EG_OFFSET_SD] = metrics_ns_to_s((int64_t)sv->offset_sd_ns);
@@ -215,43 +260,59 @@ void metrics_ears(struct omtext *w, const struct metrics_input *in)
 	static const struct omtext_family malformed = {
 	    "ttws_link_malformed_messages", OMTEXT_COUNTER, "",
 	    "Messages that failed to decode, by decode error"};
-	uint64_t cv[CONF_N_EARS][EC_N];
-	double gv[CONF_N_EARS][EG_N];
+	struct metrics_pair pairs[CONF_MAX_PAIRS];
+	uint64_t cv[CONF_MAX_PAIRS][CONF_N_EARS][EC_N];
+	double gv[CONF_MAX_PAIRS][CONF_N_EARS][EG_N];
 	const char *kinds[PROTO_N_ERRORS];
-	struct omtext_label l[2] = {{"ear", NULL}, {"kind", NULL}};
-	unsigned e, k;
+	struct omtext_label l[3];
+	unsigned e, k, p, np = metrics_pairs(in, pairs);
+	size_t n;
 
-	for (e = 0; e < CONF_N_EARS; e++) {
-		metrics_ear_counter_values(in, e, cv[e]);
-		metrics_ear_gauge_values(in, e, gv[e]);
+	for (p = 0; p < np; p++) {
+		for (e = 0; e < CONF_N_EARS; e++) {
+			metrics_ear_counter_values(&pairs[p], e, cv[p][e]);
+			metrics_ear_gauge_values(&pairs[p], e, gv[p][e]);
+		}
 	}
-	metrics_ear_states(w, in);
+	metrics_ear_states(w, in, pairs, np);
 	/* Family by family: neither format lets families interleave. */
 	for (k = 0; k < EC_N; k++) {
-		for (e = 0; e < CONF_N_EARS; e++) {
-			l[0].value = conf_ear_name(e);
-			if (metrics_ear_on(in, e)) {
-				omtext_u64(w, &metrics_ear_counters[k], l, 1,
-					   cv[e][k]);
+		for (p = 0; p < np; p++) {
+			for (e = 0; e < CONF_N_EARS; e++) {
+				n = metrics_ear_labels(&pairs[p], e, l);
+				if (metrics_ear_on(in, &pairs[p], e)) {
+					omtext_u64(w, &metrics_ear_counters[k],
+						   l, n, cv[p][e][k]);
+				}
 			}
 		}
 	}
 	metrics_proto_error_names(kinds);
-	for (e = 0; e < CONF_N_EARS; e++) {
-		l[0].value = conf_ear_name(e);
-		for (k = 0; k < PROTO_N_ERRORS && metrics_ear_on(in, e); k++) {
-			if ((l[1].value = kinds[k])) {
-				omtext_u64(w, &malformed, l, 2,
-					   in->snap->ear[e].link.malformed[k]);
+	for (p = 0; p < np; p++) {
+		for (e = 0; e < CONF_N_EARS; e++) {
+			const struct link_stats *ls = &pairs[p].ear[e].link;
+
+			n = metrics_ear_labels(&pairs[p], e, l);
+			for (k = 0; k < PROTO_N_ERRORS &&
+				    metrics_ear_on(in, &pairs[p], e);
+			     k++) {
+				if ((l[n].value = kinds[k])) {
+					l[n].name = "kind";
+					omtext_u64(w, &malformed, l, n + 1,
+						   ls->malformed[k]);
+				}
 			}
 		}
 	}
 	for (k = 0; k < EG_N; k++) {
-		for (e = 0; e < CONF_N_EARS; e++) {
-			l[0].value = conf_ear_name(e);
-			if (metrics_ear_on(in, e) && !isnan(gv[e][k])) {
-				omtext_f64(w, &metrics_ear_gauges[k], l, 1,
-					   gv[e][k]);
+		for (p = 0; p < np; p++) {
+			for (e = 0; e < CONF_N_EARS; e++) {
+				n = metrics_ear_labels(&pairs[p], e, l);
+				if (metrics_ear_on(in, &pairs[p], e) &&
+				    !isnan(gv[p][e][k])) {
+					omtext_f64(w, &metrics_ear_gauges[k], l,
+						   n, gv[p][e][k]);
+				}
 			}
 		}
 	}
@@ -287,7 +348,7 @@ void metrics_dongles(struct omtext *w, const struct metrics_input *in)
 	static const char *const kinds[] = {"frame", "overrun", "parity",
 					    "break", "buffer_overrun"};
 	const struct engine_snapshot *s = in->snap;
-	unsigned n = MIN(s->n_dongles, (unsigned)CONF_N_EARS), i, k;
+	unsigned n = MIN(s->n_dongles, (unsigned)ENGINE_MAX_DONGLES), i, k;
 	struct omtext_label l[2] = {{"path", NULL}, {"kind", NULL}};
 
 	for (i = 0; i < n; i++) {

@@ -37,9 +37,28 @@ struct metrics_field {
 void metrics_fields(struct omtext *w, const struct metrics_field *t, size_t n,
 		    const void *base, const struct omtext_label *l, size_t nl);
 
-/* Whether ear e is configured (transport not none): only those have
- * series. */
-bool metrics_ear_on(const struct metrics_input *in, unsigned e);
+/* One pair as the exposition sees it. */
+struct metrics_pair {
+	unsigned index;
+	const char *name; /* its pair="NAME" label; NULL: none (old form) */
+	const struct engine_ear *ear;	   /* [CONF_N_EARS] */
+	const struct stream_stats *stream; /* its frames and delay */
+	const struct pw_sink_stats *pw;	   /* its sink, or NULL */
+};
+
+/* The pairs of in, in order, into ret; how many (1..CONF_MAX_PAIRS). */
+unsigned metrics_pairs(const struct metrics_input *in,
+		       struct metrics_pair ret[CONF_MAX_PAIRS]);
+
+/* The labels of ear e of p (pair="NAME" when named, ear="EAR") into l
+ * (room for 2); how many. */
+size_t metrics_ear_labels(const struct metrics_pair *p, unsigned e,
+			  struct omtext_label *l);
+
+/* Whether ear e of pair p is configured (transport not none): only those
+ * have series. */
+bool metrics_ear_on(const struct metrics_input *in,
+		    const struct metrics_pair *p, unsigned e);
 
 /* The per-ear families: states, counters, decode errors, gauges. */
 void metrics_ears(struct omtext *w, const struct metrics_input *in);

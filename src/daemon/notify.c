@@ -87,7 +87,7 @@ void notify_status_text(const struct notify_view *v, uint64_t now_ns,
 		}                                                              \
 	} while (0)
 	for (e = 0; e < CONF_N_EARS; e++) {
-		if (v->conf->link[e].transport == CONF_TRANSPORT_NONE) {
+		if (conf_pair_link(v->conf, 0, e)->transport == CONF_TRANSPORT_NONE) {
 			continue;
 		}
 		NOTIFY_ADD("%s%s %s", n++ ? ", " : "", conf_ear_name(e),

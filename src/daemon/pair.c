@@ -99,6 +99,7 @@ int pair_new(const struct pair_env *env, struct chan *chans[CONF_N_EARS],
 	if (r < 0) {
 		goto fail;
 	}
+	stream_set_pair_index(p->stream, env->index);
 	*ret = p;
 	return 0;
 fail_chans:

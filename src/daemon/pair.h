@@ -42,6 +42,8 @@ struct pair_env {
 	struct spsc *frame_log;  /* may be NULL */
 	const struct stream_pw *pw; /* source = pipewire */
 	uint64_t seed;           /* dithering of timing requests */
+	uint32_t index;          /* the pair's index in its engine (0 for
+				  * one pair): tags its frame log records */
 	uint64_t (*now)(void *ctx); /* NULL: rt_now_ns() (link_env) */
 	void *now_ctx;
 };

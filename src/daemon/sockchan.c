@@ -106,7 +106,7 @@ static void sockchan_sockopts(const struct sockchan *s,
 			      struct sockopt_config *ret)
 {
 	sockopt_config_default(ret);
-	ret->busy_poll_us = s->conf->loop.busy_poll_us;
+	ret->busy_poll_us = s->conf->loop.socket_busy_poll_us;
 	ret->priority = s->conf->loop.socket_priority;
 	ret->timestamps = true;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/macro.h"
 #include "core/proto.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -58,11 +59,35 @@ static void status_hist_json(FILE *f, const char *name, const struct hist *h)
 		(double)s.p999 / 1e3, (double)s.max / 1e3, s.mean / 1e3);
 }
 
+/* The ear histograms of pair: ",\"left\":{...},\"right\":{...}". */
+static void status_ear_hists_json(FILE *f, struct engine *e,
+				  const struct conf *c, unsigned pair,
+				  struct hist *h)
+{
+	unsigned ear, id;
+
+	for (ear = 0; ear < CONF_N_EARS; ear++) {
+		if (conf_pair_link(c, pair, ear)->transport ==
+		    CONF_TRANSPORT_NONE) {
+			continue;
+		}
+		fprintf(f, ",\"%s\":{", conf_ear_name(ear));
+		for (id = 0; id < ENGINE_N_EAR_HISTS; id++) {
+			if (engine_pair_hist_get(e, pair, ear, id, h) == 0) {
+				fprintf(f, "%s", id ? "," : "");
+				status_hist_json(f, engine_ear_hist_name(id),
+						 h);
+			}
+		}
+		fprintf(f, "}");
+	}
+}
+
 static void status_hists_json(FILE *f, struct engine *e,
 			      const struct conf *c)
 {
 	struct hist *h = malloc(sizeof(*h)); /* ~30 KiB: not on the stack */
-	unsigned ear, id;
+	unsigned id;
 
 	if (!h) {
 		return;
@@ -74,20 +99,7 @@ static void status_hists_json(FILE *f, struct engine *e,
 			status_hist_json(f, engine_global_hist_name(id), h);
 		}
 	}
-	for (ear = 0; ear < CONF_N_EARS; ear++) {
-		if (c->link[ear].transport == CONF_TRANSPORT_NONE) {
-			continue;
-		}
-		fprintf(f, ",\"%s\":{", conf_ear_name(ear));
-		for (id = 0; id < ENGINE_N_EAR_HISTS; id++) {
-			if (engine_hist_get(e, ear, id, h) == 0) {
-				fprintf(f, "%s", id ? "," : "");
-				status_hist_json(f, engine_ear_hist_name(id),
-						 h);
-			}
-		}
-		fprintf(f, "}");
-	}
+	status_ear_hists_json(f, e, c, 0, h);
 	fprintf(f, "}");
 	free(h);
 }
@@ -180,21 +192,24 @@ static void status_pw_json(FILE *f, const struct stream_stats *st,
 }
 
 /* hci-uart dongles, in the order the engine made them: one per distinct
- * tty, by ear. */
+ * tty, by pair and ear. */
 static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 				const struct conf *c)
 {
-	const char *paths[CONF_N_EARS];
+	const char *paths[ENGINE_MAX_DONGLES];
 	unsigned e, k, n = 0;
 
-	for (e = 0; e < CONF_N_EARS; e++) {
-		if (c->link[e].transport != CONF_TRANSPORT_HCI_UART) {
+	for (e = 0; e < conf_n_pairs(c) * CONF_N_EARS; e++) {
+		const struct conf_link *cl =
+			conf_pair_link(c, e / CONF_N_EARS, e % CONF_N_EARS);
+
+		if (cl->transport != CONF_TRANSPORT_HCI_UART) {
 			continue;
 		}
-		for (k = 0; k < n && strcmp(paths[k], c->link[e].path); k++) {
+		for (k = 0; k < n && strcmp(paths[k], cl->path); k++) {
 		}
-		if (k == n) {
-			paths[n++] = c->link[e].path;
+		if (k == n && n < ENGINE_MAX_DONGLES) {
+			paths[n++] = cl->path;
 		}
 	}
 	fprintf(f, ",\"dongles\":[");
@@ -262,11 +277,140 @@ static void status_head_json(FILE *f, const struct status_input *in)
 	}
 }
 
+/* One ear's link and servos (the objects of "ears"). */
+static void status_ear_json(FILE *f, const struct engine_ear *x,
+			    const struct conf_link *cl, uint64_t skipped)
+{
+	const struct link_stats *l = &x->link;
+	char battery[8];
+	unsigned i;
+
+	/* 255: not reported (yet). */
+	if (l->battery_pct > 100) {
+		snprintf(battery, sizeof(battery), "null");
+	} else {
+		snprintf(battery, sizeof(battery), "%u", l->battery_pct);
+	}
+	fprintf(f, "\"transport\":\"%s\",\"state\":\"%s\",",
+		conf_transport_name(cl->transport), link_state_name(l->state));
+	fprintf(f,
+		"\"connects\":%" PRIu64 ",\"connect_fails\":%" PRIu64
+		",\"disconnects\":%" PRIu64
+		",\"supervision_timeouts\":%" PRIu64
+		",\"frames_sent\":%" PRIu64 ",\"frames_lost\":%" PRIu64
+		",\"reports\":%" PRIu64
+		",\"not_rendered\":%" PRIu64 ",\"ear_late\":%u"
+		",\"ear_underruns\":%u,\"ear_buffer\":%u"
+		",\"sync_sent\":%" PRIu64 ",\"sync_samples\":%" PRIu64
+		",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
+		",\"battery_pct\":%s"
+		",\"unexpected\":%" PRIu64 ",\"out_of_range\":%" PRIu64
+		",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
+		l->connects, l->connect_fails, l->disconnects,
+		l->supervision_timeouts, l->frames_sent,
+		skipped + l->send_errors, l->reports, l->not_rendered,
+		l->ear_late, l->ear_underruns, l->ear_buffer, l->sync_sent,
+		l->sync_samples, l->sync_lost, l->ci_us, battery,
+		l->unexpected, l->out_of_range, l->rx_no_kernel_ts);
+	for (i = 0; i < PROTO_N_ERRORS; i++) {
+		int idx = proto_error_index(status_proto_errs[i]);
+
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
+			proto_error_name(status_proto_errs[i]),
+			idx >= 0 ? l->malformed[idx] : 0);
+	}
+	fprintf(f, "},\"mtu_rx\":%u,\"mtu_tx\":%u,\"tx_completion\":\"%s\",",
+		l->mtu_rx, l->mtu_tx, chan_txc_name(l->tx_completion));
+	status_tx_lat_json(f, "tx_kernel", &l->tx_kernel);
+	status_tx_lat_json(f, "tx_done", &l->tx_done);
+	fprintf(f,
+		"\"t1_from_done\":%" PRIu64 ",\"t1_done_rejected\":%" PRIu64
+		",",
+		l->t1_from_done, l->t1_done_rejected);
+	status_servo_json(f, "servo", &x->servo);
+	fprintf(f, ",");
+	status_servo_json(f, "naive", &x->shadow);
+}
+
+/* "ears": {"left": {...}, "right": {...}} of pair. */
+static void status_ears_json(FILE *f, const struct engine_ear *ears,
+			     const struct stream_stats *st,
+			     const struct conf *c, unsigned pair)
+{
+	unsigned e;
+
+	fprintf(f, "\"ears\":{");
+	for (e = 0; e < CONF_N_EARS; e++) {
+		fprintf(f, "%s\"%s\":{", e ? "," : "", conf_ear_name(e));
+		status_ear_json(f, &ears[e], conf_pair_link(c, pair, e),
+				st->skipped[e]);
+		fprintf(f, "}");
+	}
+	fprintf(f, "}");
+}
+
+/*
+ * "pairs": one object per pair, in the engine's order: its name, its
+ * PipeWire node (null with source = tone), its stream and presentation
+ * delay, and its ears as in "ears" (which, with "stream", describe the
+ * first pair).
+ */
+static void status_pairs_json(FILE *f, const struct status_input *in)
+{
+	const struct engine_snapshot *s = in->snap;
+	const struct conf *c = in->conf;
+	unsigned i, n = MIN(s->n_pairs, conf_n_pairs(c));
+	/* ~30 KiB: not on the stack */
+	struct hist *h = in->engine ? malloc(sizeof(*h)) : NULL;
+
+	fprintf(f, ",\"pairs\":[");
+	for (i = 0; i < n; i++) {
+		const struct engine_pair_snapshot *p = &s->pairs[i];
+		struct conf_key_info ki;
+		char key[CONF_NAME_MAX];
+
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		status_str(f, conf_pair_name(c, i));
+		fprintf(f, ",\"sink\":");
+		if (in->sink_node[i]) {
+			status_str(f, in->sink_node[i]);
+		} else {
+			fprintf(f, "null");
+		}
+		/* The pair's codec: its own or [stream]'s. */
+		snprintf(key, sizeof(key), "pair.%s.codec",
+			 conf_pair_name(c, i));
+		fprintf(f,
+			",\"codec\":\"%s\",\"frames\":%" PRIu64
+			",\"late_ticks\":%" PRIu64
+			",\"delay_us\":%.1f,\"delay_target_us\":%.1f"
+			",\"latency_us\":%.1f,",
+			c->n_pairs && conf_get(c, key, &ki) == 0 ?
+				ki.value :
+				conf_codec_name(c->stream.codec),
+			p->stream.ticks, p->stream.late_ticks,
+			(double)p->stream.delay_ns / 1e3,
+			(double)p->stream.delay_target_ns / 1e3,
+			(double)p->stream.latency_ns / 1e3);
+		status_ears_json(f, p->ear, &p->stream, c, i);
+		/* Its ears' histograms (the top-level "histograms" are the
+		 * first pair's and the daemon's). */
+		if (in->engine && h) {
+			fprintf(f, ",\"histograms\":{\"pair\":");
+			status_str(f, conf_pair_name(c, i));
+			status_ear_hists_json(f, in->engine, c, i, h);
+			fprintf(f, "}");
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "]");
+	free(h);
+}
+
 int status_write_json(FILE *f, const struct status_input *in)
 {
 	const struct engine_snapshot *s = in->snap;
 	const struct conf *c = in->conf;
-	unsigned e, i;
 
 	status_head_json(f, in);
 	fprintf(f,
@@ -296,63 +440,8 @@ int status_write_json(FILE *f, const struct status_input *in)
 		s->loop.tx, s->loop.tx_errors, s->loop.timers_expired,
 		s->loop.tx_stamps, s->loop.tx_stamps_unmatched,
 		s->loop.errqueue_errors);
-	fprintf(f, "\"ears\":{");
-	for (e = 0; e < CONF_N_EARS; e++) {
-		const struct engine_ear *x = &s->ear[e];
-		const struct link_stats *l = &x->link;
-		char battery[8];
-
-		/* 255: not reported (yet). */
-		if (l->battery_pct > 100) {
-			snprintf(battery, sizeof(battery), "null");
-		} else {
-			snprintf(battery, sizeof(battery), "%u",
-				 l->battery_pct);
-		}
-		fprintf(f, "%s\"%s\":{", e ? "," : "", conf_ear_name(e));
-		fprintf(f, "\"transport\":\"%s\",\"state\":\"%s\",",
-			conf_transport_name(c->link[e].transport),
-			link_state_name(l->state));
-		fprintf(f,
-			"\"connects\":%" PRIu64 ",\"connect_fails\":%" PRIu64
-			",\"disconnects\":%" PRIu64
-			",\"supervision_timeouts\":%" PRIu64
-			",\"frames_sent\":%" PRIu64 ",\"frames_lost\":%" PRIu64
-			",\"reports\":%" PRIu64
-			",\"not_rendered\":%" PRIu64 ",\"ear_late\":%u"
-			",\"ear_underruns\":%u,\"ear_buffer\":%u"
-			",\"sync_sent\":%" PRIu64 ",\"sync_samples\":%" PRIu64
-			",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
-			",\"battery_pct\":%s"
-			",\"unexpected\":%" PRIu64 ",\"out_of_range\":%" PRIu64
-			",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
-			l->connects, l->connect_fails, l->disconnects,
-			l->supervision_timeouts, l->frames_sent, s->stream.skipped[e] + l->send_errors,
-			l->reports, l->not_rendered, l->ear_late,
-			l->ear_underruns, l->ear_buffer, l->sync_sent,
-			l->sync_samples, l->sync_lost, l->ci_us, battery,
-			l->unexpected, l->out_of_range, l->rx_no_kernel_ts);
-		for (i = 0; i < PROTO_N_ERRORS; i++) {
-			int idx = proto_error_index(status_proto_errs[i]);
-
-			fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
-				proto_error_name(status_proto_errs[i]),
-				idx >= 0 ? l->malformed[idx] : 0);
-		}
-		fprintf(f, "},\"mtu_rx\":%u,\"mtu_tx\":%u,\"tx_completion\":\"%s\",",
-			l->mtu_rx, l->mtu_tx, chan_txc_name(l->tx_completion));
-		status_tx_lat_json(f, "tx_kernel", &l->tx_kernel);
-		status_tx_lat_json(f, "tx_done", &l->tx_done);
-		fprintf(f,
-			"\"t1_from_done\":%" PRIu64
-			",\"t1_done_rejected\":%" PRIu64 ",",
-			l->t1_from_done, l->t1_done_rejected);
-		status_servo_json(f, "servo", &x->servo);
-		fprintf(f, ",");
-		status_servo_json(f, "naive", &x->shadow);
-		fprintf(f, "}");
-	}
-	fprintf(f, "}");
+	status_ears_json(f, s->ear, &s->stream, c, 0);
+	status_pairs_json(f, in);
 	status_dongles_json(f, s, c);
 	if (in->engine) {
 		status_hists_json(f, in->engine, c);
@@ -369,7 +458,8 @@ void status_log_summary(const struct engine_snapshot *s,
 	for (e = 0; e < CONF_N_EARS; e++) {
 		const struct engine_ear *x = &s->ear[e];
 
-		if (c->link[e].transport == CONF_TRANSPORT_NONE) {
+		if (conf_pair_link(c, 0, e)->transport ==
+		    CONF_TRANSPORT_NONE) {
 			continue;
 		}
 		log_info("%s ear: %s, servo %s offset %" PRId64

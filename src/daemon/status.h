@@ -23,14 +23,18 @@ struct status_input {
 	uint64_t config_generation;      /* live changes adopted */
 	double uptime_s;
 	const struct notify *notify;     /* what systemd was told */
+	/* Each pair's PipeWire node, in the engine's order (NULL: none). */
+	const char *sink_node[CONF_MAX_PAIRS];
 };
 
 /*
  * Write the status as one JSON object and a newline (GetStats, and
  * --stats-file at exit): version, configuration, real-time placement,
  * service manager (READY, STATUS, watchdog pings), stream, PipeWire (pw,
- * with ttws.sink gone and back), loop, per-ear link and servo state,
- * dongles and the histograms as percentile tables in us. Strings are
+ * with ttws.sink gone and back), loop, per-ear link and servo state
+ * ("stream", "pw" and "ears" are the first pair's), "pairs" (per pair:
+ * name, sink, stream, delay and its ears), dongles and the histograms
+ * as percentile tables in us. Strings are
  * escaped.
  * 0 or -errno.
  */

@@ -39,6 +39,7 @@ struct stream {
 	struct plan *plan;
 	struct link *links[CONF_N_EARS];
 	struct spsc *frame_log;
+	uint32_t pair_index;  /* in frame log records */
 	struct wheel_timer tick;
 	uint64_t t0_ns;
 	uint64_t n;        /* next frame */
@@ -268,6 +269,7 @@ static void stream_send(struct stream *s, unsigned ear, uint64_t n,
 		rec.pts_ear_ns = pts;
 		rec.shadow_pts_ns = shadow;
 		rec.ear = ear;
+		rec.pair = s->pair_index;
 		spsc_write(s->frame_log, &rec, sizeof(rec));
 	}
 }
@@ -558,6 +560,11 @@ void stream_reset_stats(struct stream *s)
 	st->ring_max_bytes = 0;
 	/* The hand-over histogram belongs to the engine's set, which the
 	 * same reset empties (engine_hists_reset()). */
+}
+
+void stream_set_pair_index(struct stream *s, uint32_t index)
+{
+	s->pair_index = index;
 }
 
 void stream_set_hists(struct stream *s, struct hist *wakeup,

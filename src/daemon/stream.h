@@ -42,7 +42,7 @@ struct stream_frame_rec {
 	uint64_t pts_ear_ns;    /* sent: the configured servo's map */
 	uint64_t shadow_pts_ns; /* the naive servo's map of the same T_n */
 	uint32_t ear;
-	uint32_t pad;
+	uint32_t pair;          /* the pair's index (pair_env.index) */
 };
 
 struct stream_stats {
@@ -110,6 +110,9 @@ void stream_stop(struct stream *s);
 void stream_pull(struct stream *s, uint64_t now_ns);
 
 void stream_get_stats(const struct stream *s, struct stream_stats *ret);
+
+/* The pair index its frame log records carry (0 until set). */
+void stream_set_pair_index(struct stream *s, uint32_t index);
 
 /*
  * Record into these histograms (core/hist, ns; not owned, may be NULL:

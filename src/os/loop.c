@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The RT thread's event loop: what both backends share. See loop.h for
- * the contract and loop_private.h for the split. This file: the
- * configuration, the common set-up, the timer, the wake-up and the
- * iteration (loop_run_once()); socket slots are in loop_sock.c, what is
- * delivered to the callbacks in loop_deliver.c.
+ * the contract and loop_private.h for the split. This file: the common
+ * set-up, the timer, the wake-up and the iteration (loop_run_once());
+ * the configuration and its names are in loop_config.c, socket slots in
+ * loop_sock.c, what is delivered to the callbacks in loop_deliver.c.
  */
 
 #include <errno.h>
@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "core/macro.h"
+#include "core/strbuf.h"
 #include "core/wheel.h"
 #include "os/loop.h"
 #include "os/loop_private.h"
@@ -31,107 +33,11 @@
  * covers the reads in between), and the spin must stay bounded anyway.
  */
 #define LOOP_SPIN_MARGIN_NS (20 * NSEC_PER_USEC)
-#define LOOP_SPIN_GUARD_MAX_NS (10 * NSEC_PER_MSEC)
 
-void loop_config_default(struct loop_config *ret)
+static uint64_t clock_now(void *user_data)
 {
-	*ret = (struct loop_config){
-	    .backend = LOOP_AUTO,
-	    .timer = LOOP_TIMER_TIMERFD,
-	    .max_sockets = 8,
-	    .max_msg = 2048,
-	    .rx_depth = 64,
-	    .tx_slots = 64,
-	    .spin_guard_ns = 0,
-	};
-}
-
-int loop_backend_from_string(const char *s, enum loop_backend *ret)
-{
-	static const struct {
-		const char *name;
-		enum loop_backend b;
-	} names[] = {
-	    {"auto", LOOP_AUTO},
-	    {"io_uring", LOOP_IO_URING},
-	    {"epoll", LOOP_EPOLL},
-	};
-
-	if (!s || !ret) {
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (strcmp(s, names[i].name) == 0) {
-			*ret = names[i].b;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *loop_backend_name(enum loop_backend b)
-{
-	switch (b) {
-	case LOOP_AUTO:
-		return "auto";
-	case LOOP_IO_URING:
-		return "io_uring";
-	case LOOP_EPOLL:
-		return "epoll";
-	}
-	return "unknown";
-}
-
-const char *loop_rx_mode_name(enum loop_rx_mode m)
-{
-	switch (m) {
-	case LOOP_RX_URING_MULTISHOT:
-		return "multishot recvmsg with provided buffers";
-	case LOOP_RX_URING_SINGLESHOT:
-		return "single-shot recvmsg";
-	case LOOP_RX_EPOLL:
-		return "epoll + recvmsg";
-	}
-	return "unknown";
-}
-
-static int config_check(const struct loop_config *c)
-{
-	switch (c->backend) {
-	case LOOP_AUTO:
-	case LOOP_IO_URING:
-	case LOOP_EPOLL:
-		break;
-	default:
-		return -EINVAL;
-	}
-	switch (c->timer) {
-	case LOOP_TIMER_TIMERFD:
-		break;
-	case LOOP_TIMER_URING_TIMEOUT:
-		if (c->backend == LOOP_EPOLL) {
-			return -EINVAL;
-		}
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (c->max_sockets < 1 || c->max_sockets > 1024) {
-		return -EINVAL;
-	}
-	if (c->max_msg < 1 || c->max_msg > 65536) {
-		return -EINVAL;
-	}
-	if (c->rx_depth < 1 || c->rx_depth > 32768) {
-		return -EINVAL;
-	}
-	if (c->tx_slots < 1 || c->tx_slots > 4096) {
-		return -EINVAL;
-	}
-	if (c->spin_guard_ns > LOOP_SPIN_GUARD_MAX_NS) {
-		return -EINVAL;
-	}
-	return 0;
+	(void)user_data;
+	return rt_now_ns();
 }
 
 int loop_common_init(struct loop *l, const struct loop_config *cfg,
@@ -146,6 +52,8 @@ int loop_common_init(struct loop *l, const struct loop_config *cfg,
 	l->release_head = -1;
 	l->release_tail = -1;
 	l->tx_free = -1;
+	l->now_fn = clock_now;
+	l->napi_err = -ENODATA;
 	atomic_init(&l->wake_pending, false);
 	atomic_init(&l->stop, false);
 
@@ -204,6 +112,23 @@ void loop_common_fini(struct loop *l)
 	free(l->socks);
 }
 
+/* ", busy-poll 50 us, napi: unavailable (...)" after the backend's note. */
+static void note_busy_poll(struct loop *l)
+{
+	size_t len = strlen(l->note);
+	char napi[160];
+
+	if (!l->cfg.busy_poll_ns) {
+		return;
+	}
+	if (loop_napi_format(l, napi, sizeof(napi)) < 0 && !napi[0]) {
+		return;
+	}
+	snprintf(l->note + len, sizeof(l->note) - len, ", busy-poll %llu us, %s",
+		 (unsigned long long)(l->cfg.busy_poll_ns / NSEC_PER_USEC),
+		 napi);
+}
+
 int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 {
 	struct loop *l = NULL;
@@ -212,7 +137,7 @@ int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 	if (!cfg || !w || !ret) {
 		return -EINVAL;
 	}
-	r = config_check(cfg);
+	r = loop_config_check(cfg);
 	if (r < 0) {
 		return r;
 	}
@@ -230,7 +155,8 @@ int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 			struct loop_config c = *cfg;
 			int uring_err = r;
 
-			/* Only io_uring knows IORING_OP_TIMEOUT. */
+			/* Only io_uring has IORING_OP_TIMEOUT and waits
+			 * with a timeout of their own. */
 			c.timer = LOOP_TIMER_TIMERFD;
 			r = loop_epoll_new(&c, w, &l);
 			if (r < 0) {
@@ -251,6 +177,10 @@ int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 	if (r < 0) {
 		return r;
 	}
+	if (l->backend == LOOP_EPOLL && cfg->busy_poll_ns) {
+		l->napi_err = -EOPNOTSUPP;
+	}
+	note_busy_poll(l);
 	*ret = l;
 	return 0;
 }
@@ -356,9 +286,49 @@ void loop_timer_fired(struct loop *l)
 	LOOP_COUNT(l, timer_fires);
 }
 
+/* Between two looks at the queue: PAUSE/YIELD, as rt_spin_until() does. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/*
+ * The busy-poll window: look at the completion queue until something is
+ * there, loop_stop() is called, or end_ns (the caller's clock) comes.
+ * True when the wait that follows must not block.
+ */
+static bool busy_poll(struct loop *l, uint64_t end_ns)
+{
+	uint64_t t0 = l->now_fn(l->hook_data), now = t0;
+
+	LOOP_COUNT(l, busy_polls);
+	while (now < end_ns) {
+		if (l->poll_hook) {
+			l->poll_hook(l, l->hook_data);
+		}
+		if (l->ops->ready(l)) {
+			LOOP_COUNT(l, busy_poll_hits);
+			return true;
+		}
+		if (atomic_load_explicit(&l->stop, memory_order_relaxed)) {
+			return true;
+		}
+		cpu_relax();
+		now = l->now_fn(l->hook_data);
+	}
+	LOOP_COUNT_ADD(l, busy_poll_ns, now - t0);
+	return false;
+}
+
 int loop_run_once(struct loop *l, bool block)
 {
-	uint64_t dl, target = UINT64_MAX, guard, now;
+	uint64_t dl, target = UINT64_MAX, guard, now = 0;
 	bool hard = false;
 	int n, r;
 
@@ -372,7 +342,30 @@ int loop_run_once(struct loop *l, bool block)
 	if (dl != UINT64_MAX) {
 		/* 0 would disarm a timerfd: arm to 1 ns instead (past). */
 		target = dl > guard ? dl - guard : 1;
-		if (target <= rt_now_ns()) {
+		now = l->now_fn(l->hook_data);
+		if (target <= now) {
+			block = false;
+		}
+	}
+	/*
+	 * Busy-poll after an iteration that handled something, up to the
+	 * window and never past the timer's wake-up (minus the margin it
+	 * takes to arm it and go to sleep). The window starts here, at the
+	 * end of the handling.
+	 */
+	if (block && l->busy_next && l->cfg.busy_poll_ns) {
+		uint64_t end;
+
+		if (!now) {
+			now = l->now_fn(l->hook_data);
+		}
+		end = now + l->cfg.busy_poll_ns;
+		if (target != UINT64_MAX) {
+			end = MIN(end, target > LOOP_BUSY_POLL_MARGIN_NS
+					   ? target - LOOP_BUSY_POLL_MARGIN_NS
+					   : 0);
+		}
+		if (end > now && busy_poll(l, end)) {
 			block = false;
 		}
 	}
@@ -391,6 +384,9 @@ int loop_run_once(struct loop *l, bool block)
 	}
 
 	l->timer_fired = false;
+	if (block) {
+		LOOP_COUNT(l, sleeps);
+	}
 	n = l->ops->wait(l, block);
 	if (n < 0) {
 		return n;
@@ -403,7 +399,7 @@ int loop_run_once(struct loop *l, bool block)
 	dl = wheel_next_deadline(l->wheel, &hard);
 	if (dl != UINT64_MAX) {
 		guard = hard ? l->cfg.spin_guard_ns : 0;
-		now = rt_now_ns();
+		now = l->now_fn(l->hook_data);
 		if (guard && now < dl &&
 		    dl - now <= guard + LOOP_SPIN_MARGIN_NS) {
 			uint64_t t0 = now;
@@ -428,6 +424,7 @@ int loop_run_once(struct loop *l, bool block)
 			return r;
 		}
 	}
+	l->busy_next = n > 0;
 	return n;
 }
 
@@ -446,25 +443,53 @@ int loop_run(struct loop *l)
 	return r;
 }
 
-int loop_set_napi(struct loop *l, unsigned busy_poll_us, bool prefer_busy_poll,
-		  struct sockopt_napi_report *ret)
+void loop_set_hooks(struct loop *l, const struct loop_hooks *h)
 {
-	if (!l || !ret) {
+	l->now_fn = h && h->now_ns ? h->now_ns : clock_now;
+	l->poll_hook = h ? h->busy_poll : NULL;
+	l->hook_data = h ? h->user_data : NULL;
+}
+
+int loop_napi_format(const struct loop *l, char *buf, size_t size)
+{
+	static const char *const fam[] = {"AF_UNIX", "AF_BLUETOOTH", "IP",
+					  "other"};
+	struct strbuf o = {.buf = buf, .size = size};
+	const char *sep = "";
+
+	if (!l || !buf || size == 0) {
 		return -EINVAL;
 	}
-	if (!l->ops->napi) {
-		*ret = (struct sockopt_napi_report){
-		    .requested = true,
-		    .busy_poll_us = busy_poll_us,
-		    .prefer_busy_poll = prefer_busy_poll,
-		    .err = -EOPNOTSUPP,
-		};
-		snprintf(ret->note, sizeof(ret->note),
-			 "not with the %s backend (use SO_BUSY_POLL)",
-			 loop_backend_name(l->backend));
-		return 0;
+	buf[0] = '\0';
+	if (l->napi_err == 0) {
+		strbuf_put(&o, "napi: registered (busy poll %llu us)",
+			   (unsigned long long)(l->cfg.busy_poll_ns /
+						NSEC_PER_USEC));
+	} else if (l->napi_err == -ENODATA) {
+		strbuf_put(&o, "napi: off (busy-poll 0)");
+	} else if (l->backend == LOOP_EPOLL) {
+		strbuf_put(&o, "napi: unavailable (epoll backend)");
+	} else if (!HAVE_IO_URING_NAPI) {
+		strbuf_put(&o,
+			   "napi: unavailable (liburing %s has no "
+			   "io_uring_register_napi(3))",
+			   LIBURING_VERSION);
+	} else {
+		strbuf_put(&o, "napi: unavailable (%s)",
+			   strerror(-l->napi_err));
 	}
-	return l->ops->napi(l, busy_poll_us, prefer_busy_poll, ret);
+	if (l->napi_socks || l->no_napi_socks) {
+		strbuf_put(&o, "; %u socket(s) with a NAPI id, %u without",
+			   l->napi_socks, l->no_napi_socks);
+		for (unsigned i = 0; i < ARRAY_SIZE(fam); i++) {
+			if (l->no_napi_families & (1u << i)) {
+				strbuf_put(&o, "%s%s", *sep ? ", " : ": ",
+					   fam[i]);
+				sep = ",";
+			}
+		}
+	}
+	return o.overflow ? -ENOBUFS : (int)o.len;
 }
 
 _Static_assert(sizeof(struct loop_counters) % sizeof(uint64_t) == 0,

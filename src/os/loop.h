@@ -46,7 +46,7 @@ enum loop_backend {
  * CLOCK_MONOTONIC instant, so neither accumulates drift.
  */
 enum loop_timer {
-	/* One timerfd (TFD_TIMER_ABSTIME); both backends. The default. */
+	/* One timerfd (TFD_TIMER_ABSTIME); both backends. */
 	LOOP_TIMER_TIMERFD = 0,
 	/*
 	 * IORING_OP_TIMEOUT with IORING_TIMEOUT_ABS (io_uring_prep_timeout(3)),
@@ -55,7 +55,24 @@ enum loop_timer {
 	 * LOOP_EPOLL; LOOP_AUTO falling back to epoll uses the timerfd).
 	 */
 	LOOP_TIMER_URING_TIMEOUT = 1,
+	/*
+	 * The wait's own timeout: io_uring_enter(2) with IORING_ENTER_EXT_ARG
+	 * and IORING_ENTER_ABS_TIMER (kernel 6.12; a relative timeout
+	 * computed from one clock read on older kernels). The expiry wakes
+	 * the sleeping thread straight from the hrtimer, as
+	 * clock_nanosleep(2) does for cyclictest, with no timer file, no
+	 * request and no syscall to re-arm: one syscall per wake-up. The
+	 * default. The epoll backend, which has no such wait, uses the
+	 * timerfd instead.
+	 */
+	LOOP_TIMER_URING_WAIT = 2,
 };
+
+/* "timerfd", "uring-timeout", "uring-wait" -> *ret; -EINVAL otherwise. */
+int loop_timer_from_string(const char *s, enum loop_timer *ret);
+
+/* The names above; "unknown" for a value out of range. */
+const char *loop_timer_name(enum loop_timer t);
 
 struct loop_config {
 	enum loop_backend backend;
@@ -77,6 +94,18 @@ struct loop_config {
 	 */
 	uint64_t spin_guard_ns;
 	/*
+	 * Busy-poll window, ns; 0 = off (sleep at once). After an iteration
+	 * that handled something, keep looking at the completion queue for
+	 * up to this long before sleeping: io_uring reads the CQ ring in
+	 * memory (io_uring_cq_ready(3), no syscall), epoll calls
+	 * epoll_wait(2) with timeout 0. A completion found is handled at
+	 * once, without the wake-up latency of the kernel; the window
+	 * never reaches past the timer's next wake-up minus
+	 * LOOP_BUSY_POLL_MARGIN_NS (a hard deadline minus the spin guard).
+	 * Costs CPU: up to the window per wake-up. At most 1 ms.
+	 */
+	uint64_t busy_poll_ns;
+	/*
 	 * io_uring: use single-shot recvmsg even where multishot works.
 	 * For benchmarks and tests of that path; false in production.
 	 */
@@ -92,9 +121,13 @@ struct loop_config {
 	bool uring_stream_poll;
 };
 
+/* Busy-polling stops this long before the timer's next wake-up. */
+#define LOOP_BUSY_POLL_MARGIN_NS (5 * 1000ull)
+#define LOOP_BUSY_POLL_MAX_NS (1000 * 1000ull)
+
 /*
- * auto, timerfd, 8 sockets, 2048 bytes, rx_depth 64, 64 tx slots, guard 0,
- * multishot where the kernel has it.
+ * auto, uring-wait, 8 sockets, 2048 bytes, rx_depth 64, 64 tx slots, guard 0,
+ * busy-poll 0, multishot where the kernel has it.
  */
 void loop_config_default(struct loop_config *ret);
 
@@ -519,7 +552,8 @@ void loop_stop(struct loop *l);
  */
 struct loop_counters {
 	uint64_t wakeups;	  /* returns from the wait with events */
-	uint64_t timer_fires;	  /* timerfd / timeout completions */
+	uint64_t timer_fires;	  /* timer completions; uring-wait: waits
+				   * that ended at or after their deadline */
 	uint64_t timer_rearms;	  /* timerfd_settime() / timeout updates */
 	uint64_t timers_expired;  /* wheel callbacks run */
 	uint64_t spins;		  /* hard deadlines spun for */
@@ -548,16 +582,48 @@ struct loop_counters {
 	 */
 	uint64_t rx_handler_ns;
 	uint64_t rx_handler_max_ns;
+	/*
+	 * Busy-poll (loop_config.busy_poll_ns): blocking waits entered (the
+	 * thread may sleep there), poll windows opened, windows that found
+	 * a completion (handled without sleeping), and ns spent polling in
+	 * the windows that found none.
+	 */
+	uint64_t sleeps;
+	uint64_t busy_polls;
+	uint64_t busy_poll_hits;
+	uint64_t busy_poll_ns;
 };
 
 /*
- * io_uring NAPI busy polling on the loop's ring (see sockopt.h): fills
- * *ret and returns 0; the outcome is in ret->err: -EOPNOTSUPP on the
- * epoll backend (use SO_BUSY_POLL, sockopt_apply()) or when liburing
- * lacks io_uring_register_napi(3). Call before the loop runs.
+ * NAPI busy polling, as it stands, in one line for status: e.g. "napi:
+ * unavailable (liburing 2.3 has no io_uring_register_napi(3); 2 sockets
+ * without a NAPI id: AF_UNIX)". io_uring NAPI polling (liburing 2.6,
+ * kernel 6.9) polls the device queues of the ring's sockets while it
+ * waits, and is registered by loop_new() when busy_poll_ns > 0 and
+ * liburing has it (HAVE_IO_URING_NAPI). It only helps sockets the kernel
+ * gave a NAPI id (SO_INCOMING_NAPI_ID, read by loop_add_socket(); IP
+ * sockets after their first packet from a NAPI device); AF_UNIX and
+ * Bluetooth sockets never have one, so on them "busy-poll" is the
+ * loop's own completion-queue polling (loop_config.busy_poll_ns) and
+ * nothing else. Returns the length, -ENOBUFS (buf holds a truncated
+ * prefix) or -EINVAL.
  */
-int loop_set_napi(struct loop *l, unsigned busy_poll_us, bool prefer_busy_poll,
-		  struct sockopt_napi_report *ret);
+int loop_napi_format(const struct loop *l, char *buf, size_t size);
+
+/*
+ * Test hooks (unit tests only; NULL fields = the defaults): now_ns
+ * replaces CLOCK_MONOTONIC in loop_run_once()'s deadline and busy-poll
+ * arithmetic (not in the receive timestamps nor the spin guard), and
+ * busy_poll runs once per look at the completion queue inside a
+ * busy-poll window, before the look. Loop thread; h is copied.
+ */
+struct loop_hooks {
+	uint64_t (*now_ns)(void *user_data);
+	void (*busy_poll)(struct loop *l, void *user_data);
+	void *user_data;
+};
+
+void loop_set_hooks(struct loop *l, const struct loop_hooks *h);
 
 /* Copy the counters into *ret. Any thread. */
 void loop_get_counters(const struct loop *l, struct loop_counters *ret);

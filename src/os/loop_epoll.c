@@ -39,6 +39,8 @@ struct loop_epoll {
 	struct epoll_slot *slots; /* max_sockets */
 	struct epoll_event *events;
 	unsigned n_events;
+	/* Events a busy-poll look (epoll_ready()) fetched, not handled yet. */
+	int n_ready;
 	unsigned char *rx_buf; /* max_msg: one datagram at a time */
 	union {
 		struct cmsghdr align;
@@ -416,9 +418,16 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 	struct loop_epoll *le = to_epoll(l);
 	int n;
 
-	n = epoll_wait(le->epfd, le->events, (int)le->n_events, block ? -1 : 0);
-	if (n < 0) {
-		return errno == EINTR ? 0 : -errno;
+	if (le->n_ready > 0) {
+		/* Fetched by the busy-poll; nothing ran since. */
+		n = le->n_ready;
+		le->n_ready = 0;
+	} else {
+		n = epoll_wait(le->epfd, le->events, (int)le->n_events,
+			       block ? -1 : 0);
+		if (n < 0) {
+			return errno == EINTR ? 0 : -errno;
+		}
 	}
 	loop_clock_sample(l);
 	for (int i = 0; i < n; i++) {
@@ -470,6 +479,26 @@ static int epoll_wait_dispatch(struct loop *l, bool block)
 	return n;
 }
 
+/*
+ * Busy-poll look: epoll_wait(2) with timeout 0 (a syscall: epoll has no
+ * queue in memory), keeping what it returned for the wait that follows.
+ */
+static bool epoll_ready(struct loop *l)
+{
+	struct loop_epoll *le = to_epoll(l);
+	int n;
+
+	if (le->n_ready > 0) {
+		return true;
+	}
+	n = epoll_wait(le->epfd, le->events, (int)le->n_events, 0);
+	if (n > 0) {
+		le->n_ready = n;
+		return true;
+	}
+	return false;
+}
+
 static void epoll_free(struct loop *l)
 {
 	struct loop_epoll *le = to_epoll(l);
@@ -494,6 +523,7 @@ static const struct loop_ops epoll_ops = {
     .timer_set = epoll_timer_set,
     .wait = epoll_wait_dispatch,
     .flush = NULL,
+    .ready = epoll_ready,
 };
 
 static int add_fd(struct loop_epoll *le, int fd, enum loop_tag tag)
@@ -516,7 +546,7 @@ int loop_epoll_new(const struct loop_config *cfg, struct wheel *w,
 	struct loop *l;
 	int r;
 
-	if (cfg->timer != LOOP_TIMER_TIMERFD) {
+	if (cfg->timer == LOOP_TIMER_URING_TIMEOUT) {
 		return -EINVAL;
 	}
 	le = calloc(1, sizeof(*le));
@@ -529,6 +559,8 @@ int loop_epoll_new(const struct loop_config *cfg, struct wheel *w,
 	l->backend = LOOP_EPOLL;
 	l->rx_mode = LOOP_RX_EPOLL;
 	r = loop_common_init(l, cfg, w, true, 1);
+	/* LOOP_TIMER_URING_WAIT means the timerfd here (loop.h). */
+	l->cfg.timer = LOOP_TIMER_TIMERFD;
 	if (r < 0) {
 		goto fail;
 	}

@@ -7,7 +7,8 @@
  * servo_private.h: struct loop is embedded in each backend's own struct
  * (container_of), and the backend fills in an ops table. The common
  * part owns everything else: loop.c the timerfd, the eventfd, the wheel,
- * the iteration and the counters; loop_sock.c the socket slots and tx
+ * the iteration and the counters; loop_config.c the configuration's
+ * defaults, names and checks; loop_sock.c the socket slots and tx
  * buffers; loop_deliver.c timestamps and what reaches the callbacks. A
  * backend only waits, receives and sends.
  */
@@ -153,9 +154,13 @@ struct loop_ops {
 	int (*wait)(struct loop *l, bool block);
 	/* Hand queued requests to the kernel; NULL when there is no queue. */
 	int (*flush)(struct loop *l);
-	/* io_uring NAPI registration; NULL when the backend has none. */
-	int (*napi)(struct loop *l, unsigned busy_poll_us, bool prefer,
-		    struct sockopt_napi_report *ret);
+	/*
+	 * Busy-poll: true when wait(l, false) has something to handle.
+	 * Must not sleep; io_uring makes no syscall (reads the CQ ring),
+	 * epoll keeps what epoll_wait(2) with timeout 0 returned for the
+	 * wait that follows.
+	 */
+	bool (*ready)(struct loop *l);
 };
 
 struct loop {
@@ -203,7 +208,26 @@ struct loop {
 	} errq_cmsg;
 
 	int fallback_err;
-	char note[160];
+	char note[256];
+
+	/* loop_hooks; now_fn is never NULL (rt_now_ns by default). */
+	uint64_t (*now_fn)(void *user_data);
+	void (*poll_hook)(struct loop *l, void *user_data);
+	void *hook_data;
+	/* The last iteration handled something: open a busy-poll window. */
+	bool busy_next;
+
+	/*
+	 * NAPI (loop_napi_format()): the registration's outcome (0, or a
+	 * negative errno; -EOPNOTSUPP when not built or not io_uring,
+	 * -ENODATA when busy-poll is off) and what loop_add_socket() read:
+	 * sockets with a NAPI id, without one, and the families of the
+	 * latter (bit 0 AF_UNIX, 1 AF_BLUETOOTH, 2 IP, 3 other).
+	 */
+	int napi_err;
+	unsigned napi_socks;
+	unsigned no_napi_socks;
+	unsigned no_napi_families;
 
 	struct loop_counters counters;
 };
@@ -228,6 +252,13 @@ struct loop {
 int loop_common_init(struct loop *l, const struct loop_config *cfg,
 		     struct wheel *w, bool want_timerfd, int fd_flags);
 void loop_common_fini(struct loop *l);
+
+/*
+ * Whether c is a configuration loop_new() can build (loop_config.c): the
+ * enums in range, the timer one the backend has, and the sizes and
+ * times within the bounds loop.h gives. 0, or -EINVAL.
+ */
+int loop_config_check(const struct loop_config *c);
 
 /* Backend constructors: 0 and *ret, or negative errno. */
 int loop_uring_new(const struct loop_config *cfg, struct wheel *w,

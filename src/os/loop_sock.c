@@ -80,6 +80,51 @@ static void slot_give(struct loop *l, struct loop_sock *s)
 	l->free_head = (int)s->idx;
 }
 
+/*
+ * Whether NAPI busy polling can ever help fd (loop_napi_format()): the
+ * kernel stores the NAPI id of the device queue a socket's packets came
+ * from (SO_INCOMING_NAPI_ID, socket(7); 0 = none yet). Only sockets fed
+ * by a NAPI network driver get one: AF_UNIX and Bluetooth (L2CAP over
+ * HCI, not a netdev) never do. Set-up only, never in the hot path.
+ */
+static void napi_note(struct loop *l, int fd)
+{
+	int id = 0, dom = -1;
+	socklen_t sl = sizeof(id);
+	unsigned bit;
+
+#ifdef SO_INCOMING_NAPI_ID
+	if (getsockopt(fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &sl) < 0) {
+		id = 0;
+	}
+#endif
+	if (id != 0) {
+		l->napi_socks++;
+		return;
+	}
+	sl = sizeof(dom);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &sl) < 0) {
+		dom = -1;
+	}
+	switch (dom) {
+	case AF_UNIX:
+		bit = 0;
+		break;
+	case AF_BLUETOOTH:
+		bit = 1;
+		break;
+	case AF_INET:
+	case AF_INET6:
+		bit = 2; /* none yet: it may come with the first packet */
+		break;
+	default:
+		bit = 3;
+		break;
+	}
+	l->no_napi_socks++;
+	l->no_napi_families |= 1u << bit;
+}
+
 int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
 		    struct loop_sock **ret)
 {
@@ -116,6 +161,7 @@ int loop_add_socket(struct loop *l, int fd, loop_rx_fn fn, void *user_data,
 		slot_give(l, s);
 		return r;
 	}
+	napi_note(l, fd);
 	*ret = s;
 	return 0;
 }

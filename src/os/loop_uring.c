@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -43,6 +44,11 @@
 #include "os/loop_uring_private.h"
 #include "os/rt.h"
 #include "os/sockopt.h"
+
+static bool uring_taskrun(const struct loop_uring *lu)
+{
+	return IO_URING_READ_ONCE(*lu->ring.sq.kflags) & IORING_SQ_TASKRUN;
+}
 
 int uring_ring_submit(struct loop_uring *lu)
 {
@@ -302,6 +308,11 @@ static int uring_timer_set(struct loop *l, uint64_t when_ns)
 	if (l->cfg.timer == LOOP_TIMER_TIMERFD) {
 		return loop_timerfd_set(l, when_ns);
 	}
+	if (l->cfg.timer == LOOP_TIMER_URING_WAIT) {
+		/* Nothing to tell the kernel until the wait itself. */
+		lu->wait_until_ns = when_ns;
+		return 0;
+	}
 
 	if (when_ns == UINT64_MAX && !lu->timeout_inflight) {
 		return 0;
@@ -355,6 +366,54 @@ static void count_overflow(struct loop_uring *lu)
 	}
 }
 
+/*
+ * Wait for one completion or until lu->wait_until_ns (CLOCK_MONOTONIC,
+ * the ring's default clock): io_uring_enter(2) with IORING_ENTER_EXT_ARG
+ * and IORING_ENTER_ABS_TIMER. liburing 2.3 has no call that passes
+ * ABS_TIMER, hence the raw syscall; the SQ is empty here (the caller
+ * submitted it). A kernel older than 6.12 refuses the flag with -EINVAL:
+ * from then on the timeout is relative, computed from one clock read
+ * (the wake-up is late by the syscall's entry, well under 1 us).
+ * Returns 0, -ETIME (the deadline came first) or a negative errno.
+ */
+static int wait_until(struct loop_uring *lu)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_getevents_arg arg = {
+	    .ts = (uint64_t)(uintptr_t)&ts,
+	};
+	uint64_t t = lu->wait_until_ns;
+	unsigned flags;
+
+	lu->waited_until = true;
+	long r;
+
+	for (;;) {
+		flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+		if (lu->abs_timer) {
+			flags |= URING_ENTER_ABS_TIMER;
+		} else {
+			uint64_t now = rt_now_ns();
+
+			t = lu->wait_until_ns > now ? lu->wait_until_ns - now
+						    : 0;
+		}
+		ts.tv_sec = (long long)(t / NSEC_PER_SEC);
+		ts.tv_nsec = (long long)(t % NSEC_PER_SEC);
+		r = syscall(__NR_io_uring_enter, lu->ring.ring_fd, 0, 1, flags,
+			    &arg, sizeof(arg));
+		if (r >= 0) {
+			return 0;
+		}
+		r = -errno;
+		if (r == -EINVAL && lu->abs_timer) {
+			lu->abs_timer = false;
+			continue;
+		}
+		return (int)r;
+	}
+}
+
 static int uring_wait(struct loop *l, bool block)
 {
 	struct loop_uring *lu = to_uring(l);
@@ -368,10 +427,23 @@ static int uring_wait(struct loop *l, bool block)
 	/* Stream sends made outside a callback since the last flush. */
 	uring_stream_tx_flush(lu);
 	lu->submits++;
-	if (block) {
+	if (block && l->cfg.timer == LOOP_TIMER_URING_WAIT &&
+	    lu->wait_until_ns != UINT64_MAX) {
+		/* Usually empty: the last iteration's flush submitted. */
+		r = io_uring_sq_ready(&lu->ring) ? io_uring_submit(&lu->ring)
+						 : 0;
+		if (r >= 0) {
+			r = wait_until(lu);
+		}
+	} else if (block) {
 		r = io_uring_submit_and_wait(&lu->ring, 1);
 	} else {
 		r = io_uring_submit(&lu->ring);
+		/* Completions waiting for our task (COOP_TASKRUN): post
+		 * them; the busy-poll found this flag. */
+		if (r >= 0 && uring_taskrun(lu)) {
+			r = io_uring_get_events(&lu->ring);
+		}
 	}
 	/*
 	 * -EINTR: a signal; -EBUSY/-EAGAIN: the CQ is full of overflow,
@@ -384,6 +456,14 @@ static int uring_wait(struct loop *l, bool block)
 	/* What is there now was seen at the clock read that follows. */
 	seen = io_uring_cq_ready(&lu->ring);
 	loop_clock_sample(l);
+	if (lu->waited_until) {
+		/* The wait's deadline passed: the timer fired, whether the
+		 * timeout or a completion ended the wait. */
+		lu->waited_until = false;
+		if (l->seen_ns >= lu->wait_until_ns) {
+			loop_timer_fired(l);
+		}
+	}
 	/*
 	 * One completion at a time, marked seen after its handler: a
 	 * handler may submit (re-arm, send), and io_uring_peek_cqe(3) also
@@ -421,11 +501,16 @@ static int uring_flush(struct loop *l)
 	return uring_ring_submit(lu);
 }
 
-static int uring_napi(struct loop *l, unsigned busy_poll_us, bool prefer,
-		      struct sockopt_napi_report *ret)
+/*
+ * Busy-poll look, in memory only: the CQ ring's tail against its head,
+ * and IORING_SQ_TASKRUN (a completion waits for our task to post it).
+ */
+static bool uring_ready(struct loop *l)
 {
-	return sockopt_uring_napi(&to_uring(l)->ring, busy_poll_us, prefer,
-				  ret);
+	struct loop_uring *lu = to_uring(l);
+
+	return io_uring_cq_ready(&lu->ring) > 0 || uring_taskrun(lu) ||
+	       lu->fatal;
 }
 
 const struct loop_ops loop_uring_ops = {
@@ -438,5 +523,5 @@ const struct loop_ops loop_uring_ops = {
     .timer_set = uring_timer_set,
     .wait = uring_wait,
     .flush = uring_flush,
-    .napi = uring_napi,
+    .ready = uring_ready,
 };

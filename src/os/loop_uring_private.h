@@ -96,6 +96,12 @@ struct loop_uring {
 	struct __kernel_timespec timeout_ts;
 	bool timeout_inflight;
 
+	/* LOOP_TIMER_URING_WAIT: the wait's deadline (UINT64_MAX = none),
+	 * and whether the kernel takes IORING_ENTER_ABS_TIMER. */
+	uint64_t wait_until_ns;
+	bool abs_timer;
+	bool waited_until; /* this round's wait had that deadline */
+
 	unsigned koverflow_seen;
 	int fatal; /* an error of our own fds: returned by the next wait */
 };
@@ -104,6 +110,13 @@ static inline struct loop_uring *to_uring(struct loop *l)
 {
 	return container_of(l, struct loop_uring, loop);
 }
+
+/* io_uring_enter(2) flag of kernel 6.12, not in liburing 2.3's headers. */
+#ifdef IORING_ENTER_ABS_TIMER
+#define URING_ENTER_ABS_TIMER IORING_ENTER_ABS_TIMER
+#else
+#define URING_ENTER_ABS_TIMER (1U << 5)
+#endif
 
 /* loop_uring.c */
 

@@ -281,13 +281,37 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 	if (cq < 2 * sq) {
 		cq = 2 * sq;
 	}
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+	/*
+	 * COOP_TASKRUN + TASKRUN_FLAG (5.19): a completion that needs our
+	 * task to run its work (socket receives do) raises IORING_SQ_TASKRUN
+	 * in the SQ ring instead of interrupting the thread with an IPI. A
+	 * sleeping thread is woken the same way either way; a busy-polling
+	 * one sees the flag in memory at once and enters the kernel once to
+	 * post the completion (uring_ready()), where an IPI costs tens of us
+	 * on a VM. Older kernels refuse the flags: set up without them.
+	 */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
+		  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	p.cq_entries = cq;
 	r = io_uring_queue_init_params(sq, &lu->ring, &p);
+	if (r == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+		p.cq_entries = cq;
+		r = io_uring_queue_init_params(sq, &lu->ring, &p);
+	}
 	if (r < 0) {
 		goto fail;
 	}
 	lu->ring_ok = true;
+	lu->wait_until_ns = UINT64_MAX;
+	lu->abs_timer = true;
+	/* The wait's timeout travels in IORING_ENTER_EXT_ARG (5.11). */
+	if (cfg->timer == LOOP_TIMER_URING_WAIT &&
+	    !(p.features & IORING_FEAT_EXT_ARG)) {
+		r = -EOPNOTSUPP;
+		goto fail;
+	}
 
 	lu->us = calloc(cfg->max_sockets, sizeof(*lu->us));
 	if (!lu->us) {
@@ -342,11 +366,19 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 		goto fail;
 	}
 
-	snprintf(l->note, sizeof(l->note), "io_uring, %s, %s",
-		 loop_rx_mode_name(l->rx_mode),
-		 cfg->timer == LOOP_TIMER_TIMERFD
-		     ? "timerfd"
-		     : "absolute io_uring timeout");
+	if (cfg->busy_poll_ns) {
+		struct sockopt_napi_report rep;
+
+		/* Reported by loop_napi_format(), never fatal. */
+		(void)sockopt_uring_napi(
+		    &lu->ring, (unsigned)(cfg->busy_poll_ns / NSEC_PER_USEC),
+		    false, &rep);
+		l->napi_err = rep.err;
+	}
+	/* The timer by its configuration name: the note must fit the
+	 * 80 columns of `ttwsctl stats`. */
+	snprintf(l->note, sizeof(l->note), "io_uring, %s, timer %s",
+		 loop_rx_mode_name(l->rx_mode), loop_timer_name(cfg->timer));
 	*ret = l;
 	return 0;
 

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ttws-earbud-sim --pair (sim/live.h): the earbud pair in real time. This
- * file holds the earbud's side of the link over its transport: the
- * model's host time line, each reply held until the instant the model
- * says the host receives it, the unix and L2CAP listening sockets with
- * the modelled link drops, and live_run(). live_hci.c is the --hci
- * transport, live_wav.c the --wav-prefix output; live_private.h is what
- * they share.
+ * ttws-earbud-sim --pair (sim/live.h): the earbud pairs in real time.
+ * This file holds the run: its pairs (each with its own earbuds, model
+ * and files), the loop and wheel they share, the poll and end timers,
+ * the render logs, and live_run(). live_ear.c is one earbud over its
+ * transport, live_hci.c the --hci transport, live_wav.c the --wav-prefix
+ * output; live_private.h is what they share.
  */
 #include "sim/live.h"
 
@@ -17,23 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/macro.h"
-#include "core/hcihost.h"
-#include "core/proto.h"
 #include "core/wheel.h"
-#include "os/l2cap.h"
 #include "os/loop.h"
-#include "os/sockopt.h"
 #include "os/rt.h"
-#include "os/unix.h"
-#include "sim/lc3dec.h"
 #include "sim/live_private.h"
-#include "sim/simclock.h"
-#include "sim/simear.h"
-#include "sim/simlink.h"
-#include "sim/wav.h"
+#include "sim/simpairs.h"
 
 #define LIVE_POLL_NS (20 * NSEC_PER_MSEC)
 
@@ -46,263 +35,24 @@ static void live_on_signal(int sig)
 	}
 }
 
-/* One message to the host, over whichever transport this ear uses. */
-static void live_send(struct live_ear *e, const uint8_t *buf, size_t len)
-{
-	if (e->host) {
-		if (e->hci_open) {
-			hcihost_send(e->host, 0, buf, len, 0);
-		}
-	} else if (e->sock) {
-		loop_send(e->lv->loop, e->sock, buf, len);
-	}
-}
-
-static void live_pending_fire(struct wheel_timer *t, uint64_t now_ns)
-{
-	struct live_pending *p = container_of(t, struct live_pending, timer);
-	struct live_ear *e = p->ear;
-
-	live_send(e, p->buf, p->len);
-	p->next_free = e->free_list;
-	e->free_list = p;
-}
-
-/* A free reply slot, or NULL (counted in pool_full) when all are queued. */
-static struct live_pending *live_take(struct live_ear *e)
-{
-	struct live_pending *p = e->free_list;
-
-	if (!p) {
-		e->pool_full++;
-		return NULL;
-	}
-	e->free_list = p->next_free;
-	return p;
-}
-
-/* Queue p to leave at the model's host instant at_model_ns. */
-static void live_queue(struct live_ear *e, struct live_pending *p,
-		       uint64_t at_model_ns)
-{
-	wheel_add(e->lv->wheel, &p->timer, live_to_real(e->lv, at_model_ns));
-}
-
-static void live_released(struct loop *l, int fd, void *user_data)
-{
-	close(fd);
-}
-
-void live_pending_cancel_all(struct live_ear *e)
-{
-	unsigned i;
-
-	for (i = 0; i < LIVE_POOL; i++) {
-		struct live_pending *p = &e->pool[i];
-
-		if (wheel_pending(&p->timer)) {
-			wheel_cancel(e->lv->wheel, &p->timer);
-			p->next_free = e->free_list;
-			e->free_list = p;
-		}
-	}
-}
-
-static void live_disconnect(struct live_ear *e)
-{
-	if (e->host) {
-		if (!e->hci_open && !e->hci_listening) {
-			return;
-		}
-		/* The radio link is gone: the central sees the LE link drop
-		 * (Disconnection Complete) and must connect again. */
-		hcihost_close(e->host, 0, rt_now_ns());
-		e->hci_open = false;
-		e->hci_listening = false;
-	} else {
-		if (!e->sock) {
-			return;
-		}
-		loop_remove_socket(e->lv->loop, e->sock, live_released, e);
-		e->sock = NULL;
-		e->fd = -1;
-	}
-	live_pending_cancel_all(e);
-}
-
-/* simear_ops.send: queue the reply for the instant the model says the
- * host has it. */
-static void live_ear_send(void *user_data, const uint8_t *msg, size_t len,
-			  uint64_t rx_model_ns)
-{
-	struct live_ear *e = user_data;
-	struct live_pending *p;
-
-	if (len > sizeof(p->buf)) {
-		return;
-	}
-	p = live_take(e);
-	if (!p) {
-		return;
-	}
-	memcpy(p->buf, msg, len);
-	p->len = len;
-	live_queue(e, p, rx_model_ns);
-}
-
-/* simear_ops.render: the render log and the WAV. */
-static void live_ear_render(void *user_data, const struct simear_render *r)
-{
-	struct live_ear *e = user_data;
-	bool played = !r->late && !r->frozen;
-
-	if (e->lv->render_log) {
-		fprintf(e->lv->render_log,
-			"%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			",%d,%" PRIu64 "\n",
-			scenario_side_name(e->side), r->frame_seq,
-			r->pts_ear_ns, r->t2_ear_ns,
-			played ? live_to_real(e->lv, r->render_host_ns) : 0,
-			!played,
-			played ? live_to_real(e->lv, r->pts_host_ns) : 0);
-	}
-	live_wav_frame(e, r, !played);
-}
-
-/* simear_ops.hello: can this earbud play the session's stream? */
-static uint8_t live_ear_hello(void *user_data, const struct link_hello *h)
-{
-	return live_decoder_setup(user_data, h);
-}
-
-static const struct simear_ops live_ear_ops = {
-	.send = live_ear_send,
-	.render = live_ear_render,
-	.hello = live_ear_hello,
-};
-
-/* A message from the host reached "the dongle" at real_ns. */
-void live_on_message(struct live_ear *e, const uint8_t *data, size_t len,
-		     uint64_t real_ns)
-{
-	uint64_t h = live_to_model(e->lv, real_ns);
-
-	if (!simlink_up(e->link, h)) {
-		e->dropped_links++;
-		live_disconnect(e);
-		return;
-	}
-	simear_on_message(e->ear, data, len, h);
-}
-
-static void live_rx(struct loop *l, struct loop_sock *s,
-		    const struct loop_rx *rx, void *user_data)
-{
-	struct live_ear *e = user_data;
-
-	if (rx->ev != LOOP_EV_DATA) {
-		if (rx->rx_stopped || rx->ev == LOOP_EV_EOF) {
-			live_disconnect(e);
-		}
-		return;
-	}
-	/* Its kernel receive timestamp on our side of the socket. */
-	live_on_message(e, rx->data, rx->len,
-			rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns);
-}
-
-/* The next host connection on this ear's listening socket. */
-static int live_accept(struct live_ear *e, int *ret_fd)
-{
-	if (e->lv->o->l2cap_psm) {
-		return l2cap_accept(e->listen_fd, ret_fd, NULL);
-	}
-	return unix_seqpacket_accept(e->listen_fd, ret_fd);
-}
-
-/* --l2cap: listen on an LE credit-based channel of the kernel's stack,
- * bound to this ear's own controller address. */
-static int live_l2cap_listen(struct live_ear *e, const char *addr)
-{
-	struct l2cap_config lc;
-	struct l2cap_report rep;
-	int r;
-
-	memset(&lc, 0, sizeof(lc));
-	r = l2cap_bdaddr_parse(addr, &lc.local.bdaddr);
-	if (r < 0) {
-		fprintf(stderr, "ttws-earbud-sim: '%s' is not a Bluetooth "
-				"address\n",
-			addr);
-		return r;
-	}
-	lc.local.type = L2CAP_ADDR_LE_PUBLIC;
-	lc.remote.type = L2CAP_ADDR_LE_PUBLIC; /* any central */
-	lc.psm = e->lv->o->l2cap_psm;
-	lc.rx_mtu = 2048;
-	lc.security = L2CAP_SECURITY_LOW;
-	sockopt_config_default(&lc.sock);
-	lc.sock.timestamps = true;
-	lc.backlog = 1;
-	r = l2cap_listen(&lc, &e->listen_fd, &rep);
-	if (r < 0) {
-		fprintf(stderr, "ttws-earbud-sim: cannot listen on L2CAP PSM "
-				"0x%02x at %s: %s\n",
-			lc.psm, addr, strerror(-r));
-	}
-	return r;
-}
-
+/* Every 20 ms: each ear follows its link model (a loop over all ears, off
+ * the per-message path), and the render logs reach their files. */
 static void live_poll_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct live *lv = container_of(t, struct live, poll_timer);
-	unsigned i;
+	unsigned i, s;
 
-	for (i = 0; i < SCENARIO_SIDES; i++) {
-		struct live_ear *e = &lv->ear[i];
-		int fd;
+	for (i = 0; i < lv->n_pairs; i++) {
+		struct live_pair *p = &lv->pair[i];
 
-		if (!e->on) {
-			continue;
-		}
-		if (e->host) {
-			if (!simlink_up(e->link, live_to_model(lv, now_ns))) {
-				if (e->hci_open) {
-					e->dropped_links++;
-				}
-				live_disconnect(e);
-			} else {
-				live_hci_listen(e);
+		for (s = 0; s < SCENARIO_SIDES; s++) {
+			if (p->ear[s].on) {
+				live_ear_poll(&p->ear[s], now_ns);
 			}
-			continue;
 		}
-		if (!simlink_up(e->link, live_to_model(lv, now_ns))) {
-			/* The radio link is gone: the host sees the channel
-			 * close and cannot open a new one until it is back. */
-			if (e->sock) {
-				e->dropped_links++;
-				live_disconnect(e);
-			}
-			while (live_accept(e, &fd) == 0) {
-				close(fd);
-			}
-			continue;
+		if (p->render_log) {
+			fflush(p->render_log);
 		}
-		if (e->sock) {
-			continue;
-		}
-		if (live_accept(e, &fd) < 0) {
-			continue;
-		}
-		if (loop_add_socket(lv->loop, fd, live_rx, e, &e->sock) < 0) {
-			close(fd);
-			continue;
-		}
-		e->fd = fd;
-		e->connects++;
-	}
-	if (lv->render_log) {
-		fflush(lv->render_log);
 	}
 	wheel_add(lv->wheel, t, now_ns + LIVE_POLL_NS);
 }
@@ -314,74 +64,31 @@ static void live_end_fire(struct wheel_timer *t, uint64_t now_ns)
 	loop_stop(lv->loop);
 }
 
-static int live_ear_init(struct live *lv, const struct scenario *sc,
-			 enum scenario_side side)
+/* "pair NAME: " before each line of a run of several pairs, "" for one. */
+static const char *live_prefix(const struct live_pair *p, char *buf,
+			       size_t size)
 {
-	struct live_ear *e = &lv->ear[side];
-	struct simear_parts parts;
-	unsigned i;
-	int r;
-
-	e->lv = lv;
-	e->side = side;
-	e->path = lv->o->path[side];
-	r = simear_parts_new(sc, side, LIVE_MODEL_T0_NS, LIVE_MODEL_T0_NS,
-			     &parts);
-	if (r < 0) {
-		return r;
+	if (p->lv->n_pairs == 1) {
+		return "";
 	}
-	e->clock = parts.clock;
-	e->link = parts.link;
-	r = simear_new(&parts.cfg, &live_ear_ops, e, &e->ear);
-	if (r < 0) {
-		return r;
-	}
-	for (i = 0; i < LIVE_POOL; i++) {
-		wheel_timer_init(&e->pool[i].timer, WHEEL_HARD, 0,
-				 live_pending_fire);
-		e->pool[i].ear = e;
-		e->pool[i].next_free = e->free_list;
-		e->free_list = &e->pool[i];
-	}
-	if (lv->o->hci_server) {
-		return 0; /* connected once the loop exists (live_run) */
-	}
-	if (lv->o->l2cap_psm) {
-		return live_l2cap_listen(e, e->path);
-	}
-	r = unix_seqpacket_listen(e->path, 4, &e->listen_fd);
-	if (r < 0) {
-		fprintf(stderr, "ttws-earbud-sim: cannot listen on %s: %s\n",
-			e->path, strerror(-r));
-		return r;
-	}
-	return 0;
+	snprintf(buf, size, "pair %s: ", p->po->name);
+	return buf;
 }
 
 static void live_summary(const struct live *lv)
 {
-	unsigned i;
+	char prefix[64];
+	unsigned i, s;
 
-	for (i = 0; i < SCENARIO_SIDES; i++) {
-		const struct live_ear *e = &lv->ear[i];
-		struct simear_stats es;
+	for (i = 0; i < lv->n_pairs; i++) {
+		const struct live_pair *p = &lv->pair[i];
 
-		if (!e->on) {
-			continue;
-		}
-		simear_stats(e->ear, &es);
-		printf("%s earbud: %" PRIu64 " connects, %" PRIu64
-		       " frames received, %" PRIu64 " rendered, %" PRIu64
-		       " late, %" PRIu64 " timing exchanges, %" PRIu64
-		       " malformed, %" PRIu64 " link drops\n",
-		       scenario_side_name(e->side), e->connects, es.frames,
-		       es.rendered, es.late, es.syncs,
-		       e->malformed + es.malformed, e->dropped_links);
-		if (e->wav) {
-			printf("%s earbud: %" PRIu64 " frames decoded, %" PRIu64
-			       " concealed, %" PRIu64 " samples kept\n",
-			       scenario_side_name(e->side), e->decoded,
-			       e->concealed, wav_frames(e->wav));
+		for (s = 0; s < SCENARIO_SIDES; s++) {
+			if (p->ear[s].on) {
+				live_ear_summary(&p->ear[s],
+						 live_prefix(p, prefix,
+							     sizeof(prefix)));
+			}
 		}
 	}
 }
@@ -402,11 +109,30 @@ static void live_rt_apply(int priority)
 	}
 }
 
-/* The ears this process serves, listening (or, with --hci, on their
- * controllers). Returns 0 or -errno, with a message on stderr. */
-static int live_ears_open(struct live *lv, const struct scenario *sc)
+/* --render-log: the pair's CSV, with its header. Returns 0 or -errno,
+ * with a message on stderr. */
+static int live_render_log_open(struct live_pair *p)
 {
-	const struct live_opts *o = lv->o;
+	int r;
+
+	p->render_log = fopen(p->po->render_log, "we");
+	if (!p->render_log) {
+		r = -errno;
+		fprintf(stderr, "ttws-earbud-sim: %s: %s\n", p->po->render_log,
+			strerror(-r));
+		return r;
+	}
+	fprintf(p->render_log, "ear,seq,pts_ear_ns,rx_ear_ns,"
+			       "render_host_ns,late,pts_host_ns\n");
+	return 0;
+}
+
+/* The ears of pair p this process serves, listening (or, with --hci, on
+ * their controllers), its render log and WAVs. Returns 0 or -errno, with
+ * a message on stderr. */
+static int live_pair_open(struct live_pair *p)
+{
+	const struct live_opts *o = p->lv->o;
 	unsigned i;
 	int r;
 
@@ -415,40 +141,28 @@ static int live_ears_open(struct live *lv, const struct scenario *sc)
 		 * from live_run()); with one path given, another process may
 		 * serve the other ear, and each can be killed and restarted
 		 * on its own. */
-		lv->ear[i].on = o->hci_server || o->path[i];
-		if (!lv->ear[i].on) {
+		p->ear[i].on = o->hci_server || p->po->path[i];
+		if (!p->ear[i].on) {
 			continue;
 		}
-		r = live_ear_init(lv, sc, i);
+		r = live_ear_init(p, i);
 		if (r < 0) {
 			return r;
 		}
 		if (o->hci_server) {
-			r = live_hci_init(&lv->ear[i], o->hci_server);
+			r = live_hci_init(&p->ear[i], o->hci_server);
 			if (r < 0) {
 				return r;
 			}
 		}
 	}
-	return 0;
-}
-
-/* --render-log: the CSV, with its header. Returns 0 or -errno, with a
- * message on stderr. */
-static int live_render_log_open(struct live *lv)
-{
-	int r;
-
-	lv->render_log = fopen(lv->o->render_log, "we");
-	if (!lv->render_log) {
-		r = -errno;
-		fprintf(stderr, "ttws-earbud-sim: %s: %s\n", lv->o->render_log,
-			strerror(-r));
-		return r;
+	if (p->po->render_log) {
+		r = live_render_log_open(p);
+		if (r < 0) {
+			return r;
+		}
 	}
-	fprintf(lv->render_log, "ear,seq,pts_ear_ns,rx_ear_ns,"
-				"render_host_ns,late,pts_host_ns\n");
-	return 0;
+	return p->po->wav_prefix ? live_wav_open(p) : 0;
 }
 
 /* The poll timer from now, and the end of --duration (if given). */
@@ -464,127 +178,179 @@ static void live_timers_start(struct live *lv)
 	}
 }
 
-/* The line the tests wait for: the pair is up. */
-static void live_banner(const struct live *lv, const struct scenario *sc)
+/* The lines the tests wait for: the pairs are up. With several pairs,
+ * one line per pair with its crystals, which pair k >= 1 draws
+ * (sim/simpairs.h). */
+static void live_banner(const struct live *lv)
 {
 	const struct live_opts *o = lv->o;
+	unsigned i;
 
-	if (o->hci_server) {
-		printf("ttws-earbud-sim: %s pair as LE peripherals on two "
-		       "controllers of %s\n",
-		       sc->name, o->hci_server);
-	} else {
-		printf("ttws-earbud-sim: %s earbuds listening on %s and %s\n",
-		       sc->name, lv->ear[0].on ? lv->ear[0].path : "-",
-		       lv->ear[1].on ? lv->ear[1].path : "-");
+	for (i = 0; i < lv->n_pairs; i++) {
+		const struct live_pair *p = &lv->pair[i];
+		const struct scenario *sc = p->po->scenario;
+
+		if (o->hci_server) {
+			printf("ttws-earbud-sim: %s pair as LE peripherals on "
+			       "two controllers of %s\n",
+			       sc->name, o->hci_server);
+		} else if (lv->n_pairs == 1) {
+			printf("ttws-earbud-sim: %s earbuds listening on %s "
+			       "and %s\n",
+			       sc->name, p->ear[0].on ? p->ear[0].path : "-",
+			       p->ear[1].on ? p->ear[1].path : "-");
+		} else {
+			printf("ttws-earbud-sim: pair %s: %s (seed %" PRIu64
+			       ", left %+.3f ppm, right %+.3f ppm, dongle "
+			       "%+.3f ppm) listening on %s and %s\n",
+			       p->po->name, sc->name, sc->seed,
+			       sc->ear[0].ppm, sc->ear[1].ppm, sc->dongle_ppm,
+			       p->ear[0].on ? p->ear[0].path : "-",
+			       p->ear[1].on ? p->ear[1].path : "-");
+		}
 	}
 	fflush(stdout);
 }
 
 /*
- * Undo live_run(): the loop, each ear's fds (a unix listening socket's
- * file unlinked), its model, decoder and WAV, the render log, the wheel;
- * frees lv. Returns 0, or -EIO (with a message on stderr) when a WAV file
- * could not be finished.
+ * Undo live_run(): the loop, each pair's ears (live_ear_close()) and
+ * render log, the wheel; frees lv. Returns 0, or -EIO (with a message on
+ * stderr) when a WAV file could not be finished.
  */
 static int live_close(struct live *lv)
 {
-	unsigned i;
+	unsigned i, s;
 	int rc = 0;
 
-	for (i = 0; i < SCENARIO_SIDES; i++) {
-		struct live_ear *e = &lv->ear[i];
+	for (i = 0; i < lv->n_pairs; i++) {
+		for (s = 0; s < SCENARIO_SIDES; s++) {
+			struct live_ear *e = &lv->pair[i].ear[s];
 
-		if (e->sock) {
-			loop_remove_socket(lv->loop, e->sock, NULL, NULL);
+			if (e->sock) {
+				loop_remove_socket(lv->loop, e->sock, NULL,
+						   NULL);
+			}
 		}
 	}
 	lv->loop = loop_free(lv->loop);
-	for (i = 0; i < SCENARIO_SIDES; i++) {
-		struct live_ear *e = &lv->ear[i];
+	for (i = 0; i < lv->n_pairs; i++) {
+		struct live_pair *p = &lv->pair[i];
 
-		if (e->fd >= 0) {
-			close(e->fd);
-		}
-		if (e->listen_fd >= 0) {
-			close(e->listen_fd);
-			if (e->path && !lv->o->l2cap_psm) {
-				unlink(e->path);
+		for (s = 0; s < SCENARIO_SIDES; s++) {
+			if (live_ear_close(&p->ear[s]) < 0) {
+				rc = -EIO;
 			}
 		}
-		if (e->hci_fd >= 0) {
-			close(e->hci_fd);
+		if (p->render_log) {
+			fclose(p->render_log);
 		}
-		hcihost_free(e->host);
-		simear_free(e->ear);
-		simlink_free(e->link);
-		simclock_free(e->clock);
-		lc3dec_free(e->dec);
-		if (wav_close(e->wav) < 0) {
-			fprintf(stderr, "ttws-earbud-sim: %s earbud: cannot "
-					"finish its WAV file\n",
-				scenario_side_name(e->side));
-			rc = -EIO;
-		}
-	}
-	if (lv->render_log) {
-		fclose(lv->render_log);
 	}
 	wheel_free(lv->wheel);
+	free(lv->pair);
 	free(lv);
 	return rc;
 }
 
-int live_run(const struct scenario *sc, const struct live_opts *o)
+/* lv and its pairs, every descriptor -1: a set-up that fails early must
+ * not close 0. NULL when out of memory. */
+static struct live *live_alloc(const struct live_opts *o)
 {
-	struct live *lv;
-	struct loop_config lc;
-	int r, rc = 1;
+	struct live *lv = calloc(1, sizeof(*lv));
+	unsigned i, s;
 
-	lv = calloc(1, sizeof(*lv));
 	if (!lv) {
-		return 1;
+		return NULL;
 	}
-	/* No descriptor yet: a set-up that fails early must not close 0. */
-	for (unsigned i = 0; i < SCENARIO_SIDES; i++) {
-		lv->ear[i].fd = lv->ear[i].listen_fd = lv->ear[i].hci_fd = -1;
+	lv->pair = calloc(o->n_pairs, sizeof(*lv->pair));
+	if (!lv->pair) {
+		free(lv);
+		return NULL;
 	}
 	lv->o = o;
-	if (o->priority > 0) {
-		live_rt_apply(o->priority);
+	lv->n_pairs = o->n_pairs;
+	for (i = 0; i < o->n_pairs; i++) {
+		struct live_pair *p = &lv->pair[i];
+
+		p->lv = lv;
+		p->po = &o->pairs[i];
+		for (s = 0; s < SCENARIO_SIDES; s++) {
+			p->ear[s].lv = lv;
+			p->ear[s].pair = p;
+			p->ear[s].side = s;
+			p->ear[s].fd = p->ear[s].listen_fd = -1;
+			p->ear[s].hci_fd = -1;
+		}
 	}
+	return lv;
+}
+
+/* The loop, the pairs, the timers. Returns 0 or -errno, with a message
+ * on stderr. */
+static int live_setup(struct live *lv)
+{
+	const struct live_opts *o = lv->o;
+	struct loop_config lc;
+	unsigned i;
+	int r;
+
 	lv->start_ns = rt_now_ns();
 	lv->wheel = wheel_new(lv->start_ns);
 	if (!lv->wheel) {
-		goto out;
+		return -ENOMEM;
 	}
 	loop_config_default(&lc);
 	lc.spin_guard_ns = (uint64_t)o->spin_guard_us * NSEC_PER_USEC;
-	lc.tx_slots = 256;
+	lc.tx_slots = 256 * o->n_pairs;
+	/* Two earbuds per pair, each a listening and an accepted socket:
+	 * the default 8 slots served only two pairs' reconnects. */
+	lc.max_sockets = 4 * o->n_pairs > lc.max_sockets ? 4 * o->n_pairs
+							 : lc.max_sockets;
 	r = loop_new(&lc, lv->wheel, &lv->loop);
 	if (r < 0) {
 		fprintf(stderr, "ttws-earbud-sim: event loop: %s\n",
 			strerror(-r));
-		goto out;
+		return r;
 	}
-	if (live_ears_open(lv, sc) < 0) {
-		goto out;
+	for (i = 0; i < lv->n_pairs; i++) {
+		r = live_pair_open(&lv->pair[i]);
+		if (r < 0) {
+			return r;
+		}
 	}
 	if (o->hci_server) {
 		live_hci_timer_start(lv);
 	}
-	if (o->render_log && live_render_log_open(lv) < 0) {
-		goto out;
-	}
-	if (o->wav_prefix && live_wav_open(lv) < 0) {
-		goto out;
-	}
 	live_timers_start(lv);
+	return 0;
+}
+
+int live_run(const struct live_opts *o)
+{
+	struct live *lv;
+	int r, rc = 1;
+
+	if (o->n_pairs < 1 || o->n_pairs > SIMPAIRS_MAX ||
+	    (o->n_pairs > 1 && (o->hci_server || o->l2cap_psm))) {
+		fprintf(stderr, "ttws-earbud-sim: %u pairs: 1..%d, and one "
+				"only over --hci or --l2cap-psm\n",
+			o->n_pairs, SIMPAIRS_MAX);
+		return 1;
+	}
+	lv = live_alloc(o);
+	if (!lv) {
+		return 1;
+	}
+	if (o->priority > 0) {
+		live_rt_apply(o->priority);
+	}
+	if (live_setup(lv) < 0) {
+		goto out;
+	}
 	live_signal_loop = lv->loop;
 	signal(SIGTERM, live_on_signal);
 	signal(SIGINT, live_on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	live_banner(lv, sc);
+	live_banner(lv);
 	r = loop_run(lv->loop);
 	live_signal_loop = NULL;
 	if (r < 0) {

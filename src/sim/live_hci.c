@@ -110,11 +110,15 @@ static void live_hci_rx(struct loop *l, struct loop_sock *s,
 static void live_hci_timer_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	struct live *lv = container_of(t, struct live, hci_timer);
-	unsigned i;
+	unsigned i, s;
 
-	for (i = 0; i < SCENARIO_SIDES; i++) {
-		if (lv->ear[i].host) {
-			hcihost_tick(lv->ear[i].host, now_ns);
+	for (i = 0; i < lv->n_pairs; i++) {
+		for (s = 0; s < SCENARIO_SIDES; s++) {
+			struct live_ear *e = &lv->pair[i].ear[s];
+
+			if (e->host) {
+				hcihost_tick(e->host, now_ns);
+			}
 		}
 	}
 	wheel_add(lv->wheel, t, now_ns + 50 * NSEC_PER_MSEC);

@@ -3,11 +3,13 @@
 #define TTWS_SIM_LIVE_PRIVATE_H
 
 /*
- * What the three files of the live mode share: live.c (the earbud state
- * machine over its transport: the model's time line, the replies' send
- * instants, the unix and L2CAP sockets, live_run()), live_hci.c (--hci:
- * each earbud an LE peripheral on its own emulated controller) and
- * live_wav.c (--wav-prefix: decoding what each earbud played into a WAV).
+ * What the four files of the live mode share: live.c (the run: its
+ * pairs, the loop and wheel they share, the poll and end timers, the
+ * render logs, live_run()), live_ear.c (one earbud over its transport:
+ * the model's time line, the replies' send instants, the unix and L2CAP
+ * sockets with the modelled link drops), live_hci.c (--hci: each earbud
+ * an LE peripheral on its own emulated controller) and live_wav.c
+ * (--wav-prefix: decoding what each earbud played into a WAV).
  * Not for other modules: they see sim/live.h only.
  */
 
@@ -42,6 +44,7 @@ struct wav;
 #define LIVE_MAX_SAMPLES 480 /* 10 ms at 48 kHz */
 
 struct live_ear;
+struct live_pair;
 
 /* A reply waiting for the instant the model says the host receives it. */
 struct live_pending {
@@ -54,8 +57,9 @@ struct live_pending {
 
 struct live_ear {
 	struct live *lv;
+	struct live_pair *pair;
 	enum scenario_side side;
-	bool on; /* this process serves the ear (live_opts.path) */
+	bool on; /* this process serves the ear (live_pair_opts.path) */
 	const char *path;
 	struct simclock *clock;
 	struct simlink *link;
@@ -87,6 +91,18 @@ struct live_ear {
 	uint64_t decoded, concealed;
 };
 
+/*
+ * One pair: its own earbuds (clocks, links, reply pools) and files. Pairs
+ * share the loop, the wheel and the model's host time line (the host's
+ * clock, which is truth for every pair), nothing of their timing.
+ */
+struct live_pair {
+	struct live *lv;
+	const struct live_pair_opts *po;
+	FILE *render_log;
+	struct live_ear ear[SCENARIO_SIDES];
+};
+
 struct live {
 	const struct live_opts *o;
 	struct wheel *wheel;
@@ -94,9 +110,9 @@ struct live {
 	struct wheel_timer poll_timer;
 	struct wheel_timer end_timer;
 	struct wheel_timer hci_timer; /* host timeouts in --hci mode */
-	FILE *render_log;
 	uint64_t start_ns;
-	struct live_ear ear[SCENARIO_SIDES];
+	unsigned n_pairs;
+	struct live_pair *pair; /* n_pairs of them */
 };
 
 /* Real CLOCK_MONOTONIC <-> the model's host time line (ns both). */
@@ -110,7 +126,22 @@ static inline uint64_t live_to_real(const struct live *lv, uint64_t model_ns)
 	return model_ns - LIVE_MODEL_T0_NS + lv->start_ns;
 }
 
-/* live.c */
+/* live_ear.c */
+
+/*
+ * Make p's earbud on side an earbud: its model from the pair's scenario,
+ * its reply pool, and (unix, L2CAP) its listening socket; --hci connects
+ * it later (live_hci_init()). Returns 0 or -errno, with a message on
+ * stderr when the socket cannot listen. Undone by live_ear_close().
+ */
+int live_ear_init(struct live_pair *p, enum scenario_side side);
+
+/*
+ * Every poll (now_ns: host CLOCK_MONOTONIC): follow the model's radio
+ * link: drop the host's connection while it is down, accept the next
+ * one (or advertise, --hci) while it is up.
+ */
+void live_ear_poll(struct live_ear *e, uint64_t now_ns);
 
 /* A message from the host reached "the dongle" at real_ns (host
  * CLOCK_MONOTONIC): into the earbud, or the link drops if the model's
@@ -120,6 +151,17 @@ void live_on_message(struct live_ear *e, const uint8_t *data, size_t len,
 
 /* Cancel every reply still waiting to be sent, back to the free list. */
 void live_pending_cancel_all(struct live_ear *e);
+
+/* The ear's summary lines on stdout, each starting with prefix. */
+void live_ear_summary(const struct live_ear *e, const char *prefix);
+
+/*
+ * Close what live_ear_init() and the run opened (after the loop is
+ * gone): fds (a unix listening socket's file unlinked), the model, the
+ * decoder and the WAV. Returns 0, or -EIO (with a message on stderr)
+ * when the WAV file could not be finished.
+ */
+int live_ear_close(struct live_ear *e);
 
 /* live_hci.c */
 
@@ -153,8 +195,8 @@ uint8_t live_decoder_setup(struct live_ear *e, const struct link_hello *hl);
 void live_wav_frame(struct live_ear *e, const struct simear_render *r,
 		    bool missing);
 
-/* --wav-prefix P: create P-left.wav and P-right.wav for the ears served.
- * Returns 0 or -errno, with a message on stderr. */
-int live_wav_open(struct live *lv);
+/* --wav-prefix P (the pair's): create P-left.wav and P-right.wav for the
+ * ears served. Returns 0 or -errno, with a message on stderr. */
+int live_wav_open(struct live_pair *p);
 
 #endif

@@ -43,7 +43,7 @@ uint8_t live_decoder_setup(struct live_ear *e, const struct link_hello *hl)
 				      hl->octets_per_frame > 400))) {
 		return LINK_HELLO_E_PARAMS;
 	}
-	if (!e->lv->o->wav_prefix) {
+	if (!e->pair->po->wav_prefix) {
 		return LINK_HELLO_OK;
 	}
 	if (e->dec && e->dec_cfg.kind == c.kind &&
@@ -59,7 +59,7 @@ uint8_t live_decoder_setup(struct live_ear *e, const struct link_hello *hl)
 }
 
 /* A frame's slot in the WAV: samples of 48 kHz host time since the
- * model's origin, which both ears of this process share. */
+ * model's origin, which every ear of this process shares. */
 static uint64_t live_wav_index(uint64_t model_ns)
 {
 	return (uint64_t)llround((double)(model_ns - LIVE_MODEL_T0_NS) *
@@ -143,20 +143,21 @@ void live_wav_frame(struct live_ear *e, const struct simear_render *r,
 	e->wav_pos = idx + n;
 }
 
-/* --wav-prefix P: P-left.wav and P-right.wav, mono S16 at 48 kHz. */
-int live_wav_open(struct live *lv)
+/* --wav-prefix P (the pair's): P-left.wav and P-right.wav, mono S16 at
+ * 48 kHz. */
+int live_wav_open(struct live_pair *p)
 {
 	char path[4096];
 	unsigned i;
 	int r;
 
 	for (i = 0; i < SCENARIO_SIDES; i++) {
-		if (!lv->ear[i].on) {
+		if (!p->ear[i].on) {
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s-%s.wav", lv->o->wav_prefix,
+		snprintf(path, sizeof(path), "%s-%s.wav", p->po->wav_prefix,
 			 scenario_side_name(i));
-		r = wav_create(path, LIVE_RATE, 1, &lv->ear[i].wav);
+		r = wav_create(path, LIVE_RATE, 1, &p->ear[i].wav);
 		if (r < 0) {
 			fprintf(stderr, "ttws-earbud-sim: %s: %s\n", path,
 				strerror(-r));

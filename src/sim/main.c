@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "sim/main_args.h"
+#include "sim/main_pairs.h"
 #include "sim/scenario.h"
 #include "sim/simreport.h"
 #include "sim/simvirt.h"
@@ -66,7 +67,7 @@ static int run_virtual(const struct sim_args *cli)
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-static int run_report(const struct sim_args *cli)
+static int run_report_one(const struct sim_args *cli)
 {
 	struct report_result r;
 	char err[512];
@@ -80,20 +81,72 @@ static int run_report(const struct sim_args *cli)
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* --report --pairs N / --pair-names: each pair from its own files. */
+static int run_report(const struct sim_args *cli)
+{
+	const char *render[SIMPAIRS_MAX], *frame[SIMPAIRS_MAX];
+	const char *names[SIMPAIRS_MAX];
+	struct report_result r[SIMPAIRS_MAX], all;
+	struct main_pairs_files *files;
+	char err[512];
+	unsigned i;
+	int rc = EXIT_FAILURE;
+
+	if (!cli->named) {
+		return run_report_one(cli);
+	}
+	files = calloc(1, sizeof(*files));
+	if (!files) {
+		fputs("ttws-earbud-sim: out of memory\n", stderr);
+		return EXIT_FAILURE;
+	}
+	if (main_pairs_files(cli, files, NULL) < 0) {
+		goto out;
+	}
+	for (i = 0; i < cli->n_pairs; i++) {
+		render[i] = files->pair[i].render_log;
+		frame[i] = files->pair[i].frame_log;
+		names[i] = cli->pair_name[i];
+	}
+	if (report_compute_pairs(cli->n_pairs, render, frame,
+				 cli->skip_frames, r, &all, err,
+				 sizeof(err)) < 0) {
+		fprintf(stderr, "ttws-earbud-sim: %s\n", err);
+		goto out;
+	}
+	report_print_pairs(cli->n_pairs, names, r, &all, cli->json);
+	rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	free(files);
+	return rc;
+}
+
+/* --pair: each pair's files named (main_pairs.c), then live_run(). */
 static int run_live(const struct sim_args *cli)
 {
+	struct live_pair_opts pairs[SIMPAIRS_MAX];
+	struct main_pairs_files *files;
 	struct live_opts o = {
-		.path = { cli->path[SCENARIO_LEFT], cli->path[SCENARIO_RIGHT] },
-		.render_log = cli->render_log,
-		.wav_prefix = cli->wav_prefix,
+		.pairs = pairs,
+		.n_pairs = cli->n_pairs,
 		.hci_server = cli->hci_server,
 		.l2cap_psm = cli->l2cap_psm,
 		.duration_s = cli->duration_s,
 		.priority = cli->priority,
 		.spin_guard_us = cli->spin_guard_us,
 	};
+	int rc = EXIT_FAILURE;
 
-	return live_run(&cli->scenario, &o);
+	files = calloc(1, sizeof(*files));
+	if (!files) {
+		fputs("ttws-earbud-sim: out of memory\n", stderr);
+		return EXIT_FAILURE;
+	}
+	if (main_pairs_files(cli, files, pairs) == 0) {
+		rc = live_run(&o);
+	}
+	free(files);
+	return rc;
 }
 
 /* The stimulus for ttws.sink: --duration S (default 2) of signal, a

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "core/servo.h"
+#include "sim/main_pairs.h"
 #include "sim/simvirt.h"
 
 /* getopt_long's values for the long options, past any short one. */
@@ -46,6 +47,8 @@ enum main_args_opt {
 	OPT_GEN_AUDIO,
 	OPT_COMPARE_AUDIO,
 	OPT_INPUT,
+	OPT_PAIRS,
+	OPT_PAIR_NAMES,
 };
 
 static const struct option main_args_options[] = {
@@ -75,15 +78,20 @@ static const struct option main_args_options[] = {
 	{ "gen-audio", required_argument, NULL, OPT_GEN_AUDIO },
 	{ "compare-audio", no_argument, NULL, OPT_COMPARE_AUDIO },
 	{ "input", required_argument, NULL, OPT_INPUT },
+	{ "pairs", required_argument, NULL, OPT_PAIRS },
+	{ "pair-names", required_argument, NULL, OPT_PAIR_NAMES },
 	{ 0 },
 };
 
 static void main_args_usage(FILE *f)
 {
 	fputs("Usage: ttws-earbud-sim --virtual --scenario FILE [OPTIONS]\n"
-	      "       ttws-earbud-sim --pair --scenario FILE [OPTIONS]\n"
+	      "       ttws-earbud-sim --pair --scenario FILE [--pairs N] "
+	      "[OPTIONS]\n"
 	      "       ttws-earbud-sim --report --render-log FILE --frame-log "
-	      "FILE [--skip-frames N] [--json]\n"
+	      "FILE [--skip-frames N]\n"
+	      "                       [--pairs N] [--pair-names A,B] "
+	      "[--json]\n"
 	      "       ttws-earbud-sim --gen-audio FILE [--duration S]\n"
 	      "       ttws-earbud-sim --compare-audio --input FILE "
 	      "--wav-prefix PATH [--json]\n"
@@ -139,9 +147,25 @@ static void main_args_usage(FILE *f)
 	      "  --priority N           SCHED_FIFO priority (default none)\n"
 	      "  --spin-guard-us N      spin the last N us before a reply "
 	      "instant\n"
+	      "  --pairs N              serve N pairs, 1..8 (unix transport "
+	      "only); pair NAME's\n"
+	      "                         sockets, render log and WAV files are "
+	      "the paths given\n"
+	      "                         with -NAME before their extension "
+	      "(left.sock:\n"
+	      "                         left-p0.sock, left-p1.sock, ...)\n"
+	      "  --pair-names A,B,...   the pairs' names (default p0, p1, "
+	      "...; [a-z0-9_-])\n"
+	      "  --scenario FILE        once (pair k >= 1 then with its own "
+	      "seed and crystals,\n"
+	      "                         [run] pair_ppm_spread), or once per "
+	      "pair\n"
 	      "\n"
 	      "Report mode (--report): --render-log FILE --frame-log FILE "
-	      "[--skip-frames N]\n"
+	      "[--skip-frames N];\n"
+	      "with --pairs N or --pair-names, each pair's from its own "
+	      "files (as named above)\n"
+	      "and all pairs together\n"
 	      "\n"
 	      "Audio (--gen-audio FILE): a 48 kHz stereo test file, S seconds "
 	      "(default 2)\n"
@@ -261,8 +285,8 @@ static int main_args_estimator(const char *arg, unsigned all_mask,
 	return 0;
 }
 
-/* --priority and --spin-guard-us (name, without the dashes): a decimal
- * integer, 0..max. */
+/* --priority, --spin-guard-us and --pairs (name, without the dashes): a
+ * decimal integer, 0..max. */
 static int main_args_bounded(const char *name, const char *arg,
 			     unsigned long max, unsigned long *ret)
 {
@@ -372,8 +396,20 @@ static int main_args_option(int c, const char *arg, unsigned all_mask,
 	case OPT_SKIP_FRAMES:
 		return main_args_count(arg, &cli->skip_frames);
 	case OPT_SCENARIO:
-		cli->scenario_path = arg;
-		return 0;
+		return main_pairs_add_scenario(cli, arg);
+	case OPT_PAIRS:
+		r = main_args_bounded("pairs", arg, SIMPAIRS_MAX, &v);
+		if (r == 0 && v == 0) {
+			fprintf(stderr, "ttws-earbud-sim: --pairs: 1..%d\n",
+				SIMPAIRS_MAX);
+			r = -EINVAL;
+		}
+		if (r == 0) {
+			cli->n_pairs = (unsigned)v;
+		}
+		return r;
+	case OPT_PAIR_NAMES:
+		return main_pairs_names(cli, arg);
 	case OPT_ESTIMATOR:
 		return main_args_estimator(arg, all_mask, &cli->estimators);
 	case OPT_DURATION:
@@ -449,6 +485,10 @@ static int main_args_check(struct sim_args *cli, const char *seed)
 		      stderr);
 		return -EINVAL;
 	}
+	r = main_pairs_check(cli);
+	if (r < 0) {
+		return r;
+	}
 	if (cli->mode == SIM_GEN_AUDIO) {
 		return 0;
 	}
@@ -488,7 +528,13 @@ static int main_args_check(struct sim_args *cli, const char *seed)
 		return r;
 	}
 	if (seed) {
-		return main_args_seed(seed, &cli->scenario.seed);
+		r = main_args_seed(seed, &cli->scenario.seed);
+		if (r < 0) {
+			return r;
+		}
+	}
+	if (cli->mode == SIM_PAIR) {
+		return main_pairs_scenarios(cli, seed != NULL);
 	}
 	return 0;
 }
@@ -504,6 +550,7 @@ int main_args_parse(int argc, char **argv, struct sim_args *cli,
 	cli->estimators = def.estimators;
 	cli->warmup_s = def.warmup_s;
 	cli->probe_every = def.probe_every;
+	cli->n_pairs = 0; /* not given: main_pairs_check() makes it 1 */
 	*ret_exit = false;
 
 	while ((c = getopt_long(argc, argv, "h", main_args_options, NULL)) >=

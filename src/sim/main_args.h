@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sim/scenario.h"
+#include "sim/simpairs.h"
 
 enum sim_mode {
 	SIM_NONE = 0,
@@ -24,7 +25,7 @@ enum sim_mode {
 /* The command line, for every mode. Strings point into argv. */
 struct sim_args {
 	enum sim_mode mode;
-	const char *scenario_path;
+	const char *scenario_path; /* the first --scenario */
 	struct scenario scenario; /* loaded, --seed applied */
 	unsigned estimators;      /* bit (1 << enum servo_kind) each */
 	double duration_s;        /* 0: the scenario's (virtual) or forever */
@@ -45,6 +46,21 @@ struct sim_args {
 	/* Live and audio modes. */
 	const char *wav_prefix;
 	const char *audio_file;   /* --gen-audio FILE, --input FILE */
+	/*
+	 * Several pairs (--pair and --report; main_pairs.c). n_pairs is 1
+	 * unless --pairs or --pair-names says otherwise. named: the run
+	 * names its pairs (--pairs above 1, or --pair-names), so every
+	 * per-pair file carries the pair's name (sim/simpairs.h).
+	 */
+	unsigned n_pairs;
+	unsigned n_names; /* --pair-names given: how many */
+	bool named;
+	char pair_name[SIMPAIRS_MAX][SIMPAIRS_NAME_MAX + 1];
+	const char *scenario_paths[SIMPAIRS_MAX]; /* each --scenario */
+	unsigned n_scenarios;
+	/* --pair: each pair's scenario (--seed applied, then derived per
+	 * pair from one file, or one file per pair). */
+	struct scenario pair_scenario[SIMPAIRS_MAX];
 };
 
 /*

@@ -230,20 +230,29 @@ static void report_error_of(const struct hist *h, struct report_error *ret)
 	}
 }
 
-int report_compute(const char *render_log, const char *frame_log,
-		   uint64_t skip_frames, struct report_result *ret,
-		   char *err, size_t err_size)
+/* Fill ret's errors from h. */
+static void report_errors(const struct report_hists *h,
+			  struct report_result *ret)
+{
+	struct report_error naive = { 0 };
+
+	report_error_of(&h->mapping, &ret->mapping);
+	report_error_of(&h->acoustic, &ret->acoustic);
+	report_error_of(&h->naive, &naive);
+	ret->naive_p50_us = naive.p50_us;
+	ret->naive_p99_us = naive.p99_us;
+	ret->naive_max_us = naive.max_us;
+}
+
+/* One pair's logs into *ret and h (reset here). */
+static int report_one(const char *render_log, const char *frame_log,
+		      uint64_t skip_frames, struct report_hists *h,
+		      struct report_result *ret, char *err, size_t err_size)
 {
 	struct report_ear ears[2] = { { 0 } };
 	struct report_result res = { 0 };
-	struct report_error naive = { 0 };
-	struct report_hists *h;
 	int r;
 
-	h = malloc(sizeof(*h));
-	if (!h) {
-		return -ENOMEM;
-	}
 	hist_init(&h->mapping);
 	hist_init(&h->acoustic);
 	hist_init(&h->naive);
@@ -252,21 +261,85 @@ int report_compute(const char *render_log, const char *frame_log,
 	if (r == 0) {
 		r = report_read(frame_log, false, ears, NULL, err, err_size);
 	}
-	if (r < 0) {
-		goto out;
+	if (r == 0) {
+		report_tally(ears, skip_frames, &res);
+		report_pairs(ears, skip_frames, h, &res);
+		report_errors(h, &res);
+		*ret = res;
 	}
-	report_tally(ears, skip_frames, &res);
-	report_pairs(ears, skip_frames, h, &res);
-	report_error_of(&h->mapping, &res.mapping);
-	report_error_of(&h->acoustic, &res.acoustic);
-	report_error_of(&h->naive, &naive);
-	res.naive_p50_us = naive.p50_us;
-	res.naive_p99_us = naive.p99_us;
-	res.naive_max_us = naive.max_us;
-	*ret = res;
-out:
 	free(ears[0].rows);
 	free(ears[1].rows);
+	return r;
+}
+
+int report_compute(const char *render_log, const char *frame_log,
+		   uint64_t skip_frames, struct report_result *ret,
+		   char *err, size_t err_size)
+{
+	struct report_hists *h;
+	int r;
+
+	h = malloc(sizeof(*h));
+	if (!h) {
+		return -ENOMEM;
+	}
+	r = report_one(render_log, frame_log, skip_frames, h, ret, err,
+		       err_size);
+	free(h);
+	return r;
+}
+
+/* The counts of one pair added to all's. */
+static void report_add(struct report_result *all,
+		       const struct report_result *one)
+{
+	int i;
+
+	all->both += one->both;
+	all->pts_host = all->pts_host && one->pts_host;
+	for (i = 0; i < 2; i++) {
+		all->sent[i] += one->sent[i];
+		all->received[i] += one->received[i];
+		all->rendered[i] += one->rendered[i];
+		all->late[i] += one->late[i];
+		all->lost[i] += one->lost[i];
+	}
+}
+
+int report_compute_pairs(unsigned n, const char *const render_logs[],
+			 const char *const frame_logs[],
+			 uint64_t skip_frames, struct report_result ret[],
+			 struct report_result *ret_all, char *err,
+			 size_t err_size)
+{
+	struct report_result all = { .pts_host = true };
+	struct report_hists *h;
+	unsigned i;
+	int r = 0;
+
+	h = malloc(2 * sizeof(*h));
+	if (!h) {
+		return -ENOMEM;
+	}
+	hist_init(&h[1].mapping);
+	hist_init(&h[1].acoustic);
+	hist_init(&h[1].naive);
+	for (i = 0; i < n && r == 0; i++) {
+		r = report_one(render_logs[i], frame_logs[i], skip_frames,
+			       &h[0], &ret[i], err, err_size);
+		if (r < 0) {
+			break;
+		}
+		report_add(&all, &ret[i]);
+		/* The same bucket layout on both sides: cannot fail. */
+		(void)hist_merge(&h[1].mapping, &h[0].mapping);
+		(void)hist_merge(&h[1].acoustic, &h[0].acoustic);
+		(void)hist_merge(&h[1].naive, &h[0].naive);
+	}
+	if (r == 0) {
+		report_errors(&h[1], &all);
+		*ret_all = all;
+	}
 	free(h);
 	return r;
 }
@@ -286,7 +359,23 @@ static void report_json_error(const char *key, const struct report_error *e)
 	       key, e->p50_us, e->p99_us, e->p999_us, e->max_us);
 }
 
-void report_print(const struct report_result *r, bool json)
+/* The report's JSON members, without the braces. */
+static void report_json_members(const struct report_result *r)
+{
+	report_json_error("inter_ear_error_us", &r->mapping);
+	printf(",");
+	report_json_error("acoustic_error_us", &r->acoustic);
+	printf(",\"naive_p99_us\":%.3f,"
+	       "\"frames\":{\"sent\":%" PRIu64 ",\"rendered_left\":%" PRIu64
+	       ",\"rendered_right\":%" PRIu64 ",\"late\":%" PRIu64
+	       ",\"lost\":%" PRIu64 ",\"both\":%" PRIu64 "}",
+	       r->naive_p99_us, r->sent[0] + r->sent[1], r->rendered[0],
+	       r->rendered[1], r->late[0] + r->late[1], r->lost[0] + r->lost[1],
+	       r->both);
+}
+
+/* The text report of one pair (or of all). */
+static void report_text(const struct report_result *r)
 {
 	printf("inter-ear error of the mapping (true, from the render log: "
 	       "where each ear's clock read pts), %" PRIu64
@@ -305,18 +394,42 @@ void report_print(const struct report_result *r, bool json)
 	       ", lost %" PRIu64 "/%" PRIu64 "\n",
 	       r->sent[0], r->sent[1], r->rendered[0], r->rendered[1],
 	       r->late[0], r->late[1], r->lost[0], r->lost[1]);
+}
+
+void report_print(const struct report_result *r, bool json)
+{
+	report_text(r);
 	if (json) {
 		printf("{");
-		report_json_error("inter_ear_error_us", &r->mapping);
-		printf(",");
-		report_json_error("acoustic_error_us", &r->acoustic);
-		printf(",\"naive_p99_us\":%.3f,"
-		       "\"frames\":{\"sent\":%" PRIu64
-		       ",\"rendered_left\":%" PRIu64
-		       ",\"rendered_right\":%" PRIu64 ",\"late\":%" PRIu64
-		       ",\"lost\":%" PRIu64 ",\"both\":%" PRIu64 "}}\n",
-		       r->naive_p99_us, r->sent[0] + r->sent[1],
-		       r->rendered[0], r->rendered[1], r->late[0] + r->late[1],
-		       r->lost[0] + r->lost[1], r->both);
+		report_json_members(r);
+		printf("}\n");
 	}
+}
+
+void report_print_pairs(unsigned n, const char *const names[],
+			const struct report_result r[],
+			const struct report_result *all, bool json)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		printf("pair %s: ", names[i]);
+		report_text(&r[i]);
+	}
+	printf("all %u pairs: ", n);
+	report_text(all);
+	if (!json) {
+		return;
+	}
+	printf("{\"pairs\":[");
+	for (i = 0; i < n; i++) {
+		/* Names are [a-z0-9_-] (sim/simpairs.h): nothing to
+		 * escape. */
+		printf("%s{\"name\":\"%s\",", i ? "," : "", names[i]);
+		report_json_members(&r[i]);
+		printf("}");
+	}
+	printf("],\"all\":{");
+	report_json_members(all);
+	printf("}}\n");
 }

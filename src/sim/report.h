@@ -56,10 +56,31 @@ int report_compute(const char *render_log, const char *frame_log,
 		   char *err, size_t err_size);
 
 /*
+ * The same for n pairs, each from its own two logs: ret[i] per pair, and
+ * *ret_all for all of them together (counts summed, each error's
+ * distribution over every pair's frames). Returns 0, or a negative errno
+ * with a message in err (naming the file).
+ */
+int report_compute_pairs(unsigned n, const char *const render_logs[],
+			 const char *const frame_logs[],
+			 uint64_t skip_frames, struct report_result ret[],
+			 struct report_result *ret_all, char *err,
+			 size_t err_size);
+
+/*
  * Text report, then (json) one JSON line, on stdout. The JSON keeps
  * "inter_ear_error_us" for the mapping error (its meaning before the
  * render log told the two apart) and adds "acoustic_error_us".
  */
 void report_print(const struct report_result *r, bool json);
+
+/*
+ * The report of n pairs: each pair's text ("pair NAME: " first), then all
+ * pairs'; with json a last line {"pairs":[{"name":..., and the members of
+ * report_print()'s object}, ...],"all":{those members}}.
+ */
+void report_print_pairs(unsigned n, const char *const names[],
+			const struct report_result r[],
+			const struct report_result *all, bool json);
 
 #endif

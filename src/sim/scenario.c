@@ -63,6 +63,7 @@ static const struct key_desc keys[] = {
 	  offsetof(struct scenario, duration_s), 0.0, 1e6, true, false },
 	RUN_KEY(seed, KEY_U64, 0.0, 0.0),
 	RUN_KEY(frame_ms, KEY_DOUBLE, 1.0, 100.0),
+	RUN_KEY(pair_ppm_spread, KEY_DOUBLE, 0.0, SCENARIO_PAIR_PPM_SPREAD_MAX),
 	{ SECTION_DONGLE, "ppm", KEY_DOUBLE,
 	  offsetof(struct scenario, dongle_ppm), -1000.0, 1000.0, false,
 	  false },
@@ -110,6 +111,7 @@ void scenario_default(struct scenario *ret)
 	ret->duration_s = 60.0;
 	ret->seed = 1;
 	ret->frame_ms = 10.0;
+	ret->pair_ppm_spread = SCENARIO_PAIR_PPM_SPREAD_DEFAULT;
 	for (int i = 0; i < SCENARIO_SIDES; i++) {
 		ret->ear[i].ci_us = SIMLINK_CI_MIN_US;
 		ret->ear[i].hci_jitter_dist = SIMLINK_JITTER_EXPONENTIAL;

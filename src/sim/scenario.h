@@ -12,6 +12,13 @@
  *  [run]     duration_s        60           (0, 1e6] seconds of audio
  *            seed              1            0..2^64-1 (decimal or 0x hex)
  *            frame_ms          10           [1, 100] ms per audio frame
+ *            pair_ppm_spread   10           [0, 100] ppm: with several
+ *                                           pairs from one scenario
+ *                                           (live --pairs N), each pair
+ *                                           after the first moves every
+ *                                           crystal by a uniform draw in
+ *                                           [-spread, +spread]
+ *                                           (sim/simpairs.h)
  *  [dongle]  ppm               0            [-1000, 1000] dongle crystal
  *  [left]    ppm               0            [-1000, 1000] earbud crystal
  *  [right]   wander_ppb_per_s  0            [0, 1000] frequency random
@@ -74,6 +81,10 @@
 
 #include "sim/simlink.h"
 
+/* [run] pair_ppm_spread: its default and bound, ppm. */
+#define SCENARIO_PAIR_PPM_SPREAD_DEFAULT 10.0
+#define SCENARIO_PAIR_PPM_SPREAD_MAX 100.0
+
 enum scenario_side {
 	SCENARIO_LEFT = 0,
 	SCENARIO_RIGHT = 1,
@@ -112,6 +123,7 @@ struct scenario {
 	double duration_s;
 	uint64_t seed;
 	double frame_ms;
+	double pair_ppm_spread; /* ppm; only pairs 1.. of a --pairs run */
 	double dongle_ppm;
 	struct scenario_ear ear[SCENARIO_SIDES];
 };

@@ -51,4 +51,49 @@ while IFS=$'\t' read -r name _ apply _; do
 		exit 1
 	fi
 done <"$tmp/keys"
+# The pair form: [pair.NAME] sections, their keys by name, and its errors
+# with file:line.
+pairs() { # NAME...: a [pair.NAME] per name, unix sockets under $tmp
+	local n
+	for n in "$@"; do
+		printf '[pair.%s]\nleft.transport = unix\nleft.path = %s/%s-l\n' "$n" "$tmp" "$n"
+		printf 'right.transport = unix\nright.path = %s/%s-r\n' "$tmp" "$n"
+	done
+}
+{ pairs a b; printf 'delay_ms = 60\n'; } >"$tmp/pairs.conf"
+"$TTWSD" --check-config --config "$tmp/pairs.conf" | grep -q ': ok$'
+[[ $("$TTWSD" --config "$tmp/pairs.conf" --get pair.b.delay_ms) == 60 ]] ||
+	{ echo "pair.b.delay_ms is not 60" >&2; exit 1; }
+[[ $("$TTWSD" --config "$tmp/pairs.conf" --get pair.a.delay_ms) == 40 ]] ||
+	{ echo "pair.a.delay_ms does not follow [stream]" >&2; exit 1; }
+[[ $("$TTWSD" --config "$tmp/pairs.conf" --get pair.a.right.path) == "$tmp/a-r" ]] ||
+	{ echo "pair.a.right.path" >&2; exit 1; }
+"$TTWSD" --config "$tmp/pairs.conf" --list-keys >"$tmp/pkeys"
+grep -q "^pair\.b\.left\.transport" "$tmp/pkeys" ||
+	{ echo "--list-keys has no pair keys" >&2; exit 1; }
+if grep -q "^link\." "$tmp/pkeys"; then
+	echo "--list-keys: link.* keys in the pair form" >&2
+	exit 1
+fi
+refused() { # FILE MESSAGE-REGEX
+	if "$TTWSD" --check-config --config "$1" 2>"$tmp/err"; then
+		echo "$1 was accepted" >&2
+		exit 1
+	fi
+	grep -qE "$2" "$tmp/err" || {
+		echo "unexpected message: $(cat "$tmp/err")" >&2
+		exit 1
+	}
+}
+{ printf '[link.left]\ntransport = unix\npath = /x\n'; pairs a; } >"$tmp/mixed.conf"
+refused "$tmp/mixed.conf" "mixed.conf:4: \[pair.a\]: .*cannot be mixed"
+pairs a b c d e f g h i >"$tmp/nine.conf"
+refused "$tmp/nine.conf" "nine.conf:41: \[pair.i\]: at most 8 pairs"
+pairs a b a >"$tmp/dup.conf"
+refused "$tmp/dup.conf" "dup.conf:11: \[pair.a\]: a second section"
+{ pairs a; printf '[pair.b]\nleft.transport = unix\nleft.path = %s/b-l\n' "$tmp"; } >"$tmp/one.conf"
+refused "$tmp/one.conf" "one.conf:6: \[pair.b\]: a pair needs both ears"
+{ pairs a; printf '[pair.b]\nleft.transport = unix\nleft.path = %s/a-r\n' "$tmp"
+  printf 'right.transport = unix\nright.path = %s/b-r\n' "$tmp"; } >"$tmp/same.conf"
+refused "$tmp/same.conf" "same.conf:6: \[pair.b\] left and \[pair.a\] right: the same path"
 echo "config: ok"

@@ -58,6 +58,7 @@ static void args_every_command(void **state)
 	    {"capture stop", CTL_CMD_CAPTURE_STOP, NULL, NULL},
 	    {"metrics", CTL_CMD_METRICS, NULL, NULL},
 	    {"monitor", CTL_CMD_MONITOR, NULL, NULL},
+	    {"pairs", CTL_CMD_PAIRS, NULL, NULL},
 	};
 	char err[CTL_ERR_MAX];
 	struct ctl_args a;
@@ -141,6 +142,37 @@ static void args_socket_choice(void **state)
 }
 
 /* Each usage error is -EINVAL (exit 2) with a reason naming the culprit. */
+/* --pair NAME: a valid name, for the commands about one pair only. */
+static void args_pair(void **state)
+{
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("--pair b-2_x status", NULL, &a, err), 0);
+	assert_string_equal(a.pair, "b-2_x");
+	assert_int_equal(a.cmd, CTL_CMD_STATUS);
+	assert_int_equal(parse("set delay_ms 30 --pair kitchen", NULL, &a, err),
+			 0);
+	assert_string_equal(a.pair, "kitchen");
+	assert_int_equal(parse("status", NULL, &a, err), 0);
+	assert_null(a.pair);
+	assert_int_equal(parse("--pair Kitchen status", NULL, &a, err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not a pair name"));
+	assert_int_equal(parse("--pair a/b status", NULL, &a, err), -EINVAL);
+	assert_int_equal(parse("--pair 0123456789012345678901234567890123 "
+			       "status",
+			       NULL, &a, err),
+			 -EINVAL);
+	assert_int_equal(parse("--pair b reload", NULL, &a, err), -EINVAL);
+	assert_non_null(strstr(err, "--pair does not apply to reload"));
+	assert_int_equal(parse("--pair b pairs", NULL, &a, err), -EINVAL);
+	assert_int_equal(parse("--pair b metrics", NULL, &a, err), -EINVAL);
+	assert_true(ctl_pair_name_valid("default"));
+	assert_false(ctl_pair_name_valid(""));
+}
+
 static void args_usage_errors(void **state)
 {
 	static const struct {
@@ -332,6 +364,7 @@ int main(void)
 	    cmocka_unit_test(args_options_anywhere),
 	    cmocka_unit_test(args_double_dash),
 	    cmocka_unit_test(args_socket_choice),
+	    cmocka_unit_test(args_pair),
 	    cmocka_unit_test(args_usage_errors),
 	    cmocka_unit_test(args_help_and_version),
 	    cmocka_unit_test(args_usage_text),

@@ -224,6 +224,78 @@ static void rt_event_malformed_and_no_ear(void **state)
 	assert_non_null(field(&cap.rec[2], "TTWS_RT_MONOTONIC_USEC"));
 }
 
+/* Several pairs: TTWS_PAIR, the text prefixed "NAME/", the rate limit
+ * per pair; no pair (NULL or ""): log_rt_event() exactly. */
+static void rt_pair_event_fields(void **state)
+{
+	unsigned i;
+
+	(void)state;
+	log_rt_pair_event(LOG_INFO, LOG_EV_LINK_HELLO, "kitchen",
+			  CONF_EAR_LEFT, LOG_KVS(LOG_KV(LOG_K_CI_US, 7500)),
+			  "%s ear: HELLO_ACK", "left");
+	log_rt_pair_event(LOG_INFO, LOG_EV_LINK_HELLO, "", CONF_EAR_LEFT,
+			  NULL, 0, "left ear: HELLO_ACK");
+	log_rt_pair_event(LOG_INFO, LOG_EV_LINK_HELLO, NULL, CONF_EAR_LEFT,
+			  NULL, 0, "left ear: HELLO_ACK");
+	assert_int_equal(log_drain(), 3);
+	assert_string_equal(field(&cap.rec[0], "MESSAGE"),
+			    "kitchen/left ear: HELLO_ACK");
+	assert_string_equal(field(&cap.rec[0], "TTWS_PAIR"), "kitchen");
+	assert_string_equal(field(&cap.rec[0], "TTWS_EAR"), "left");
+	assert_string_equal(field(&cap.rec[0], "TTWS_CI_US"), "7500");
+	assert_string_equal(field(&cap.rec[0], "TTWS_EVENT"), "link-hello");
+	for (i = 1; i < 3; i++) {
+		assert_string_equal(field(&cap.rec[i], "MESSAGE"),
+				    "left ear: HELLO_ACK");
+		assert_null(field(&cap.rec[i], "TTWS_PAIR"));
+	}
+	/* One pair's burst does not silence another's same event. */
+	for (i = 0; i < LOG_RATELIMIT_BURST + 3; i++) {
+		log_rt_pair_event(LOG_WARNING, LOG_EV_SERVO_STEP, "a",
+				  CONF_EAR_RIGHT, NULL, 0, "right ear: step");
+	}
+	log_rt_pair_event(LOG_WARNING, LOG_EV_SERVO_STEP, "b", CONF_EAR_RIGHT,
+			  NULL, 0, "right ear: step");
+	log_drain();
+	assert_int_equal(cap.n, 3 + LOG_RATELIMIT_BURST + 1);
+	assert_string_equal(field(&cap.rec[cap.n - 1], "TTWS_PAIR"), "b");
+}
+
+/* log_link_pair(): a pair's view names its pair when there are several. */
+static void link_pair_names(void **state)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	unsigned i, e;
+
+	(void)state;
+	assert_non_null(c);
+	conf_default(c);
+	c->n_pairs = 2;
+	for (i = 0; i < 2; i++) {
+		snprintf(c->pairs[i].name, sizeof(c->pairs[i].name), "p%u", i);
+		for (e = 0; e < CONF_N_EARS; e++) {
+			c->pairs[i].link[e].transport = CONF_TRANSPORT_UNIX;
+			snprintf(c->pairs[i].link[e].path,
+				 sizeof(c->pairs[i].link[e].path),
+				 "/run/%u-%u.sock", i, e);
+		}
+	}
+	c->link[CONF_EAR_RIGHT] = c->pairs[1].link[CONF_EAR_RIGHT];
+	assert_string_equal(log_link_pair(c, CONF_EAR_RIGHT), "p1");
+	c->link[CONF_EAR_RIGHT] = c->pairs[0].link[CONF_EAR_RIGHT];
+	assert_string_equal(log_link_pair(c, CONF_EAR_RIGHT), "p0");
+	/* The other ear's link, or an unknown one: no pair. */
+	c->link[CONF_EAR_LEFT] = c->pairs[1].link[CONF_EAR_RIGHT];
+	assert_null(log_link_pair(c, CONF_EAR_LEFT));
+	assert_null(log_link_pair(c, LOG_EAR_NONE));
+	/* One pair: lines stay as they were. */
+	c->n_pairs = 1;
+	c->link[CONF_EAR_RIGHT] = c->pairs[0].link[CONF_EAR_RIGHT];
+	assert_null(log_link_pair(c, CONF_EAR_RIGHT));
+	free(c);
+}
+
 static void main_event_fields(void **state)
 {
 	(void)state;
@@ -577,6 +649,8 @@ int main(void)
 		T(rt_event_fields_exact),
 		T(rt_event_malformed_and_no_ear),
 		T(main_event_fields),
+		T(rt_pair_event_fields),
+		T(link_pair_names),
 		T(pipewire_event_fields),
 		T(message_ids_distinct_and_wellformed),
 		T(rt_timestamp_preserved),

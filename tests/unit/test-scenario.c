@@ -61,6 +61,7 @@ static void test_defaults(void **state)
 	assert_true(sc.duration_s == 60.0);
 	assert_int_equal(sc.seed, 1);
 	assert_true(sc.frame_ms == 10.0);
+	assert_true(sc.pair_ppm_spread == 10.0);
 	assert_true(sc.dongle_ppm == 0.0);
 	for (int i = 0; i < SCENARIO_SIDES; i++) {
 		const struct scenario_ear *e = &sc.ear[i];
@@ -95,6 +96,7 @@ static void test_every_key(void **state)
 		"duration_s = 3600\n"
 		"seed = 0xdeadbeefcafe\n"
 		"frame_ms = 7.5\n"
+		"pair_ppm_spread = 2.5\n"
 		"[dongle]\n"
 		"ppm = -12.5 ; inline comment\n"
 		"[left]\n"
@@ -148,6 +150,7 @@ static void test_every_key(void **state)
 	assert_true(sc.duration_s == 3600.0);
 	assert_int_equal(sc.seed, 0xdeadbeefcafeULL);
 	assert_true(sc.frame_ms == 7.5);
+	assert_true(sc.pair_ppm_spread == 2.5);
 	assert_true(sc.dongle_ppm == -12.5);
 	assert_true(l->ppm == 50.0 && r->ppm == -49.5);
 	assert_true(l->wander_ppb_per_s == 5.0 && r->wander_ppb_per_s == 0.25);
@@ -256,6 +259,11 @@ static void test_bad_value(void **state)
 	expect_error("[right]\nhci_jitter_dist = gaussian\n",
 		     "dir/bad.ini:2: hci_jitter_dist: 'gaussian' is not "
 		     "exponential, lognormal, uniform, pareto or usb");
+	expect_error("[run]\npair_ppm_spread = 101\n",
+		     "dir/bad.ini:2: pair_ppm_spread: 101 is out of range "
+		     "[0, 100]");
+	expect_error("[left]\npair_ppm_spread = 1\n",
+		     "dir/bad.ini:2: unknown key 'pair_ppm_spread' in [left]");
 	expect_error("[left]\nwander_ppb_per_s = -1\n",
 		     "dir/bad.ini:2: wander_ppb_per_s: -1 is out of range "
 		     "[0, 1000]");
