@@ -6,15 +6,17 @@
  *
  * cgroup-v2.rst, "Threads": a thread moves itself by writing its TID into
  * cgroup.threads of a threaded cgroup of its own threaded subtree; the
- * writer needs write access to that file and to cgroup.threads of the
- * common ancestor (the service cgroup), which ttws-cgroup grants the
- * service user.
+ * writer needs write access to that file (and to enter its directory) and
+ * to cgroup.procs of the common ancestor (the service cgroup): ttws-cgroup
+ * makes rt 0755 and gives its cgroup.threads to the service user, systemd
+ * (Delegate=) the service cgroup's files.
  */
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -134,6 +136,103 @@ static int target_dir(const struct rt_config *cfg, struct rt_report *r,
 	return 0;
 }
 
+void rt_cgroup_access_fix(struct rt_item *it, const struct rt_move_access *a)
+{
+	if (a->dir_err < 0) {
+		rt_item_fix(it,
+			    "this user cannot enter %s (mode %04o, uid %ld): "
+			    "it was made under a strict umask (a unit's "
+			    "UMask= applies to ExecStartPre=+ too); "
+			    "ttws-cgroup unit-setup makes it 0755",
+			    a->dir, a->dir_mode, a->dir_uid);
+	} else if (a->file_err < 0) {
+		rt_item_fix(it,
+			    "%s/cgroup.threads (uid %ld) is not writable by "
+			    "this user: ttws-cgroup unit-setup gives it to "
+			    "the service user",
+			    a->dir, a->file_uid);
+	} else if (a->procs_err < 0) {
+		rt_item_fix(it,
+			    "moving a thread needs write access to "
+			    "cgroup.procs of the common ancestor %s (uid "
+			    "%ld): Delegate= gives it to the unit's User=; "
+			    "without systemd, ttws-cgroup setup",
+			    a->ancestor, a->procs_uid);
+	} else {
+		rt_item_fix(it,
+			    "%s/cgroup.threads and %s/cgroup.procs look "
+			    "writable, yet the kernel refused the move: a "
+			    "security module, or the file opened by another "
+			    "user",
+			    a->dir, a->ancestor);
+	}
+}
+
+/* stat(2)'s owner, -1 when it fails. */
+static long owner_of(const char *path, unsigned *ret_mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		return -1;
+	}
+	if (ret_mode) {
+		*ret_mode = (unsigned)(st.st_mode & 07777);
+	}
+	return (long)st.st_uid;
+}
+
+static int access_err(const char *path, int mode)
+{
+	return access(path, mode) < 0 ? -errno : 0;
+}
+
+/*
+ * The common ancestor's directory of cgroup paths a and b below mount,
+ * into ret: the longest shared run of whole path components.
+ */
+static void common_ancestor(const char *mount, const char *a, const char *b,
+			    char *ret, size_t size)
+{
+	size_t i = 0, last = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '/') {
+			last = i;
+		}
+		i++;
+	}
+	if ((a[i] == '\0' || a[i] == '/') && (b[i] == '\0' || b[i] == '/')) {
+		last = i;
+	}
+	snprintf(ret, size, "%s%.*s", mount, (int)last, a);
+}
+
+/* Why writing this thread into dir/cgroup.threads gave EACCES or EPERM. */
+static void explain_access(struct rt_item *it, const char *dir,
+			   const char *path)
+{
+	struct rt_move_access a = {.dir = dir};
+	char mount[RT_PATH_MAX], self[RT_PATH_MAX], anc[RT_DIR_MAX];
+	char file[RT_DIR_MAX + 32];
+
+	anc[0] = '\0';
+	if (find_mount(mount, sizeof(mount)) == 0 &&
+	    rt_cgroup_self(self, sizeof(self)) == 0) {
+		common_ancestor(mount, self, path, anc, sizeof(anc));
+	}
+	a.ancestor = anc;
+	a.dir_err = access_err(dir, X_OK);
+	a.dir_uid = owner_of(dir, &a.dir_mode);
+	snprintf(file, sizeof(file), "%s/cgroup.threads", dir);
+	a.file_err = access_err(file, W_OK);
+	a.file_uid = owner_of(file, NULL);
+	snprintf(file, sizeof(file), "%s/cgroup.procs", anc);
+	a.procs_err = anc[0] ? access_err(file, W_OK) : 0;
+	a.procs_uid = owner_of(file, NULL);
+	rt_cgroup_access_fix(it, &a);
+}
+
 void rt_apply_cgroup(const struct rt_config *cfg, struct rt_report *r)
 {
 	struct rt_item *it = &r->partition.item;
@@ -171,11 +270,12 @@ void rt_apply_cgroup(const struct rt_config *cfg, struct rt_report *r)
 	if (k < 0) {
 		rt_item_fail(it, k);
 		if (k == -EACCES || k == -EPERM) {
+			explain_access(it, dir, path);
+		} else if (k == -EROFS) {
 			rt_item_fix(it,
-				    "%s is not writable by this user: "
-				    "ttws-cgroup unit-setup hands it (and the "
-				    "service cgroup's cgroup.threads) to the "
-				    "service user",
+				    "%s is on a read-only mount: with "
+				    "ProtectControlGroups=, the unit needs "
+				    "ReadWritePaths= for its own cgroup",
 				    file);
 		} else if (k == -EOPNOTSUPP || k == -EINVAL) {
 			rt_item_fix(it,

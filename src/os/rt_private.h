@@ -68,6 +68,32 @@ int rt_cgroup_mount(const char *mountinfo, char *ret, size_t size);
  */
 int rt_cgroup_self(char *ret, size_t size);
 
+/*
+ * What a thread move refused with EACCES ran into: the kernel wants the
+ * writer able to enter the destination's directory and write its
+ * cgroup.threads, and able to write cgroup.procs of the common ancestor
+ * of source and destination (cgroup-v2.rst, "Delegation Containment";
+ * kernel/cgroup/cgroup.c checks the latter with the opener's
+ * credentials). Each *_err is 0 or the negative errno access(2) gave for
+ * this thread; mode and uid are from stat(2) (uid -1 when unknown).
+ * Strings are borrowed.
+ */
+struct rt_move_access {
+	const char *dir;      /* destination cgroup directory */
+	const char *ancestor; /* common ancestor's directory */
+	int dir_err;	      /* access(dir, X_OK) */
+	unsigned dir_mode;    /* permission bits of dir */
+	long dir_uid;
+	int file_err; /* access(dir/cgroup.threads, W_OK) */
+	long file_uid;
+	int procs_err; /* access(ancestor/cgroup.procs, W_OK) */
+	long procs_uid;
+};
+
+/* rt_cgroup.c: the fix text for a move refused with EACCES or EPERM, the
+ * first obstacle in a named (pure: formats a, touches nothing). */
+void rt_cgroup_access_fix(struct rt_item *it, const struct rt_move_access *a);
+
 /* rt_cgroup.c: move the calling thread into cfg->cgroup (step 1). */
 void rt_apply_cgroup(const struct rt_config *cfg, struct rt_report *r);
 

@@ -64,10 +64,16 @@ run() { # root config-value args...
 
 # unit-setup on a "6.7" tree: threaded rt, cpuset enabled on the way
 # down, the CPU exclusive from the top level down, isolated, chown.
+# Under ttwsd.service's UMask=0027 (ExecStartPre=+ keeps it) and with an
+# rt left drwx------ by an earlier run: rt and .control come out 0755,
+# or user ttws cannot enter rt to write its cgroup.threads (EACCES).
 root=$tmp/new
 tree "$root" exclusive
 svc=$root/ttws-rt.slice/ttwsd.service
-run "$root" auto unit-setup --config "$tmp/conf" >"$tmp/out"
+chmod 0700 "$svc/rt"
+(umask 077 && run "$root" auto unit-setup --config "$tmp/conf") >"$tmp/out"
+[[ $(stat -c %a "$svc/rt") == 755 ]] || fail "rt is $(stat -c %a "$svc/rt"), not 755"
+[[ $(stat -c %a "$svc/.control") == 755 ]] || fail ".control is $(stat -c %a "$svc/.control"), not 755"
 [[ $(cat "$svc/rt/cgroup.type") == threaded ]] || fail "rt not threaded"
 [[ $(cat "$svc/rt/cpuset.cpus") == 3 ]] || fail "auto is not the highest CPU"
 [[ $(cat "$svc/rt/cpuset.mems") == 0 ]]

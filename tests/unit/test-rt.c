@@ -24,6 +24,7 @@
 #include "core/cgroup_parse.h"
 #include "core/macro.h"
 #include "os/rt.h"
+#include "os/rt_private.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN 1
@@ -1099,6 +1100,57 @@ static void test_spin_is_bounded(void **state)
 	assert_true(t < start + 100 * NSEC_PER_MSEC);
 }
 
+/* ---- a refused move names its cause -------------------------------- */
+
+/*
+ * Seen in the gateway VM: ttws-cgroup ran under ttwsd.service's
+ * UMask=0027, rt came out drwxr-x--- root and the RT thread's write to
+ * rt/cgroup.threads (its own file) failed with EACCES. The fix text names
+ * the first obstacle in the kernel's order: the directory, the file, the
+ * common ancestor's cgroup.procs.
+ */
+static void test_cgroup_access_fix(void **state)
+{
+	struct rt_item it;
+	struct rt_move_access a = {
+	    .dir = "/sys/fs/cgroup/s.service/rt",
+	    .ancestor = "/sys/fs/cgroup/s.service",
+	    .dir_err = -EACCES,
+	    .dir_mode = 0750,
+	    .dir_uid = 0,
+	    .file_uid = 997,
+	    .procs_uid = 997,
+	};
+
+	(void)state;
+	memset(&it, 0, sizeof(it));
+	rt_cgroup_access_fix(&it, &a);
+	assert_non_null(
+	    strstr(it.fix, "cannot enter /sys/fs/cgroup/s.service/rt"));
+	assert_non_null(strstr(it.fix, "mode 0750"));
+	assert_non_null(strstr(it.fix, "UMask="));
+
+	a.dir_err = 0;
+	a.file_err = -EACCES;
+	a.file_uid = 0;
+	rt_cgroup_access_fix(&it, &a);
+	assert_non_null(strstr(it.fix, "s.service/rt/cgroup.threads (uid 0)"));
+	assert_null(strstr(it.fix, "UMask="));
+
+	a.file_err = 0;
+	a.procs_err = -EACCES;
+	a.procs_uid = 0;
+	rt_cgroup_access_fix(&it, &a);
+	assert_non_null(strstr(it.fix,
+			       "common ancestor /sys/fs/cgroup/s.service "
+			       "(uid 0)"));
+	assert_non_null(strstr(it.fix, "Delegate="));
+
+	a.procs_err = 0;
+	rt_cgroup_access_fix(&it, &a);
+	assert_non_null(strstr(it.fix, "look writable"));
+}
+
 /* cmocka_unit_test() would name cases after the functions. */
 /* clang-format off */
 #define RT_TEST(name, fn) {name, fn, NULL, NULL, NULL}
@@ -1127,6 +1179,8 @@ int main(void)
 		RT_TEST("rt/parse_mountinfo", test_parse_mountinfo),
 		RT_TEST("rt/parse_cpulist", test_parse_cpulist),
 		RT_TEST("rt/parse_has_controller", test_parse_has_controller),
+		RT_TEST("rt/cgroup_access_fix_names_the_cause",
+			test_cgroup_access_fix),
 		RT_TEST("rt/cgroup_report_matches_this_machine",
 			test_cgroup_report_consistent),
 		RT_TEST("rt/now_is_monotonic", test_now_monotonic),

@@ -4,7 +4,7 @@
 # emulator (btvirt) and btmgmt, tests/vm/init as /init, and a payload
 # directory whose executable `run` /init starts. See tests/vm/README.md.
 #
-#   build.sh [-k KERNEL] [-o OUT_DIR] PAYLOAD_DIR
+#   build.sh [-k KERNEL] [-o OUT_DIR] [-i INIT] PAYLOAD_DIR
 #
 # KERNEL (default: $TTWS_VM_KERNEL_SUITE, else "default"):
 #   default  the newest linux-image this machine's apt knows (bookworm's, or
@@ -16,6 +16,9 @@
 # sources.list, lists and archives; apt still checks the archive's
 # signature against debian-archive-keyring); the machine's apt sources are
 # not touched. Its lists are refreshed when older than a day.
+#
+# INIT replaces tests/vm/init as the initramfs's /init (the gateway test's
+# stage one, gw-init, which switches to a root filesystem on a disk).
 #
 # Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.cpio.gz and OUT_DIR/kernel-release
 # (default OUT_DIR: build/vm). The kernel packages are downloaded once and
@@ -49,17 +52,23 @@ MODULES=(hci_vhci bluetooth ecdh_generic af_alg algif_hash algif_skcipher
 read -r -a extra <<<"${TTWS_VM_MODULES:-}"
 MODULES+=("${extra[@]}")
 HOST_TOOLS=(/usr/bin/btvirt /usr/bin/btmgmt /usr/bin/l2test /usr/bin/btmon)
+# What extract_kernel_parts keeps of a kernel package; bumped when that
+# changes, so a kernel cached with fewer parts is fetched again (2: block
+# drivers, for virtio_blk).
+PARTS=2
 
 die() { printf 'vm/build: %s\n' "$*" >&2; exit 1; }
 note() { printf 'vm/build: %s\n' "$*" >&2; }
-usage="usage: build.sh [-k default|new|SUITE] [-o OUT_DIR] PAYLOAD_DIR"
+usage="usage: build.sh [-k default|new|SUITE] [-o OUT_DIR] [-i INIT] PAYLOAD_DIR"
 
 out=$ROOT/build/vm
+init=$HERE/init
 suite=${TTWS_VM_KERNEL_SUITE:-default}
-while getopts k:o: opt; do
+while getopts k:o:i: opt; do
 	case $opt in
 	k) suite=$OPTARG ;;
 	o) out=$OPTARG ;;
+	i) init=$OPTARG ;;
 	*) die "$usage" ;;
 	esac
 done
@@ -67,6 +76,7 @@ shift $((OPTIND - 1))
 (($# == 1)) || die "$usage"
 payload=$(realpath "$1")
 [[ -x $payload/run ]] || die "$payload/run: missing or not executable"
+[[ -f $init ]] || die "$init: no such init script"
 [[ $suite == new ]] && suite=$NEW_SUITE
 [[ $suite =~ ^[a-z][a-z0-9.-]*$ ]] ||
 	die "kernel must be default, new or a Debian suite name, not '$suite'"
@@ -206,7 +216,7 @@ suite_update() {
 # linux-modules and linux-base (modules.builtin, modules.order).
 extract_kernel_parts() {
 	local deb=$1 dir=$2 members
-	local want='^\./(boot/vmlinuz-.*|(usr/)?lib/modules/[^/]+/(vmlinuz|modules\.[^/]*|kernel/(crypto|lib|arch|net|fs|drivers/bluetooth|drivers/virtio)/.*[^/]))$'
+	local want='^\./(boot/vmlinuz-.*|(usr/)?lib/modules/[^/]+/(vmlinuz|modules\.[^/]*|kernel/(crypto|lib|arch|net|fs|drivers/bluetooth|drivers/virtio|drivers/block)/.*[^/]))$'
 	members=$(dpkg-deb --fsys-tarfile "$deb" | tar -t) ||
 		die "cannot read $deb"
 	grep -E "$want" <<<"$members" >"$dir.members" || return 0
@@ -223,7 +233,8 @@ extract_kernel_parts() {
 fetch_kernel() {
 	local pkg=$1 ver=$2 dir=$CACHE/${1}_${2} tmp kver mods deb d dep
 	local -a pkgs
-	[[ -f $dir/.complete ]] && return 0
+	[[ -f $dir/.complete && $(cat "$dir/parts" 2>/dev/null) == "$PARTS" ]] &&
+		return 0
 	mkdir -p "$CACHE"
 	tmp=$(mktemp -d "$CACHE/.fetch.XXXXXX")
 	# shellcheck disable=SC2064 # expand now: tmp is local
@@ -267,6 +278,7 @@ fetch_kernel() {
 	depmod -b "$tmp/k" "$kver" || die "depmod for $kver failed"
 	printf '%s\n' "$kver" >"$tmp/k/kernel-release"
 	printf '%s\n' "$suite" >"$tmp/k/suite"
+	printf '%s\n' "$PARTS" >"$tmp/k/parts"
 	touch "$tmp/k/.complete"
 	rm -rf "$dir"
 	mv "$tmp/k" "$dir"
@@ -440,7 +452,7 @@ for m in "${MODULES[@]}"; do
 done
 printf '%s\n' "$kver" >"$stage/etc/ttws-vm-kernel"
 
-install -m 0755 "$HERE/init" "$stage/init"
+install -m 0755 "$init" "$stage/init"
 install -m 0755 "$HERE/bt-up" "$stage/usr/bin/ttws-bt-up"
 install -m 0755 "$HERE/bt-pad" "$stage/usr/bin/ttws-bt-pad"
 install -m 0755 "$HERE/bt-adv" "$stage/usr/bin/ttws-bt-adv"

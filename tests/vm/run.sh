@@ -2,7 +2,13 @@
 # Boot the test VM that build.sh made, wait for its payload's result and
 # print it (one line of JSON on stdout).
 #
-#   run.sh [-t PAYLOAD_TIMEOUT_S] [-l CONSOLE_LOG] VM_DIR
+#   run.sh [-t PAYLOAD_TIMEOUT_S] [-l CONSOLE_LOG] [-m MEM_MB] [-a KERNEL_ARGS]
+#          [-d DISK_IMAGE]... VM_DIR
+#
+# -d attaches a raw disk image as a virtio disk (vda, vdb, ... in order)
+# with qemu's snapshot=on: the guest may write to it, the file never
+# changes (the gateway test's cached root filesystem). -a appends to the
+# kernel command line, -m sets the guest's memory (512 MB).
 #
 # Exit status: 0 when the payload exited 0 and its JSON has "ok": true;
 # 1 when it failed, timed out or reported nothing; 77 when qemu cannot run
@@ -19,19 +25,27 @@ skip() {
 	exit 77
 }
 
+usage="usage: run.sh [-t PAYLOAD_TIMEOUT_S] [-l CONSOLE_LOG] [-m MEM_MB] [-a KERNEL_ARGS] [-d DISK_IMAGE]... VM_DIR"
 deadline=60
 log=
-while getopts t:l: opt; do
+mem=512
+kargs=
+disks=()
+while getopts t:l:m:a:d: opt; do
 	case $opt in
 	t) deadline=$OPTARG ;;
 	l) log=$OPTARG ;;
-	*) die "usage: run.sh [-t PAYLOAD_TIMEOUT_S] [-l CONSOLE_LOG] VM_DIR" 2 ;;
+	m) mem=$OPTARG ;;
+	a) kargs=$OPTARG ;;
+	d) disks+=(-drive "file=$OPTARG,if=virtio,format=raw,snapshot=on") ;;
+	*) die "$usage" 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-(($# == 1)) || die "usage: run.sh [-t PAYLOAD_TIMEOUT_S] [-l CONSOLE_LOG] VM_DIR" 2
+(($# == 1)) || die "$usage" 2
 vm=$1
 [[ $deadline =~ ^[0-9]+$ ]] || die "timeout must be whole seconds: $deadline" 2
+[[ $mem =~ ^[0-9]+$ ]] || die "memory must be whole MB: $mem" 2
 for f in vmlinuz initrd.cpio.gz; do
 	[[ -f $vm/$f ]] || die "$vm/$f missing: run tests/vm/build.sh first" 2
 done
@@ -79,10 +93,10 @@ fi
 start=$(date +%s.%N)
 rc=0
 timeout -k 5 "$host_deadline" "$qemu" "${accel_args[@]}" \
-	-smp 2 -m 512 -nodefaults -no-user-config -display none -no-reboot \
+	-smp 2 -m "$mem" -nodefaults -no-user-config -display none -no-reboot \
 	-serial "file:$log" -serial "file:$tmp/result" \
-	-kernel "$vm/vmlinuz" -initrd "$vm/initrd.cpio.gz" \
-	-append "console=ttyS0 quiet panic=-1 ttws.timeout=$deadline" \
+	-kernel "$vm/vmlinuz" -initrd "$vm/initrd.cpio.gz" "${disks[@]}" \
+	-append "console=ttyS0 quiet panic=-1 ttws.timeout=$deadline${kargs:+ $kargs}" \
 	</dev/null >"$tmp/qemu.out" 2>&1 || rc=$?
 elapsed=$(echo "$start $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }')
 

@@ -126,6 +126,16 @@ for u in ttws-pipewire.service ttws-wireplumber.service; do
 	want_line "$D${dir[unitdir]}/$u" "User=pipewire"
 	want_line "$D${dir[unitdir]}/$u" "Environment=PIPEWIRE_RUNTIME_DIR=/run/pipewire"
 done
+# The system WirePlumber reads ttws's fragments (no session-bus
+# features, no BlueZ monitor) through XDG_CONFIG_HOME: installed there.
+wp_home=$(unit_values "$D${dir[unitdir]}/ttws-wireplumber.service" Environment |
+	sed -n 's/^XDG_CONFIG_HOME=//p')
+[[ $wp_home == /* ]] || fail "ttws-wireplumber.service: no absolute XDG_CONFIG_HOME="
+for f in main.lua.d/51-ttws-system.lua bluetooth.lua.d/51-ttws-system.lua; do
+	need_file "$wp_home/wireplumber/$f"
+done
+grep -q '"alsa.reserve"\] = false' "$D$wp_home/wireplumber/main.lua.d/51-ttws-system.lua" ||
+	fail "the WirePlumber fragment does not turn alsa.reserve off"
 sysusers=$D${dir[sysusersdir]}/ttws.conf
 for g in dialout audio pipewire; do
 	grep -qE "^m[[:space:]]+ttws[[:space:]]+$g\$" "$sysusers" ||
