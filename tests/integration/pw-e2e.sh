@@ -82,10 +82,13 @@ common() {
 		"channels routed to the wrong ears"
 	# Each ear's output is placed by its true render instant, rounded to
 	# the sample: over every 0.5 s chirp period the mean lag between the
-	# ears must stay within half a sample and never reach 1.5 samples (a
-	# one-sample timing error between the ears fails this).
+	# ears must stay within 0.75 samples and never reach 1.5 samples (a
+	# one-sample timing error between the ears, a mean near 1, fails
+	# this). Not 0.5: the 2 s run under ASan, servos locked 0.15 s before
+	# the signal, once gave a mean of -0.502 (inter-ear P99 22 us), with
+	# -0.31..0.14 in three reruns of the same build.
 	check "$name" '.audio.inter_ear_periods > 0 and
-		(.audio.inter_ear_lag_mean | fabs) < 0.5 and
+		(.audio.inter_ear_lag_mean | fabs) < 0.75 and
 		.audio.inter_ear_lag_max <= 1' \
 		"the ears' outputs are not aligned"
 	# SPA_PARAM_Latency: presentation delay (5..250 ms) + codec.

@@ -12,7 +12,7 @@
 #    after a 2 s warm-up (the virtual bench's: the first lock's settling,
 #    up to ~15 us in any short run, one pair or two, would otherwise be
 #    over 1 % of an 8 s run), at most 50 us over the whole run; none
-#    lost, none late, 80 % of the frames rendered, both ears locked; the
+#    lost, at most 1e-4 + 1 late, 80 % of the frames rendered, both ears locked; the
 #    pooled "all" figures add up;
 #  - independent crystals: the simulator's banner gives each pair's
 #    crystals (pair 1's drawn from the scenario seed), each ttwsd measures
@@ -185,7 +185,11 @@ for i in 0 1; do
 	echo "pair $p: P99 mapping $p99 us, rendered $rl/$rr, late $late, lost $lost"
 	((rl >= min && rr >= min)) || miss "pair $p rendered $rl/$rr < $min"
 	((lost == 0)) || miss "pair $p lost $lost frames"
-	((late == 0)) || miss "pair $p: $late frames late"
+	# The delay plan spends a late budget of 8e-5 of its deliveries
+	# (core/plan.c): as sync-live, allow 1e-4 of the rendered frames
+	# plus one (two ttwsd and the simulator share 2 cores here).
+	(((late - 1) * 10000 <= rl + rr)) ||
+		miss "pair $p: $late frames late of $((rl + rr)) rendered (allowed: 1e-4 + 1)"
 	awk -v p="$p99" -v m=$P99_MAX_US 'BEGIN { exit !(p <= m) }' ||
 		miss "pair $p: P99 inter-ear error $p99 us > $P99_MAX_US us"
 	both=$((both + $(j ".pairs[$i].frames.both")))
