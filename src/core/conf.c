@@ -43,6 +43,7 @@ void conf_default(struct conf *ret)
 	snprintf(ret->loop.backend, sizeof(ret->loop.backend), "auto");
 	ret->loop.spin_guard_us = 0;
 	ret->loop.busy_poll_us = 0;
+	ret->loop.rx_coalesce_us = 10000; /* a frame: os/loop.h */
 	ret->loop.socket_busy_poll_us = -1;
 	ret->loop.socket_priority = -1;
 	ret->stream.source = CONF_SOURCE_TONE;

@@ -118,6 +118,8 @@ struct conf {
 		/* After a wake-up, poll the completion queue this long
 		 * before sleeping; 0 = sleep at once. */
 		uint32_t busy_poll_us;
+		/* os/loop.h rx_defer_ns; 0 = off (io_uring only) */
+		uint32_t rx_coalesce_us;
 		int socket_busy_poll_us; /* SO_BUSY_POLL, -1 = leave alone */
 		int socket_priority;    /* -1 = leave alone */
 	} loop;

@@ -59,6 +59,8 @@ const struct conf_key conf_keys[] = {
 	  NULL, RESTART },
 	{ "loop", "busy_poll_us", T_U32, C(loop.busy_poll_us), 0, 0, 1000, 0,
 	  NULL, RESTART },
+	{ "loop", "rx_coalesce_us", T_U32, C(loop.rx_coalesce_us), 0, 0,
+	  100000, 0, NULL, RESTART },
 	{ "loop", "socket_busy_poll_us", T_INT, C(loop.socket_busy_poll_us), 0,
 	  -1, 1000000, 0, NULL, RESTART },
 	{ "loop", "socket_priority", T_INT, C(loop.socket_priority), 0, -1, 7,

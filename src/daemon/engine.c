@@ -185,8 +185,12 @@ static void engine_on_wake(struct loop *l, void *user_data)
 		pending &= pending - 1;
 		if (i < e->n_pairs) {
 			stream_pull(e->pairs[i].stream, now);
+			if (!stream_awaits_quantum(e->pairs[i].stream)) {
+				e->pw_awaiting &= ~(1u << i);
+			}
 		}
 	}
+	loop_set_expecting(l, e->pw_awaiting != 0);
 }
 
 /*
@@ -259,6 +263,14 @@ static int engine_setup(struct engine *e)
 	lc.spin_guard_ns = (uint64_t)e->conf.loop.spin_guard_us *
 			   NSEC_PER_USEC;
 	lc.busy_poll_ns = (uint64_t)e->conf.loop.busy_poll_us * NSEC_PER_USEC;
+	/* Receive coalescing needs the wait's own deadline (os/loop.h);
+	 * the epoll backend has neither. */
+	lc.rx_defer_ns = (uint64_t)e->conf.loop.rx_coalesce_us * NSEC_PER_USEC;
+	if (lc.rx_defer_ns && lc.backend != LOOP_EPOLL) {
+		lc.timer = LOOP_TIMER_URING_WAIT;
+	} else {
+		lc.rx_defer_ns = 0;
+	}
 	engine_size_rx(e, &lc);
 	r = loop_new(&lc, e->wheel, &e->loop);
 	if (r < 0) {

@@ -89,6 +89,20 @@ static void engine_hists_wire(struct engine *e, struct engine_pair *ep)
 			 lathist_live(e->hists, g + ENGINE_GH_HANDOFF));
 }
 
+/*
+ * RT thread: this pair's tick started a PipeWire cycle; its quantum will
+ * come with a loop_wake() within a fraction of the cycle. Until it does,
+ * the loop's waits end at the first completion (no receive coalescing),
+ * so the quantum is cut at once.
+ */
+static void engine_pw_triggered(void *data)
+{
+	struct engine_pair *ep = data;
+
+	ep->e->pw_awaiting |= 1u << ep->index;
+	loop_set_expecting(ep->e->loop, true);
+}
+
 /* One pair's channels, links, plan and stream, on the engine's loop and
  * wheel. */
 int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
@@ -139,12 +153,14 @@ int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
 		ep->links[i] = pair_link(ep->pair, i);
 	}
 	stream_set_boundary_fn(ep->stream, engine_boundary, e);
+	stream_set_trigger_fn(ep->stream, engine_pw_triggered, ep);
 	engine_hists_wire(e, ep);
 	return 0;
 }
 
 void engine_pair_teardown(struct engine_pair *ep)
 {
+	ep->e->pw_awaiting &= ~(1u << ep->index);
 	ep->pair = pair_free(ep->pair);
 	ep->stream = NULL;
 	ep->plan = NULL;

@@ -49,6 +49,9 @@ struct engine {
 	_Atomic(struct loop *) wake;  /* for engine_notify(), once running */
 	/* Bit i: pair i's sink wrote a record (engine_notify()). */
 	_Atomic uint32_t pw_pending;
+	/* RT thread: pairs whose triggered quantum has not come yet (bit
+	 * per pair); while any, the loop does not coalesce (os/loop.h). */
+	uint32_t pw_awaiting;
 	struct wheel_timer stats_timer;
 	uint64_t iterations;
 

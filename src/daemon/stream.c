@@ -68,6 +68,9 @@ struct stream {
 	/* Run before each frame is cut (stream_set_boundary_fn()). */
 	void (*boundary_fn)(void *data, uint64_t now_ns);
 	void *boundary_data;
+	/* Run after a tick started a graph cycle (stream_set_trigger_fn()). */
+	void (*trigger_fn)(void *data);
+	void *trigger_data;
 };
 
 static void stream_tick(struct wheel_timer *t, uint64_t now_ns);
@@ -432,6 +435,9 @@ static void stream_pw_tick(struct stream *s, uint64_t now_ns)
 		}
 		s->triggered = true;
 		s->quanta_at_trigger = s->st.pw_quanta;
+		if (s->trigger_fn) {
+			s->trigger_fn(s->trigger_data);
+		}
 		s->st.pw_triggers++;
 		s->st.driving = true;
 	} else {
@@ -511,6 +517,18 @@ void stream_get_stats(const struct stream *s, struct stream_stats *ret)
 		ret->handoff_p99_ns = h.p99;
 		ret->handoff_max_ns = h.max;
 	}
+}
+
+void stream_set_trigger_fn(struct stream *s, void (*fn)(void *data),
+			   void *data)
+{
+	s->trigger_fn = fn;
+	s->trigger_data = data;
+}
+
+bool stream_awaits_quantum(const struct stream *s)
+{
+	return s->triggered && s->st.pw_quanta == s->quanta_at_trigger;
 }
 
 void stream_set_boundary_fn(struct stream *s,

@@ -137,6 +137,21 @@ void stream_set_boundary_fn(struct stream *s,
 			    void *data);
 
 /*
+ * fn(data) runs on the RT thread right after a tick started a PipeWire
+ * graph cycle (source = pipewire): the quantum is due within a fraction
+ * of a cycle, and the sink's notify will wake the loop for it. fn may
+ * be NULL.
+ */
+void stream_set_trigger_fn(struct stream *s, void (*fn)(void *data),
+			   void *data);
+
+/*
+ * Whether the cycle the last tick started has not delivered its quantum
+ * yet (false when no cycle was started, and for source = tone).
+ */
+bool stream_awaits_quantum(const struct stream *s);
+
+/*
  * The struct conf given to stream_new() holds new live values (tone
  * frequencies, downmix): re-derive them. RT thread.
  */

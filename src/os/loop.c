@@ -129,6 +129,26 @@ static void note_busy_poll(struct loop *l)
 		 napi);
 }
 
+/* Receive coalescing in the report: on, or why not (loop.h). */
+static void note_coalesce(struct loop *l)
+{
+	size_t len = strlen(l->note);
+
+	if (!l->cfg.rx_defer_ns) {
+		return;
+	}
+	if (l->can_coalesce) {
+		snprintf(l->note + len, sizeof(l->note) - len,
+			 ", rx coalescing %llu us",
+			 (unsigned long long)(l->cfg.rx_defer_ns /
+					      NSEC_PER_USEC));
+	} else {
+		snprintf(l->note + len, sizeof(l->note) - len,
+			 ", rx coalescing off (no DEFER_TASKRUN: "
+			 "Linux < 6.1)");
+	}
+}
+
 int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 {
 	struct loop *l = NULL;
@@ -158,6 +178,7 @@ int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 			/* Only io_uring has IORING_OP_TIMEOUT and waits
 			 * with a timeout of their own. */
 			c.timer = LOOP_TIMER_TIMERFD;
+			c.rx_defer_ns = 0;
 			r = loop_epoll_new(&c, w, &l);
 			if (r < 0) {
 				break;
@@ -166,7 +187,7 @@ int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 			snprintf(l->note, sizeof(l->note),
 				 "io_uring unavailable (%s), using epoll%s",
 				 strerror(-uring_err),
-				 cfg->timer == LOOP_TIMER_URING_TIMEOUT
+				 cfg->timer != LOOP_TIMER_TIMERFD
 				     ? " and a timerfd"
 				     : "");
 		}
@@ -181,6 +202,7 @@ int loop_new(const struct loop_config *cfg, struct wheel *w, struct loop **ret)
 		l->napi_err = -EOPNOTSUPP;
 	}
 	note_busy_poll(l);
+	note_coalesce(l);
 	*ret = l;
 	return 0;
 }
@@ -258,6 +280,11 @@ void loop_wake_fired(struct loop *l)
 	}
 }
 
+void loop_set_expecting(struct loop *l, bool on)
+{
+	l->expecting = on;
+}
+
 void loop_stop(struct loop *l)
 {
 	atomic_store(&l->stop, true);
@@ -324,6 +351,36 @@ static bool busy_poll(struct loop *l, uint64_t end_ns)
 	}
 	LOOP_COUNT_ADD(l, busy_poll_ns, now - t0);
 	return false;
+}
+
+/*
+ * Spin to (within the guard) and expire the wheel's timers that are due
+ * now; returns how many expired.
+ */
+static unsigned expire_due(struct loop *l)
+{
+	uint64_t dl, guard, now;
+	bool hard = false;
+	unsigned e = 0;
+
+	dl = wheel_next_deadline(l->wheel, &hard);
+	if (dl == UINT64_MAX) {
+		return 0;
+	}
+	guard = hard ? l->cfg.spin_guard_ns : 0;
+	now = l->now_fn(l->hook_data);
+	if (guard && now < dl && dl - now <= guard + LOOP_SPIN_MARGIN_NS) {
+		uint64_t t0 = now;
+
+		now = rt_spin_until(dl, guard + LOOP_SPIN_MARGIN_NS);
+		LOOP_COUNT(l, spins);
+		LOOP_COUNT_ADD(l, spin_ns, now - t0);
+	}
+	if (now >= dl) {
+		e = wheel_expire(l->wheel, now);
+		LOOP_COUNT_ADD(l, timers_expired, e);
+	}
+	return e;
 }
 
 int loop_run_once(struct loop *l, bool block)
@@ -396,25 +453,7 @@ int loop_run_once(struct loop *l, bool block)
 	}
 
 	/* Callbacks may have added or cancelled timers: ask again. */
-	dl = wheel_next_deadline(l->wheel, &hard);
-	if (dl != UINT64_MAX) {
-		guard = hard ? l->cfg.spin_guard_ns : 0;
-		now = l->now_fn(l->hook_data);
-		if (guard && now < dl &&
-		    dl - now <= guard + LOOP_SPIN_MARGIN_NS) {
-			uint64_t t0 = now;
-
-			now = rt_spin_until(dl, guard + LOOP_SPIN_MARGIN_NS);
-			LOOP_COUNT(l, spins);
-			LOOP_COUNT_ADD(l, spin_ns, now - t0);
-		}
-		if (now >= dl) {
-			unsigned e = wheel_expire(l->wheel, now);
-
-			LOOP_COUNT_ADD(l, timers_expired, e);
-			n += (int)e;
-		}
-	}
+	n += (int)expire_due(l);
 
 	loop_release_run(l);
 

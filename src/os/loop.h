@@ -106,6 +106,24 @@ struct loop_config {
 	 */
 	uint64_t busy_poll_ns;
 	/*
+	 * Receive coalescing, ns; 0 = off. io_uring with timer
+	 * LOOP_TIMER_URING_WAIT only (loop_new() refuses it elsewhere).
+	 * While the next timer is at most this far away, completions do
+	 * not wake the thread one by one: the ring is set up with
+	 * IORING_SETUP_DEFER_TASKRUN (6.1) and the wait asks for more
+	 * completions than come before its deadline, so they are all
+	 * handled at that timer, in one wake-up. Safe for datagram
+	 * sockets, whose receive instant is the kernel's timestamp
+	 * (SO_TIMESTAMPNS, set by loop_add_socket()), not the handling
+	 * instant; a stream (loop_add_stream(): a tty has no timestamp) or
+	 * loop_set_expecting() turns it off for the wait. The delay it adds
+	 * to a completion is at most this window; a frame tick every 10 ms
+	 * bounds it at 10 ms. At most 100 ms. Each wake-up costs tens of us
+	 * of CPU on a VM (context switch, syscall, timer), which is what
+	 * this saves.
+	 */
+	uint64_t rx_defer_ns;
+	/*
 	 * io_uring: use single-shot recvmsg even where multishot works.
 	 * For benchmarks and tests of that path; false in production.
 	 */
@@ -124,6 +142,7 @@ struct loop_config {
 /* Busy-polling stops this long before the timer's next wake-up. */
 #define LOOP_BUSY_POLL_MARGIN_NS (5 * 1000ull)
 #define LOOP_BUSY_POLL_MAX_NS (1000 * 1000ull)
+#define LOOP_RX_DEFER_MAX_NS (100 * 1000 * 1000ull)
 
 /*
  * auto, uring-wait, 8 sockets, 2048 bytes, rx_depth 64, 64 tx slots, guard 0,
@@ -592,6 +611,11 @@ struct loop_counters {
 	uint64_t busy_polls;
 	uint64_t busy_poll_hits;
 	uint64_t busy_poll_ns;
+	/*
+	 * Receive coalescing (loop_config.rx_defer_ns): blocking waits
+	 * that let completions gather until their deadline.
+	 */
+	uint64_t coalesced_waits;
 };
 
 /*
@@ -617,6 +641,14 @@ int loop_napi_format(const struct loop *l, char *buf, size_t size);
  * busy_poll runs once per look at the completion queue inside a
  * busy-poll window, before the look. Loop thread; h is copied.
  */
+/*
+ * The owner waits for a loop_wake() soon (PipeWire's quantum after a
+ * trigger): the waits end at the first completion, receive coalescing
+ * (loop_config.rx_defer_ns) off, until called with false. The loop
+ * thread only.
+ */
+void loop_set_expecting(struct loop *l, bool on);
+
 struct loop_hooks {
 	uint64_t (*now_ns)(void *user_data);
 	void (*busy_poll)(struct loop *l, void *user_data);

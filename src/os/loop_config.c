@@ -24,7 +24,10 @@ void loop_config_default(struct loop_config *ret)
 	     * bench measured the latter's wake-up P99 lower: with it the
 	     * control test under ASan on a loaded 2-core VM lost a frame
 	     * in 2 of 5 runs, against none in 8 with timerfd, cause not
-	     * found yet. ttwsd --latency-test --timer picks either. */
+	     * found yet. ttwsd --latency-test --timer picks either. ttwsd
+	     * itself takes uring-wait whenever it coalesces receives
+	     * ([loop] rx_coalesce_us, on by default): coalescing needs the
+	     * wait's own deadline (loop.h). */
 	    .timer = LOOP_TIMER_TIMERFD,
 	    .max_sockets = 8,
 	    .max_msg = 2048,
@@ -107,7 +110,7 @@ const char *loop_rx_mode_name(enum loop_rx_mode m)
 {
 	switch (m) {
 	case LOOP_RX_URING_MULTISHOT:
-		return "multishot recvmsg with provided buffers";
+		return "multishot recvmsg";
 	case LOOP_RX_URING_SINGLESHOT:
 		return "single-shot recvmsg";
 	case LOOP_RX_EPOLL:
@@ -155,6 +158,12 @@ int loop_config_check(const struct loop_config *c)
 		return -EINVAL;
 	}
 	if (c->busy_poll_ns > LOOP_BUSY_POLL_MAX_NS) {
+		return -EINVAL;
+	}
+	/* Coalescing needs the wait's own deadline (loop.h). */
+	if (c->rx_defer_ns > LOOP_RX_DEFER_MAX_NS ||
+	    (c->rx_defer_ns && (c->backend == LOOP_EPOLL ||
+				c->timer != LOOP_TIMER_URING_WAIT))) {
 		return -EINVAL;
 	}
 	return 0;

@@ -184,6 +184,12 @@ struct loop {
 	bool timer_fired;	 /* a timer completion came in this round */
 
 	int wake_fd; /* eventfd for loop_wake() */
+	/* loop_set_expecting(): a loop_wake() is due, coalescing off. */
+	bool expecting;
+	/* Stream slots in use (loop_add_stream()): coalescing off. */
+	unsigned n_streams;
+	/* The backend can coalesce (io_uring with DEFER_TASKRUN). */
+	bool can_coalesce;
 	atomic_bool wake_pending;
 	loop_wake_fn wake_fn;
 	void *wake_data;
@@ -353,6 +359,7 @@ struct loop_sock *loop_sock_lookup(struct loop *l, uint32_t idx, uint32_t gen);
 
 /* The timer completed: the kernel holds no armed value any more. */
 void loop_timer_fired(struct loop *l);
+
 
 /* The eventfd was read: clear the pending flag, run the wake callback. */
 void loop_wake_fired(struct loop *l);

@@ -48,6 +48,9 @@ static struct loop_sock *slot_take(struct loop *l, int fd,
 	s->fd = fd;
 	s->type = 0;
 	s->kind = kind;
+	if (kind == LOOP_SLOT_STREAM) {
+		l->n_streams++; /* no receive timestamps: rx_defer_ns off */
+	}
 	s->can_read = true;
 	s->can_write = true;
 	s->tx_head = -1;
@@ -71,6 +74,9 @@ static struct loop_sock *slot_take(struct loop *l, int fd,
 /* Back on the free list at once (nothing in the kernel names it). */
 static void slot_give(struct loop *l, struct loop_sock *s)
 {
+	if (s->kind == LOOP_SLOT_STREAM && l->n_streams > 0) {
+		l->n_streams--;
+	}
 	s->used = false;
 	s->closing = false;
 	s->fd = -1;

@@ -367,7 +367,7 @@ static void count_overflow(struct loop_uring *lu)
 }
 
 /*
- * Wait for one completion or until lu->wait_until_ns (CLOCK_MONOTONIC,
+ * Wait for nr completions or until lu->wait_until_ns (CLOCK_MONOTONIC,
  * the ring's default clock): io_uring_enter(2) with IORING_ENTER_EXT_ARG
  * and IORING_ENTER_ABS_TIMER. liburing 2.3 has no call that passes
  * ABS_TIMER, hence the raw syscall; the SQ is empty here (the caller
@@ -376,7 +376,7 @@ static void count_overflow(struct loop_uring *lu)
  * (the wake-up is late by the syscall's entry, well under 1 us).
  * Returns 0, -ETIME (the deadline came first) or a negative errno.
  */
-static int wait_until(struct loop_uring *lu)
+static int wait_until(struct loop_uring *lu, unsigned nr)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_getevents_arg arg = {
@@ -400,7 +400,7 @@ static int wait_until(struct loop_uring *lu)
 		}
 		ts.tv_sec = (long long)(t / NSEC_PER_SEC);
 		ts.tv_nsec = (long long)(t % NSEC_PER_SEC);
-		r = syscall(__NR_io_uring_enter, lu->ring.ring_fd, 0, 1, flags,
+		r = syscall(__NR_io_uring_enter, lu->ring.ring_fd, 0, nr, flags,
 			    &arg, sizeof(arg));
 		if (r >= 0) {
 			return 0;
@@ -414,11 +414,35 @@ static int wait_until(struct loop_uring *lu)
 	}
 }
 
+/*
+ * How many completions the coming wait (until lu->wait_until_ns) asks
+ * for: 1, or, when receive coalescing may hold them (loop.h,
+ * rx_defer_ns), more than can come before the deadline, so that the
+ * deadline ends it. Half the CQ: a flood still ends the wait early.
+ */
+static unsigned wait_nr(struct loop_uring *lu)
+{
+	struct loop *l = &lu->loop;
+	uint64_t now;
+
+	if (!lu->defer_taskrun || l->expecting || l->n_streams ||
+	    lu->wait_until_ns == UINT64_MAX) {
+		return 1;
+	}
+	now = rt_now_ns();
+	if (lu->wait_until_ns > now &&
+	    lu->wait_until_ns - now > l->cfg.rx_defer_ns) {
+		return 1;
+	}
+	LOOP_COUNT(l, coalesced_waits);
+	return lu->ring.cq.ring_entries / 2;
+}
+
 static int uring_wait(struct loop *l, bool block)
 {
 	struct loop_uring *lu = to_uring(l);
 	struct io_uring_cqe *cqe;
-	unsigned n = 0, seen;
+	unsigned n = 0, seen, nr = 1;
 	int r;
 
 	if (lu->fatal) {
@@ -433,7 +457,8 @@ static int uring_wait(struct loop *l, bool block)
 		r = io_uring_sq_ready(&lu->ring) ? io_uring_submit(&lu->ring)
 						 : 0;
 		if (r >= 0) {
-			r = wait_until(lu);
+			nr = wait_nr(lu);
+			r = wait_until(lu, nr);
 		}
 	} else if (block) {
 		r = io_uring_submit_and_wait(&lu->ring, 1);
@@ -462,6 +487,24 @@ static int uring_wait(struct loop *l, bool block)
 		lu->waited_until = false;
 		if (l->seen_ns >= lu->wait_until_ns) {
 			loop_timer_fired(l);
+		}
+	}
+	/*
+	 * A wait that its deadline ended leaves the coalesced completions'
+	 * work with the ring (DEFER_TASKRUN): run it now. They are handled
+	 * before the timers, in the order they came, as without
+	 * coalescing: a timer's handler sees every reply that arrived
+	 * before it (one timing exchange at a time: a probe must see the
+	 * last exchange's follow-up, link_probe_fire()).
+	 */
+	if (nr > 1) {
+		int g = io_uring_get_events(&lu->ring);
+
+		if (g < 0 && g != -EINTR && g != -EBUSY && g != -EAGAIN) {
+			return g;
+		}
+		if (seen == 0) {
+			seen = io_uring_cq_ready(&lu->ring);
 		}
 	}
 	/*

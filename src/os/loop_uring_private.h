@@ -100,6 +100,8 @@ struct loop_uring {
 	 * and whether the kernel takes IORING_ENTER_ABS_TIMER. */
 	uint64_t wait_until_ns;
 	bool abs_timer;
+	/* IORING_SETUP_DEFER_TASKRUN: completions wait for our wait. */
+	bool defer_taskrun;
 	bool waited_until; /* this round's wait had that deadline */
 
 	unsigned koverflow_seen;

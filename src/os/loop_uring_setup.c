@@ -293,7 +293,30 @@ int loop_uring_new(const struct loop_config *cfg, struct wheel *w,
 	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
 		  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	p.cq_entries = cq;
-	r = io_uring_queue_init_params(sq, &lu->ring, &p);
+	/*
+	 * Receive coalescing (loop.h, rx_defer_ns): DEFER_TASKRUN (6.1)
+	 * keeps a completion's work until this thread waits and wakes it
+	 * only when as many are ready as the wait asked for; without it
+	 * every receive wakes the thread. It needs SINGLE_ISSUER: the ring
+	 * is used by the thread that creates it, the RT thread, only.
+	 */
+	if (cfg->rx_defer_ns) {
+		p.flags |= IORING_SETUP_SINGLE_ISSUER |
+			   IORING_SETUP_DEFER_TASKRUN;
+		r = io_uring_queue_init_params(sq, &lu->ring, &p);
+		lu->defer_taskrun = r == 0;
+		lu->loop.can_coalesce = r == 0;
+		if (r == -EINVAL) {
+			memset(&p, 0, sizeof(p));
+			p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
+				  IORING_SETUP_COOP_TASKRUN |
+				  IORING_SETUP_TASKRUN_FLAG;
+			p.cq_entries = cq;
+			r = io_uring_queue_init_params(sq, &lu->ring, &p);
+		}
+	} else {
+		r = io_uring_queue_init_params(sq, &lu->ring, &p);
+	}
 	if (r == -EINVAL) {
 		memset(&p, 0, sizeof(p));
 		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;

@@ -22,7 +22,9 @@
 #   scale.sh [BUILD_DIR]
 #   env: SCALE_N ("1 2 4 8"), SCALE_SECONDS (30), SCALE_SCENARIO
 #        (nominal), SCALE_KEEP (a directory: keep each N's files in
-#        DIR/N, the report's JSON line in DIR/N/report.json)
+#        DIR/N, the report's JSON line in DIR/N/report.json),
+#        SCALE_LOOP_CONF (lines for ttwsd.conf's [loop] section, e.g.
+#        "rx_coalesce_us = 0" to measure without receive coalescing)
 #
 # Targets: cpu_ratio_8_vs_1 <= 8.5 (linear or better), p99_ratio_8_vs_1
 # <= 1.2, 0 lost at every N, <= 3 % of one core per pair at every N.
@@ -136,6 +138,18 @@ AUDIO_S=$((SECONDS_RUN + 8))
 	die "cannot write the test file"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# thread_ticks PID: "tid comm ticks switches" per thread (comm may hold
+# spaces: the fields after its closing parenthesis are counted from
+# there; switches: voluntary context switches, i.e. sleeps).
+thread_ticks() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[[ -r $t/stat ]] || continue
+		printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' '_' <"$t/comm")" \
+			"$(sed 's/.*) //' "$t/stat" | awk '{ print $12 + $13 }')" \
+			"$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$t/status")"
+	done
+}
 call() { busctl --address="unix:path=$run/control" call org.ttws.Daemon1 \
 	/org/ttws/Daemon org.ttws.Daemon1 "$@"; }
 stats() { call GetStats | sed 's/^s //' | jq -c 'fromjson'; }
@@ -169,6 +183,8 @@ source = pipewire
 codec = lc3
 delay_margin_ms = 4
 delay_min_ms = 20
+[loop]
+${SCALE_LOOP_CONF:-}
 [control]
 socket = $run/control
 CONF
@@ -229,9 +245,20 @@ CONF
 	sleep 1
 	call ResetStats >/dev/null || { nfail "ResetStats failed"; return 1; }
 	tck=$(getconf CLK_TCK)
+	thread_ticks "$ttwsd_pid" >"$run/threads0"
 	c0=$(cpu_ticks "$ttwsd_pid") w0=$(date +%s.%N)
 	sleep "$SECONDS_RUN"
 	c1=$(cpu_ticks "$ttwsd_pid") w1=$(date +%s.%N)
+	thread_ticks "$ttwsd_pid" >"$run/threads1"
+	# Where the CPU went, per thread (% of one core, and sleeps per
+	# second), for the table.
+	awk -v tck="$tck" -v w0="$w0" -v w1="$w1" '
+		NR == FNR { t0[$1] = $3; s0[$1] = $4; next }
+		{ c[$2] += ($3 - t0[$1]) / tck / (w1 - w0) * 100
+		  w[$2] += ($4 - s0[$1]) / (w1 - w0) }
+		END { for (k in c) printf "%s=%.2f%% (%.0f/s) ", k, c[k], w[k]
+		      print "" }' \
+		"$run/threads0" "$run/threads1" >"$run/threads"
 	sleep "$HIST_AGE_S"
 	wake=$(stats | jq '.histograms.wakeup.p99_us // empty')
 	[[ -n $wake ]] || { nfail "no wake-up histogram in GetStats"; return 1; }
@@ -310,6 +337,7 @@ for n in $SCALE_N; do
 		.p99_us, .wakeup_p99_us, .lost, .late, .frames_sent] | @tsv' <<<"$r" |
 		awk -F'\t' '{ printf "%-6s %8s %13s %8s %14s %6s %6s %8s\n",
 			$1, $2, $3, $4, $5, $6, $7, $8 }'
+	echo "       threads (% of one core): $(cat "$run/threads")"
 done
 echo "each N: ${SECONDS_RUN} s window, scenario $SCENARIO, LC3 from PipeWire, RT prio $((prio ? 80 : 0))"
 
