@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/macro.h"
+#include "os/loop_config.h"
 #include "os/loop.h"
 #include "os/loop_private.h"
 
