@@ -34,33 +34,9 @@ for b in "$SIM" "$TTWSD" "$CTL"; do
 	[[ -x $b ]] || { echo "ctl-pairs.sh: $b is not built" >&2; exit 1; }
 done
 
-dir=$(mktemp -d /tmp/ttws-ctl-pairs.XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-# shellcheck source=../lib.sh
-. "$ROOT/tests/integration/lib.sh"
-fail() {
-	echo "FAIL: $*" >&2
-	local f
-	for f in "$dir"/ttwsd.log "$dir"/sim.err "$dir"/out "$dir"/err; do
-		[[ -s $f ]] || continue
-		echo "---- ${f##*/}" >&2
-		tail -n 20 "$f" >&2
-	done
-	exit 1
-}
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/pairs/lib.sh"
+pairs_scaffold ctl-pairs
 # run EXPECTED_RC ARGS...: ttwsctl on the test's socket, stdout in
 # $dir/out, stderr in $dir/err.
 run() {

@@ -41,31 +41,9 @@ grep -q '^#define HAVE_PIPEWIRE 1' "$BUILD/config.h" ||
 	{ echo "SKIP: built without PipeWire"; exit 77; }
 [[ -x $CTL ]] || { echo "SKIP: no ttwsctl"; exit 77; }
 
-dir=$(mktemp -d /tmp/ttws-pairs.XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-# shellcheck source=../lib.sh
-. "$ROOT/tests/integration/lib.sh"
-fail() {
-	echo "FAIL: $*" >&2
-	local f
-	for f in "$dir"/*.log "$dir"/*.err; do
-		[[ -s $f ]] || continue
-		echo "---- ${f##*/}" >&2
-		tail -n 15 "$f" >&2
-	done
-	exit 1
-}
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/pairs/lib.sh"
+pairs_scaffold pairs
 ctl() { "$CTL" --socket "$dir/control" "$@"; }
 status() { ctl stats --json 2>/dev/null; }
 
