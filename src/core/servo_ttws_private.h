@@ -118,4 +118,21 @@ void ttws_number(struct servo_ttws *t, uint64_t t3, int64_t *ret_g);
 /* The newest sample joined: average the current junction's gap again. */
 void ttws_refine(struct servo_ttws *t);
 
+/* servo_ttws_host.c */
+
+/* Fraction of the window, by smallest excess delay, used by the fit. */
+#define TTWS_GATE_Q 0.7
+
+/*
+ * Fit the window (the host line, and on the grid the earbud side too):
+ * sets the model of t->servo, t->b, the standard errors, gate_ns and
+ * newest_excess_ns. At least one sample in the window.
+ */
+void ttws_fit(struct servo_ttws *t);
+
+/* servo_ttws.c */
+
+/* Whether s is a SERVO_TTWS (a peer's evidence is read only from one). */
+bool ttws_is(const struct servo *s);
+
 #endif
