@@ -26,6 +26,8 @@ void conf_link_default(struct conf_link *l)
 	l->baud = 3000000;
 	l->flow_control = true;
 	l->bitrate = 96000;
+	l->security = CONF_SECURITY_MEDIUM;
+	l->set = 0;
 }
 
 void conf_default(struct conf *ret)
@@ -43,7 +45,7 @@ void conf_default(struct conf *ret)
 	snprintf(ret->loop.backend, sizeof(ret->loop.backend), "auto");
 	ret->loop.spin_guard_us = 0;
 	ret->loop.busy_poll_us = 0;
-	ret->loop.rx_coalesce_us = 10000; /* a frame: os/loop.h */
+	ret->loop.rx_coalesce_us = 0; /* off: os/loop.h, man ttwsd.conf(5) */
 	ret->loop.socket_busy_poll_us = -1;
 	ret->loop.socket_priority = -1;
 	ret->stream.source = CONF_SOURCE_TONE;
@@ -99,10 +101,43 @@ static int conf_fail(struct conf_parser *p, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * A link key was set: record that the file named it, and refuse at this
+ * line what is wrong whatever the section's other keys say (a security
+ * on a unix link: whichever of the two keys comes second).
+ */
+static int conf_handler_link(struct conf_parser *p, struct conf_link *l,
+			     const struct conf_key *k, const char *section,
+			     const char *name)
+{
+	char label[CONF_NAME_MAX + 16], buf[CONF_ERR_MAX];
+	const char *dot = strchr(name, '.');
+	const char *why;
+
+	l->set |= k->pair_set;
+	if (strncmp(section, "pair.", 5) == 0 && dot) {
+		/* "[pair.a] left." */
+		snprintf(label, sizeof(label), "[%s] %.*s", section,
+			 (int)(dot - name + 1), name);
+	} else {
+		snprintf(label, sizeof(label), "[%s] ", section);
+	}
+	why = conf_validate_security(l, label, buf, sizeof(buf));
+	if (why) {
+		snprintf(p->err, sizeof(p->err), "%s", why);
+		p->failed = true;
+		return 0; /* libinih then reports this line */
+	}
+	return 1;
+}
+
+static const char *conf_validate_words(const struct conf *c);
+
 static int conf_handler(void *user, const char *section, const char *name,
 			const char *value)
 {
 	struct conf_parser *p = user;
+	const char *why;
 	const char *match = section, *key = name;
 	void *base = &p->conf;
 	struct conf_pair *pair = NULL;
@@ -146,8 +181,15 @@ static int conf_handler(void *user, const char *section, const char *name,
 			p->failed = true;
 			return 0; /* libinih then reports this line */
 		}
+		why = conf_validate_words(&p->conf);
+		if (why) {
+			return conf_fail(p, "%s", why);
+		}
 		if (pair && strcmp(match, "pair") == 0) {
 			pair->set |= k->pair_set;
+		}
+		if (strcmp(match, "link") == 0) {
+			return conf_handler_link(p, base, k, section, name);
 		}
 		return 1;
 	}
@@ -166,28 +208,15 @@ static int conf_accept_all(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* Checks across keys, after the whole file is read. */
-const char *conf_validate(const struct conf *c, char *buf, size_t size,
-			  int *ret_line)
+/* The keys whose value is one of a few (a word of a list, a frame
+ * length): checked as each is read (conf_handler(), so that the error
+ * names its line) and again with the whole configuration
+ * (conf_validate(), for conf_set()). */
+static const char *conf_validate_words(const struct conf *c)
 {
-	const char *why;
-	unsigned e;
-
-	if (ret_line) {
-		*ret_line = 0;
-	}
 	if (c->stream.frame_ns != 7500 * NSEC_PER_USEC &&
 	    c->stream.frame_ns != 10000 * NSEC_PER_USEC) {
 		return "[stream] frame_us: must be 7500 or 10000";
-	}
-	why = conf_validate_delays(c->stream.delay_ns, c->stream.delay_min_ns,
-				   c->stream.delay_max_ns, "stream", buf,
-				   size);
-	if (why) {
-		return why;
-	}
-	if (c->reconnect.backoff_min_ns > c->reconnect.backoff_max_ns) {
-		return "[reconnect] backoff_min_ms is above backoff_max_ms";
 	}
 	if (strcmp(c->rt.cgroup, "auto") != 0 &&
 	    strcmp(c->rt.cgroup, "none") != 0 && c->rt.cgroup[0] != '/') {
@@ -204,6 +233,32 @@ const char *conf_validate(const struct conf *c, char *buf, size_t size,
 	    strcmp(c->servo.estimator, "lucky-pi") != 0) {
 		return "[servo] estimator: must be ttws, naive, median-iir or "
 		       "lucky-pi";
+	}
+	return NULL;
+}
+
+/* Checks across keys, after the whole file is read. */
+const char *conf_validate(const struct conf *c, char *buf, size_t size,
+			  int *ret_line)
+{
+	const char *why;
+	unsigned e;
+
+	if (ret_line) {
+		*ret_line = 0;
+	}
+	why = conf_validate_words(c);
+	if (why) {
+		return why;
+	}
+	why = conf_validate_delays(c->stream.delay_ns, c->stream.delay_min_ns,
+				   c->stream.delay_max_ns, "stream", buf,
+				   size);
+	if (why) {
+		return why;
+	}
+	if (c->reconnect.backoff_min_ns > c->reconnect.backoff_max_ns) {
+		return "[reconnect] backoff_min_ms is above backoff_max_ms";
 	}
 	if (c->n_pairs > CONF_MAX_PAIRS) {
 		return "more than 8 [pair.NAME] sections";
@@ -328,6 +383,36 @@ const char *conf_codec_name(enum conf_codec c)
 		return conf_codec_names[c];
 	}
 	return "?";
+}
+
+const char *conf_security_name(enum conf_security s)
+{
+	switch (s) {
+	case CONF_SECURITY_NONE:
+	case CONF_SECURITY_MEDIUM:
+	case CONF_SECURITY_HIGH:
+		return conf_security_names[s];
+	}
+	return "?";
+}
+
+const char *conf_security_warning(const struct conf_link *l)
+{
+	switch (l->transport) {
+	case CONF_TRANSPORT_L2CAP:
+	case CONF_TRANSPORT_HCI_UART:
+		break;
+	case CONF_TRANSPORT_NONE:
+	case CONF_TRANSPORT_UNIX:
+		return NULL;
+	}
+	if (l->security != CONF_SECURITY_NONE) {
+		return NULL;
+	}
+	return "security = none: this link is NOT encrypted; anyone in radio "
+	       "range can listen to its audio and send to the earbud as this "
+	       "gateway (set security = medium, the default, to pair and "
+	       "encrypt)";
 }
 
 const char *conf_source_name(enum conf_source s)

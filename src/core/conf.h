@@ -51,6 +51,26 @@ enum conf_apply {
 	CONF_RESTART = 1, /* kept until ttwsd restarts */
 };
 
+/*
+ * Link security, per link ([link.EAR] / [pair.NAME] EAR.security): the
+ * kernel's BT_SECURITY levels on l2cap (BlueZ's bluetooth.h), the
+ * daemon's own SMP on hci-uart. A link without encryption is open to
+ * anyone in radio range who listens or injects, hence the default.
+ */
+enum conf_security {
+	CONF_SECURITY_NONE = 0,   /* no encryption; only when written out,
+				   * and warned about at every start */
+	CONF_SECURITY_MEDIUM = 1, /* encrypted; an unauthenticated key
+				   * (Just Works) is enough. The default. */
+	CONF_SECURITY_HIGH = 2,   /* encrypted with an authenticated
+				   * (MITM-protected) key */
+};
+
+/* Which of a link's keys the file (or a Set) named (conf_link.set). */
+enum conf_link_set {
+	CONF_LINK_SET_SECURITY = 1u << 0,
+};
+
 struct conf_link {
 	enum conf_transport transport;
 	char path[CONF_PATH_MAX];   /* unix socket path or tty device */
@@ -62,6 +82,10 @@ struct conf_link {
 	uint32_t baud;
 	bool flow_control;          /* RTS/CTS */
 	uint32_t bitrate;           /* LC3 bits per second */
+	enum conf_security security; /* l2cap, hci-uart; default MEDIUM */
+	/* enum conf_link_set bits: the unix transport refuses a security
+	 * written out, and only then (a default is no request). */
+	uint32_t set;
 };
 
 /*
@@ -277,7 +301,17 @@ void conf_keep_restart(const struct conf *running, struct conf *next);
  */
 bool conf_same_controller(const struct conf_link *a, const struct conf_link *b);
 
+/*
+ * Whether l runs unencrypted on a transport that could encrypt
+ * (security = none on l2cap or hci-uart), which ttwsd warns about at
+ * every start, per link: NULL when not, else the warning, one sentence
+ * (static) to log as it is after the link's name.
+ */
+const char *conf_security_warning(const struct conf_link *l);
+
 const char *conf_transport_name(enum conf_transport t);
+/* "none", "medium", "high"; "?" outside the enum. */
+const char *conf_security_name(enum conf_security s);
 const char *conf_codec_name(enum conf_codec c);
 const char *conf_source_name(enum conf_source s);
 const char *conf_ear_name(enum conf_ear e);

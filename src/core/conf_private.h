@@ -40,7 +40,9 @@ struct conf_key {
 	/* T_ENUM, NULL-terminated, index = value; T_INT: see T_INT. */
 	const char *const *names;
 	enum conf_apply apply;
-	uint32_t pair_set;   /* "pair" keys: its enum conf_pair_set bit */
+	/* "pair" keys: its enum conf_pair_set bit; "link" keys: its enum
+	 * conf_link_set bit in conf_link.set (0: not recorded). */
+	uint32_t pair_set;
 };
 
 extern const struct conf_key conf_keys[];
@@ -49,6 +51,7 @@ extern const size_t conf_n_key_defs;
 extern const char *const conf_transport_names[];
 extern const char *const conf_codec_names[];
 extern const char *const conf_source_names[];
+extern const char *const conf_security_names[];
 extern const char *const conf_rt_cpu_names[];
 
 /* The key named key in section ("link" for link.left/link.right). */
@@ -112,6 +115,10 @@ const char *conf_validate_delays(uint64_t delay_ns, uint64_t min_ns,
 				 size_t size);
 const char *conf_validate_link(const struct conf_link *l, const char *label,
 			       char *buf, size_t size);
+/* The part of conf_validate_link() that holds while a section is still
+ * being read: no security written out on a unix link. */
+const char *conf_validate_security(const struct conf_link *l,
+				   const char *label, char *buf, size_t size);
 const char *conf_validate_pairs(const struct conf *c, char *buf, size_t size,
 				int *ret_line);
 const char *conf_validate_unique(const struct conf *c, char *buf, size_t size,

@@ -19,6 +19,8 @@ const char *const conf_transport_names[] = {
 };
 const char *const conf_codec_names[] = { "pcm", "lc3", NULL };
 const char *const conf_source_names[] = { "tone", "pipewire", NULL };
+/* Index = enum conf_security. */
+const char *const conf_security_names[] = { "none", "medium", "high", NULL };
 /* [rt] cpu: "auto" is CONF_RT_CPU_AUTO, the key's min (see T_INT). */
 const char *const conf_rt_cpu_names[] = { "auto", NULL };
 
@@ -139,6 +141,10 @@ const struct conf_key conf_keys[] = {
 	  RESTART },
 	{ "link", "bitrate", T_U32, L(bitrate), 0, 16000, 320000, 0, NULL,
 	  RESTART },
+	/* BT_SECURITY before connect() (l2cap), SMP (hci-uart): a new
+	 * level needs a new connection. */
+	{ "link", "security", T_ENUM, L(security), 0, 0, 0, 0,
+	  conf_security_names, RESTART, CONF_LINK_SET_SECURITY },
 };
 
 const size_t conf_n_key_defs = ARRAY_SIZE(conf_keys);

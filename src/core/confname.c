@@ -401,6 +401,11 @@ int conf_set(const struct conf *c, const char *name, const char *value,
 	if (rc == 0 && r.pair >= 0 && r.ear < 0) {
 		next->pairs[r.pair].set |= r.k->pair_set;
 	}
+	if (rc == 0 && r.ear >= 0) {
+		struct conf_link *l = conf_base_mut(next, &r);
+
+		l->set |= r.k->pair_set;
+	}
 	if (rc == 0) {
 		why = conf_validate(next, buf, sizeof(buf), NULL);
 		if (why) {
@@ -552,6 +557,15 @@ void conf_keep_restart(const struct conf *running, struct conf *next)
 			next->pairs[r.pair].set =
 				(next->pairs[r.pair].set & ~r.k->pair_set) |
 				(running->pairs[r.pair].set & r.k->pair_set);
+		}
+		if (r.ear >= 0) {
+			/* Written out or not, as it runs. */
+			const struct conf_link *from =
+				conf_base(running, &r);
+			struct conf_link *l = (struct conf_link *)to;
+
+			l->set = (l->set & ~r.k->pair_set) |
+				 (from->set & r.k->pair_set);
 		}
 	}
 }

@@ -313,10 +313,32 @@ const char *conf_validate_delays(uint64_t delay_ns, uint64_t min_ns,
 	return NULL;
 }
 
+const char *conf_validate_security(const struct conf_link *l,
+				   const char *label, char *buf, size_t size)
+{
+	/* A unix socket is the simulator's, on this host: nothing to
+	 * encrypt, and a written-out level that does nothing would mislead
+	 * whoever copies the section to a radio transport's. */
+	if (l->transport == CONF_TRANSPORT_UNIX &&
+	    (l->set & CONF_LINK_SET_SECURITY)) {
+		snprintf(buf, size,
+			 "%ssecurity: the unix transport has no link security "
+			 "(remove the key)",
+			 label);
+		return buf;
+	}
+	return NULL;
+}
+
 /* One link's required keys; label is "[link.left] " or "[pair.a] left.". */
 const char *conf_validate_link(const struct conf_link *l, const char *label,
 			       char *buf, size_t size)
 {
+	const char *why = conf_validate_security(l, label, buf, size);
+
+	if (why) {
+		return why;
+	}
 	switch (l->transport) {
 	case CONF_TRANSPORT_NONE:
 		break;

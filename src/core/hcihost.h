@@ -26,6 +26,20 @@
  *
  * Channels are numbered 0..HCIHOST_MAX_CHANS-1 by the caller (ttwsd: the
  * ear). Each channel is one LE connection with one L2CAP channel on it.
+ *
+ * Security (cfg.security, off unless asked for): the link is encrypted
+ * before its L2CAP channel opens. The central encrypts with the bond
+ * ops->bond_find() gives (LE Enable Encryption), or pairs first: LE
+ * Secure Connections, Just Works (core/smp.h says what that protects
+ * against), on the controller's crypto (LE Read Local P-256 Public Key,
+ * LE Generate DHKey, LE Encrypt, LE Rand), and hands the new bond to
+ * ops->bond_new(). A peer that answers the stored key with "PIN or Key
+ * Missing" is paired again once on that link; any other failure drops
+ * the link (chan_closed -EACCES) for the caller's back-off. The
+ * peripheral answers pairing as responder, the controller's LTK
+ * requests from the pairing or ops->bond_find(), and refuses the L2CAP
+ * channel (Insufficient Encryption) until the link is encrypted. Vol 3,
+ * Part H (SMP), Vol 4, Part E 7.8.22-26, 7.8.36-37.
  */
 
 #include <stdbool.h>
@@ -33,6 +47,7 @@
 #include <stdint.h>
 
 #include "core/hci.h"
+#include "core/smp_bond.h"
 
 #define HCIHOST_MAX_CHANS 2
 #define HCIHOST_MAX_SDU 2048 /* largest ttws-link message carried */
@@ -53,10 +68,17 @@ enum hcihost_state {
 	HCIHOST_READY = 2,   /* controller set up: channels may open */
 };
 
+/* What a link needs before its L2CAP channel opens. */
+enum hcihost_security {
+	HCIHOST_SECURITY_NONE = 0,    /* nothing: plain text (the default) */
+	HCIHOST_SECURITY_ENCRYPT = 1, /* encrypted: a bond or LE SC pairing */
+};
+
 enum hcihost_chan_state {
 	HCIHOST_CH_IDLE = 0,
 	HCIHOST_CH_CONNECTING = 1, /* LE Create Connection / advertising */
-	HCIHOST_CH_L2CAP = 2,      /* LE link up, L2CAP channel opening */
+	HCIHOST_CH_L2CAP = 2,      /* LE link up: securing it (if asked
+				    * for), opening the L2CAP channel */
 	HCIHOST_CH_OPEN = 3,
 	HCIHOST_CH_CLOSING = 4,    /* Disconnect sent */
 };
@@ -87,12 +109,46 @@ struct hcihost_config {
 	 * empty: "ttws-L" for channel 0, "ttws-R" for channel 1.
 	 */
 	char name[HCIHOST_NAME_MAX + 1];
+	/* Encryption before the channel opens (see the top). */
+	enum hcihost_security security;
+	/*
+	 * Peripheral with security: distribute an identity when the central
+	 * asks (Identity Information and Identity Address Information,
+	 * Vol 3, Part H, 3.6.4-5): this IRK and the controller's public
+	 * address.
+	 */
+	bool send_identity;
+	uint8_t irk[16];
 };
 
 /* Defaults: central, PSM 0x80, MTU 2048, 8 credits, 7.5 ms, 2 s
  * supervision, 2 s command timeout, 5 s connect timeout, MPS from the
- * controller, 30 ms advertising, the per-channel name. */
+ * controller, 30 ms advertising, the per-channel name, no security. */
 void hcihost_config_default(struct hcihost_config *ret);
+
+enum hcihost_sec_event {
+	HCIHOST_SEC_PAIRING = 0,     /* no usable bond (or the peer lost
+				      * it): pairing starts */
+	HCIHOST_SEC_PAIRED = 1,      /* pairing done, bond_new() had it */
+	HCIHOST_SEC_ENCRYPTED = 2,   /* the link is encrypted (bonded: with
+				      * a stored bond, no pairing) */
+	HCIHOST_SEC_KEY_MISSING = 3, /* the peer refused our stored key */
+	HCIHOST_SEC_FAILED = 4,      /* pairing or encryption failed; the
+				      * link is dropped */
+};
+
+struct hcihost_sec_info {
+	enum hcihost_sec_event event;
+	/* FAILED: -EACCES (the peer refused pairing or encryption),
+	 * -EBADMSG (a confirm or check value did not match),
+	 * -EKEYREJECTED (a bad public key), -EOPNOTSUPP (the peer wants
+	 * legacy pairing, a short key or OOB), -ETIMEDOUT, -EPROTO (the
+	 * peer broke SMP), -EIO (the controller failed). */
+	int err;
+	uint8_t smp_reason; /* Pairing Failed reason sent or received, 0 */
+	uint8_t hci_status; /* Encryption Change status, 0 */
+	bool bonded;        /* ENCRYPTED: with a stored bond */
+};
 
 struct hcihost_ops {
 	/*
@@ -112,7 +168,9 @@ struct hcihost_ops {
 	 * connection or no L2CAP channel within connect_timeout_ns),
 	 * -EHOSTUNREACH (Connection Failed to be Established),
 	 * -ECONNREFUSED (the peer refused the PSM), -EPROTO (the peer broke
-	 * L2CAP), or the error given to ops->down.
+	 * L2CAP), -EACCES (security: pairing or encryption failed; also
+	 * -ETIMEDOUT for the 30 s pairing timer), or the error given to
+	 * ops->down.
 	 */
 	void (*chan_open)(void *user_data, unsigned ch);
 	void (*chan_msg)(void *user_data, unsigned ch, const uint8_t *sdu,
@@ -140,6 +198,24 @@ struct hcihost_ops {
 		      size_t len, uint64_t now_ns);
 	/* Debug text, may be NULL (libraries do not log). */
 	void (*debug)(void *user_data, const char *text);
+	/*
+	 * Security only; each may be NULL. bond_find: the bond of our
+	 * controller (local) and peer as it connects (its address and type:
+	 * the configured one for a central, the connection's for a
+	 * peripheral): 0 with *ret, or -ENOENT (a central then pairs; a
+	 * peripheral refuses the controller's LTK request). NULL: no bonds,
+	 * every connection pairs. bond_new: a pairing on ch made this bond
+	 * (to store; valid during the call).
+	 */
+	int (*bond_find)(void *user_data, unsigned ch,
+			 const struct hci_bdaddr *local,
+			 const struct hci_bdaddr *peer, uint8_t peer_type,
+			 struct smp_bond *ret);
+	void (*bond_new)(void *user_data, unsigned ch,
+			 const struct smp_bond *bond);
+	/* Security progress on ch, for the log (struct hcihost_sec_info). */
+	void (*security)(void *user_data, unsigned ch,
+			 const struct hcihost_sec_info *info);
 };
 
 struct hcihost_stats {
@@ -161,6 +237,22 @@ struct hcihost_stats {
 	uint64_t tx_stalls;      /* an SDU waited for the peer's credits */
 	uint64_t l2cap_unknown_cid; /* PDUs for no channel (ATT, SMP...) */
 	uint64_t stray_links;    /* connections no channel wanted: dropped */
+	uint64_t hardware_errors; /* Hardware Error events */
+	/* Security. */
+	uint64_t pairings;         /* completed */
+	uint64_t pairing_failures; /* of which: */
+	uint64_t smp_timeouts;     /*   30 s without completion */
+	uint64_t bad_public_keys;  /*   peer key off the curve, debug, ours */
+	uint64_t smp_errors;       /* SMP PDUs refused: malformed, unexpected */
+	uint64_t encryptions;      /* links encrypted */
+	uint64_t encrypt_failures; /* Encryption Change failures */
+	uint64_t key_missing;      /* peers that lost their bond */
+	uint64_t unencrypted_refusals; /* L2CAP requests on plain links */
+	/* Bounds hit (ttwsd's "bounds" status, daemon/bounds.h): */
+	uint64_t cmd_queue_full; /* commands not queued: HH_CMD_QUEUE full */
+	uint64_t sig_queue_full; /* signaling PDUs dropped: HH_SIG_QUEUE full */
+	uint64_t acl_oversize;   /* PDUs over the reassembly buffer, dropped */
+	uint64_t sdu_oversize;   /* SDUs over our MTU (the link is reset) */
 };
 
 struct hcihost;
@@ -236,5 +328,17 @@ enum hcihost_state hcihost_state(const struct hcihost *h);
 enum hcihost_chan_state hcihost_chan_state(const struct hcihost *h,
 					   unsigned ch);
 void hcihost_get_stats(const struct hcihost *h, struct hcihost_stats *ret);
+
+/*
+ * Channel ch's security instead of cfg.security (an ear of its own
+ * mind). Before hcihost_start() when security is new to the host (the
+ * event masks are set at start), and while ch is idle. 0, -EINVAL,
+ * -EBUSY.
+ */
+int hcihost_set_security(struct hcihost *h, unsigned ch,
+			 enum hcihost_security sec);
+
+/* Whether ch's link is encrypted (Encryption Change, enabled). */
+bool hcihost_chan_encrypted(const struct hcihost *h, unsigned ch);
 
 #endif

@@ -117,7 +117,8 @@ const char *proto_type_name(uint8_t type)
 	return NULL;
 }
 
-/* The decode error table of proto.h, in check order. */
+/* The table of proto.h: decode errors in check order, then the session
+ * kinds. */
 static const struct {
 	int err;
 	const char *name;
@@ -132,7 +133,14 @@ static const struct {
 	{ -ENOMSG, "unknown-type" },
 	{ -EPROTO, "bad-size" },
 	{ -ERANGE, "audio-len" },
+	{ -ESTALE, "out-of-order" },
+	{ -EEXIST, "replayed" },
 };
+
+int proto_error_at(unsigned i)
+{
+	return i < ARRAY_SIZE(proto_errors) ? proto_errors[i].err : 0;
+}
 
 int proto_error_index(int err)
 {

@@ -27,6 +27,20 @@
  * this version does not know is always -ENOMSG, never a size error: the
  * receiver can tell "newer peer" from "corrupt peer".
  *
+ * Two more kinds of dropped message share the table (and so the per-kind
+ * counters of the receiver), though proto_decode() never returns them:
+ * they are about a well-formed message's place in the session, which the
+ * receiver (daemon/link) judges:
+ *
+ *	-ESTALE           out of order: behind what it must follow (its
+ *	                  seq further behind than core/protoseq's window, a
+ *	                  SYNC_FOLLOWUP before its SYNC_RESP, an answer to
+ *	                  an exchange that was superseded, a CONN_UPDATE
+ *	                  older than the one in force)
+ *	-EEXIST           replayed: taken already (a seq seen before, a
+ *	                  second answer to one request, a second report of
+ *	                  one frame)
+ *
  * The decoder checks structure only. Field values (codec, role, a pts in
  * the past, a sequence gap) are the session's business: see ttws-link(7).
  * Reserved fields and flag bits are ignored on decode and written as 0 on
@@ -39,8 +53,9 @@
 
 #include "ttws/link.h"
 
-/* Number of distinct decode errors, for an array of counters. */
-#define PROTO_N_ERRORS 10
+/* Number of distinct kinds above (decode errors and the two session
+ * kinds), for an array of counters. */
+#define PROTO_N_ERRORS 12
 
 /*
  * Decode one datagram of len octets at buf into *ret. Never reads outside
@@ -112,16 +127,22 @@ int proto_encode_conn_update(const struct link_conn_update *m, uint16_t seq,
 			     size_t *ret_len);
 
 /*
- * Index in [0, PROTO_N_ERRORS) of a decode error from the table above, in
- * table order, or -EINVAL for any other value.
+ * Index in [0, PROTO_N_ERRORS) of a kind from the table above, in table
+ * order, or -EINVAL for any other value.
  */
 int proto_error_index(int err);
 
 /*
- * Short stable name of a decode error ("empty", "short-header",
- * "bad-magic", "version", "too-long", "short-payload", "trailing",
- * "unknown-type", "bad-size", "audio-len"), usable as a counter label;
- * NULL for any other value.
+ * The errno of the kind at index i (the inverse of proto_error_index()),
+ * or 0 for i >= PROTO_N_ERRORS: for walking the counters.
+ */
+int proto_error_at(unsigned i);
+
+/*
+ * Short stable name of a kind ("empty", "short-header", "bad-magic",
+ * "version", "too-long", "short-payload", "trailing", "unknown-type",
+ * "bad-size", "audio-len", "out-of-order", "replayed"), usable as a
+ * counter label; NULL for any other value.
  */
 const char *proto_error_name(int err);
 

@@ -19,11 +19,21 @@ static int protorange_hello_ack(const struct link_hello_ack *a,
 			      a->ci_us > PROTORANGE_CI_MAX_US)) {
 		return protorange_fail("ci_us", ret_field);
 	}
-	/* Only an accepted session needs a clock. */
-	if (a->status == LINK_HELLO_OK &&
-	    (a->clock_res_ns == 0 ||
-	     a->clock_res_ns > PROTORANGE_CLOCK_RES_MAX_NS)) {
+	if (a->status != LINK_HELLO_OK) {
+		/* A refusal is acted on whatever else it says. */
+		return 0;
+	}
+	/* Only an accepted session needs a clock, a version this side
+	 * speaks (the HELLO offered 1..LINK_VERSION) and a codec. */
+	if (a->clock_res_ns == 0 ||
+	    a->clock_res_ns > PROTORANGE_CLOCK_RES_MAX_NS) {
 		return protorange_fail("clock_res_ns", ret_field);
+	}
+	if (a->version == 0 || a->version > LINK_VERSION) {
+		return protorange_fail("version", ret_field);
+	}
+	if (a->codec != LINK_CODEC_PCM_S16 && a->codec != LINK_CODEC_LC3) {
+		return protorange_fail("codec", ret_field);
 	}
 	return 0;
 }

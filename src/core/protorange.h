@@ -25,7 +25,10 @@
 /*
  * Check the fields of a decoded message. Returns 0, or -EDOM with
  * *ret_field (may be NULL) naming the first field out of range
- * ("ci_us", "clock_res_ns", "battery_pct").
+ * ("ci_us", "clock_res_ns", "version", "codec", "battery_pct"). An
+ * accepting HELLO_ACK (status LINK_HELLO_OK) must carry a clock, a version
+ * in 1..LINK_VERSION and a codec this version defines; a refusing one is
+ * judged by its ci_us only.
  */
 int protorange_check(const struct link_msg *m, const char **ret_field);
 

@@ -14,6 +14,12 @@
  * producer publishes its position with a release store after copying the
  * bytes in; the consumer reads it with an acquire load before copying them
  * out, and the reverse for the consumer's position (C11 memory model).
+ *
+ * The bound is the capacity: a write that does not fit is refused whole
+ * (the newest data is the one dropped; what is queued stays intact) and
+ * counted, so every ring can say how often it was full (spsc_refused())
+ * and how full it ever got (spsc_high_water()), for ttwsd's "bounds"
+ * status. Both are written by the producer alone and read from any thread.
  */
 
 #include <stdatomic.h>
@@ -26,6 +32,9 @@ struct spsc {
 	 * two threads do not bounce one line between cores. */
 	_Alignas(64) _Atomic uint64_t head; /* bytes written, producer */
 	uint64_t cached_tail;               /* producer's view of tail */
+	/* Producer-written, any thread reads (relaxed): */
+	_Atomic uint64_t refused;    /* writes refused: no room */
+	_Atomic uint64_t high_water; /* most bytes ever queued at once */
 	_Alignas(64) _Atomic uint64_t tail; /* bytes read, consumer */
 	uint64_t cached_head;               /* consumer's view of head */
 	_Alignas(64) uint8_t *buf;
@@ -74,5 +83,29 @@ size_t spsc_skip(struct spsc *r, size_t len);
  */
 uint64_t spsc_written(const struct spsc *r);
 uint64_t spsc_consumed(const struct spsc *r);
+
+/*
+ * Producer: count a write it did not attempt because it would not fit
+ * (a producer that checks spsc_write_avail() for a record written in
+ * several pieces). spsc_write() counts its own refusals.
+ */
+void spsc_note_refused(struct spsc *r);
+
+/*
+ * Writes refused for lack of room since spsc_init() (spsc_write()'s
+ * -ENOSPC, spsc_note_refused(); a spsc_write_some() cut short counts
+ * once). Any thread.
+ */
+uint64_t spsc_refused(const struct spsc *r);
+
+/*
+ * The most bytes queued at once since spsc_init(), as the producer saw
+ * the ring right after a write (the consumer may have taken some in the
+ * meantime, never added any: it is not an underestimate). Any thread.
+ */
+uint64_t spsc_high_water(const struct spsc *r);
+
+/* Capacity in bytes, fixed at spsc_init(). Any thread. */
+size_t spsc_capacity(const struct spsc *r);
 
 #endif

@@ -40,6 +40,18 @@ int ctl_cmd_status(struct ctl_bus *b, const struct ctl_args *args)
 	if (r == 0) {
 		r = ctl_cmd_ear_objects(b, args->cmd_name, args->pair, ears);
 	}
+	if (r == 0) {
+		struct json_object *stats = NULL;
+
+		/* Every queue's bound and overflows (GetStats "bounds"). */
+		r = ctl_cmd_get_stats(b, args->cmd_name, &stats);
+		if (r == 0) {
+			json_object_object_add(
+			    status, "bounds",
+			    json_object_get(ctl_json_at(stats, "bounds")));
+		}
+		json_object_put(stats);
+	}
 	if (r == 0 && args->json) {
 		r = ctl_cmd_print_json(status);
 	} else if (r == 0) {

@@ -50,9 +50,19 @@ int ctl_view_ear_table(FILE *f, struct json_object *left,
 
 /* ---- status and ears (view_status.c) ----
  * status: {"daemon": {Daemon1 properties}, "ears": {"left": {Ear1
- * properties}, "right": {...}}}; RtPlacement as [{"item", "status",
- * "detail"}] (ctl_view_rt_objects()). */
+ * properties}, "right": {...}}, "bounds": GetStats' "bounds"};
+ * RtPlacement as [{"item", "status", "detail"}]
+ * (ctl_view_rt_objects()). */
 int ctl_view_status(FILE *f, struct json_object *status);
+
+/*
+ * GetStats' "bounds" ([{"queue", "overflows", ...}]) in one line: "ok
+ * (27 bounds, none hit)", or "hit: log_ring 12, link_tx 3" (the bounds
+ * hit since ttwsd started, with how often); "-" when bounds is not an
+ * array.
+ */
+void ctl_view_bounds_summary(struct json_object *bounds, char *buf,
+			     size_t size);
 
 /* Is the ear streaming with a locked (or stable) servo? */
 bool ctl_view_ear_in_sync(struct json_object *ear);

@@ -210,6 +210,58 @@ static int ctl_stats_rt(FILE *f, struct json_object *rt)
 	return r;
 }
 
+/*
+ * bounds: one row per queue or buffer, "bounds" on the first: its name,
+ * its size and unit ("-" where set at run time), what happens when it is
+ * full, how often that happened, and the most a ring held.
+ */
+static int ctl_stats_bounds(FILE *f, struct json_object *bounds)
+{
+	struct ctl_table *t;
+	char a[CTL_FMT_MAX], b[CTL_FMT_MAX], c[CTL_FMT_MAX];
+	size_t i, n;
+	int r;
+
+	if (!bounds || !json_object_is_type(bounds, json_type_array)) {
+		return 0;
+	}
+	t = ctl_table_new(6);
+	if (!t) {
+		return -ENOMEM;
+	}
+	n = json_object_array_length(bounds);
+	for (i = 0; i < n; i++) {
+		struct json_object *q = json_object_array_get_idx(bounds, i);
+		const char *unit = ctl_json_string(q, "unit");
+
+		ctl_table_cell(t, "%-*s", CTL_STATS_LABEL - 2,
+			       i ? "" : "bounds");
+		ctl_table_cell(t, "%s",
+			       ctl_view_value(q, "queue", CTL_KIND_TEXT, a,
+					      sizeof(a)));
+		ctl_view_value(q, "bound", CTL_KIND_TEXT, b, sizeof(b));
+		ctl_table_cell(t, "%s %s", b, unit ? unit : "");
+		ctl_table_cell(t, "%s",
+			       ctl_view_value(q, "policy", CTL_KIND_TEXT, a,
+					      sizeof(a)));
+		ctl_table_cell(t, "hit %s",
+			       ctl_view_value(q, "overflows", CTL_KIND_TEXT, c,
+					      sizeof(c)));
+		if (ctl_json_at(q, "high_water")) {
+			ctl_table_cell(t, "max %s",
+				       ctl_view_value(q, "high_water",
+						      CTL_KIND_TEXT, a,
+						      sizeof(a)));
+		} else {
+			ctl_table_cell(t, "%s", "");
+		}
+		ctl_table_end_row(t);
+	}
+	r = ctl_table_print(t, f, 0, CTL_WIDTH);
+	ctl_table_free(t);
+	return r;
+}
+
 int ctl_view_stats(FILE *f, struct json_object *s, bool histogram)
 {
 	struct json_object *dongles = ctl_json_at(s, "dongles");
@@ -230,6 +282,10 @@ int ctl_view_stats(FILE *f, struct json_object *s, bool histogram)
 		}
 	}
 	r = ctl_stats_rt(f, ctl_json_at(s, "rt"));
+	if (r < 0) {
+		return r;
+	}
+	r = ctl_stats_bounds(f, ctl_json_at(s, "bounds"));
 	if (r < 0) {
 		return r;
 	}

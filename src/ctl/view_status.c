@@ -188,6 +188,34 @@ void ctl_view_rt_summary(struct json_object *rt, char *buf, size_t size)
 	}
 }
 
+void ctl_view_bounds_summary(struct json_object *bounds, char *buf,
+			     size_t size)
+{
+	struct strbuf sb = {.buf = buf, .size = size};
+	size_t i, n, hit = 0;
+
+	buf[0] = '\0';
+	if (!bounds || !json_object_is_type(bounds, json_type_array)) {
+		strbuf_put(&sb, "-");
+		return;
+	}
+	n = json_object_array_length(bounds);
+	for (i = 0; i < n; i++) {
+		struct json_object *b = json_object_array_get_idx(bounds, i);
+		const char *q = ctl_json_string(b, "queue");
+		int64_t k;
+
+		if (ctl_json_int64(b, "overflows", &k) < 0 || k <= 0) {
+			continue;
+		}
+		strbuf_put(&sb, "%s%s %lld", hit++ ? ", " : "hit: ",
+			   q ? q : "?", (long long)k);
+	}
+	if (!hit) {
+		strbuf_put(&sb, "ok (%zu bounds, none hit)", n);
+	}
+}
+
 int ctl_view_rt_objects(struct json_object *rt)
 {
 	static const char *const keys[] = {"item", "status", "detail"};
@@ -300,6 +328,14 @@ static int ctl_view_status_head(FILE *f, struct json_object *status)
 	ctl_table_cell(t, "rt placement");
 	ctl_table_cell(t, "%s", buf);
 	ctl_table_end_row(t);
+	/* Queues and buffers that were full since start (GetStats). */
+	if (ctl_json_at(status, "bounds")) {
+		ctl_view_bounds_summary(ctl_json_at(status, "bounds"), buf,
+					sizeof(buf));
+		ctl_table_cell(t, "bounds");
+		ctl_table_cell(t, "%s", buf);
+		ctl_table_end_row(t);
+	}
 	r = ctl_table_print(t, f, 0, CTL_WIDTH);
 	ctl_table_free(t);
 	return r;

@@ -2,7 +2,10 @@
 #include "daemon/chan.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "daemon/bounds.h"
 
 void chan_set_cb(struct chan *c, const struct chan_cb *cb, void *user_data)
 {
@@ -18,12 +21,30 @@ int chan_open(struct chan *c, uint64_t now_ns)
 	return c->ops->open(c, now_ns);
 }
 
+/* The errors of a bound, not of a broken channel (chan.h). */
+static bool chan_err_is_full(int err)
+{
+	return err == -EAGAIN || err == -ENOBUFS || err == -ENOSPC;
+}
+
 int chan_send(struct chan *c, const void *msg, size_t len, uint32_t *ret_id)
 {
+	int r;
+
 	if (!c->is_open) {
 		return -ENOTCONN;
 	}
-	return c->ops->send(c, msg, len, ret_id);
+	r = c->ops->send(c, msg, len, ret_id);
+	if (r < 0 && chan_err_is_full(r)) {
+		c->tx_full++;
+		bounds_count(BOUNDS_LINK_TX, 1);
+	}
+	return r;
+}
+
+uint64_t chan_tx_full(const struct chan *c)
+{
+	return c->tx_full;
 }
 
 enum chan_txc chan_tx_completion(const struct chan *c)

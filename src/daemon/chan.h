@@ -109,6 +109,9 @@ struct chan {
 	enum chan_txc tx_completion; /* set by the implementation at open */
 	/* The open channel's receive and send MTU, bytes; 0 = not known. */
 	uint16_t mtu_rx, mtu_tx;
+	/* Sends refused for lack of room since chan creation (RT thread;
+	 * see chan_send()). */
+	uint64_t tx_full;
 };
 
 /* Set the owner's callbacks; before the first chan_open(). */
@@ -125,8 +128,19 @@ int chan_open(struct chan *c, uint64_t now_ns);
  * Send one message (copied). 0, -ENOTCONN when not open, or -errno. On
  * success *ret_id (may be NULL) numbers the send for cb.sent: sends are
  * numbered from 0 at each open.
+ *
+ * Every transport bounds what it holds for an earbud (the kernel's
+ * socket buffer, the loop's tx slots, our HCI host's queue) and refuses
+ * a send that does not fit with -EAGAIN, -ENOBUFS or -ENOSPC: the
+ * message is not sent (the caller drops it) and the refusal is counted
+ * here, in tx_full and in the "link_tx" bound (daemon/bounds.h). A
+ * refusal the transport learns only later (io_uring's asynchronous send)
+ * is the transport's to count.
  */
 int chan_send(struct chan *c, const void *msg, size_t len, uint32_t *ret_id);
+
+/* chan->tx_full: sends refused for lack of room (RT thread). */
+uint64_t chan_tx_full(const struct chan *c);
 
 /* Who reports send completions on the open channel. */
 enum chan_txc chan_tx_completion(const struct chan *c);

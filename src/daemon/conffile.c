@@ -18,6 +18,9 @@ int conffile_load(const char *path, struct conf *ret, char *err,
 	ssize_t n;
 	int fd, r;
 
+	if (err_size) {
+		err[0] = '\0';
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
@@ -54,5 +57,10 @@ int conffile_load(const char *path, struct conf *ret, char *err,
 	}
 	r = conf_parse(text, path, ret, err, err_size);
 	free(text);
+	/* The parser names file:line for what the text says; a failure of
+	 * its own (no memory) it may leave unnamed. */
+	if (r < 0 && err_size && !err[0]) {
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+	}
 	return r;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control API's connections: the private socket (accept, one sd-bus
- * server connection per client, peer credentials from the kernel), the
- * system bus when there is one, PropertiesChanged for the state a client
- * watches, and the ResetStats callers waiting for the RT thread.
+ * The control API's set-up and shared state: the private socket (its
+ * clients' connections are control_conn.c's), the system bus when there
+ * is one, who may change things, PropertiesChanged for the state a
+ * client watches, and the ResetStats callers waiting for the RT thread.
  */
 #include "daemon/control.h"
 #include "daemon/control_private.h"
@@ -201,146 +201,56 @@ int control_authorize(struct control_conn *conn, sd_bus_message *m,
 				 sd_bus_message_get_member(m), cr.uid);
 }
 
-/* sd-bus tells a connection's end with a local Disconnected signal. */
-static int control_filter(sd_bus_message *m, void *userdata,
-			  sd_bus_error *error)
-{
-	struct control_conn *conn = userdata;
-
-	if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local",
-				     "Disconnected")) {
-		conn->closed = true;
-	}
-	return 0;
-}
-
-static void control_conn_free(struct control_conn *conn)
-{
-	if (conn->bus) {
-		sd_bus_detach_event(conn->bus);
-		sd_bus_flush_close_unref(conn->bus);
-	}
-	free(conn);
-}
-
-static int control_conn_start(struct control_conn *conn)
-{
-	int r;
-
-	r = control_add_objects(conn);
-	if (r >= 0) {
-		r = sd_bus_add_filter(conn->bus, NULL, control_filter, conn);
-	}
-	if (r >= 0) {
-		r = sd_bus_attach_event(conn->bus, conn->ctl->event,
-					SD_EVENT_PRIORITY_NORMAL);
-	}
-	return r;
-}
-
-/* One client of the private socket: an sd-bus server connection on fd. */
-static int control_conn_new(struct control *c, int fd)
+/*
+ * The system bus, when there is one: its absence or a policy that keeps
+ * the name from us is logged and the API stays on the private socket.
+ * Returns 0, or -ENOMEM: short of memory, "no system bus" would be a
+ * lie, and start-up fails instead (control_new()).
+ */
+static int control_system_bus(struct control *c)
 {
 	struct control_conn *conn;
 	int r;
 
 	conn = calloc(1, sizeof(*conn));
 	if (!conn) {
-		close(fd);
 		return -ENOMEM;
-	}
-	conn->ctl = c;
-	conn->serial = ++c->serials;
-	r = unix_peer_creds(fd, &conn->creds);
-	if (r < 0) {
-		close(fd);
-		free(conn);
-		return r;
-	}
-	r = sd_bus_new(&conn->bus);
-	if (r < 0) {
-		close(fd);
-		free(conn);
-		return r;
-	}
-	/* From here the bus owns fd. */
-	r = sd_bus_set_fd(conn->bus, fd, fd);
-	if (r >= 0) {
-		r = sd_bus_set_server(conn->bus, 1, c->server_id);
-	}
-	if (r >= 0) {
-		r = control_conn_start(conn);
-	}
-	if (r >= 0) {
-		r = sd_bus_start(conn->bus);
-	}
-	if (r < 0) {
-		control_conn_free(conn);
-		return r;
-	}
-	conn->next = c->conns;
-	c->conns = conn;
-	c->n_clients++;
-	return 0;
-}
-
-static int control_on_accept(sd_event_source *s, int fd, uint32_t revents,
-			     void *userdata)
-{
-	struct control *c = userdata;
-	int cfd, r;
-
-	while (unix_accept(fd, &cfd) == 0) {
-		if (c->n_clients >= CONTROL_MAX_CLIENTS) {
-			/* Refused at once rather than queued: a flood of
-			 * clients must not grow without bound. */
-			close(cfd);
-			continue;
-		}
-		r = control_conn_new(c, cfd);
-		if (r < 0) {
-			log_warning("control: a client could not be set up: %s",
-				    strerror(-r));
-		}
-	}
-	return 0;
-}
-
-static void control_system_bus(struct control *c)
-{
-	struct control_conn *conn;
-	int r;
-
-	conn = calloc(1, sizeof(*conn));
-	if (!conn) {
-		return;
 	}
 	conn->ctl = c;
 	conn->system = true;
 	r = sd_bus_open_system(&conn->bus);
 	if (r < 0) {
-		log_info("control: no system bus (%s); the API is on %s only",
-			 strerror(-r), c->path);
+		if (r != -ENOMEM) {
+			log_info("control: no system bus (%s); the API is on "
+				 "%s only",
+				 strerror(-r), c->path);
+		}
 		control_conn_free(conn);
-		return;
+		return r == -ENOMEM ? r : 0;
 	}
 	r = sd_bus_request_name(conn->bus, CONTROL_BUS_NAME, 0);
 	if (r < 0) {
-		log_warning("control: cannot own %s on the system bus: %s (is "
-			    "its D-Bus policy, org.ttws.Daemon1.conf, "
-			    "installed?); the API is on %s only",
-			    CONTROL_BUS_NAME, strerror(-r), c->path);
+		if (r != -ENOMEM) {
+			log_warning("control: cannot own %s on the system "
+				    "bus: %s (is its D-Bus policy, "
+				    "org.ttws.Daemon1.conf, installed?); the "
+				    "API is on %s only",
+				    CONTROL_BUS_NAME, strerror(-r), c->path);
+		}
 		control_conn_free(conn);
-		return;
+		return r == -ENOMEM ? r : 0;
 	}
 	r = control_conn_start(conn);
 	if (r < 0) {
-		log_warning("control: system bus: %s", strerror(-r));
+		if (r != -ENOMEM) {
+			log_warning("control: system bus: %s", strerror(-r));
+		}
 		control_conn_free(conn);
-		return;
+		return r == -ENOMEM ? r : 0;
 	}
 	log_info("control: %s on the system bus", CONTROL_BUS_NAME);
 	c->system = conn;
+	return 0;
 }
 
 /* /run/ttws is tmpfiles.d's job; without systemd, make it here. */
@@ -371,30 +281,45 @@ int control_new(sd_event *ev, const struct control_host *host,
 	c->host = *host;
 	c->listen_fd = -1;
 	snprintf(c->path, sizeof(c->path), "%s", socket_path);
-	if (unix_group_gid("ttws", &gid) < 0) {
+	/* No group ttws is a set-up without it; no memory to look it up
+	 * is not (the socket would silently lose the group's access). */
+	r = unix_group_gid("ttws", &gid);
+	if (r == -ENOMEM) {
+		free(c);
+		return r;
+	}
+	if (r < 0) {
 		gid = -1;
 	}
 	c->ttws_gid = gid;
 	sd_id128_randomize(&c->server_id);
 	control_make_dir(c->path);
-	r = unix_stream_listen(c->path, 64, socket_mode, gid, &c->listen_fd);
+	/* A backlog for a burst of as many clients as are served at once:
+	 * past it, connect(2) fails with EAGAIN before we could see them. */
+	r = unix_stream_listen(c->path, CONTROL_MAX_CLIENTS, socket_mode, gid,
+			       &c->listen_fd);
 	if (r == -EPERM && gid >= 0) {
 		/* Not root and not in group ttws: the mode alone, then. */
 		log_warning("control: cannot give %s to group ttws; it keeps "
 			    "this process's group",
 			    c->path);
-		r = unix_stream_listen(c->path, 64, socket_mode, -1,
-				       &c->listen_fd);
+		r = unix_stream_listen(c->path, CONTROL_MAX_CLIENTS,
+				       socket_mode, -1, &c->listen_fd);
 	}
 	if (r >= 0) {
 		r = sd_event_add_io(ev, &c->listen_src, c->listen_fd, EPOLLIN,
 				    control_on_accept, c);
 	}
+	if (r >= 0) {
+		r = sd_event_add_post(ev, &c->post_src, control_post, c);
+	}
+	if (r >= 0) {
+		r = control_system_bus(c);
+	}
 	if (r < 0) {
 		control_free(c);
 		return r;
 	}
-	control_system_bus(c);
 	*ret = c;
 	return 0;
 }
@@ -441,6 +366,7 @@ struct control *control_free(struct control *c)
 	if (c->system) {
 		control_conn_free(c->system);
 	}
+	sd_event_source_unref(c->post_src);
 	sd_event_source_unref(c->listen_src);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
@@ -545,18 +471,8 @@ static void control_emit_changes(struct control *c)
 
 void control_tick(struct control *c, uint64_t now_ns)
 {
-	struct control_conn **pp = &c->conns, *conn;
-
 	c->now_ns = now_ns;
-	while ((conn = *pp)) {
-		if (conn->closed) {
-			*pp = conn->next;
-			c->n_clients--;
-			control_conn_free(conn);
-			continue;
-		}
-		pp = &conn->next;
-	}
+	control_conns_sweep(c, rt_now_ns());
 	control_emit_changes(c);
 	control_reply_resets(c, false);
 }

@@ -47,7 +47,8 @@ struct control_host {
  * Listen on socket_path (mode, group ttws when that group exists; the
  * directory is created 0755 if missing) and try the system bus. host is
  * copied. Returns 0, or a negative errno of the private socket (the
- * system bus is optional: its absence is logged, not an error).
+ * system bus is optional: its absence is logged, not an error), or
+ * -ENOMEM from any part of it, the system bus included.
  */
 int control_new(sd_event *ev, const struct control_host *host,
 		const char *socket_path, int socket_mode,

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "core/macro.h"
+#include "daemon/control_args.h"
 #include "daemon/control_private.h"
 #include "daemon/log.h"
 #include "daemon/reconf.h"
@@ -67,11 +68,16 @@ int control_method_get(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	struct control *c = ctl_of(userdata);
 	struct conf_key_info ki;
 	const char *name;
+	char why[128];
 	int r;
 
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0) {
 		return r;
+	}
+	/* Checked before it is looked up or echoed (control_args.h). */
+	if (control_args_key(name, why, sizeof(why)) < 0) {
+		return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
 	}
 	if (conf_get(reconf_running(c->host.reconf), name, &ki) < 0) {
 		return sd_bus_error_setf(error, CONTROL_ERR_UNKNOWN_KEY,
@@ -200,6 +206,12 @@ static int method_change(sd_bus_message *m, void *userdata,
 		if (r < 0) {
 			return r;
 		}
+		/* Before anything logs or parses them (control_args.h). */
+		if (control_args_key(name, why, sizeof(why)) < 0 ||
+		    control_args_value(value, why, sizeof(why)) < 0) {
+			return sd_bus_error_set(error,
+						SD_BUS_ERROR_INVALID_ARGS, why);
+		}
 	}
 	r = control_authorize(conn, m, error);
 	if (r <= 0) {
@@ -278,12 +290,17 @@ int control_method_capture(sd_bus_message *m, void *userdata,
 	struct control *c = conn->ctl;
 	bool start = strcmp(sd_bus_message_get_member(m), "CaptureStart") == 0;
 	const char *path = NULL;
+	char why[128];
 	int r;
 
 	if (start) {
 		r = sd_bus_message_read(m, "s", &path);
 		if (r < 0) {
 			return r;
+		}
+		if (control_args_path(path, why, sizeof(why)) < 0) {
+			return sd_bus_error_set(error,
+						SD_BUS_ERROR_INVALID_ARGS, why);
 		}
 	}
 	r = control_authorize(conn, m, error);

@@ -54,6 +54,10 @@ struct control_conn {
 	bool system;              /* creds from the bus daemon */
 	struct unix_creds creds;  /* private socket: from the kernel */
 	bool closed;              /* freed at the next control_tick() */
+	/* Private socket: accepted, not yet through the handshake (see
+	 * control_post()); when it was accepted, CLOCK_MONOTONIC ns. */
+	bool starting;
+	uint64_t accepted_ns;
 	unsigned serial;          /* its unique name is ":1.serial" */
 	/* /org/ttws/Daemon/ear/EAR: the first pair's ears. */
 	struct control_ear ears[CONF_N_EARS];
@@ -89,6 +93,8 @@ struct control {
 	char path[CONF_PATH_MAX];
 	int listen_fd;
 	sd_event_source *listen_src;
+	sd_event_source *post_src;       /* control_post() */
+	unsigned n_starting;             /* connections with starting set */
 	sd_id128_t server_id;
 	int ttws_gid;                    /* -1 when there is no group ttws */
 	struct control_conn *conns;      /* private socket clients */
@@ -106,6 +112,24 @@ struct control {
 
 /* control_vtable.c: register the objects on a connection's bus. */
 int control_add_objects(struct control_conn *conn);
+
+/* control_conn.c: the private socket's clients. Main thread. */
+
+/* Objects, the message filter and the event loop for conn's bus. 0 or a
+ * negative errno of sd-bus. */
+int control_conn_start(struct control_conn *conn);
+/* Close conn's bus (the system bus flushed first, a client never: no
+ * wait on a peer) and free conn; the caller has unlinked it. */
+void control_conn_free(struct control_conn *conn);
+/* The listening socket's sd-event callback (userdata: the control). */
+int control_on_accept(sd_event_source *s, int fd, uint32_t revents,
+		      void *userdata);
+/* The sd-event post callback (userdata: the control): clients just past
+ * their handshake are processed, for a call sent with BEGIN. */
+int control_post(sd_event_source *s, void *userdata);
+/* Free the closed clients and close those whose handshake outlasted its
+ * limit (CLOCK_MONOTONIC now_ns). */
+void control_conns_sweep(struct control *c, uint64_t now_ns);
 
 /* control.c */
 

@@ -30,6 +30,8 @@
 #define DAEMON_DRAIN_NS (50 * NSEC_PER_MSEC)
 /* While a caller waits for the RT thread (Set, Reload, ResetStats). */
 #define DAEMON_BUSY_NS (5 * NSEC_PER_MSEC)
+/* engine_start()'s RT report text. */
+#define DAEMON_RT_TEXT_MAX 8192
 
 /* The service manager's view: what notify_tick() looks at. */
 static void daemon_notify(struct daemon *d, uint64_t now_ns)
@@ -71,6 +73,19 @@ static int daemon_on_timer(sd_event_source *s, uint64_t usec, void *user)
 	return 0;
 }
 
+/*
+ * Leave the main loop. The control API goes first, here: sd-bus gives
+ * each connection attached to the loop an exit source that flushes it,
+ * and a flush waits without limit for a client that stopped reading or
+ * never finished its handshake (control_conn.c), which would keep ttwsd
+ * from stopping.
+ */
+static int daemon_exit(struct daemon *d)
+{
+	d->control = control_free(d->control);
+	return sd_event_exit(d->event, 0);
+}
+
 static int daemon_on_exit_signal(sd_event_source *s,
 				 const struct signalfd_siginfo *si, void *user)
 {
@@ -78,7 +93,7 @@ static int daemon_on_exit_signal(sd_event_source *s,
 
 	log_info("signal %u: stopping", si->ssi_signo);
 	notify_stopping(&d->notify);
-	return sd_event_exit(d->event, 0);
+	return daemon_exit(d);
 }
 
 static void daemon_reload_done(void *data, int err)
@@ -124,25 +139,46 @@ static int daemon_on_duration(sd_event_source *s, uint64_t usec, void *user)
 {
 	struct daemon *d = user;
 
-	return sd_event_exit(d->event, 0);
+	return daemon_exit(d);
 }
 
+/* Bounded search for needle in the len bytes at s (no NUL inside). */
+static bool daemon_line_has(const char *s, size_t len, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	for (i = 0; i + n <= len; i++) {
+		if (memcmp(s + i, needle, n) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The RT report, one log record per line; read in place, so that it
+ * needs no memory of its own (start-up may be short of it). */
 static void daemon_log_rt(const char *text)
 {
-	char *copy = strdup(text), *line, *save = NULL;
+	const char *line = text, *end;
 
-	if (!copy) {
-		return;
-	}
-	for (line = strtok_r(copy, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		bool bad = strstr(line, ": FAILED") || strstr(line, ": warn");
+	for (; *line; line = *end ? end + 1 : end) {
+		size_t len;
+		bool bad;
 
+		end = strchr(line, '\n');
+		if (!end) {
+			end = line + strlen(line);
+		}
+		len = (size_t)(end - line);
+		if (len == 0) {
+			continue;
+		}
+		bad = daemon_line_has(line, len, ": FAILED") ||
+		      daemon_line_has(line, len, ": warn");
 		log_main_event(bad ? LOG_WARNING : LOG_INFO,
 			       LOG_EV_RT_PLACEMENT, LOG_EAR_NONE, NULL, 0,
-			       "rt %s", line);
+			       "rt %.*s", (int)len, line);
 	}
-	free(copy);
 }
 
 /*
@@ -210,6 +246,7 @@ static int daemon_start_engine(struct daemon *d)
 	}
 	r = reconf_new(d->engine, d->o->config, &d->conf, &d->reconf);
 	if (r < 0) {
+		log_error("configuration: %s", strerror(-r));
 		return r;
 	}
 	if (d->conf.stream.source == CONF_SOURCE_PIPEWIRE) {
@@ -218,12 +255,18 @@ static int daemon_start_engine(struct daemon *d)
 			return r;
 		}
 	}
-	rt_text = malloc(8192);
-	r = engine_start(d->engine, rt_text, rt_text ? 8192 : 0);
-	if (rt_text) {
-		daemon_log_rt(rt_text);
-		free(rt_text);
+	/* The RT report is what tells an operator whether the placement
+	 * worked: no memory for it is a start-up failure like any other. */
+	rt_text = malloc(DAEMON_RT_TEXT_MAX);
+	if (!rt_text) {
+		log_error("RT report: %s", strerror(ENOMEM));
+		return -ENOMEM;
 	}
+	/* engine_start() writes no report when the thread never ran. */
+	rt_text[0] = '\0';
+	r = engine_start(d->engine, rt_text, DAEMON_RT_TEXT_MAX);
+	daemon_log_rt(rt_text);
+	free(rt_text);
 	if (r < 0) {
 		log_error("RT thread failed to start: %s (%s)", strerror(-r),
 			  engine_backend_note(d->engine));
@@ -233,8 +276,13 @@ static int daemon_start_engine(struct daemon *d)
 	return 0;
 }
 
-/* The control API; ttwsd streams on without it, and says why. */
-static void daemon_start_control(struct daemon *d)
+/*
+ * The control API. ttwsd streams on without it, and says why, when the
+ * socket cannot be made (a path or permission problem the operator
+ * fixes); short of memory at start-up it gives up instead, like every
+ * other start-up step, so that the service manager restarts it whole.
+ */
+static int daemon_start_control(struct daemon *d)
 {
 	struct control_host host = {
 		.engine = d->engine,
@@ -250,19 +298,37 @@ static void daemon_start_control(struct daemon *d)
 
 	r = control_new(d->event, &host, d->conf.control.socket,
 			d->conf.control.socket_mode, &d->control);
+	if (r == -ENOMEM) {
+		log_error("control API: %s", strerror(-r));
+		d->control = NULL;
+		return r;
+	}
 	if (r < 0) {
 		log_error("control API unavailable: %s: %s", d->conf.control.socket,
 			  strerror(-r));
 		d->control = NULL;
-		return;
+		return 0;
 	}
 	log_info("control API on %s", d->conf.control.socket);
+	return 0;
 }
 
-/* The main loop's sources: signals, the periodic timer, the duration. */
+/* The main loop's sources: signals, the periodic timer, the duration.
+ * Each one is needed: without its SIGTERM source the blocked signal
+ * would never stop ttwsd, without the timer nothing would be drained,
+ * READY=1 never sent nor the watchdog fed. */
 static int daemon_start_loop(struct daemon *d)
 {
+	static const struct {
+		int sig;
+		sd_event_signal_handler_t fn;
+	} sigs[] = {
+		{ SIGTERM, daemon_on_exit_signal },
+		{ SIGINT, daemon_on_exit_signal },
+		{ SIGHUP, daemon_on_hup },
+	};
 	uint64_t now_usec;
+	size_t i;
 	int r;
 
 	r = sd_event_default(&d->event);
@@ -270,17 +336,30 @@ static int daemon_start_loop(struct daemon *d)
 		log_error("sd-event: %s", strerror(-r));
 		return r;
 	}
-	sd_event_add_signal(d->event, NULL, SIGTERM, daemon_on_exit_signal, d);
-	sd_event_add_signal(d->event, NULL, SIGINT, daemon_on_exit_signal, d);
-	sd_event_add_signal(d->event, NULL, SIGHUP, daemon_on_hup, d);
-	sd_event_now(d->event, CLOCK_MONOTONIC, &now_usec);
-	sd_event_add_time(d->event, NULL, CLOCK_MONOTONIC,
-			  now_usec + DAEMON_DRAIN_NS / NSEC_PER_USEC, 1000,
-			  daemon_on_timer, d);
-	if (d->o->duration_ns) {
-		sd_event_add_time(d->event, NULL, CLOCK_MONOTONIC,
-				  now_usec + d->o->duration_ns / NSEC_PER_USEC,
-				  0, daemon_on_duration, d);
+	for (i = 0; i < ARRAY_SIZE(sigs) && r >= 0; i++) {
+		r = sd_event_add_signal(d->event, NULL, sigs[i].sig,
+					sigs[i].fn, d);
+	}
+	if (r >= 0) {
+		r = sd_event_now(d->event, CLOCK_MONOTONIC, &now_usec);
+	}
+	if (r >= 0) {
+		r = sd_event_add_time(d->event, NULL, CLOCK_MONOTONIC,
+				      now_usec + DAEMON_DRAIN_NS /
+							 NSEC_PER_USEC,
+				      1000, daemon_on_timer, d);
+	}
+	if (r >= 0 && d->o->duration_ns) {
+		r = sd_event_add_time(d->event, NULL, CLOCK_MONOTONIC,
+				      now_usec + d->o->duration_ns /
+							 NSEC_PER_USEC,
+				      0, daemon_on_duration, d);
+	}
+	if (r < 0) {
+		log_error("sd-event: cannot add the main loop's signals and "
+			  "timers: %s",
+			  strerror(-r));
+		return r;
 	}
 	return 0;
 }
@@ -347,10 +426,9 @@ int daemon_run(const struct daemon_opts *o)
 	notify_starting(&d.notify, "configuration loaded, starting the RT "
 				   "thread");
 	if (daemon_capture_setup(&d) < 0 || daemon_start_engine(&d) < 0 ||
-	    daemon_start_loop(&d) < 0) {
+	    daemon_start_loop(&d) < 0 || daemon_start_control(&d) < 0) {
 		goto out;
 	}
-	daemon_start_control(&d);
 	r = sd_event_loop(d.event);
 	if (r < 0) {
 		log_error("main loop: %s", strerror(-r));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/macro.h"
+#include "daemon/bounds.h"
 #include "daemon/daemon_private.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
@@ -118,6 +119,12 @@ static int daemon_text(struct daemon *d, int (*write)(struct daemon *d,
 	if (fclose(f) != 0 && r == 0) {
 		r = -ENOMEM;
 	}
+	/* The text is bounded by the configuration (8 pairs at most); the
+	 * cap says so to a client rather than sending anything larger. */
+	if (r == 0 && len > BOUNDS_REPLY_MAX) {
+		bounds_count(BOUNDS_CONTROL_REPLY, 1);
+		r = -EMSGSIZE;
+	}
 	if (r < 0) {
 		free(text);
 		return r;
@@ -143,6 +150,7 @@ static int daemon_metrics(struct daemon *d, FILE *f, enum metrics_format fmt,
 	struct daemon_report *rep = malloc(sizeof(*rep));
 	struct hist *h = calloc(ENGINE_N_GLOBAL_HISTS, sizeof(*h));
 	struct metrics_input in = { 0 };
+	struct bounds_table bounds;
 	unsigned e, id, k = 0;
 	int r;
 
@@ -164,6 +172,8 @@ static int daemon_metrics(struct daemon *d, FILE *f, enum metrics_format fmt,
 	/* Every pair's ear histograms, one at a time (metrics.h). */
 	in.hist_get = daemon_metrics_hist;
 	in.hist_data = d->engine;
+	bounds_take(&bounds);
+	in.bounds = &bounds;
 	for (e = 0; e < ENGINE_MAX_DONGLES; e++) {
 		in.dongle_path[e] = engine_dongle_path(d->engine, e);
 	}

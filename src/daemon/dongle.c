@@ -2,7 +2,8 @@
 /*
  * The hci-uart dongle (daemon/dongle.h): its tty through the RT loop,
  * core/hcihost on it, line health, reopening with back-off, statistics.
- * The per-ear channels on top are dongle_chan.c's; see dongle_private.h.
+ * The per-ear channels on top are dongle_chan.c's, link security and
+ * bonds dongle_keys.c's; see dongle_private.h.
  */
 #include "daemon/dongle.h"
 
@@ -14,6 +15,7 @@
 #include "core/macro.h"
 #include "core/spsc.h"
 #include "core/wheel.h"
+#include "daemon/bounds.h"
 #include "daemon/dongle_private.h"
 #include "daemon/log.h"
 #include "os/loop.h"
@@ -100,6 +102,7 @@ static void dongle_lost(struct dongle *d, int err, uint64_t now_ns)
 		c->closing = false;
 		if (c->chan.is_open) {
 			c->chan.is_open = false;
+			c->stale = true;
 			c->chan.cb.closed(c->chan.user_data, err, now_ns);
 		}
 	}
@@ -172,11 +175,38 @@ static void dongle_open_tty(struct dongle *d, uint64_t now_ns)
 	}
 	d->st.opens++;
 	hcihost_start(d->host, now_ns);
+	for (unsigned e = 0; e < CONF_N_EARS; e++) {
+		if (d->ch[e]) {
+			d->ch[e]->stale = false;
+		}
+	}
 }
 
 static void dongle_retry_fire(struct wheel_timer *t, uint64_t now_ns)
 {
 	dongle_open_tty(container_of(t, struct dongle, retry_timer), now_ns);
+}
+
+/*
+ * The host's bound counters into ttwsd's bounds table (daemon/bounds.h),
+ * as what they grew by since the last look: the table counts since
+ * start, the host since it was made (ResetStats rebases host_base, not
+ * these). RT thread, wait-free.
+ */
+static void dongle_bounds(struct dongle *d)
+{
+	struct hcihost_stats hs;
+	const struct hcihost_stats *o = &d->bounds_seen;
+
+	hcihost_get_stats(d->host, &hs);
+	bounds_count(BOUNDS_HCI_TX_QUEUE, hs.tx_queue_full - o->tx_queue_full);
+	bounds_count(BOUNDS_HCI_CMD_QUEUE,
+		     hs.cmd_queue_full - o->cmd_queue_full);
+	bounds_count(BOUNDS_HCI_SIG_QUEUE,
+		     hs.sig_queue_full - o->sig_queue_full);
+	bounds_count(BOUNDS_ACL_REASM, hs.acl_oversize - o->acl_oversize);
+	bounds_count(BOUNDS_L2CAP_SDU, hs.sdu_oversize - o->sdu_oversize);
+	d->bounds_seen = hs;
 }
 
 static void dongle_tick_fire(struct wheel_timer *t, uint64_t now_ns)
@@ -185,6 +215,8 @@ static void dongle_tick_fire(struct wheel_timer *t, uint64_t now_ns)
 	uint64_t next = now_ns + DONGLE_TICK_NS;
 	uint64_t due;
 
+	dongle_keys_poll(d);
+	dongle_bounds(d);
 	if (d->sock) {
 		dongle_poll_icount(d, now_ns);
 		hcihost_tick(d->host, now_ns);
@@ -216,6 +248,7 @@ static void dongle_ready(void *user_data, const struct hci_bdaddr *local)
 
 	d->ready = true;
 	d->st.open = true;
+	d->local = *local;
 	d->backoff_ns = d->conf->reconnect.backoff_min_ns;
 	log_rt_event(LOG_INFO,
 		     d->st.losses || d->st.open_fails ? LOG_EV_DONGLE_REOPEN :
@@ -241,7 +274,21 @@ static void dongle_ready(void *user_data, const struct hci_bdaddr *local)
 
 static void dongle_down(void *user_data, int err)
 {
-	dongle_lost(user_data, err, rt_now_ns());
+	struct dongle *d = user_data;
+	struct hcihost_stats hs;
+
+	hcihost_get_stats(d->host, &hs);
+	if (hs.hardware_errors != d->hw_errors_seen) {
+		/* Vol 4, Part E, 7.7.16: the controller needs a reset; we
+		 * reopen it like a dongle that came back. */
+		d->hw_errors_seen = hs.hardware_errors;
+		log_rt_event(LOG_WARNING, LOG_EV_DONGLE_LOST, LOG_EAR_NONE,
+			     NULL, 0,
+			     "hci-uart %s: the controller reported a hardware "
+			     "error",
+			     d->cl->path);
+	}
+	dongle_lost(d, err, rt_now_ns());
 }
 
 static void dongle_trace(void *user_data, bool rx, const uint8_t *frame,
@@ -253,7 +300,14 @@ static void dongle_trace(void *user_data, bool rx, const uint8_t *frame,
 		uint8_t data[HCIHOST_MAX_SDU + 64];
 	} rec;
 
-	if (!d->capture || len > sizeof(rec.data)) {
+	if (!d->capture) {
+		return;
+	}
+	if (len > sizeof(rec.data)) {
+		/* Larger than any packet the host sends or takes: not
+		 * captured, but counted with the ring's own refusals. */
+		d->st.trace_drops++;
+		bounds_count(BOUNDS_CAPTURE, 1);
 		return;
 	}
 	memset(&rec.r, 0, sizeof(rec.r));
@@ -284,6 +338,9 @@ static const struct hcihost_ops dongle_host_ops = {
 	.sent = dongle_sent,
 	.interval = dongle_interval,
 	.trace = dongle_trace,
+	.bond_find = dongle_bond_find,
+	.bond_new = dongle_bond_new,
+	.security = dongle_security,
 };
 
 /* ---- lifetime ------------------------------------------------------ */
@@ -339,6 +396,7 @@ struct dongle *dongle_free(struct dongle *d)
 	if (d->serial) {
 		serial_close_in(d->serial);
 	}
+	dongle_keys_free(d);
 	hcihost_free(d->host);
 	free(d->serial_mem);
 	free(d);
@@ -375,6 +433,26 @@ void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret)
 	ret->acl_errors = hs.acl_errors - b->acl_errors;
 	ret->l2cap_errors = hs.l2cap_errors - b->l2cap_errors;
 	ret->cmd_timeouts = hs.cmd_timeouts - b->cmd_timeouts;
+	ret->hardware_errors = hs.hardware_errors - b->hardware_errors;
+	ret->pairings = hs.pairings - b->pairings;
+	ret->pairing_failures = hs.pairing_failures - b->pairing_failures;
+	ret->smp_timeouts = hs.smp_timeouts - b->smp_timeouts;
+	ret->bad_public_keys = hs.bad_public_keys - b->bad_public_keys;
+	ret->smp_errors = hs.smp_errors - b->smp_errors;
+	ret->encryptions = hs.encryptions - b->encryptions;
+	ret->encrypt_failures = hs.encrypt_failures - b->encrypt_failures;
+	ret->key_missing = hs.key_missing - b->key_missing;
+	ret->unencrypted_refusals =
+		hs.unencrypted_refusals - b->unencrypted_refusals;
+	for (unsigned e = 0; e < CONF_N_EARS; e++) {
+		ret->encrypted[e] = hcihost_chan_encrypted(d->host, e);
+	}
+	/* Bond files: since the daemon started (a reset keeps them). */
+	ret->bonds_loaded = d->keys.loaded;
+	ret->bonds_corrupt = d->keys.corrupt;
+	ret->bonds_saved = atomic_load(&d->keys.saved);
+	ret->bond_save_errors =
+		atomic_load(&d->keys.save_errors) + d->keys.save_drops;
 }
 
 void dongle_reset_stats(struct dongle *d)

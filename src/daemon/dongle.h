@@ -9,6 +9,15 @@
  * read and written through the RT loop (a byte stream, one write per H4
  * packet). When the dongle vanishes, both ears' channels close and the
  * tty is reopened with back-off, without allocating (serial_open_in()).
+ *
+ * Link security (ttwsd.conf security = medium, the default): the host
+ * encrypts each ear's link before its channel opens, with the bond from
+ * an earlier pairing or after LE Secure Connections pairing (Just Works),
+ * and keeps bonds in the state directory ($STATE_DIRECTORY, else
+ * /var/lib/ttws; os/keystore.h), one file per dongle and earbud, written
+ * by a thread of the dongle's own (never the RT thread). security = high
+ * is refused: an earbud without input or output cannot give the
+ * authenticated key it asks for.
  */
 
 #include "core/conf.h"
@@ -37,6 +46,17 @@ struct dongle_stats {
 	bool icount_available;
 	uint64_t line_frame, line_overrun, line_parity, line_brk;
 	uint64_t line_buf_overrun;
+	/* The controller reported a Hardware Error (then reset and reopened
+	 * like a lost dongle). */
+	uint64_t hardware_errors;
+	/* Security (core/hcihost_stats). */
+	uint64_t pairings, pairing_failures, smp_timeouts, bad_public_keys;
+	uint64_t smp_errors, encryptions, encrypt_failures, key_missing;
+	uint64_t unencrypted_refusals;
+	bool encrypted[CONF_N_EARS];
+	/* Bond files: loaded at start, found invalid (ignored: the ear pairs
+	 * again), written, failed to write or dropped (queue full). */
+	uint64_t bonds_loaded, bonds_corrupt, bonds_saved, bond_save_errors;
 };
 
 struct dongle;
@@ -55,9 +75,10 @@ struct dongle *dongle_free(struct dongle *d);
 bool dongle_serves(const struct dongle *d, const struct conf_link *cl);
 
 /*
- * The channel for ear on this dongle (peer address and PSM from cl).
- * Owned by the caller (chan_free()), which must free it before the
- * dongle. -ENOMEM, -EINVAL (bad address), -EEXIST (ear taken).
+ * The channel for ear on this dongle (peer address, PSM and security
+ * from cl; the ear's bonds are loaded here). Owned by the caller
+ * (chan_free()), which must free it before the dongle. -ENOMEM, -EINVAL
+ * (bad address), -EEXIST (ear taken), -EOPNOTSUPP (security = high).
  */
 int dongle_chan_new(struct dongle *d, enum conf_ear ear,
 		    const struct conf_link *cl, struct chan **ret);

@@ -13,6 +13,7 @@
 #include "core/hcihost.h"
 #include "core/macro.h"
 #include "daemon/dongle_private.h"
+#include "daemon/log.h"
 #include "os/l2cap.h"
 #include "os/rt.h"
 
@@ -97,10 +98,12 @@ void dongle_chan_closed(void *user_data, unsigned ch, int err)
 		return;
 	}
 	c->chan.is_open = false;
-	if (c->closing) {
-		/* The link closed it and expects no callback (chan_close());
-		 * a reopen asked for meanwhile can go now. */
+	if (c->closing || c->stale) {
+		/* The link closed it and expects no callback (chan_close()),
+		 * or heard of it when the dongle went (dongle_lost()); a
+		 * reopen asked for meanwhile can go now. */
 		c->closing = false;
+		c->stale = false;
 		if (c->want_open && d->ready) {
 			c->want_open = false;
 			if (hcihost_open(d->host, ch, &c->peer, c->peer_type,
@@ -183,6 +186,49 @@ static const struct chan_ops donglechan_ops = {
 	.free = donglechan_free,
 };
 
+/*
+ * ttwsd.conf's security for ear on this dongle's own host: medium is
+ * LE Secure Connections, Just Works, or the bond; none is warned about at
+ * every start; high cannot be met (no authenticated pairing without the
+ * earbud's input or output) and is refused rather than weakened.
+ */
+static int dongle_chan_security(struct dongle *d, enum conf_ear ear,
+				const struct conf_link *cl)
+{
+	enum hcihost_security sec = HCIHOST_SECURITY_NONE;
+	int r;
+
+	switch (cl->security) {
+	case CONF_SECURITY_NONE:
+		log_rt_event(LOG_WARNING, LOG_EV_NONE, (int)ear, NULL, 0,
+			     "%s ear: hci-uart %s: %s", conf_ear_name(ear),
+			     cl->address,
+			     conf_security_warning(cl) ?
+				     conf_security_warning(cl) :
+				     "security = none");
+		break;
+	case CONF_SECURITY_MEDIUM:
+		sec = HCIHOST_SECURITY_ENCRYPT;
+		break;
+	case CONF_SECURITY_HIGH:
+		log_rt_event(LOG_ERR, LOG_EV_NONE, (int)ear, NULL, 0,
+			     "%s ear: hci-uart %s: security = high needs a "
+			     "key authenticated against a man in the middle, "
+			     "which ttwsd's own host cannot get from an earbud "
+			     "without input or output (Just Works only): use "
+			     "medium",
+			     conf_ear_name(ear), cl->address);
+		return -EOPNOTSUPP;
+	}
+	if (sec != HCIHOST_SECURITY_NONE) {
+		r = dongle_keys_init(d);
+		if (r < 0) {
+			return r;
+		}
+	}
+	return hcihost_set_security(d->host, ear, sec);
+}
+
 int dongle_chan_new(struct dongle *d, enum conf_ear ear,
 		    const struct conf_link *cl, struct chan **ret)
 {
@@ -200,6 +246,10 @@ int dongle_chan_new(struct dongle *d, enum conf_ear ear,
 	if (r < 0) {
 		return r;
 	}
+	r = dongle_chan_security(d, ear, cl);
+	if (r < 0) {
+		return r;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		return -ENOMEM;
@@ -210,6 +260,9 @@ int dongle_chan_new(struct dongle *d, enum conf_ear ear,
 	/* Both keep BD_ADDR least significant octet first. */
 	memcpy(c->peer.b, a.b, sizeof(c->peer.b));
 	c->peer_type = cl->address_random ? HCI_ADDR_RANDOM : HCI_ADDR_PUBLIC;
+	if (cl->security != CONF_SECURITY_NONE) {
+		dongle_keys_load(d, cl, &c->peer, c->peer_type);
+	}
 	d->ch[ear] = c;
 	*ret = &c->chan;
 	return 0;

@@ -26,6 +26,7 @@
 #include "daemon/log.h"
 #include "daemon/pair.h"
 #include "os/rt.h"
+#include "os/rt_seccomp.h"
 #include "os/serial.h"
 #include "os/sockopt.h"
 
@@ -320,6 +321,24 @@ static void *engine_thread(void *arg)
 	/* From here on the thread is in steady state: the name marks it
 	 * for the no-allocation test (tests/integration/rtcheck). */
 	prctl(PR_SET_NAME, "ttws-rt");
+#if HAVE_TEST_HOOKS
+	{
+		/* Tests only, on request (TTWS_RT_SECCOMP=1): from here on a
+		 * syscall off the loop's list kills ttwsd (os/rt_seccomp.h). */
+		enum rt_seccomp_mode m;
+
+		r = rt_seccomp_mode_from_string(getenv("TTWS_RT_SECCOMP"), &m);
+		if (r == 0) {
+			r = rt_seccomp_confine(m, 2 /* stderr: log mode */);
+		}
+		if (r < 0) {
+			log_rt(LOG_ERR, "TTWS_RT_SECCOMP: %s", strerror(-r));
+		} else if (m != RT_SECCOMP_OFF) {
+			log_rt(LOG_NOTICE, "TTWS_RT_SECCOMP: the RT thread is "
+					   "confined to its loop's syscalls");
+		}
+	}
+#endif
 	r = loop_run(e->loop);
 	if (r < 0) {
 		log_rt(LOG_ERR, "event loop failed: %s", strerror(-r));

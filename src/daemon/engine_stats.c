@@ -8,9 +8,15 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/spsc.h"
+#include "daemon/bounds.h"
 #include "daemon/dongle.h"
 #include "daemon/engine_private.h"
 #include "daemon/lathist.h"
+
+#if HAVE_PIPEWIRE
+#include "pw/sink.h"
+#endif
 
 static void engine_publish_pair(const struct engine_pair *ep,
 				struct engine_pair_snapshot *ps)
@@ -26,6 +32,71 @@ static void engine_publish_pair(const struct engine_pair *ep,
 		servo_status(link_servo(ep->links[i]), &ps->ear[i].servo);
 		servo_status(link_shadow(ep->links[i]), &ps->ear[i].shadow);
 	}
+}
+
+/* A ring the RT thread feeds (frame log, capture): its own refusals,
+ * size and high-water mark. */
+static void engine_publish_ring(enum bounds_id id, const struct spsc *r)
+{
+	if (r) {
+		bounds_publish(id, spsc_refused(r), spsc_capacity(r),
+			       spsc_high_water(r));
+	}
+}
+
+/*
+ * The bounds whose counters live in what the RT thread owns or reads:
+ * the rings, the loop, ttws.sink's hand-over, the dongles' ttys (daemon/
+ * bounds.h). Every 100 ms, with the snapshot; wait-free (atomic loads
+ * and stores).
+ */
+static void engine_publish_bounds(struct engine *e,
+				  const struct engine_snapshot *s)
+{
+	struct loop_config lc;
+	uint64_t pcm = 0, quantum = 0, trig = 0, ring_bytes = 0, ring_hw = 0;
+	uint64_t tty = 0;
+	unsigned i;
+
+	for (i = 0; i < e->n_pairs; i++) {
+		const struct stream_pw *pw = &e->pairs[i].pw;
+
+		if (pw->ring) {
+			ring_bytes = spsc_capacity(pw->ring);
+			ring_hw = MAX(ring_hw, spsc_high_water(pw->ring));
+		}
+#if HAVE_PIPEWIRE
+		if (pw->sink) {
+			struct pw_sink_stats st;
+
+			pw_sink_get_stats(pw->sink, &st);
+			pcm += st.overruns;
+			quantum += st.oversize;
+			trig += st.dropped;
+		}
+#endif
+	}
+	bounds_publish(BOUNDS_PCM_RING, pcm, ring_bytes, ring_hw);
+	bounds_publish(BOUNDS_PCM_QUANTUM, quantum, 0, 0);
+	bounds_publish(BOUNDS_PW_TRIGGERS, trig, 0, 0);
+	engine_publish_ring(BOUNDS_FRAME_LOG, e->frame_log);
+	engine_publish_ring(BOUNDS_CAPTURE, e->capture);
+	/* The loop's sizes are its defaults (engine_setup()) but max_msg,
+	 * which engine_size_rx() raises for a fast hci-uart dongle: with a
+	 * dongle that one is not known here. */
+	loop_config_default(&lc);
+	bounds_publish(BOUNDS_LOOP_TX, s->loop.tx_no_slot, lc.tx_slots, 0);
+	bounds_publish(BOUNDS_LOOP_RX_BUFFERS, s->loop.rx_nobufs, lc.rx_depth,
+		       0);
+	bounds_publish(BOUNDS_LOOP_RX_MSG, s->loop.rx_truncated,
+		       s->n_dongles ? 0 : lc.max_msg, 0);
+	bounds_publish(BOUNDS_LOOP_CQ, s->loop.cq_overflow, 0, 0);
+	bounds_publish(BOUNDS_TX_STAMP_KEYS, s->loop.tx_stamps_unmatched, 0,
+		       0);
+	for (i = 0; i < s->n_dongles; i++) {
+		tty += s->dongle[i].line_buf_overrun;
+	}
+	bounds_publish(BOUNDS_TTY_RX, tty, 0, 0);
 }
 
 void engine_publish(struct engine *e, uint64_t now_ns)
@@ -56,6 +127,7 @@ void engine_publish(struct engine *e, uint64_t now_ns)
 		}
 	}
 	atomic_store_explicit(&e->snap_seq, seq + 2, memory_order_release);
+	engine_publish_bounds(e, s);
 }
 
 void engine_snapshot(struct engine *e, struct engine_snapshot *ret)

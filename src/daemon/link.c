@@ -9,7 +9,6 @@
 #include "core/macro.h"
 #include "core/plan.h"
 #include "core/probe.h"
-#include "core/protorange.h"
 #include "core/servo.h"
 #include "core/wheel.h"
 #include "daemon/codec.h"
@@ -154,6 +153,7 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why)
 	l->sync_pending = false;
 	/* The next session's HELLO_ACK (or CONN_UPDATE) says it again. */
 	l->ci_next_us = 0;
+	l->ci_seen = false;
 	link_each_servo(l, k) {
 		servo_reset(l->kinds[k]);
 	}
@@ -163,160 +163,6 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why)
 	if (l->backoff_ns > l->env.conf->reconnect.backoff_max_ns) {
 		l->backoff_ns = l->env.conf->reconnect.backoff_max_ns;
 	}
-}
-
-static void link_on_hello_ack(struct link *l, const struct link_msg *m,
-			      uint64_t now_ns)
-{
-	const struct link_hello_ack *a = &m->hello_ack;
-	uint64_t ci_ns;
-	unsigned k;
-
-	if (l->state != LINK_ST_HELLO) {
-		l->st.unexpected++;
-		return;
-	}
-	if (a->status != LINK_HELLO_OK) {
-		link_drop(l, now_ns, "earbud refused HELLO");
-		return;
-	}
-	if ((l->ear == CONF_EAR_LEFT && a->role != LINK_ROLE_LEFT) ||
-	    (l->ear == CONF_EAR_RIGHT && a->role != LINK_ROLE_RIGHT)) {
-		link_drop(l, now_ns, "earbud answered with the wrong role");
-		return;
-	}
-	wheel_cancel(l->env.wheel, &l->hello_timer);
-	l->backoff_ns = l->env.conf->reconnect.backoff_min_ns;
-	/* Supervision counts from the session's start. */
-	l->last_rx_ns = now_ns;
-	l->last_sample_ns = now_ns;
-	l->st.ci_us = a->ci_us ? a->ci_us : l->env.conf->servo.ci_us;
-	ci_ns = (uint64_t)l->st.ci_us * NSEC_PER_USEC;
-	plan_set_interval(l->env.plan, ci_ns);
-	/* The servo models connection events: give it the interval this
-	 * session actually runs at. */
-	link_each_servo(l, k) {
-		servo_set_ci(l->kinds[k], l->st.ci_us);
-	}
-	/* Its timestamp tick: stamps truncated to it (servo.h). */
-	link_each_servo(l, k) {
-		servo_set_clock_res(l->kinds[k],
-				    a->clock_res_ns ? a->clock_res_ns : 1);
-	}
-	l->st.clock_res_ns = a->clock_res_ns;
-	probe_init(&l->probe, ci_ns,
-		   probe_every_for_ci(l->env.conf->servo.probe_every_events,
-				      ci_ns),
-		   l->env.seed ^ ((uint64_t)l->ear << 32) ^ l->st.connects,
-		   now_ns);
-	l->state = LINK_ST_SYNCING;
-	wheel_add(l->env.wheel, &l->probe_timer, probe_due(&l->probe));
-	log_rt_pair_event(LOG_INFO, LOG_EV_LINK_HELLO,
-			  log_link_pair(l->env.conf, l->ear), l->ear,
-			  LOG_KVS(LOG_KV(LOG_K_PROTO_VERSION, a->version),
-				  LOG_KV(LOG_K_CI_US, l->st.ci_us),
-				  LOG_KV(LOG_K_CAPS, a->caps)),
-			  "%s ear: HELLO_ACK v%u, ci %u us, caps 0x%x",
-			  link_name(l), a->version, l->st.ci_us, a->caps);
-}
-
-/* One message in, arrived at rx_ns: the state machine. */
-static void link_dispatch(struct link *l, const void *data, size_t len,
-			  uint64_t rx_ns, bool has_kernel_ts)
-{
-	struct link_msg m;
-	const char *field = "?";
-	int r;
-
-	if (!has_kernel_ts) {
-		l->st.rx_no_kernel_ts++;
-	}
-	r = proto_decode(data, len, &m);
-	if (r < 0) {
-		int i = proto_error_index(r);
-
-		/* Counted and dropped; the session goes on (ttws-link(7)). */
-		if (i >= 0) {
-			l->st.malformed[i]++;
-		}
-		log_rt_pair_event(
-		    LOG_WARNING, LOG_EV_MALFORMED,
-		    log_link_pair(l->env.conf, l->ear), l->ear,
-		    LOG_KVS(LOG_KV(LOG_K_MALFORMED, r), LOG_KV(LOG_K_LEN, len)),
-		    "%s ear: malformed message dropped: %s, %zu bytes",
-		    link_name(l),
-		    proto_error_name(r) ? proto_error_name(r) : "?", len);
-		return;
-	}
-	if (protorange_check(&m, &field) < 0) {
-		l->st.out_of_range++;
-		log_rt_pair_event(LOG_WARNING, LOG_EV_MALFORMED,
-				  log_link_pair(l->env.conf, l->ear), l->ear,
-				  LOG_KVS(LOG_KV(LOG_K_LEN, len)),
-				  "%s ear: %s with %s out of range dropped",
-				  link_name(l), proto_type_name(m.hdr.type),
-				  field);
-		/* Without a usable interval or clock there is no session. */
-		if (m.hdr.type == LINK_HELLO_ACK &&
-		    l->state == LINK_ST_HELLO) {
-			link_drop(l, rx_ns, "HELLO_ACK out of range");
-		}
-		return;
-	}
-	l->last_rx_ns = rx_ns;
-	switch (m.hdr.type) {
-	case LINK_HELLO_ACK:
-		link_on_hello_ack(l, &m, rx_ns);
-		break;
-	case LINK_SYNC_RESP:
-		link_on_sync_resp(l, &m, rx_ns);
-		break;
-	case LINK_SYNC_FOLLOWUP:
-		link_on_followup(l, &m);
-		break;
-	case LINK_RENDER_REPORT:
-		link_on_report(l, &m);
-		break;
-	case LINK_CONN_UPDATE:
-		link_on_conn_update(l, &m, rx_ns);
-		break;
-	case LINK_STATUS:
-		l->st.battery_pct = m.status.battery_pct;
-		l->st.ear_buffer = m.status.buffer_frames;
-		break;
-	default:
-		/* Host-bound types only; a HELLO or AUDIO from an earbud is
-		 * a confused peer, not a fatal one. */
-		l->st.unexpected++;
-		break;
-	}
-	if (l->state == LINK_ST_SYNCING) {
-		struct servo_status ss;
-
-		servo_status(l->servo, &ss);
-		/* Not from holdover: that model is only extrapolating. */
-		if (ss.state == SERVO_LOCKED || ss.state == SERVO_STABLE) {
-			l->state = LINK_ST_STREAMING;
-			log_rt_pair_event(
-			    LOG_INFO, LOG_EV_LINK_STREAMING,
-			    log_link_pair(l->env.conf, l->ear), l->ear,
-			    LOG_KVS(LOG_KV(LOG_K_SERVO_STATE, ss.state),
-				    LOG_KV(LOG_K_OFFSET_NS, ss.offset_ns),
-				    LOG_KV(LOG_K_RATE_PPB, ss.rate_ppb)),
-			    "%s ear: servo locked, streaming", link_name(l));
-		}
-	}
-}
-
-/* chan_cb.msg: the message, timed in its latency layers. */
-static void link_chan_msg(void *user_data, const void *data, size_t len,
-			  const struct chan_rx_time *t)
-{
-	struct link *l = user_data;
-
-	link_lat_rx(l, t);
-	link_dispatch(l, data, len, t->arrival_ns, t->has_kernel_ts);
-	link_lat_handler(l, t);
 }
 
 static void link_chan_closed(void *user_data, int err, uint64_t now_ns)
@@ -371,12 +217,18 @@ static void link_chan_open(void *user_data, uint64_t now_ns)
 	l->st.connects++;
 	l->st.connected = true;
 	l->state = LINK_ST_HELLO;
+	/* The earbud numbers from 0 again, and owes us nothing yet. */
+	protoseq_reset(&l->rx_seq);
+	l->bad_run = 0;
+	l->ci_seen = false;
+	l->sync_done_valid = false;
 
 	h.version_max = LINK_VERSION;
 	h.role = l->ear == CONF_EAR_LEFT ? LINK_ROLE_LEFT : LINK_ROLE_RIGHT;
 	h.codec = l->env.conf->stream.codec == CONF_CODEC_LC3 ?
 			  LINK_CODEC_LC3 :
 			  LINK_CODEC_PCM_S16;
+	l->hello_codec = h.codec;
 	h.channels = 1;
 	h.sample_rate_hz = 48000;
 	h.frame_us = (uint32_t)(l->env.conf->stream.frame_ns / NSEC_PER_USEC);
@@ -446,6 +298,14 @@ static void link_hello_fire(struct wheel_timer *t, uint64_t now_ns)
 	struct link *l = container_of(t, struct link, hello_timer);
 
 	l->st.hello_timeouts++;
+	/* The channel opened and our HELLO waited hello_timeout_ms for an
+	 * answer: that wait already spaces the attempts, so the next one
+	 * follows after the shortest back-off. An earbud that was frozen
+	 * (its socket open, the kernel accepting for it) then answers within
+	 * backoff_min_ms of running again, however long it was away. */
+	if (l->state == LINK_ST_HELLO) {
+		l->backoff_ns = l->env.conf->reconnect.backoff_min_ns;
+	}
 	link_drop(l, now_ns, l->state == LINK_ST_CONNECTING ?
 				     "connect timed out" :
 				     "no HELLO_ACK");
@@ -513,6 +373,7 @@ int link_send_audio(struct link *l, uint64_t seq, uint64_t pts_ear_ns,
 	l->tx[seq % LINK_TX_HISTORY].planned_ns =
 		planned_ns && planned_ns <= now_ns ? planned_ns : now_ns;
 	l->tx[seq % LINK_TX_HISTORY].pts_ear_ns = pts_ear_ns;
+	l->tx[seq % LINK_TX_HISTORY].reported = false;
 	l->st.frames_sent++;
 	return 0;
 }
@@ -554,6 +415,11 @@ void link_reset_stats(struct link *l)
 	memset(st->malformed, 0, sizeof(st->malformed));
 	st->unexpected = 0;
 	st->out_of_range = 0;
+	st->bad_resets = 0;
+	l->rx_seq.gaps = 0;
+	l->rx_seq.late = 0;
+	st->rx_seq_gaps = 0;
+	st->rx_seq_late = 0;
 	st->rx_no_kernel_ts = 0;
 	memset(&st->tx_kernel, 0, sizeof(st->tx_kernel));
 	memset(&st->tx_done, 0, sizeof(st->tx_done));

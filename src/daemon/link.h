@@ -85,11 +85,25 @@ struct link_stats {
 	uint32_t ci_us;
 	uint64_t ci_updates;     /* CONN_UPDATEs taken (ttws-link(7)) */
 	uint32_t clock_res_ns;   /* the earbud's timestamp tick (HELLO_ACK) */
+	/*
+	 * Messages dropped, by kind: core/proto's table (proto.h), the
+	 * decode errors (malformed, truncated: "short-header",
+	 * "short-payload"; oversized: "too-long") and the two kinds about a
+	 * message's place in the session ("out-of-order", "replayed").
+	 */
 	uint64_t malformed[PROTO_N_ERRORS];
 	uint64_t unexpected;     /* well-formed but wrong for the state */
 	/* Well-formed but a value out of its range (core/protorange, or an
 	 * implausible delivery): dropped; a HELLO_ACK resets the link. */
 	uint64_t out_of_range;
+	/* Sessions reset because LINK_BAD_RUN messages in a row were
+	 * dropped (an earbud that says nothing usable any more). */
+	uint64_t bad_resets;
+	/* The earbud's sequence numbers (core/protoseq): numbers it
+	 * skipped, and messages that came behind a newer one. Counted, not
+	 * dropped. */
+	uint64_t rx_seq_gaps;
+	uint64_t rx_seq_late;
 	uint64_t backoff_ns;     /* current reconnect back-off */
 	uint64_t rx_no_kernel_ts; /* messages without a kernel timestamp */
 	uint16_t mtu_rx, mtu_tx; /* the channel's, bytes; 0 = not known */

@@ -56,26 +56,39 @@ void link_set_interval(struct link *l, uint32_t ci_us,
  * before the first frame waits longer; the timing itself switches at the
  * instant (link_ci_due()), since samples before it are on the old grid.
  */
-void link_on_conn_update(struct link *l, const struct link_msg *m,
-				uint64_t now_ns)
+enum link_rx link_on_conn_update(struct link *l, const struct link_msg *m,
+				 uint64_t now_ns)
 {
 	const struct link_conn_update *u = &m->conn_update;
 	uint64_t now_ear;
 
 	if (l->state != LINK_ST_SYNCING && l->state != LINK_ST_STREAMING) {
-		l->st.unexpected++;
-		return;
+		return LINK_RX_UNEXPECTED;
 	}
+	/* One message per procedure, in the order they took effect
+	 * (ttws-link(7)): the same one again is a replay, an earlier
+	 * instant one that was overtaken and no longer in force. */
+	if (l->ci_seen && u->instant_ear_ns == l->ci_seen_ear_ns &&
+	    u->ci_us == l->ci_seen_us) {
+		return LINK_RX_REPLAYED;
+	}
+	if (l->ci_seen && u->instant_ear_ns < l->ci_seen_ear_ns) {
+		return LINK_RX_OUT_OF_ORDER;
+	}
+	l->ci_seen = true;
+	l->ci_seen_us = u->ci_us;
+	l->ci_seen_ear_ns = u->instant_ear_ns;
 	plan_set_interval(l->env.plan, (uint64_t)u->ci_us * NSEC_PER_USEC);
 	if (servo_map(l->servo, now_ns, &now_ear) == 0 &&
 	    u->instant_ear_ns > now_ear &&
 	    u->instant_ear_ns - now_ear < LINK_DELIVERY_MAX_NS) {
 		l->ci_next_us = u->ci_us;
 		l->ci_next_ear_ns = u->instant_ear_ns;
-		return;
+		return LINK_RX_TAKEN;
 	}
 	l->ci_next_us = 0;
 	link_set_interval(l, u->ci_us, now_ns);
+	return LINK_RX_TAKEN;
 }
 
 void link_ci_due(struct link *l, uint64_t t3_ear_ns, uint64_t now_ns)

@@ -3,11 +3,13 @@
 #define TTWS_DAEMON_LINK_PRIVATE_H
 
 /*
- * What link.c (lifecycle, connect, HELLO, the state machine, the public
- * API) and link_sync.c (the timing exchanges: the probe timer, SYNC_RESP
- * and SYNC_FOLLOWUP into the servos, RENDER_REPORT into the servos and
- * the plan, send stamps) share. Not for other modules: they see
- * daemon/link.h only.
+ * What link.c (lifecycle, connect, HELLO, the public API), link_rx.c
+ * (what the earbud says: decode, replay and range checks, the state
+ * machine, drops by kind), link_ci.c (the connection interval),
+ * link_servo.c (the servos) and link_sync.c (the timing exchanges: the
+ * probe timer, SYNC_RESP and SYNC_FOLLOWUP into the servos,
+ * RENDER_REPORT into the servos and the plan, send stamps) share. Not
+ * for other modules: they see daemon/link.h only.
  */
 
 #include <stdbool.h>
@@ -16,6 +18,7 @@
 
 #include "core/probe.h"
 #include "core/proto.h"
+#include "core/protoseq.h"
 #include "core/servo.h"
 #include "core/wheel.h"
 #include "daemon/chan.h"
@@ -30,11 +33,31 @@
 /* The largest presentation delay [stream] delay_max_ms allows. */
 #define LINK_DELIVERY_MAX_NS (2000 * NSEC_PER_MSEC)
 
+/*
+ * Dropped messages in a row, not one taken between them, after which the
+ * session is reset: an earbud that says nothing usable any more (its
+ * numbering jumped, its firmware lost its place) is better reconnected at
+ * once than left to supervision_ms. A healthy link drops nothing, and one
+ * bad message among good ones never adds up to this.
+ */
+#define LINK_BAD_RUN 16
+
+/* What became of a received, decoded message (link_dispatch()). */
+enum link_rx {
+	LINK_RX_TAKEN = 0,
+	LINK_RX_MALFORMED,    /* does not decode (proto.h) */
+	LINK_RX_UNEXPECTED,   /* wrong for the state: st.unexpected */
+	LINK_RX_OUT_OF_RANGE, /* a value out of its range: st.out_of_range */
+	LINK_RX_OUT_OF_ORDER, /* behind what it must follow (proto.h) */
+	LINK_RX_REPLAYED,     /* taken already (proto.h) */
+};
+
 struct link_tx {
 	uint64_t seq;
 	uint64_t tx_ns;      /* host: sent */
 	uint64_t planned_ns; /* host: due to go (<= tx_ns), 0 = not known */
 	uint64_t pts_ear_ns; /* ear: its presentation time */
+	bool reported;       /* its RENDER_REPORT came */
 };
 
 struct link {
@@ -45,6 +68,11 @@ struct link {
 
 	struct chan *chan; /* owned */
 	uint16_t tx_seq;
+	uint8_t hello_codec;   /* the codec this session's HELLO asked for */
+	/* The earbud's sequence numbers this session, and the messages
+	 * dropped in a row (LINK_BAD_RUN). */
+	struct protoseq rx_seq;
+	unsigned bad_run;
 
 	struct wheel_timer retry_timer; /* soft: reconnect back-off */
 	struct wheel_timer hello_timer; /* soft: HELLO_ACK timeout */
@@ -70,6 +98,11 @@ struct link {
 	 * The timing switches at the first sample at or after it. */
 	uint32_t ci_next_us;
 	uint64_t ci_next_ear_ns;
+	/* The last CONN_UPDATE taken this session: a repeat of it is a
+	 * replay, one with an earlier instant out of order. */
+	bool ci_seen;
+	uint32_t ci_seen_us;
+	uint64_t ci_seen_ear_ns;
 	/* The configured servo as last seen (link_servo_note()). */
 	enum servo_state seen_servo;
 	uint64_t seen_steps;
@@ -77,7 +110,13 @@ struct link {
 	/* The timing exchange in flight (one at a time). */
 	bool sync_pending;
 	bool sync_have_resp;
+	bool sync_two_step;   /* the SYNC_RESP in hand said TWO_STEP */
 	uint32_t sync_req_id;
+	/* The last exchange fed to the servos: an answer to it now is a
+	 * replay. */
+	bool sync_done_valid;
+	bool sync_done_two_step;
+	uint32_t sync_done_id;
 	uint64_t t1, t2, t3, t4;
 	/* The SYNC_REQ's send id (chan_send()) and, once the controller
 	 * completed it, that instant: the better t1 (DESIGN.md,
@@ -111,14 +150,21 @@ void link_drop(struct link *l, uint64_t now_ns, const char *why);
 /* The host clock, now (link_env.now). */
 uint64_t link_now(const struct link *l);
 
+/* link_rx.c */
+
+/* chan_cb.msg: the earbud's message, timed in its latency layers and
+ * taken or dropped (link_rx.c). */
+void link_chan_msg(void *user_data, const void *data, size_t len,
+		   const struct chan_rx_time *t);
+
 /* link_ci.c */
 
 /* The link runs at ci_us from now_ns on: servos, requests, the plan. */
 void link_set_interval(struct link *l, uint32_t ci_us, uint64_t now_ns);
 
 /* A CONN_UPDATE from the earbud (range-checked already). */
-void link_on_conn_update(struct link *l, const struct link_msg *m,
-			 uint64_t now_ns);
+enum link_rx link_on_conn_update(struct link *l, const struct link_msg *m,
+				 uint64_t now_ns);
 
 /* chan_cb.interval: our own controller's new interval (hci-uart). */
 void link_chan_interval(void *user_data, uint32_t ci_us, uint64_t now_ns);
@@ -159,11 +205,12 @@ void link_servo_note(struct link *l);
 void link_chan_sent(void *user_data, uint32_t id, enum chan_tx_point point,
 		    uint64_t ns);
 
-/* Received timing messages (rx_ns host ns, the reply's arrival). */
-void link_on_sync_resp(struct link *l, const struct link_msg *m,
-		       uint64_t rx_ns);
-void link_on_followup(struct link *l, const struct link_msg *m);
-void link_on_report(struct link *l, const struct link_msg *m);
+/* Received timing messages (rx_ns host ns, the reply's arrival): what
+ * became of them (the caller counts a drop). */
+enum link_rx link_on_sync_resp(struct link *l, const struct link_msg *m,
+			       uint64_t rx_ns);
+enum link_rx link_on_followup(struct link *l, const struct link_msg *m);
+enum link_rx link_on_report(struct link *l, const struct link_msg *m);
 
 /* probe_timer's callback: the next SYNC_REQ. */
 void link_probe_fire(struct wheel_timer *t, uint64_t now_ns);

@@ -178,34 +178,89 @@ static void link_feed(struct link *l)
 	link_servo_note(l);
 }
 
-void link_on_sync_resp(struct link *l, const struct link_msg *m, uint64_t rx_ns)
+/* The exchange done and fed: its answers from now on are replays. */
+static void link_sync_done(struct link *l)
+{
+	l->sync_done_valid = true;
+	l->sync_done_id = l->sync_req_id;
+	l->sync_done_two_step = l->sync_two_step;
+	link_feed(l);
+}
+
+/*
+ * An answer naming request req_id, which is not the one in flight: an
+ * earlier request's (superseded: out of order), or one never sent.
+ * Requests are numbered up from 1 per link (RFC 1982 comparison, as for
+ * seq: up to 2^31 - 1 behind is earlier).
+ */
+static enum link_rx link_sync_other(const struct link *l, uint32_t req_id)
+{
+	uint32_t behind = l->sync_req_id - req_id;
+
+	if (req_id != 0 && behind != 0 && behind < 0x80000000u) {
+		return LINK_RX_OUT_OF_ORDER;
+	}
+	return LINK_RX_UNEXPECTED;
+}
+
+enum link_rx link_on_sync_resp(struct link *l, const struct link_msg *m,
+			       uint64_t rx_ns)
 {
 	const struct link_sync_resp *s = &m->sync_resp;
 
-	if (!l->sync_pending || s->req_id != l->sync_req_id ||
-	    s->t1_host_ns != l->t1) {
-		l->st.unexpected++;
-		return;
+	if (l->sync_done_valid && !l->sync_pending &&
+	    s->req_id == l->sync_done_id && s->t1_host_ns == l->t1) {
+		/* The exchange was answered and fed already. */
+		return LINK_RX_REPLAYED;
+	}
+	if (!l->sync_pending || s->req_id != l->sync_req_id) {
+		return link_sync_other(l, s->req_id);
+	}
+	if (s->t1_host_ns != l->t1) {
+		/* Our own t1 echoed wrong: not an answer to our request. */
+		return LINK_RX_UNEXPECTED;
+	}
+	if (l->sync_have_resp) {
+		/* One answer per request: a second would pair a later t4
+		 * with the first one's t2 and t3. */
+		return LINK_RX_REPLAYED;
 	}
 	l->t2 = s->t2_ear_ns;
 	l->t3 = s->t3_ear_ns;
 	l->t4 = rx_ns;
 	l->sync_have_resp = true;
+	l->sync_two_step = (m->hdr.flags & LINK_F_TWO_STEP) != 0;
 	/* Two-step: the precise t3 comes in SYNC_FOLLOWUP (PTP Follow_Up). */
-	if (!(m->hdr.flags & LINK_F_TWO_STEP)) {
-		link_feed(l);
+	if (!l->sync_two_step) {
+		link_sync_done(l);
 	}
+	return LINK_RX_TAKEN;
 }
 
-void link_on_followup(struct link *l, const struct link_msg *m)
+enum link_rx link_on_followup(struct link *l, const struct link_msg *m)
 {
-	if (!l->sync_pending || !l->sync_have_resp ||
-	    m->sync_followup.req_id != l->sync_req_id) {
-		l->st.unexpected++;
-		return;
+	uint32_t req_id = m->sync_followup.req_id;
+
+	if (l->sync_done_valid && !l->sync_pending &&
+	    req_id == l->sync_done_id) {
+		/* After a two-step exchange took its SYNC_FOLLOWUP, another
+		 * is a replay; after a one-step one, none was due. */
+		return l->sync_done_two_step ? LINK_RX_REPLAYED :
+					       LINK_RX_UNEXPECTED;
+	}
+	if (!l->sync_pending || req_id != l->sync_req_id) {
+		return link_sync_other(l, req_id);
+	}
+	if (!l->sync_have_resp) {
+		/* ttws-link(7): it follows its SYNC_RESP, never precedes. */
+		return LINK_RX_OUT_OF_ORDER;
+	}
+	if (!l->sync_two_step) {
+		return LINK_RX_UNEXPECTED;
 	}
 	l->t3 = m->sync_followup.t3_ear_ns;
-	link_feed(l);
+	link_sync_done(l);
+	return LINK_RX_TAKEN;
 }
 
 /*
@@ -226,13 +281,26 @@ static uint64_t link_lateness(const struct link *l,
 			  servo_rate(l->servo));
 }
 
-void link_on_report(struct link *l, const struct link_msg *m)
+enum link_rx link_on_report(struct link *l, const struct link_msg *m)
 {
 	const struct link_render_report *r = &m->render_report;
-	const struct link_tx *tx = &l->tx[r->frame_seq % LINK_TX_HISTORY];
+	struct link_tx *tx = &l->tx[r->frame_seq % LINK_TX_HISTORY];
 	uint64_t mapped;
 	unsigned k;
 
+	/* A frame of the history, reported once: anything else would feed
+	 * the servos and the plan a sample twice, or one of another frame. */
+	if (tx->seq != r->frame_seq || tx->tx_ns == 0) {
+		/* Older than the history: it waited behind LINK_TX_HISTORY
+		 * newer frames. Newer: a frame never sent. */
+		return tx->tx_ns != 0 && r->frame_seq < tx->seq ?
+			       LINK_RX_OUT_OF_ORDER :
+			       LINK_RX_UNEXPECTED;
+	}
+	if (tx->reported) {
+		return LINK_RX_REPLAYED;
+	}
+	tx->reported = true;
 	l->st.reports++;
 	l->st.ear_late = r->late_frames;
 	l->st.ear_underruns = r->underruns;
@@ -242,9 +310,6 @@ void link_on_report(struct link *l, const struct link_msg *m)
 		/* A gap the listener heard: the presentation delay learns
 		 * from it at once (core/plan). */
 		plan_observe_late(l->env.plan, link_lateness(l, r, tx));
-	}
-	if (tx->seq != r->frame_seq || tx->tx_ns == 0) {
-		return;
 	}
 	link_each_servo(l, k) {
 		servo_forward_sample(l->kinds[k], tx->tx_ns, r->rx_ear_ns);
@@ -262,12 +327,15 @@ void link_on_report(struct link *l, const struct link_msg *m)
 		 * delay there can be was not delivered: a wrong stamp, and
 		 * it must not drag the delay to its ceiling. */
 		if (delivery > LINK_DELIVERY_MAX_NS) {
+			/* Counted, not dropped: the report itself (render
+			 * time, counters) stands. */
 			l->st.out_of_range++;
-			return;
+			return LINK_RX_TAKEN;
 		}
 		plan_observe_delivery(l->env.plan, delivery);
 		link_hist(l->hists.delivery, delivery);
 	}
+	return LINK_RX_TAKEN;
 }
 
 void link_probe_fire(struct wheel_timer *t, uint64_t now_ns)

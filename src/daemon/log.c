@@ -46,6 +46,11 @@ _Static_assert(LOG_EV_MAX <= UINT8_MAX && LOG_KV_MAX <= UINT8_MAX &&
 static struct spsc log_ring;
 static uint8_t *log_mem;
 static _Atomic uint64_t log_drops;
+_Atomic uint64_t log_cut;
+_Atomic uint64_t log_sink_errors;
+/* Rate-limit reports (main thread writes, any thread reads). */
+static _Atomic uint64_t log_evicted;
+static _Atomic uint64_t log_suppressed;
 static _Atomic int log_max_level = LOG_INFO;
 static uint64_t log_drops_reported;
 /* The rate limiter (core/ratelimit) over a fixed table; main thread. */
@@ -143,6 +148,12 @@ static void log_rl_report(const struct ratelimit_report *r, void *user_data)
 	};
 
 	(void)user_data;
+	atomic_fetch_add_explicit(&log_suppressed, r->suppressed,
+				  memory_order_relaxed);
+	if (r->reason == RATELIMIT_EVICTED) {
+		atomic_fetch_add_explicit(&log_evicted, 1,
+					  memory_order_relaxed);
+	}
 	if (ev == LOG_EV_NONE) {
 		snprintf(text, sizeof(text),
 			 "suppressed %u similar messages (like: %s)",
@@ -196,6 +207,7 @@ static void log_submit(const struct log_entry *e, uint64_t now_ns)
 
 /* ---- main thread ------------------------------------------------------ */
 
+__attribute__((format(printf, 6, 0)))
 static void log_main_v(int level, enum log_event ev, int ear,
 		       const struct log_kv *kv, unsigned n_kv, const char *fmt,
 		       va_list ap)
@@ -214,7 +226,9 @@ static void log_main_v(int level, enum log_event ev, int ear,
 		return;
 	}
 	e.id_ev = e.ev;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) >= (int)sizeof(buf)) {
+		atomic_fetch_add_explicit(&log_cut, 1, memory_order_relaxed);
+	}
 	log_submit(&e, log_clock(CLOCK_MONOTONIC));
 }
 
@@ -240,6 +254,7 @@ void log_main_event(int level, enum log_event ev, int ear,
 
 /* ---- RT thread -------------------------------------------------------- */
 
+__attribute__((format(printf, 7, 0)))
 static void log_rt_v(int level, enum log_event ev, const char *pair,
 		     int ear, const struct log_kv *kv, unsigned n_kv,
 		     const char *fmt, va_list ap)
@@ -278,6 +293,7 @@ static void log_rt_v(int level, enum log_event ev, const char *pair,
 	n += (int)pre;
 	if ((size_t)n > LOG_RT_LINE_MAX) {
 		n = LOG_RT_LINE_MAX;
+		atomic_fetch_add_explicit(&log_cut, 1, memory_order_relaxed);
 	}
 	memset(&h, 0, sizeof(h));
 	h.len = (uint16_t)n;
@@ -417,6 +433,10 @@ void log_reset(void)
 		spsc_skip(&log_ring, spsc_read_avail(&log_ring));
 	}
 	atomic_store_explicit(&log_drops, 0, memory_order_relaxed);
+	atomic_store_explicit(&log_cut, 0, memory_order_relaxed);
+	atomic_store_explicit(&log_sink_errors, 0, memory_order_relaxed);
+	atomic_store_explicit(&log_evicted, 0, memory_order_relaxed);
+	atomic_store_explicit(&log_suppressed, 0, memory_order_relaxed);
 	log_drops_reported = 0;
 	ratelimit_reset(log_rl_get());
 }
@@ -424,4 +444,21 @@ void log_reset(void)
 uint64_t log_dropped(void)
 {
 	return atomic_load_explicit(&log_drops, memory_order_relaxed);
+}
+
+void log_get_bounds(struct log_bounds *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (log_mem) {
+		ret->ring_bytes = spsc_capacity(&log_ring);
+		ret->ring_high_water = spsc_high_water(&log_ring);
+	}
+	ret->ring_dropped = log_dropped();
+	ret->cut = atomic_load_explicit(&log_cut, memory_order_relaxed);
+	ret->keys_evicted =
+		atomic_load_explicit(&log_evicted, memory_order_relaxed);
+	ret->suppressed =
+		atomic_load_explicit(&log_suppressed, memory_order_relaxed);
+	ret->sink_errors =
+		atomic_load_explicit(&log_sink_errors, memory_order_relaxed);
 }

@@ -230,6 +230,31 @@ void log_flush(void);
 /* Records the RT thread dropped because the ring was full. */
 uint64_t log_dropped(void);
 
+/*
+ * The logger's bounds and what hit them since log_init() (or
+ * log_reset()), for ttwsd's "bounds" status (daemon/bounds.h). Counters
+ * are relaxed atomics: any thread may read them.
+ */
+struct log_bounds {
+	uint64_t ring_bytes;      /* the RT ring's size; 0 before log_init() */
+	uint64_t ring_high_water; /* the most bytes it held at once */
+	uint64_t ring_dropped;    /* RT records dropped: ring full */
+	/* Texts cut at LOG_RT_LINE_MAX (RT) or the main thread's line
+	 * (1023 bytes), and journal fields cut or left out of a record's
+	 * field buffer. */
+	uint64_t cut;
+	/* Rate limit: windows that lost their key's slot to a new key
+	 * (LOG_RATELIMIT_SLOTS keys; the oldest window's summary goes out
+	 * first), and records held back past LOG_RATELIMIT_BURST. */
+	uint64_t keys_evicted;
+	uint64_t suppressed;
+	/* Records the default sink could not write: sd_journal_sendv()
+	 * failed, or stderr did. */
+	uint64_t sink_errors;
+};
+
+void log_get_bounds(struct log_bounds *ret);
+
 /* "link-connect", ...; NULL for LOG_EV_NONE or an unknown value. */
 const char *log_event_name(enum log_event ev);
 

@@ -179,6 +179,7 @@ log_fields_add(struct log_fields *f, const char *fmt, ...)
 	int r;
 
 	if (f->n >= LOG_FIELDS_MAX || room < 2) {
+		atomic_fetch_add_explicit(&log_cut, 1, memory_order_relaxed);
 		return;
 	}
 	va_start(ap, fmt);
@@ -186,6 +187,9 @@ log_fields_add(struct log_fields *f, const char *fmt, ...)
 	va_end(ap);
 	if (r < 0) {
 		return;
+	}
+	if ((size_t)r >= room) {
+		atomic_fetch_add_explicit(&log_cut, 1, memory_order_relaxed);
 	}
 	f->v[f->n++] = f->buf + f->used;
 	f->used += MIN((size_t)r, room - 1) + 1;
@@ -233,6 +237,13 @@ static const char *log_field(const char *const *fields, unsigned n,
 	return NULL;
 }
 
+/* A record the default sink could not write is lost: counted for the
+ * "log_sink" bound (log.h, struct log_bounds). */
+static void log_sink_error(void)
+{
+	atomic_fetch_add_explicit(&log_sink_errors, 1, memory_order_relaxed);
+}
+
 /* The default: journald with every field, or one line on stderr whose
  * RT records start with the instant they were written (monotonic s). */
 static void log_sink_default(int priority, const char *const *fields,
@@ -244,24 +255,30 @@ static void log_sink_default(int priority, const char *const *fields,
 	struct iovec iov[LOG_FIELDS_MAX];
 	unsigned long long us;
 	unsigned i;
+	int r;
 
 	if (log_to_journal) {
 		for (i = 0; i < n && i < ARRAY_SIZE(iov); i++) {
 			iov[i].iov_base = (void *)fields[i];
 			iov[i].iov_len = strlen(fields[i]);
 		}
-		sd_journal_sendv(iov, (int)i);
+		if (sd_journal_sendv(iov, (int)i) < 0) {
+			log_sink_error();
+		}
 		return;
 	}
 	if (mono) {
 		us = strtoull(mono, NULL, 10);
-		fprintf(stderr, "ttwsd[%s] [%llu.%06llu]: %s\n",
-			thread ? thread : "rt", us / 1000000, us % 1000000,
-			text ? text : "");
-		return;
+		r = fprintf(stderr, "ttwsd[%s] [%llu.%06llu]: %s\n",
+			    thread ? thread : "rt", us / 1000000,
+			    us % 1000000, text ? text : "");
+	} else {
+		r = fprintf(stderr, "ttwsd[%s]: %s\n",
+			    thread ? thread : "main", text ? text : "");
 	}
-	fprintf(stderr, "ttwsd[%s]: %s\n", thread ? thread : "main",
-		text ? text : "");
+	if (r < 0) {
+		log_sink_error();
+	}
 }
 
 void log_send(const struct log_entry *e)

@@ -9,6 +9,7 @@
  * see daemon/log.h only.
  */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +35,12 @@ struct log_entry {
 /* Whether the default sink is journald (else stderr): set by log_init()
  * from log_stderr_is_journal(), read by log_journal.c on the main thread. */
 extern bool log_to_journal;
+
+/* Bounds counters (log_get_bounds()): relaxed atomics, any thread adds.
+ * log_cut: texts and journal fields cut; log_sink_errors: records the
+ * default sink failed to write (log_journal.c). */
+extern _Atomic uint64_t log_cut;
+extern _Atomic uint64_t log_sink_errors;
 
 /* Whether $JOURNAL_STREAM names our stderr (log_journal.c). */
 bool log_stderr_is_journal(void);

@@ -367,6 +367,50 @@ static int metrics_hists(struct omtext *w, const struct metrics_input *in)
 	return 0;
 }
 
+/*
+ * The bounds (daemon/bounds.h): how often each was hit, its size where
+ * known and, for the rings, the most they held. Read from the table the
+ * caller took; this file calls nothing of bounds.c, so that the tests
+ * that compile the exposition alone need not link it.
+ */
+static void metrics_bounds(struct omtext *w, const struct bounds_table *t)
+{
+	static const struct omtext_family overflows = {
+	    "ttws_queue_overflows", OMTEXT_COUNTER, "",
+	    "Times a queue or buffer was full or a size bound was hit, since "
+	    "ttwsd started (what then happens: GetStats bounds, ttwsd(8))"};
+	static const struct omtext_family capacity = {
+	    "ttws_queue_capacity", OMTEXT_GAUGE, "",
+	    "Size of the bound, in the unit its label says"};
+	static const struct omtext_family high = {
+	    "ttws_queue_high_water", OMTEXT_GAUGE, "",
+	    "The most a ring held at once, in the unit its label says"};
+	struct omtext_label l[2] = {{"queue", NULL}, {"unit", NULL}};
+	unsigned i;
+
+	if (!t) {
+		return;
+	}
+	for (i = 0; i < BOUNDS_N; i++) {
+		l[0].value = t->row[i].name;
+		omtext_u64(w, &overflows, l, 1, t->row[i].overflows);
+	}
+	for (i = 0; i < BOUNDS_N; i++) {
+		if (t->row[i].bound) {
+			l[0].value = t->row[i].name;
+			l[1].value = t->row[i].unit;
+			omtext_u64(w, &capacity, l, 2, t->row[i].bound);
+		}
+	}
+	for (i = 0; i < BOUNDS_N; i++) {
+		if (t->row[i].has_high_water) {
+			l[0].value = t->row[i].name;
+			l[1].value = t->row[i].unit;
+			omtext_u64(w, &high, l, 2, t->row[i].high_water);
+		}
+	}
+}
+
 int metrics_write_as(FILE *f, const struct metrics_input *in,
 		     enum metrics_format fmt)
 {
@@ -382,6 +426,7 @@ int metrics_write_as(FILE *f, const struct metrics_input *in,
 	metrics_pipewire(&w, in);
 	metrics_ears(&w, in);
 	metrics_dongles(&w, in);
+	metrics_bounds(&w, in->bounds);
 	r = metrics_hists(&w, in);
 	if (r < 0) {
 		return r;

@@ -37,6 +37,7 @@
 
 #include "core/conf.h"
 #include "core/hist.h"
+#include "daemon/bounds.h"
 #include "daemon/engine.h"
 
 struct pw_sink_stats;
@@ -77,6 +78,13 @@ struct metrics_input {
 	int (*hist_get)(void *hist_data, unsigned pair, enum conf_ear ear,
 			unsigned id, struct hist *ret);
 	void *hist_data;
+	/*
+	 * Every bound and what hit it (bounds_take()): the families
+	 * ttws_queue_overflows_total, ttws_queue_capacity and
+	 * ttws_queue_high_water, labelled queue="NAME" (and unit="..." on
+	 * the gauges). NULL: left out.
+	 */
+	const struct bounds_table *bounds;
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/macro.h"
+#include "daemon/bounds.h"
 #include "daemon/conffile.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
@@ -127,6 +128,8 @@ int reconf_reload(struct reconf *r, uint64_t now_ns, char *note,
 	int e;
 
 	if (r->pending) {
+		/* One offer at a time (engine_reconfigure()): refused. */
+		bounds_count(BOUNDS_RELOAD, 1);
 		snprintf(err, err_size, "a reconfiguration is still being "
 					"adopted; try again");
 		return -EBUSY;
@@ -171,6 +174,8 @@ int reconf_set(struct reconf *r, uint64_t now_ns, const char *name,
 		return -ENOENT;
 	}
 	if (r->pending) {
+		/* One offer at a time (engine_reconfigure()): refused. */
+		bounds_count(BOUNDS_RELOAD, 1);
 		snprintf(err, err_size, "a reconfiguration is still being "
 					"adopted; try again");
 		return -EBUSY;

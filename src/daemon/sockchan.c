@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/macro.h"
+#include "daemon/bounds.h"
 #include "daemon/log.h"
 #include "os/l2cap.h"
 #include "os/loop.h"
@@ -19,7 +20,15 @@ struct sockchan {
 	struct loop *loop;
 	const struct conf_link *cfg;
 	const struct conf *conf;
-	bool connecting; /* an l2cap connect is waited for */
+	int ear;	  /* enum conf_ear of cfg in conf, for log records */
+	const char *pair; /* log_link_pair(): NULL with one pair */
+	bool connecting; /* an l2cap connect (or its security) waited for */
+	/* Waits for the link's security in this connect (the kernel pairs
+	 * after an LE channel is up: sockchan_await_security()). */
+	unsigned security_waits;
+	/* The l2cap options report was logged, with this many refused. */
+	bool opts_logged;
+	unsigned opts_failed;
 	/* The kernel took SOF_TIMESTAMPING_TX_COMPLETION (l2cap, 6.15). */
 	enum chan_txc txc;
 	struct loop_sock *sock;
@@ -33,6 +42,18 @@ static void sockchan_released(struct loop *l, int fd, void *user_data)
 
 static void sockchan_drop(struct sockchan *s)
 {
+	if (s->connecting && s->security_waits) {
+		/* The kernel tells a connected socket nothing when the
+		 * pairing fails without a disconnection: the connect timeout
+		 * is where that shows. */
+		log_rt_pair_event(LOG_WARNING, LOG_EV_L2CAP_OPTIONS, s->pair,
+				  s->ear, LOG_KVS(LOG_KV(LOG_K_ERRNO, -EACCES)),
+				  "%s ear: l2cap %s: given up before the link "
+				  "was encrypted: the pairing failed or nobody "
+				  "confirmed it (BlueZ asks its agent to confirm "
+				  "Just Works: pair once with bluetoothctl)",
+				  conf_ear_name(s->ear), s->cfg->address);
+	}
 	if (s->connecting) {
 		/* A connect given up (timeout, shutdown): cancel, then the fd
 		 * is ours again (loop_cancel_connecting()). */
@@ -88,6 +109,14 @@ static void sockchan_rx(struct loop *l, struct loop_sock *sock,
 		return;
 	case LOOP_EV_RX_ERROR:
 	case LOOP_EV_TX_ERROR:
+		/* A send io_uring found no room for (the socket buffer is
+		 * the bound): the "link_tx" bound, as chan_send() counts the
+		 * refusals it sees at once (chan.h). */
+		if (rx->ev == LOOP_EV_TX_ERROR &&
+		    (rx->err == -EAGAIN || rx->err == -ENOBUFS)) {
+			c->tx_full++;
+			bounds_count(BOUNDS_LINK_TX, 1);
+		}
 		/* A transient error (a full socket buffer) costs one message;
 		 * anything that stops receive or breaks the pipe ends the
 		 * session, and the link reconnects. */
@@ -136,12 +165,148 @@ static void sockchan_attach(struct sockchan *s, int fd, uint64_t now_ns)
 	c->cb.open(c->user_data, now_ns);
 }
 
+/* ttwsd.conf's security as the kernel's BT_SECURITY level. */
+static enum l2cap_security sockchan_security(const struct sockchan *s)
+{
+	switch (s->cfg->security) {
+	case CONF_SECURITY_NONE:
+		return L2CAP_SECURITY_LOW;
+	case CONF_SECURITY_MEDIUM:
+		return L2CAP_SECURITY_MEDIUM;
+	case CONF_SECURITY_HIGH:
+		return L2CAP_SECURITY_HIGH;
+	}
+	/* A value conf never makes: the safe side. */
+	return L2CAP_SECURITY_MEDIUM;
+}
+
+/*
+ * Waits for the link's security a connected channel may take before
+ * giving up on it: the kernel resumes the socket at the link's first
+ * security change with success (the Encryption Change of the pairing or
+ * of the bond's key), or at once when it cannot pair at all.
+ */
+#define SOCKCHAN_SECURITY_WAITS 1
+
+/*
+ * The security the kernel granted the connected channel: 0 when it meets
+ * the configuration (said once per connect), -EINPROGRESS when not yet
+ * and a wait is left (sockchan_await_security()), else -EACCES: the
+ * channel must not carry audio. A connect() that succeeded proves
+ * nothing: on a new LE link the channel connects before the pairing
+ * (l2cap_request_security() in l2cap.h says why), and an adapter
+ * without SMP ("security requested but not available") connects it
+ * unencrypted for good.
+ */
+static int sockchan_check_security(struct sockchan *s, int fd)
+{
+	enum l2cap_security want = sockchan_security(s);
+	struct l2cap_link_security sec;
+	char text[64];
+	int r;
+
+	r = l2cap_link_security(fd, &sec);
+	if (r < 0) {
+		log_rt_pair_event(LOG_ERR, LOG_EV_L2CAP_OPTIONS, s->pair,
+				  s->ear, LOG_KVS(LOG_KV(LOG_K_ERRNO, r)),
+				  "%s ear: l2cap %s: link security unreadable "
+				  "(%s)%s",
+				  conf_ear_name(s->ear), s->cfg->address,
+				  strerror(-r),
+				  want > L2CAP_SECURITY_LOW ?
+					  ": cannot prove the link is "
+					  "encrypted, closing it" :
+					  "");
+		return want > L2CAP_SECURITY_LOW ? -EACCES : 0;
+	}
+	if (l2cap_link_security_format(&sec, text, sizeof(text)) < 0) {
+		text[0] = '\0';
+	}
+	if (!l2cap_link_security_meets(&sec, want)) {
+		if (s->security_waits < SOCKCHAN_SECURITY_WAITS) {
+			return -EINPROGRESS;
+		}
+		log_rt_pair_event(LOG_ERR, LOG_EV_L2CAP_OPTIONS, s->pair,
+				  s->ear, LOG_KVS(LOG_KV(LOG_K_ERRNO, -EACCES)),
+				  "%s ear: l2cap %s: link security %s, but "
+				  "security = %s: closing the channel (the "
+				  "pairing failed, or the adapter has no SMP: "
+				  "see the kernel log)",
+				  conf_ear_name(s->ear), s->cfg->address, text,
+				  conf_security_name(s->cfg->security));
+		return -EACCES;
+	}
+	log_rt_pair_event(sec.key_size ? LOG_INFO : LOG_WARNING,
+			  LOG_EV_L2CAP_OPTIONS, s->pair, s->ear, NULL, 0,
+			  "%s ear: l2cap %s: link security granted: %s",
+			  conf_ear_name(s->ear), s->cfg->address, text);
+	return 0;
+}
+
+static void sockchan_connected(struct loop *l, int fd, int err,
+			       void *user_data);
+
+/*
+ * Hold a connected channel until the link's security changes: ask for
+ * it again on the socket, which the kernel then keeps without POLLOUT
+ * until the pairing or encryption is over (l2cap_request_security()),
+ * and wait for POLLOUT as for the connect. The link's connect timeout
+ * ([reconnect] hello_timeout_ms) still bounds it: sockchan_drop()
+ * cancels the wait.
+ */
+static int sockchan_await_security(struct sockchan *s, int fd)
+{
+	int r;
+
+	r = l2cap_request_security(fd, sockchan_security(s));
+	if (r < 0) {
+		return r;
+	}
+	r = loop_add_connecting(s->loop, fd, sockchan_connected, s);
+	if (r < 0) {
+		return r;
+	}
+	s->security_waits++;
+	s->connecting = true;
+	s->fd = fd;
+	return 0;
+}
+
+/* A connect that failed, in words: the link says "connect failed" and
+ * backs off; this says why, including what a failed pairing looks like. */
+static void sockchan_log_connect_error(struct sockchan *s, int err)
+{
+	const char *hint = l2cap_connect_error_hint(err, sockchan_security(s));
+
+	log_rt_pair_event(LOG_WARNING, LOG_EV_L2CAP_OPTIONS, s->pair, s->ear,
+			  LOG_KVS(LOG_KV(LOG_K_ERRNO, err)),
+			  "%s ear: l2cap %s: connect failed: %s "
+			  "(security = %s)%s%s",
+			  conf_ear_name(s->ear), s->cfg->address,
+			  strerrorname_np(-err) ?: "?",
+			  conf_security_name(s->cfg->security),
+			  hint ? ": " : "", hint ? hint : "");
+}
+
+/* The connect is over, or (security_waits > 0) the wait for security. */
 static void sockchan_connected(struct loop *l, int fd, int err,
 			       void *user_data)
 {
 	struct sockchan *s = user_data;
 
 	s->connecting = false;
+	s->fd = -1;
+	if (err < 0) {
+		sockchan_log_connect_error(s, err);
+	} else if (s->cfg->transport == CONF_TRANSPORT_L2CAP) {
+		err = sockchan_check_security(s, fd);
+		if (err == -EINPROGRESS) {
+			err = sockchan_await_security(s, fd);
+			if (err == 0) {
+				return;
+			}
+		}
+	}
 	if (err < 0) {
 		close(fd);
 		s->chan.cb.closed(s->chan.user_data, err, rt_now_ns());
@@ -174,7 +339,10 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 	lc.local.type = L2CAP_ADDR_LE_PUBLIC;
 	lc.psm = s->cfg->psm;
 	lc.rx_mtu = s->cfg->mtu;
-	lc.security = L2CAP_SECURITY_LOW;
+	/* Before connect(): the kernel pairs, or encrypts with the bond,
+	 * before it sends the LE Credit Based Connection Request
+	 * (l2cap_le_start(), smp_conn_security()). */
+	lc.security = sockchan_security(s);
 	sockchan_sockopts(s, &lc.sock);
 	lc.tx_timestamps = true;
 	r = l2cap_connect_start(&lc, &fd, &rep);
@@ -182,22 +350,28 @@ static int sockchan_open_l2cap(struct sockchan *s, int *ret_fd)
 		return r;
 	}
 	s->txc = rep.tx_timestamps.completion ? CHAN_TXC_KERNEL : CHAN_TXC_NONE;
-	{
-		/* What the kernel granted (SO_PRIORITY, BT_SECURITY, MTU, TX
-		 * completion timestamps), read back: say it once per connect. */
+	if (!s->opts_logged || l2cap_report_n_failed(&rep) != s->opts_failed) {
+		/* What the kernel took (SO_PRIORITY, BT_SECURITY, MTU, TX
+		 * completion timestamps), read back: said at the first
+		 * connect and when it changes, not at every retry, where it
+		 * would spend the log's rate limit on the records that
+		 * matter. "security N" is the request as the socket holds it;
+		 * the link's own level follows when the channel is up. */
 		char text[1024];
 
+		s->opts_logged = true;
+		s->opts_failed = l2cap_report_n_failed(&rep);
 		if (l2cap_report_format(&rep, text, sizeof(text)) < 0) {
 			text[0] = '\0';
+			bounds_count(BOUNDS_REPORT_TEXT, 1);
 		}
-		log_rt_event(l2cap_report_n_failed(&rep) ? LOG_NOTICE :
-							   LOG_INFO,
-			     LOG_EV_L2CAP_OPTIONS, LOG_EAR_NONE,
-			     LOG_KVS(LOG_KV(LOG_K_FAILED,
-					    l2cap_report_n_failed(&rep))),
-			     "l2cap %s: %s", s->cfg->address, text);
+		log_rt_pair_event(s->opts_failed ? LOG_NOTICE : LOG_INFO,
+				  LOG_EV_L2CAP_OPTIONS, s->pair, s->ear,
+				  LOG_KVS(LOG_KV(LOG_K_FAILED, s->opts_failed)),
+				  "l2cap %s: %s", s->cfg->address, text);
 		if (sockopt_report_format(&rep.sock, text, sizeof(text)) < 0) {
 			text[0] = '\0';
+			bounds_count(BOUNDS_REPORT_TEXT, 1);
 		}
 		log_rt(LOG_INFO, "l2cap %s: socket: %s", s->cfg->address, text);
 	}
@@ -223,6 +397,7 @@ static int sockchan_open(struct chan *c, uint64_t now_ns)
 		}
 		break;
 	case CONF_TRANSPORT_L2CAP:
+		s->security_waits = 0;
 		r = sockchan_open_l2cap(s, &fd);
 		if (r == 0) {
 			/* BlueZ connects asynchronously: the loop waits for
@@ -310,6 +485,17 @@ int sockchan_new(struct loop *l, const struct conf *conf,
 	s->conf = conf;
 	s->fd = -1;
 	s->cfg = cfg;
+	s->ear = cfg == &conf->link[CONF_EAR_RIGHT] ? CONF_EAR_RIGHT :
+						      CONF_EAR_LEFT;
+	s->pair = log_link_pair(conf, s->ear);
+	if (conf_security_warning(cfg)) {
+		/* At every start, per link: an unencrypted radio link is a
+		 * choice someone must keep seeing. */
+		log_rt_pair_event(LOG_WARNING, LOG_EV_L2CAP_OPTIONS, s->pair,
+				  s->ear, NULL, 0, "%s ear: l2cap %s: %s",
+				  conf_ear_name(s->ear), cfg->address,
+				  conf_security_warning(cfg));
+	}
 	*ret = &s->chan;
 	return 0;
 }

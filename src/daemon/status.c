@@ -9,6 +9,7 @@
 #include "config.h"
 #include "core/macro.h"
 #include "core/proto.h"
+#include "daemon/bounds.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
 
@@ -17,11 +18,6 @@
 #endif
 
 /* The decode errors of core/proto, for labelled counters. */
-static const int status_proto_errs[PROTO_N_ERRORS] = {
-	-ENODATA, -EBADMSG, -EILSEQ, -EPROTONOSUPPORT, -EMSGSIZE,
-	-EOVERFLOW, -E2BIG, -ENOMSG, -EPROTO, -ERANGE,
-};
-
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void status_str(FILE *f, const char *s)
 {
@@ -238,6 +234,41 @@ static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 	fprintf(f, "]");
 }
 
+/*
+ * "bounds": every queue and buffer's bound and what hit it since start
+ * (daemon/bounds.h), one object per bound in a fixed order; "bound" is
+ * null where it is set elsewhere at run time, "high_water" only for the
+ * rings.
+ */
+static void status_bounds_json(FILE *f)
+{
+	struct bounds_table t;
+	unsigned i;
+
+	bounds_take(&t);
+	fprintf(f, ",\"bounds\":[");
+	for (i = 0; i < BOUNDS_N; i++) {
+		const struct bounds_row *r = &t.row[i];
+
+		fprintf(f,
+			"%s{\"queue\":\"%s\",\"where\":\"%s\""
+			",\"unit\":\"%s\",\"policy\":\"%s\",\"bound\":",
+			i ? "," : "", r->name, r->where, r->unit,
+			bounds_policy_name(r->policy));
+		if (r->bound) {
+			fprintf(f, "%" PRIu64, r->bound);
+		} else {
+			fprintf(f, "null");
+		}
+		fprintf(f, ",\"overflows\":%" PRIu64, r->overflows);
+		if (r->has_high_water) {
+			fprintf(f, ",\"high_water\":%" PRIu64, r->high_water);
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "]");
+}
+
 static void status_head_json(FILE *f, const struct status_input *in)
 {
 	const struct conf *c = in->conf;
@@ -258,8 +289,13 @@ static void status_head_json(FILE *f, const struct status_input *in)
 		c->stream.delay_min_ns / NSEC_PER_USEC,
 		c->stream.delay_max_ns / NSEC_PER_USEC,
 		c->stream.delay_margin_ns / NSEC_PER_USEC);
-	if (in->rt && rt_report_format_json(in->rt, rt, sizeof(rt)) >= 0) {
-		fprintf(f, "\"rt\":%s,", rt);
+	if (in->rt) {
+		if (rt_report_format_json(in->rt, rt, sizeof(rt)) >= 0) {
+			fprintf(f, "\"rt\":%s,", rt);
+		} else {
+			/* Left out rather than cut: counted. */
+			bounds_count(BOUNDS_REPORT_TEXT, 1);
+		}
 	}
 	if (in->notify) {
 		const struct notify *n = in->notify;
@@ -305,19 +341,21 @@ static void status_ear_json(FILE *f, const struct engine_ear *x,
 		",\"sync_lost\":%" PRIu64 ",\"ci_us\":%u"
 		",\"battery_pct\":%s"
 		",\"unexpected\":%" PRIu64 ",\"out_of_range\":%" PRIu64
-		",\"rx_no_kernel_ts\":%" PRIu64 ",\"malformed\":{",
+		",\"rx_no_kernel_ts\":%" PRIu64 ",\"bad_resets\":%" PRIu64
+		",\"rx_seq_gaps\":%" PRIu64 ",\"rx_seq_late\":%" PRIu64
+		",\"malformed\":{",
 		l->connects, l->connect_fails, l->disconnects,
 		l->supervision_timeouts, l->frames_sent,
 		skipped + l->send_errors, l->reports, l->not_rendered,
 		l->ear_late, l->ear_underruns, l->ear_buffer, l->sync_sent,
 		l->sync_samples, l->sync_lost, l->ci_us, battery,
-		l->unexpected, l->out_of_range, l->rx_no_kernel_ts);
+		l->unexpected, l->out_of_range, l->rx_no_kernel_ts,
+		l->bad_resets, l->rx_seq_gaps, l->rx_seq_late);
+	/* Every kind a message is dropped for (proto.h: decode errors,
+	 * out-of-order, replayed), by name. */
 	for (i = 0; i < PROTO_N_ERRORS; i++) {
-		int idx = proto_error_index(status_proto_errs[i]);
-
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
-			proto_error_name(status_proto_errs[i]),
-			idx >= 0 ? l->malformed[idx] : 0);
+			proto_error_name(proto_error_at(i)), l->malformed[i]);
 	}
 	fprintf(f, "},\"mtu_rx\":%u,\"mtu_tx\":%u,\"tx_completion\":\"%s\",",
 		l->mtu_rx, l->mtu_tx, chan_txc_name(l->tx_completion));
@@ -443,6 +481,7 @@ int status_write_json(FILE *f, const struct status_input *in)
 	status_ears_json(f, s->ear, &s->stream, c, 0);
 	status_pairs_json(f, in);
 	status_dongles_json(f, s, c);
+	status_bounds_json(f);
 	if (in->engine) {
 		status_hists_json(f, in->engine, c);
 	}

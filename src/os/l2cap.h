@@ -314,4 +314,79 @@ int l2cap_accept(int listen_fd, int *ret_fd, struct l2cap_addr *ret_peer);
 int l2cap_mtu(int fd, enum l2cap_addr_type type, uint16_t *ret_rx_mtu,
 	      uint16_t *ret_tx_mtu);
 
+/* ---- link security (l2cap_sec.c) ---------------------------------- */
+
+/*
+ * The security a connected channel's link has. BT_SECURITY read on a
+ * connected socket is the link's own level (hci_conn sec_level) and its
+ * encryption key size, not the socket's request (l2cap_sock_getsockopt());
+ * before connect() it is only the request, which is what
+ * struct l2cap_report's security shows.
+ */
+struct l2cap_link_security {
+	enum l2cap_security level; /* LOW (1): not encrypted */
+	uint8_t key_size;	   /* encryption key, bytes; 0 = none */
+};
+
+/*
+ * What the kernel granted on connected socket fd: 0 and *ret, or -errno
+ * of getsockopt(2) (-EINVAL on NULL or fd < 0; -EAFNOSUPPORT built
+ * without libbluetooth), ret untouched. A level outside the enum (a
+ * future kernel's) reads as -ERANGE.
+ *
+ * Why the caller must look: smp_conn_security() lets an LE channel
+ * connect unencrypted when the adapter has no SMP ("security requested
+ * but not available" in the kernel log, e.g. when its ECDH self-test
+ * failed), so a connect() that succeeded proves nothing by itself.
+ */
+int l2cap_link_security(int fd, struct l2cap_link_security *ret);
+
+/*
+ * Ask again for level on connected socket fd: setsockopt BT_SECURITY.
+ * When the link does not have it yet, the kernel starts (or joins) the
+ * pairing or encryption and holds the socket without POLLOUT
+ * (BT_SK_SUSPEND) until the link's security changes; when it has it,
+ * or the adapter has no SMP, POLLOUT comes at once
+ * (l2cap_sock_setsockopt(), l2cap_security_cfm()). Read the result with
+ * l2cap_link_security() then. 0 or -errno (-EINVAL for a level outside
+ * LOW..FIPS or fd < 0; -EAFNOSUPPORT built without libbluetooth).
+ *
+ * Why it is needed: on a new LE link the kernel lets a channel connect
+ * before its SMP channel is up (l2cap_conn_ready() starts the user's
+ * channels before the fixed SMP channel is ready, so
+ * smp_conn_security() answers "not available" and the LE Credit Based
+ * Connection Request goes out unencrypted); the pairing follows a
+ * moment later.
+ */
+int l2cap_request_security(int fd, enum l2cap_security level);
+
+/*
+ * Whether s meets want: want LEAVE or LOW asks nothing; MEDIUM and up
+ * need an encrypted link (key_size > 0) at level >= want. Pure.
+ */
+bool l2cap_link_security_meets(const struct l2cap_link_security *s,
+			       enum l2cap_security want);
+
+/* "leave", "low", "medium", "high", "fips"; "?" outside the enum. */
+const char *l2cap_security_name(enum l2cap_security level);
+
+/*
+ * One phrase for a log line: "medium (2), encrypted, 16-byte key",
+ * "low (1), NOT encrypted". Returns the length, -ENOBUFS (truncated), or
+ * -EINVAL on NULL or size 0. Pure.
+ */
+int l2cap_link_security_format(const struct l2cap_link_security *s,
+			       char *buf, size_t size);
+
+/*
+ * What a failed connect (l2cap_connect_finish()'s error) most likely
+ * means when want was asked, in words for an operator: with MEDIUM or
+ * more, ECONNREFUSED and EACCES are also how a failed pairing or
+ * encryption ends (the kernel's l2cap_chan_timeout() closes a channel
+ * still waiting for security with ECONNREFUSED; an authentication
+ * failure disconnects with EACCES), so the text names both causes and
+ * the fixes. NULL for an errno with nothing to add. Pure, static text.
+ */
+const char *l2cap_connect_error_hint(int err, enum l2cap_security want);
+
 #endif

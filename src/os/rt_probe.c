@@ -19,11 +19,12 @@ static int probe_place(struct rt_report *r)
 {
 	struct rt_item *cg = &r->cgroup.item;
 	char *mountinfo = NULL;
-	int k;
+	int k, m;
 
 	/* proc(5), cgroup-v2.rst "Organizing Processes and Threads". */
 	k = rt_cgroup_self(r->cgroup.path, sizeof(r->cgroup.path));
-	if (rt_read_text_alloc("/proc/self/mountinfo", &mountinfo) < 0) {
+	m = rt_read_text_alloc("/proc/self/mountinfo", &mountinfo);
+	if (m < 0) {
 		mountinfo = NULL;
 	}
 	if (k == 0) {
@@ -42,6 +43,12 @@ static int probe_place(struct rt_report *r)
 		}
 	}
 	free(mountinfo);
+	if (m < 0) {
+		/* Without it the hybrid v1/v2 and cpuset-on-v1 notes below
+		 * cannot be made: say so rather than report "ok". */
+		rt_item_fix(cg, "/proc/self/mountinfo unreadable (%s): cgroup "
+				"v1 mounts not checked", strerror(-m));
+	}
 	if (k < 0) {
 		r->cgroup.path[0] = '\0';
 		r->cgroup.mount[0] = '\0';

@@ -5,11 +5,16 @@
  * quantum into the caller's ring) and the graph cycles the RT thread's
  * triggers start.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if HAVE_TEST_HOOKS
+#include <dlfcn.h>
+#endif
 
 #include <pipewire/pipewire.h>
 #include <spa/node/io.h>
@@ -37,7 +42,7 @@ static bool sink_driving_now(struct pw_sink *s)
 }
 
 /* Data thread, once per graph cycle: the quantum into the ring. */
-static void on_process(void *data)
+static void sink_process(void *data)
 {
 	struct pw_sink *s = data;
 	struct framer_quantum q;
@@ -120,6 +125,34 @@ static void on_process(void *data)
 	}
 done:
 	pw_stream_queue_buffer(s->stream, b);
+}
+
+#if HAVE_TEST_HOOKS
+/*
+ * Test builds: mark where process() starts and ends for the rtcheck shim
+ * (tests/integration/rtcheck.c, LD_PRELOAD), which then counts what is
+ * called inside it as it counts the RT thread's calls. The shim defines
+ * ttws_rtcheck_section(); without it this stays NULL (sink_connect()).
+ */
+static void (*_Atomic sink_rtcheck_section)(int on);
+#endif
+
+static void on_process(void *data)
+{
+#if HAVE_TEST_HOOKS
+	void (*mark)(int) = atomic_load_explicit(&sink_rtcheck_section,
+						 memory_order_relaxed);
+
+	if (mark) {
+		mark(1);
+	}
+	sink_process(data);
+	if (mark) {
+		mark(0);
+	}
+#else
+	sink_process(data);
+#endif
 }
 
 /* Fill the driver clock for one cycle and start it. Data thread. */
@@ -406,6 +439,14 @@ int sink_connect(struct pw_sink *s)
 	struct pw_properties *cprops = NULL;
 
 	CNT_ADD(s->n_attempts, 1);
+#if HAVE_TEST_HOOKS
+	{
+		void (*mark)(int);
+
+		*(void **)&mark = dlsym(RTLD_DEFAULT, "ttws_rtcheck_section");
+		atomic_store(&sink_rtcheck_section, mark);
+	}
+#endif
 	if (s->cfg.remote) {
 		cprops = pw_properties_new(PW_KEY_REMOTE_NAME, s->cfg.remote,
 					   NULL);

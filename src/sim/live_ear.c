@@ -178,10 +178,33 @@ void live_on_message(struct live_ear *e, const uint8_t *data, size_t len,
 	simear_on_message(e->ear, data, len, h);
 }
 
+/*
+ * A message handled more than TTWS_SIM_STALL_MS (environment; 0 or unset
+ * = never) after the kernel received it was waiting for a stopped earbud
+ * (SIGSTOP, as tests/integration/supervision.sh freezes one, with 50:
+ * far above any wake-up delay of a running simulator, far below a
+ * freeze). Off by default: a simulator merely starved of CPU (the qemu
+ * gateway test's, under TCG) must not make its frames late.
+ */
+static uint64_t live_stall_ns(void)
+{
+	static int64_t ns = -1;
+
+	if (ns < 0) {
+		const char *v = getenv("TTWS_SIM_STALL_MS");
+		long ms = v ? strtol(v, NULL, 10) : 0;
+
+		ns = ms > 0 && ms < 60000 ? (int64_t)ms * (int64_t)NSEC_PER_MSEC
+					  : 0;
+	}
+	return (uint64_t)ns;
+}
+
 static void live_rx(struct loop *l, struct loop_sock *s,
 		    const struct loop_rx *rx, void *user_data)
 {
 	struct live_ear *e = user_data;
+	uint64_t at;
 
 	if (rx->ev != LOOP_EV_DATA) {
 		if (rx->rx_stopped || rx->ev == LOOP_EV_EOF) {
@@ -190,8 +213,15 @@ static void live_rx(struct loop *l, struct loop_sock *s,
 		return;
 	}
 	/* Its kernel receive timestamp on our side of the socket. */
-	live_on_message(e, rx->data, rx->len,
-			rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns);
+	at = rx->has_kernel_ts ? rx->kernel_ts_ns : rx->user_ts_ns;
+	/* A stalled earbud handles what queued up only when it runs again,
+	 * as real firmware would: a frame whose presentation time passed
+	 * meanwhile is late (dropped and reported so), not played in the
+	 * past as the kernel's stamp would have the model believe. */
+	if (live_stall_ns() && rx->user_ts_ns > at + live_stall_ns()) {
+		at = rx->user_ts_ns;
+	}
+	live_on_message(e, rx->data, rx->len, at);
 }
 
 /* The next host connection on this ear's listening socket. */

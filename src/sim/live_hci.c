@@ -4,16 +4,146 @@
  * its own emulated controller, reached over an H4 stream socket (btvirt
  * -s's /tmp/bt-server-le): it advertises while the model's radio link is
  * up, and ttwsd opens the ttws-link L2CAP channel to it.
+ *
+ * Security, as an earbud without input or output: it answers LE Secure
+ * Connections pairing as responder (the same core/smp as ttwsd's host),
+ * hands out its identity (a random IRK per run and its public address),
+ * refuses the channel until the link is encrypted, and keeps its bonds
+ * as files (os/keystore.h) in $TTWS_SIM_STATE_DIR, or in a directory of
+ * its own under $TMPDIR that it removes at exit. TTWS_SIM_SECURITY=none
+ * makes it an earbud without security (no pairing, a plain channel), for
+ * ttwsd's security = none. Files are written with blocking calls from
+ * the loop: only when a pairing completes, before the channel opens.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "core/hcihost.h"
+#include "core/smp_pdu.h"
+#include "os/keystore.h"
 #include "os/loop.h"
 #include "os/rt.h"
 #include "os/unix.h"
 #include "sim/live_private.h"
+
+/* The bond directory of this process: both earbuds' files, told apart
+ * by each earbud's own address in their names. */
+static char live_hci_keys[KEYSTORE_DIR_MAX];
+static bool live_hci_keys_tmp;
+
+/* At exit: the temporary directory and the bond files in it. */
+static void live_hci_keys_cleanup(void)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!live_hci_keys_tmp || !(d = opendir(live_hci_keys))) {
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "bond-", 5) == 0 ||
+		    strncmp(de->d_name, ".bond-", 6) == 0) {
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
+	rmdir(live_hci_keys);
+}
+
+static int live_hci_keys_dir(void)
+{
+	const char *env = getenv("TTWS_SIM_STATE_DIR");
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (live_hci_keys[0]) {
+		return 0;
+	}
+	if (env && env[0]) {
+		n = snprintf(live_hci_keys, sizeof(live_hci_keys), "%s", env);
+		if (n < 0 || (size_t)n >= sizeof(live_hci_keys)) {
+			return -ENAMETOOLONG;
+		}
+		return keystore_prepare(live_hci_keys);
+	}
+	n = snprintf(live_hci_keys, sizeof(live_hci_keys),
+		     "%s/ttws-sim-keys.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	if (n < 0 || (size_t)n >= sizeof(live_hci_keys) ||
+	    !mkdtemp(live_hci_keys)) {
+		live_hci_keys[0] = '\0';
+		return -errno;
+	}
+	live_hci_keys_tmp = true;
+	atexit(live_hci_keys_cleanup);
+	return 0;
+}
+
+static int live_hci_bond_find(void *user_data, unsigned ch,
+			      const struct hci_bdaddr *local,
+			      const struct hci_bdaddr *peer, uint8_t peer_type,
+			      struct smp_bond *ret)
+{
+	int r = keystore_load(live_hci_keys, local, peer, peer_type, ret);
+
+	if (r < 0 && r != -ENOENT) {
+		struct live_ear *e = user_data;
+
+		fprintf(stderr,
+			"ttws-earbud-sim: %s earbud: bond unreadable in %s: "
+			"%s\n",
+			scenario_side_name(e->side), live_hci_keys,
+			strerror(-r));
+	}
+	return r;
+}
+
+static void live_hci_bond_new(void *user_data, unsigned ch,
+			      const struct smp_bond *b)
+{
+	struct live_ear *e = user_data;
+	int r = keystore_save(live_hci_keys, b);
+
+	if (r < 0) {
+		fprintf(stderr,
+			"ttws-earbud-sim: %s earbud: cannot save the bond in "
+			"%s: %s\n",
+			scenario_side_name(e->side), live_hci_keys,
+			strerror(-r));
+	}
+}
+
+/* The test reads these lines (stdout): pairing, encryption, failures. */
+static void live_hci_security(void *user_data, unsigned ch,
+			      const struct hcihost_sec_info *info)
+{
+	static const char *const what[] = {
+		[HCIHOST_SEC_PAIRING] = "pairing",
+		[HCIHOST_SEC_PAIRED] = "paired",
+		[HCIHOST_SEC_ENCRYPTED] = "encrypted",
+		[HCIHOST_SEC_KEY_MISSING] = "key missing",
+		[HCIHOST_SEC_FAILED] = "security failed",
+	};
+	struct live_ear *e = user_data;
+
+	printf("ttws-earbud-sim: %s earbud: %s%s", scenario_side_name(e->side),
+	       what[info->event],
+	       info->event == HCIHOST_SEC_ENCRYPTED && info->bonded ?
+		       " with the stored bond" :
+		       "");
+	if (info->event == HCIHOST_SEC_FAILED) {
+		printf(": %s (SMP reason 0x%02x %s)", strerror(-info->err),
+		       info->smp_reason,
+		       info->smp_reason ? smp_reason_name(info->smp_reason) :
+					  "-");
+	}
+	printf("\n");
+	fflush(stdout);
+}
 
 static int live_hci_write(void *user_data, const uint8_t *frame, size_t len)
 {
@@ -93,6 +223,9 @@ static const struct hcihost_ops live_hci_ops = {
 	.chan_open = live_hci_chan_open,
 	.chan_msg = live_hci_chan_msg,
 	.chan_closed = live_hci_chan_closed,
+	.bond_find = live_hci_bond_find,
+	.bond_new = live_hci_bond_new,
+	.security = live_hci_security,
 };
 
 static void live_hci_rx(struct loop *l, struct loop_sock *s,
@@ -134,10 +267,28 @@ void live_hci_timer_start(struct live *lv)
 int live_hci_init(struct live_ear *e, const char *server)
 {
 	struct hcihost_config hc;
+	const char *sec;
 	int r;
 
 	hcihost_config_default(&hc);
 	hc.role = HCIHOST_PERIPHERAL;
+	sec = getenv("TTWS_SIM_SECURITY");
+	if (!sec || strcmp(sec, "none") != 0) {
+		hc.security = HCIHOST_SECURITY_ENCRYPT;
+		hc.send_identity = true;
+		if (getrandom(hc.irk, sizeof(hc.irk), 0) !=
+		    (ssize_t)sizeof(hc.irk)) {
+			return -EIO;
+		}
+		r = live_hci_keys_dir();
+		if (r < 0) {
+			fprintf(stderr,
+				"ttws-earbud-sim: no directory for bonds: "
+				"%s\n",
+				strerror(-r));
+			return r;
+		}
+	}
 	r = hcihost_new(&hc, &live_hci_ops, e, &e->host);
 	if (r < 0) {
 		return r;

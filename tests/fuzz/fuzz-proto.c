@@ -9,7 +9,9 @@
  *     octets except the reserved ones (the decoder read every field);
  *   - the re-encoded message decodes to the same fields (round trip);
  *   - AUDIO data points inside the input, at its fixed offset;
- *   - one octet less of buffer is refused with -ENOBUFS.
+ *   - one octet less of buffer is refused with -ENOBUFS;
+ *   - the value check that follows decoding in the link
+ *     (core/protorange) accepts it or names a field, nothing else.
  */
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "core/proto.h"
+#include "core/protorange.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,6 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
+	{
+		const char *field = NULL;
+		int rr = protorange_check(&m, &field);
+
+		if (rr != 0 && (rr != -EDOM || !field)) {
+			abort();
+		}
+	}
 	if (m.hdr.type == LINK_AUDIO && m.audio.data_len > 0 &&
 	    m.audio.data != data + LINK_HEADER_SIZE + LINK_AUDIO_FIXED_SIZE) {
 		abort();

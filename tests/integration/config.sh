@@ -96,4 +96,19 @@ refused "$tmp/one.conf" "one.conf:6: \[pair.b\]: a pair needs both ears"
 { pairs a; printf '[pair.b]\nleft.transport = unix\nleft.path = %s/a-r\n' "$tmp"
   printf 'right.transport = unix\nright.path = %s/b-r\n' "$tmp"; } >"$tmp/same.conf"
 refused "$tmp/same.conf" "same.conf:6: \[pair.b\] left and \[pair.a\] right: the same path"
+# security (issue 14): medium unless told, a bad value refused with
+# file:line, none accepted on a radio transport, the unix transport
+# refusing the key at the line of whichever of the two comes second.
+[[ $("$TTWSD" --get link.left.security) == medium ]] ||
+	{ echo "security does not default to medium" >&2; exit 1; }
+printf '[link.left]\ntransport = l2cap\naddress = 00:AA:01:00:00:01\nsecurity = low\n' >"$tmp/sec-bad.conf"
+refused "$tmp/sec-bad.conf" "sec-bad.conf:4: \[link.left\] security: unknown value 'low'"
+printf '[link.left]\ntransport = l2cap\naddress = 00:AA:01:00:00:01\nsecurity = none\n' >"$tmp/sec-none.conf"
+"$TTWSD" --check-config --config "$tmp/sec-none.conf" | grep -q ': ok$'
+[[ $("$TTWSD" --config "$tmp/sec-none.conf" --get link.left.security) == none ]] ||
+	{ echo "security = none does not read back" >&2; exit 1; }
+printf '[link.right]\nsecurity = high\ntransport = unix\npath = /x\n' >"$tmp/sec-unix.conf"
+refused "$tmp/sec-unix.conf" "sec-unix.conf:3: \[link.right\] security: the unix transport has no link security"
+{ pairs a; printf 'left.security = medium\n'; } >"$tmp/sec-pair.conf"
+refused "$tmp/sec-pair.conf" "sec-pair.conf:6: \[pair.a\] left.security: the unix transport has no link security"
 echo "config: ok"

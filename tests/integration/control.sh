@@ -14,7 +14,10 @@
 # - [metrics] textfile is written and promtool accepts it;
 # and through all of it, from the simulator's render log: every frame of
 # the run rendered by both ears, none lost or late, no gap; and the RT
-# thread never allocated, locked, slept or logged directly (rtcheck).
+# thread never allocated, mapped memory, locked, waited, slept, printed
+# or logged directly (rtcheck), nor made a syscall off its loop's list
+# (TTWS_RT_SECCOMP=1: the filter would have killed ttwsd), through every
+# Set, Reload and ResetStats it adopted (neither under ASan).
 #
 #   control.sh BUILD_DIR RTCHECK_SO
 set -euo pipefail
@@ -97,7 +100,7 @@ if [[ $(ldd "$TTWSD") == *libasan* ]]; then
 	use_shim=0
 fi
 export TTWS_RTCHECK_OUT=$tmp/rt.txt
-((use_shim)) && export TTWSD_PRELOAD=$SHIM
+((use_shim)) && export TTWSD_PRELOAD=$SHIM TTWS_RT_SECCOMP=1
 # A delay floor of 30 ms: the live estimator switch below (ttws -> naive)
 # moves each ear's map by up to a half connection interval at once, and
 # the test asserts that no frame comes late through all of it.
@@ -290,11 +293,13 @@ min=$(((DURATION - 3) * 100))
 (($(j .frames.rendered_left) >= min)) || fail "only $(j .frames.rendered_left) frames rendered"
 
 if ((use_shim)); then
-	count() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/rt.txt"; }
+	count() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/rt.txt.rt"; }
 	[[ $(count clock_gettime) -ge 100 ]] || fail "the shim never saw the RT thread"
 	while read -r name n; do
 		[[ $name == clock_gettime ]] && continue
 		((n == 0)) || fail "RT thread called $name $n times in steady state"
 	done <"$tmp/rt.txt"
+	grep -q "TTWS_RT_SECCOMP: the RT thread is confined" "$tmp/run/ttwsd.log" ||
+		fail "ttwsd did not say its RT thread is confined (TTWS_RT_SECCOMP)"
 fi
 echo "control: ok"

@@ -3,11 +3,15 @@
 # ttws.sink node, the simulated earbud pair decoding what it receives, and
 # pw-cat playing a 2 s stereo test file linked into ttws.sink (the demo,
 # tests/integration/demo.sh, in --json mode). Twice:
-#   - PCM, with the rtcheck shim on ttwsd (not under ASan): every sample
-#     each earbud decoded equals its input channel (a lost, repeated or
-#     swapped frame fails), and the RT thread never allocated, locked,
-#     slept or wrote to stdio while cutting, encoding and sending PipeWire
-#     frames and driving the graph;
+#   - PCM, with the rtcheck shim and TTWS_RT_SECCOMP=1 on ttwsd (not
+#     under ASan): every sample each earbud decoded equals its input
+#     channel (a lost, repeated or swapped frame fails); the RT thread
+#     never allocated, mapped memory, locked, waited, slept, printed or
+#     logged directly, nor made a syscall off its loop's list (the filter
+#     would have killed ttwsd), while cutting, encoding and sending
+#     PipeWire frames and driving the graph; and neither did ttws.sink's
+#     process() callback on PipeWire's data thread (rtcheck counts the
+#     sections the test-hook build marks, and sees one per quantum);
 #   - LC3: each ear's decoded output correlates >= 0.9 with its channel.
 # Both: every frame sent was rendered by both ears, none late or lost;
 # left on left and right on right; the two ears' outputs 0 samples apart;
@@ -51,7 +55,7 @@ fi
 # run NAME CODEC [shim]: the demo; its JSON line in $tmp/NAME.json.
 run() {
 	local name=$1 codec=$2 shim=${3:-}
-	env ${shim:+TTWSD_PRELOAD=$shim TTWS_RTCHECK_OUT=$tmp/$name.rt} \
+	env ${shim:+TTWSD_PRELOAD=$shim TTWS_RTCHECK_OUT=$tmp/$name.rt TTWS_RT_SECCOMP=1} \
 		"$ROOT/tests/integration/demo.sh" "$BUILD" --source pipewire \
 		--codec "$codec" --duration 2 --json --keep "$tmp/$name" \
 		>"$tmp/$name.out" 2>&1 || fail "$name: demo failed: $(tail -n 20 "$tmp/$name.out")"
@@ -123,13 +127,20 @@ check pcm '.audio.left_corr > 0.9999 and .audio.right_corr > 0.9999' \
 # busy machine: nothing is lost (checked above), but it stays rare.
 check pcm '.audio.inserted_silence <= 24000' "pw-cat underran for > 0.5 s"
 if ((use_shim)); then
-	rc() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/pcm.rt"; }
-	(($(rc clock_gettime) > 100)) || fail "pcm: rtcheck saw no RT work"
+	rc() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/pcm.rt$2"; }
+	(($(rc clock_gettime .rt) > 100)) || fail "pcm: rtcheck saw no RT work"
+	# process(): marked (test hooks), once per quantum, reading the clock.
+	(($(rc sections .process) >= $(jq -r .pipewire.quanta "$tmp/pcm.json"))) ||
+		fail "pcm: rtcheck saw $(rc sections .process) process() calls for $(jq -r .pipewire.quanta "$tmp/pcm.json") quanta"
+	(($(rc clock_gettime .process) >= $(rc sections .process))) ||
+		fail "pcm: rtcheck saw no clock read in process()"
 	while read -r f n; do
 		[[ $f == clock_gettime ]] && continue
-		((n == 0)) || fail "pcm: RT thread called $f $n times in steady state"
+		((n == 0)) || fail "pcm: the RT thread or process() called $f $n times in steady state"
 	done <"$tmp/pcm.rt"
-	echo "pcm: rtcheck: RT thread: no allocation, lock, sleep, stdio"
+	grep -q "TTWS_RT_SECCOMP: the RT thread is confined" "$tmp/pcm/ttwsd.log" ||
+		fail "pcm: ttwsd did not say its RT thread is confined"
+	echo "pcm: rtcheck: RT thread and $(rc sections .process) process() calls: no allocation, mapping, lock, wait, sleep, print or log; seccomp: the RT thread confined, alive"
 fi
 
 # 2. LC3: correlation.

@@ -22,7 +22,10 @@
 #   - counters sane: no overrun, bounded ring level;
 #   - with RTCHECK_SO preloaded (not under ASan), the RT thread's side of
 #     the sink (pw_sink_trigger, pw_sink_quantum, the framer on the ring)
-#     never allocated, locked, slept or wrote to stdio.
+#     and the sink's process() callback on PipeWire's data thread (marked
+#     by the test-hook build: one section per cycle, each reading the
+#     clock) never allocated, mapped memory, locked, waited, slept,
+#     printed or logged directly.
 # Asserts integrity exactly, never wall-clock timing (the graph clock
 # check compares PipeWire's clock fields, not time). Cleans up even on
 # failure.
@@ -236,16 +239,19 @@ else
 fi
 common_checks driver
 if [[ -s $T/driver.rtcheck ]]; then
-	rc() { awk -v n="$1" '$1 == n { print $2 }' "$T/driver.rtcheck"; }
-	# Positive control: the shim saw the thread at work.
-	(($(rc clock_gettime) > 100)) || fail "driver: rtcheck saw no RT work"
-	for f in malloc calloc realloc free memalign pthread_mutex_lock \
-		pthread_cond_wait nanosleep clock_nanosleep usleep \
-		write_stdio stdio syslog sd_journal; do
-		(($(rc "$f") == 0)) ||
-			fail "driver: RT thread called $f $(rc "$f") times"
-	done
-	echo "driver: rtcheck: RT thread: no allocation, lock, sleep, stdio"
+	rc() { awk -v n="$1" '$1 == n { print $2 }' "$T/driver.rtcheck$2"; }
+	# Positive controls: the shim saw the thread at work, and process()
+	# marked, once per cycle at least, reading the clock each time.
+	(($(rc clock_gettime .rt) > 100)) || fail "driver: rtcheck saw no RT work"
+	(($(rc sections .process) >= 100)) ||
+		fail "driver: rtcheck saw $(rc sections .process) process() calls"
+	(($(rc clock_gettime .process) >= $(rc sections .process))) ||
+		fail "driver: rtcheck saw no clock read in process()"
+	while read -r f n; do
+		[[ $f == clock_gettime ]] && continue
+		((n == 0)) || fail "driver: the RT thread or process() called $f $n times"
+	done <"$T/driver.rtcheck"
+	echo "driver: rtcheck: RT thread and $(rc sections .process) process() calls: no allocation, mapping, lock, wait, sleep, print or log"
 fi
 check driver '.driving_seen and .sink.cycles > 0 and
 	.sink.trigger_errors == 0' "ttws.sink never drove a cycle"

@@ -25,7 +25,7 @@ use_shim=1
 # shim would then be preloaded into an ASan binary.
 [[ $(ldd "$BUILD/src/daemon/ttwsd") == *libasan* ]] && use_shim=0
 export TTWS_RTCHECK_OUT=$tmp/rt.txt
-((use_shim)) && export TTWSD_PRELOAD=$SHIM
+((use_shim)) && export TTWSD_PRELOAD=$SHIM TTWS_RT_SECCOMP=1
 
 "$ROOT/tests/integration/demo.sh" "$BUILD" --source tone --scenario "$tmp/drop.ini" \
 	--duration 9 --json --keep "$tmp/run" >"$tmp/out" ||

@@ -735,10 +735,11 @@ static void test_malformed(void **state)
 	}
 }
 
-/* Every error of the table is hit by some row. */
+/* Every decode error of the table is hit by some row; the two session
+ * kinds follow them, and no decode ever returns those. */
 static void test_malformed_covers_every_error(void **state)
 {
-	static const int errs[PROTO_N_ERRORS] = {
+	static const int errs[] = {
 		-ENODATA,  -EBADMSG, -EILSEQ, -EPROTONOSUPPORT, -EMSGSIZE,
 		-EOVERFLOW, -E2BIG,   -ENOMSG, -EPROTO,	  -ERANGE,
 	};
@@ -750,10 +751,16 @@ static void test_malformed_covers_every_error(void **state)
 			if (bad_rows[i].err == errs[e]) {
 				found = true;
 			}
+			assert_int_not_equal(bad_rows[i].err, -ESTALE);
+			assert_int_not_equal(bad_rows[i].err, -EEXIST);
 		}
 		assert_true(found);
 		assert_int_equal(proto_error_index(errs[e]), (int)e);
 	}
+	assert_int_equal(ARRAY_SIZE(errs) + 2, PROTO_N_ERRORS);
+	assert_int_equal(proto_error_index(-ESTALE), (int)ARRAY_SIZE(errs));
+	assert_int_equal(proto_error_index(-EEXIST),
+			 (int)ARRAY_SIZE(errs) + 1);
 }
 
 /* A datagram over the L2CAP SDU maximum, with a self-consistent header. */
@@ -1029,6 +1036,15 @@ static void test_names(void **state)
 		assert_non_null(name);
 		seen[idx] = name;
 	}
+	seen[proto_error_index(-ESTALE)] = proto_error_name(-ESTALE);
+	seen[proto_error_index(-EEXIST)] = proto_error_name(-EEXIST);
+	assert_string_equal(proto_error_name(-ESTALE), "out-of-order");
+	assert_string_equal(proto_error_name(-EEXIST), "replayed");
+	/* proto_error_at() walks the table in index order. */
+	for (int i = 0; i < PROTO_N_ERRORS; i++) {
+		assert_int_equal(proto_error_index(proto_error_at(i)), i);
+	}
+	assert_int_equal(proto_error_at(PROTO_N_ERRORS), 0);
 	/* Distinct names, one per error. */
 	for (int i = 0; i < PROTO_N_ERRORS; i++) {
 		assert_non_null(seen[i]);

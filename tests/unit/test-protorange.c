@@ -53,9 +53,61 @@ static void protorange_hello_ack(void **state)
 		int r;
 
 		m.hdr.type = LINK_HELLO_ACK;
+		m.hello_ack.version = LINK_VERSION;
+		m.hello_ack.codec = LINK_CODEC_LC3;
 		m.hello_ack.status = w->status;
 		m.hello_ack.ci_us = w->ci_us;
 		m.hello_ack.clock_res_ns = w->clock_res_ns;
+		r = protorange_check(&m, &field);
+		if (w->field) {
+			if (r != -EDOM || strcmp(field, w->field) != 0) {
+				fail_msg("%s: got %d '%s', want -EDOM '%s'",
+					 w->name, r, field, w->field);
+			}
+		} else if (r != 0) {
+			fail_msg("%s: refused (%s)", w->name, field);
+		}
+	}
+}
+
+/* An accepting HELLO_ACK names a version and a codec this side has. */
+struct choice_row {
+	const char *name;
+	uint8_t version, codec, status;
+	const char *field; /* NULL: accepted */
+};
+
+static const struct choice_row choice_rows[] = {
+	{ "v1 pcm", 1, LINK_CODEC_PCM_S16, LINK_HELLO_OK, NULL },
+	{ "v1 lc3", 1, LINK_CODEC_LC3, LINK_HELLO_OK, NULL },
+	{ "version 0", 0, LINK_CODEC_LC3, LINK_HELLO_OK, "version" },
+	{ "version 2", 2, LINK_CODEC_LC3, LINK_HELLO_OK, "version" },
+	{ "version 255", 255, LINK_CODEC_LC3, LINK_HELLO_OK, "version" },
+	{ "codec none", 1, LINK_CODEC_NONE, LINK_HELLO_OK, "codec" },
+	{ "codec 3", 1, 3, LINK_HELLO_OK, "codec" },
+	{ "codec 255", 1, 255, LINK_HELLO_OK, "codec" },
+	/* A refusal says codec none, and may say any version. */
+	{ "refused, codec none", 0, LINK_CODEC_NONE, LINK_HELLO_E_VERSION,
+	  NULL },
+};
+
+static void protorange_hello_ack_choice(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(choice_rows); i++) {
+		const struct choice_row *w = &choice_rows[i];
+		struct link_msg m = { 0 };
+		const char *field = "untouched";
+		int r;
+
+		m.hdr.type = LINK_HELLO_ACK;
+		m.hello_ack.version = w->version;
+		m.hello_ack.codec = w->codec;
+		m.hello_ack.status = w->status;
+		m.hello_ack.ci_us = 7500;
+		m.hello_ack.clock_res_ns = 1000;
 		r = protorange_check(&m, &field);
 		if (w->field) {
 			if (r != -EDOM || strcmp(field, w->field) != 0) {
@@ -155,6 +207,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(protorange_hello_ack),
+		cmocka_unit_test(protorange_hello_ack_choice),
 		cmocka_unit_test(protorange_status),
 		cmocka_unit_test(protorange_conn_update),
 		cmocka_unit_test(protorange_others),

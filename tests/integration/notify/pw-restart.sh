@@ -4,7 +4,7 @@
 # pipewire on the simulated pair, NOTIFY_SOCKET read by this test
 # (notify-listen.py) and a 2 s watchdog. pw-cat plays a 2 s stereo test
 # file into ttws.sink; PipeWire is killed (SIGKILL) and started again; a
-# second pw-cat plays into ttws.sink. Asserts:
+# second pw-cat plays a 3 s file into ttws.sink. Asserts:
 #   - ttws.sink is back in pw-dump within 10 s of PipeWire's restart
 #     (it would never be if the sink did not re-register by itself);
 #   - ttwsd logged "PipeWire gone" and "PipeWire back", as journal
@@ -18,7 +18,9 @@
 #     (one connect each);
 #   - after the restart, frames were rendered by both ears, and each
 #     ear's decoded output has two bursts of its own tone (left 440 Hz,
-#     right 660 Hz): the first play and the second, after the restart.
+#     right 660 Hz): the first play (a 2 s file) and the second, after
+#     the restart, a 3 s file: its burst lasts 3 s (+-0.15), so the ears
+#     got the new audio, all of it.
 # Cleans up after itself even when it fails.
 #
 #   pw-restart.sh BUILD_DIR
@@ -38,12 +40,12 @@ both_streaming() {
 	[[ $(ear_state "$dir/control" left) == streaming &&
 		$(ear_state "$dir/control" right) == streaming ]]
 }
-# play NAME: the test file from pw-cat, linked into ttws.sink, to its end.
+# play NAME FILE: FILE from pw-cat, linked into ttws.sink, to its end.
 play() {
-	local name=$1 n=500
+	local name=$1 file=$2 n=500
 	pw-cat -p -v -P "{ node.name = $name node.want-driver = false
 		adapter.auto-port-config = { mode = dsp position = preserve } }" \
-		"$dir/input.wav" >>"$dir/pw-cat.log" 2>&1 &
+		"$file" >>"$dir/pw-cat.log" 2>&1 &
 	cat_pid=$!
 	wait_for 10 port_exists -o "$name:output_FL" || fail "$name: no output ports"
 	pw-link "$name:output_FL" ttws.sink:playback_FL || fail "$name: pw-link FL"
@@ -56,9 +58,14 @@ play() {
 	cat_pid=
 }
 
+# After the restart a longer file: the ears' second burst of sound must
+# last as long as it, so it is that file, whole (not the first one's
+# remains, nor a part of it).
+"$SIM" --gen-audio "$dir/input2.wav" --duration 3 ||
+	fail "cannot write the second test file"
 wait_for 10 port_exists -i ttws.sink:playback_FL || fail "ttws.sink did not appear"
 wait_for 20 both_streaming || fail "the earbuds did not lock"
-play ttws-src-1
+play ttws-src-1 "$dir/input.wav"
 
 # PipeWire dies...
 kill -KILL "$pw_pid"
@@ -78,7 +85,7 @@ wait_for 10 sink_in_dump || fail "ttws.sink did not re-register within 10 s"
 back_ns=$(mono_ns)
 echo "ttws.sink back in pw-dump $(((back_ns - restart_ns) / 1000000)) ms after PipeWire's restart"
 wait_for 5 port_exists -i ttws.sink:playback_FL || fail "ttws.sink has no ports after the restart"
-play ttws-src-2
+play ttws-src-2 "$dir/input2.wav"
 sleep 0.5
 stop "$ttwsd_pid"
 ttwsd_pid=
@@ -153,7 +160,7 @@ with open(d + "/render.csv") as f:
             played[row["ear"]].add(int(row["seq"]))
 both = played["left"] & played["right"]
 print("frames rendered by both ears after the restart: %d" % len(both))
-if len(both) < 150:
+if len(both) < 250:
     bad.append("only %d frames rendered by both ears after the restart"
                % len(both))
 
@@ -206,6 +213,10 @@ for ear, want, other in (("left", 440, 660), ("right", 660, 440)):
                    % (ear, len(bs)))
     elif any(b[2] < 0.6 for b in bs):
         bad.append("%s ear: not its own tone" % ear)
+    elif abs(bs[0][1] - 2.0) > 0.15 or abs(bs[1][1] - 3.0) > 0.15:
+        bad.append("%s ear: bursts of %.2f s and %.2f s, not the 2 s and "
+                   "3 s files played before and after the restart"
+                   % (ear, bs[0][1], bs[1][1]))
 for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
