@@ -31,8 +31,21 @@
 #include "sim/wav.h"
 
 /* One message to the host, over whichever transport this ear uses. */
-static void live_send(struct live_ear *e, const uint8_t *buf, size_t len)
+/*
+ * Every message leaves here. Its seq (header octets 6-7, little-endian,
+ * include/ttws/link.h) is set now, from this connection's count of
+ * messages sent, as firmware numbers what it sends: the model encodes a
+ * reply when it decides it and sends it at the model's instant, later,
+ * so numbers given at encoding reach the host out of order (a render
+ * report waits for its frame's play time).
+ */
+static void live_send(struct live_ear *e, uint8_t *buf, size_t len)
 {
+	if (len >= 8) {
+		buf[6] = (uint8_t)(e->wire_seq & 0xff);
+		buf[7] = (uint8_t)(e->wire_seq >> 8);
+		e->wire_seq++;
+	}
 	if (e->host) {
 		if (e->hci_open) {
 			hcihost_send(e->host, 0, buf, len, 0);
@@ -307,6 +320,7 @@ void live_ear_poll(struct live_ear *e, uint64_t now_ns)
 	}
 	e->fd = fd;
 	e->connects++;
+	e->wire_seq = 0;
 }
 
 int live_ear_init(struct live_pair *p, enum scenario_side side)

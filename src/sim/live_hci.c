@@ -197,6 +197,7 @@ static void live_hci_chan_open(void *user_data, unsigned ch)
 	e->hci_open = true;
 	e->hci_listening = false;
 	e->connects++;
+	e->wire_seq = 0;
 }
 
 static void live_hci_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,

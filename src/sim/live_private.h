@@ -87,6 +87,8 @@ struct live_ear {
 	int16_t dec_pcm[LIVE_MAX_SAMPLES];
 	/* Counters for the summary (and simear_stats()). */
 	uint64_t connects, malformed;
+	/* seq of the next message sent on this connection (live_send()) */
+	uint16_t wire_seq;
 	uint64_t pool_full, dropped_links;
 	uint64_t decoded, concealed;
 };
