@@ -391,14 +391,15 @@ int control_wait_reset(struct control *c, sd_bus_message *m)
 	return 0;
 }
 
-/* Emit on every connection: names NULL-terminated. */
+/* Emit on every connection that has spoken (struct control_conn.spoke):
+ * names NULL-terminated. */
 static void control_emit(struct control *c, const char *path,
 			 const char *iface, char **names)
 {
 	struct control_conn *conn;
 
 	for (conn = c->conns; conn; conn = conn->next) {
-		if (!conn->closed) {
+		if (!conn->closed && conn->spoke) {
 			sd_bus_emit_properties_changed_strv(conn->bus, path,
 							    iface, names);
 		}

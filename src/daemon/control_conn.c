@@ -53,6 +53,7 @@ static int control_filter(sd_bus_message *m, void *userdata,
 	if (conn->system) {
 		return 0;
 	}
+	conn->spoke = true;
 	if (!conn->closed &&
 	    sd_bus_get_n_queued_write(conn->bus, &queued) >= 0 &&
 	    queued > CONTROL_MAX_QUEUED_REPLIES) {

@@ -58,6 +58,13 @@ struct control_conn {
 	 * control_post()); when it was accepted, CLOCK_MONOTONIC ns. */
 	bool starting;
 	uint64_t accepted_ns;
+	/* Private socket: it has sent its first message. Until then no
+	 * signal goes to it: a bus client (busctl --address, GDBus) must
+	 * see its Hello() reply first, and sd-bus fails its connection
+	 * with EIO on anything before it (libsystemd 252, sd-bus.c
+	 * process_hello()). A direct peer's first message is its first
+	 * call, so it loses nothing it asked for. */
+	bool spoke;
 	unsigned serial;          /* its unique name is ":1.serial" */
 	/* /org/ttws/Daemon/ear/EAR: the first pair's ears. */
 	struct control_ear ears[CONF_N_EARS];

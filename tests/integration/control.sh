@@ -146,9 +146,19 @@ for m in .State .Transport .ServoState .OffsetNs .RatePpb .LastResidualNs \
 done
 [[ $(earprop left Transport) == 's "unix"' ]] || fail "left transport"
 
-# Live changes while streaming.
+# Live changes while streaming. A bus client that has not yet said
+# Hello() is connected meanwhile: the PropertiesChanged the change sets
+# off must not reach it before its Hello() reply (sd-bus clients such as
+# busctl fail with EIO on that; hello-order.py).
+/usr/bin/python3 "$ROOT/tests/integration/hello-order.py" "$sock" "$tmp/hello.go" \
+	>"$tmp/hello.out" 2>&1 &
+hello_pid=$!
+wait_for 10 grep -q ready "$tmp/hello.out" || fail "hello-order.py did not connect: $(cat "$tmp/hello.out")"
 [[ $(call Get s servo.estimator) == 's "ttws"' ]] || fail "estimator is not ttws at start"
 [[ $(call Set ss servo.estimator naive) == 's ""' ]] || fail "Set estimator"
+sleep 1.5 # past the next control tick, which announces the change
+touch "$tmp/hello.go"
+wait "$hello_pid" || fail "a slow bus client: $(tail -n 1 "$tmp/hello.out")"
 [[ $(stats | jq -r .config.estimator) == naive ]] || fail "GetStats does not show the new estimator"
 [[ $(bctl get-property org.ttws.Daemon1 /org/ttws/Daemon org.ttws.Daemon1 Estimator) == 's "naive"' ]] ||
 	fail "Estimator property"
