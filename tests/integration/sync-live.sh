@@ -3,10 +3,16 @@
 # stress, realistic: one meson test each). Asserts, from the render log
 # (the TRUE instants each ear played each frame):
 #  - the P99 of the inter-ear error of the mapping (pts_host left - right,
-#    what ttwsd controls) <= 20 us; the acoustic error (where the sound
+#    what ttwsd controls) <= 50 us after WARMUP_S, <= 100 us over the
+#    whole run (twice both under ASan; why these, below); the acoustic
+#    error (where the sound
 #    started, which adds the earbud's sample grid) is printed, not bounded;
 #  - no frame lost; late frames <= 1 per 10 000 rendered, in integers
 #    (late * 10000 <= rendered, so none in a run this short), plus
+#    LATE_EXTRA; a frame counts once however many ears played it late
+#    (a stall of the host, or of this whole VM, makes both late at once:
+#    the listener hears one late frame), and against the frames both
+#    ears rendered; plus
 #    LATE_EXTRA (default 0) for a scenario whose connection interval grows
 #    mid-run: a frame already in flight when the earbud announces the
 #    update (at the least lead the specification allows, 6 events) may
@@ -35,7 +41,20 @@ SCENARIO=${4:-nominal} DURATION=${5:-10} WARMUP=${6:-0} LATE_EXTRA=${7:-0}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SIM=$BUILD/src/sim/ttws-earbud-sim
 FRAME_MS=10 # every scenario here: [run] frame_ms
-P99_MAX_US=20
+# The bound after WARMUP_S. The virtual-time bench (./dev bench sync)
+# gives the estimator's own figures (nominal P99 0.35 us); live, the
+# host's scheduling jitter lands in the stamps (ttwsd's send instants,
+# the simulator's replies leaving late), and on 2-vCPU VMs the P99 after
+# the warm-up went from 2 to 37 us across runs (a Firecracker VM,
+# PREEMPT_NONE: nominal 2-24 us, stress 7-37 us). 50 us still fails an
+# ear whose clock is not estimated: the naive mapping's P99 is over
+# 100 us in every scenario.
+P99_MAX_US=50
+# Over the whole run, the first seconds after lock included: the servos
+# settle from their first estimate (there the first frames came out up
+# to 65 us apart in stress, 46 in nominal). A bound that still fails a
+# lock that never settles.
+WHOLE_P99_MAX_US=100
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -81,6 +100,12 @@ if [[ $(ldd "$BUILD/src/daemon/ttwsd") == *libasan* ]]; then
 	# ASan insists on being the first preloaded library.
 	echo "rtcheck skipped: ttwsd is built with AddressSanitizer"
 	use_shim=0
+	# The sanitizer run is for memory errors. ASan+UBSan make every
+	# message's path through ttwsd and the simulator several times
+	# slower, and the P99 grows with it (on the Firecracker VM up to
+	# 46 us after the warm-up in stress). The bounds are the plain
+	# build's, doubled.
+	P99_MAX_US=100 WHOLE_P99_MAX_US=200
 fi
 
 count() { awk -v n="$1" '$1 == n { print $2 }' "$2"; }
@@ -111,6 +136,7 @@ for ear in left right; do
 	[[ $(j ".ears.$ear.state") == streaming ]] || fail "$ear link not streaming"
 done
 
+whole_p99=$(j .inter_ear_error_us.p99)
 skip=$((WARMUP * 1000 / FRAME_MS))
 if ((skip > 0)); then
 	# The same logs, without the warm-up's frames.
@@ -132,14 +158,21 @@ miss() { errs+=("$*"); }
 min=$(((DURATION - WARMUP) * 1000 * 8 / (FRAME_MS * 10)))
 ((rl >= min)) || miss "left rendered $rl < $min"
 ((lost == 0)) || miss "$lost frames lost"
-(((late - LATE_EXTRA) * 10000 <= rl + rr)) ||
-	miss "$late frames late of $((rl + rr)) rendered (allowed: 1e-4 + $LATE_EXTRA)"
+# Late frames, each counted once (either ear late), from the render log.
+late_frames=$(awk -F, -v skip="$skip" 'NR > 1 && $6 == 1 && $2 >= skip { s[$2] = 1 }
+	END { print length(s) }' "$tmp/run/render.csv")
+both=$(j .frames.both)
+echo "late frames (either ear): $late_frames of $both"
+(((late_frames - LATE_EXTRA) * 10000 <= both)) ||
+	miss "$late_frames frames late of $both rendered by both ears (allowed: 1e-4 + $LATE_EXTRA)"
 ((rl - rr <= late && rr - rl <= late)) ||
 	miss "ears rendered different counts ($rl/$rr) beyond the $late late"
 [[ $(j .acoustic_error_us.p99) != null ]] || miss "no acoustic error in the report"
 awk -v p="$(j .inter_ear_error_us.p99)" -v m=$P99_MAX_US \
 	'BEGIN { exit !(p <= m) }' ||
 	miss "P99 inter-ear (mapping) error $(j .inter_ear_error_us.p99) us > $P99_MAX_US us"
+awk -v p="$whole_p99" -v m=$WHOLE_P99_MAX_US 'BEGIN { exit !(p <= m) }' ||
+	miss "P99 inter-ear (mapping) error over the whole run, warm-up included, $whole_p99 us > $WHOLE_P99_MAX_US us"
 
 if ((use_shim)); then
 	awk '$2 != 0' "$tmp/rt.txt"

@@ -12,7 +12,7 @@
 #   - the status has both pairs, each with its own sink and delay;
 #   - pair a, from its render log (the true instant each ear played each
 #     frame) and its frame log: every frame sent was rendered by both
-#     ears, none late, none lost, inter-ear P99 <= 20 us, across b's
+#     ears, none late, none lost, inter-ear P99 <= 50 us (100 under ASan), across b's
 #     earbud dying and coming back;
 #   - pair a's presentation delay did not move with b's event (within
 #     A_DELAY_TOL_US of its value before the kill): a delay shared between
@@ -33,6 +33,16 @@ CTL=$BUILD/src/ctl/ttwsctl
 SCEN=$ROOT/tests/scenarios/nominal.ini
 DURATION=9
 A_DELAY_TOL_US=1000
+# Inter-ear P99 bounds (us): pair a's, and pair b's before the kill, as
+# sync-live.sh's after its warm-up and for the same reasons (the live
+# stamps carry the host's scheduling jitter: up to 30 us seen here for
+# pair a on a Firecracker VM; pair a's naive mapping was over 100 us);
+# pair b's stays at 40 us, as its naive mapping came to 47 us once.
+# Doubled under ASan, whose run is for memory errors.
+A_P99_US=50 B_P99_US=40
+if [[ $(ldd "$BUILD/src/daemon/ttwsd") == *libasan* ]]; then
+	A_P99_US=100 B_P99_US=80
+fi
 
 for t in pipewire pw-cli pw-cat pw-link pw-dump jq; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
@@ -200,10 +210,10 @@ jq -e '.frames.sent > 0 and .frames.rendered_left >= 600 and
 	.frames.lost == 0 and .frames.late == 0 and
 	.frames.sent == .frames.rendered_left + .frames.rendered_right' \
 	<<<"$ra" >/dev/null || fail "pair a lost or late frames across b's event"
-jq -e '.inter_ear_error_us.p99 <= 20' <<<"$ra" >/dev/null ||
-	fail "pair a's ears not in sync"
-jq -e '.frames.both > 100 and .inter_ear_error_us.p99 <= 40' <<<"$rb" \
-	>/dev/null || fail "pair b's ears not in sync before the kill"
+jq -e --argjson m "$A_P99_US" '.inter_ear_error_us.p99 <= $m' <<<"$ra" >/dev/null ||
+	fail "pair a's ears not in sync (P99 over $A_P99_US us)"
+jq -e --argjson m "$B_P99_US" '.frames.both > 100 and .inter_ear_error_us.p99 <= $m' <<<"$rb" \
+	>/dev/null || fail "pair b's ears not in sync before the kill (P99 over $B_P99_US us)"
 ((a_sent0 > 0)) || fail "pair a sent nothing before the kill"
 # The adaptive delay slews towards its target: across b's event a's
 # target stays where it was and a's delay never steps up.
