@@ -104,8 +104,9 @@ if [[ $(ldd "$BUILD/src/daemon/ttwsd") == *libasan* ]]; then
 	# message's path through ttwsd and the simulator several times
 	# slower, and the P99 grows with it (on the Firecracker VM up to
 	# 46 us after the warm-up in stress). The bounds are the plain
-	# build's, doubled.
-	P99_MAX_US=100 WHOLE_P99_MAX_US=200
+	# build's, doubled, and one more frame may be late (the instrumented
+	# RT thread on a VM that stalls: seen once in nominal).
+	P99_MAX_US=100 WHOLE_P99_MAX_US=200 LATE_EXTRA=$((LATE_EXTRA + 1))
 fi
 
 count() { awk -v n="$1" '$1 == n { print $2 }' "$2"; }

@@ -168,13 +168,14 @@ fi
 # It really did the work: PCM through the sink into frames (under
 # memcheck the graph ttws.sink drives runs at a fraction of real time:
 # many of its cycles are late or restarted as stuck, so about 80 of the
-# file's quanta arrive; natively all 400), frames to both ears (the
+# file's quanta arrive, 17 on a slower Firecracker VM; natively all 400;
+# 5 of them are proof enough that PCM went through), frames to both ears (the
 # right one's after its reconnect too), and the right ear connected
 # twice.
 j() { jq -r "$1" "$dir/stats.json"; }
 q=$(j '.pipewire.sink.quanta')
-((q >= 20)) || fail "only $q quanta through ttws.sink"
-(($(j '.stream.frames') >= 20)) || fail "too few frames cut from PipeWire's PCM"
+((q >= 5)) || fail "only $q quanta through ttws.sink"
+(($(j '.stream.frames') >= 5)) || fail "too few frames cut from PipeWire's PCM"
 for e in left right; do
 	((($(j ".ears.$e.frames_sent")) >= 5)) || fail "$e: too few frames"
 done
