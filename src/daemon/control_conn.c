@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/macro.h"
+#include "daemon/bounds.h"
 #include "daemon/log.h"
 #include "os/rt.h"
 
@@ -30,8 +31,6 @@
 #define CONTROL_EVICT_AFTER_NS (1 * NSEC_PER_SEC)
 /* sd_bus_process() rounds for what a client sent with its BEGIN. */
 #define CONTROL_POST_ROUNDS 16
-/* Replies a private client may leave unread before it is dropped. */
-#define CONTROL_MAX_QUEUED_REPLIES 64
 
 /*
  * Every message in, before it is dispatched. sd-bus tells a connection's
@@ -56,10 +55,11 @@ static int control_filter(sd_bus_message *m, void *userdata,
 	conn->spoke = true;
 	if (!conn->closed &&
 	    sd_bus_get_n_queued_write(conn->bus, &queued) >= 0 &&
-	    queued > CONTROL_MAX_QUEUED_REPLIES) {
+	    queued > BOUNDS_CONTROL_QUEUE_MAX) {
 		log_warning("control: a client left %" PRIu64
 			    " replies unread: closed",
 			    queued);
+		bounds_count(BOUNDS_CONTROL_QUEUE, 1);
 		conn->closed = true;
 	}
 	/* Closed: freed at the next control_tick(); swallow the rest. */
@@ -230,6 +230,11 @@ int control_on_accept(sd_event_source *s, int fd, uint32_t revents,
 	int cfd, r;
 
 	while (unix_accept(fd, &cfd) == 0) {
+		if (c->n_clients >= CONTROL_MAX_CLIENTS) {
+			/* Every slot taken: the bound was hit, whether a
+			 * squatter makes room or the newcomer is refused. */
+			bounds_count(BOUNDS_CONTROL_CLIENTS, 1);
+		}
 		if (c->n_clients >= CONTROL_MAX_CLIENTS && !control_evict(c)) {
 			/* Refused at once rather than queued: a flood of
 			 * clients must not grow without bound. */

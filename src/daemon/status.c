@@ -187,6 +187,32 @@ static void status_pw_json(FILE *f, const struct stream_stats *st,
 	fprintf(f, "},");
 }
 
+/*
+ * A dongle's Security Manager and bonds (core/hcihost_sec, dongle_keys):
+ * ",\"hardware_errors\":N,\"security\":{...}", counters since start (or
+ * the last statistics reset); "encrypted" is each ear's link right now.
+ */
+static void status_dongle_security_json(FILE *f, const struct dongle_stats *d)
+{
+	fprintf(f,
+		",\"hardware_errors\":%" PRIu64 ",\"security\":{"
+		"\"pairings\":%" PRIu64 ",\"pairing_failures\":%" PRIu64
+		",\"smp_timeouts\":%" PRIu64 ",\"bad_public_keys\":%" PRIu64
+		",\"smp_errors\":%" PRIu64 ",\"encryptions\":%" PRIu64
+		",\"encrypt_failures\":%" PRIu64 ",\"key_missing\":%" PRIu64
+		",\"unencrypted_refusals\":%" PRIu64
+		",\"encrypted\":{\"left\":%s,\"right\":%s}"
+		",\"bonds\":{\"loaded\":%" PRIu64 ",\"corrupt\":%" PRIu64
+		",\"saved\":%" PRIu64 ",\"save_errors\":%" PRIu64 "}}",
+		d->hardware_errors, d->pairings, d->pairing_failures,
+		d->smp_timeouts, d->bad_public_keys, d->smp_errors,
+		d->encryptions, d->encrypt_failures, d->key_missing,
+		d->unencrypted_refusals,
+		d->encrypted[CONF_EAR_LEFT] ? "true" : "false",
+		d->encrypted[CONF_EAR_RIGHT] ? "true" : "false", d->bonds_loaded,
+		d->bonds_corrupt, d->bonds_saved, d->bond_save_errors);
+}
+
 /* hci-uart dongles, in the order the engine made them: one per distinct
  * tty, by pair and ear. */
 static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
@@ -222,7 +248,7 @@ static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 			",\"cmd_timeouts\":%" PRIu64
 			",\"line\":{\"available\":%s,\"frame\":%" PRIu64
 			",\"overrun\":%" PRIu64 ",\"parity\":%" PRIu64
-			",\"brk\":%" PRIu64 ",\"buf_overrun\":%" PRIu64 "}}",
+			",\"brk\":%" PRIu64 ",\"buf_overrun\":%" PRIu64 "}",
 			k ? "," : "", paths[k], d->open ? "true" : "false",
 			d->opens, d->open_fails, d->losses, d->h4_resyncs,
 			d->h4_bytes_skipped, d->evt_errors, d->acl_errors,
@@ -230,6 +256,8 @@ static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 			d->icount_available ? "true" : "false", d->line_frame,
 			d->line_overrun, d->line_parity, d->line_brk,
 			d->line_buf_overrun);
+		status_dongle_security_json(f, d);
+		fprintf(f, "}");
 	}
 	fprintf(f, "]");
 }

@@ -229,4 +229,17 @@ for b in "${bonds[@]}"; do
 done
 grep -q "link encrypted with the stored bond" "$tmp/ttwsd.log" ||
 	fail "ttwsd did not log the reconnection's encryption"
+# The same in ttwsd's status, per dongle (the left ear's first): each ear
+# paired once, nothing failed, both links encrypted now, two bonds saved.
+sum() { jq "[.dongles[].security.$1] | add" "$tmp/stats.json"; }
+echo "status security: $(jq -c '[.dongles[].security]' "$tmp/stats.json")"
+(($(sum pairings) == 2)) || fail "status: $(sum pairings) pairings, not 2"
+(($(sum pairing_failures) == 0 && $(sum smp_errors) == 0)) ||
+	fail "status: pairing failures $(sum pairing_failures), SMP errors $(sum smp_errors)"
+(($(sum encryptions) >= 3)) || fail "status: $(sum encryptions) encryptions, not 3"
+(($(sum bonds.saved) == 2 && $(sum bonds.save_errors) == 0)) ||
+	fail "status: bonds saved $(sum bonds.saved), errors $(sum bonds.save_errors)"
+[[ $(s .dongles[0].security.encrypted.left) == true &&
+	$(s .dongles[1].security.encrypted.right) == true ]] ||
+	fail "status: a link is not encrypted now"
 echo "hci-uart: ok"

@@ -148,6 +148,10 @@ grep -q "dongle-left: the controller reported a hardware error" "$log" ||
 grep -q "dongle-left: dongle lost (Input/output error); reopening in" "$log" ||
 	fail "the left dongle was not reported lost after the hardware error"
 (($(s '.dongles[0].losses') >= 1)) || fail "left dongle: no loss in the status"
+(($(s '.dongles[0].hardware_errors') == 1)) ||
+	fail "left dongle: $(s '.dongles[0].hardware_errors') hardware errors in the status, not 1"
+(($(s '.dongles[0].security.bonds.loaded') == 0 && $(s '.dongles[0].security.pairings') == 1)) ||
+	fail "left dongle: pairings $(s '.dongles[0].security.pairings'), not 1 (the bond kept across the reset)"
 (($(s '.dongles[0].opens') >= 2)) || fail "left dongle: not reopened"
 (($(grep -c "left ear: hci-uart .*: link encrypted with the stored bond" "$log") >= 1)) ||
 	fail "the left ear did not come back with its stored bond"
