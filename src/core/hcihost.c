@@ -78,7 +78,7 @@ static void hh_pump(struct hcihost *h)
 	h->depth--;
 }
 
-static void hh_enter(struct hcihost *h, uint64_t now_ns)
+void hh_enter(struct hcihost *h, uint64_t now_ns)
 {
 	h->depth++;
 	if (now_ns > h->now_ns) {
@@ -86,7 +86,7 @@ static void hh_enter(struct hcihost *h, uint64_t now_ns)
 	}
 }
 
-static void hh_leave(struct hcihost *h)
+void hh_leave(struct hcihost *h)
 {
 	h->depth--;
 	if (h->depth == 0) {

@@ -53,6 +53,12 @@
 #define HCIHOST_MAX_SDU 2048 /* largest ttws-link message carried */
 /* SDUs hcihost_send() holds per channel before -ENOBUFS. */
 #define HCIHOST_TX_QUEUE 4
+/* Largest ATT PDU carried either way on a channel's ATT bearer
+ * (hcihost_set_att()): the ATT_MTU a GATT client on it may offer (Core
+ * 5.4, Vol 3, Part F, 3.2.8). ASHA's largest value is 17 octets. */
+#define HCIHOST_ATT_MTU 64
+/* ATT PDUs hcihost_att_send() holds per channel before -ENOBUFS. */
+#define HCIHOST_ATT_QUEUE 4
 /* Longest advertised name: 31 octets of AD minus Flags (3) and the
  * name's own length and type (2), Core 5.4, Vol 4, Part E, 7.8.7. */
 #define HCIHOST_NAME_MAX 26
@@ -216,6 +222,17 @@ struct hcihost_ops {
 	/* Security progress on ch, for the log (struct hcihost_sec_info). */
 	void (*security)(void *user_data, unsigned ch,
 			 const struct hcihost_sec_info *info);
+	/*
+	 * ATT channels only (hcihost_set_att()); may be NULL otherwise.
+	 * link_up: ch's LE link is up and secured as asked: ATT PDUs flow
+	 * both ways, and the L2CAP channel waits for hcihost_l2_open().
+	 * chan_closed ends it like any other state. att: one ATT PDU from
+	 * the peer on the fixed channel 0x0004 (Vol 3, Part A, 2.1), valid
+	 * during the call, at rx_ns; hostile: the caller parses it.
+	 */
+	void (*link_up)(void *user_data, unsigned ch);
+	void (*att)(void *user_data, unsigned ch, const uint8_t *pdu,
+		    size_t len, uint64_t rx_ns);
 };
 
 struct hcihost_stats {
@@ -253,6 +270,12 @@ struct hcihost_stats {
 	uint64_t sig_queue_full; /* signaling PDUs dropped: HH_SIG_QUEUE full */
 	uint64_t acl_oversize;   /* PDUs over the reassembly buffer, dropped */
 	uint64_t sdu_oversize;   /* SDUs over our MTU (the link is reset) */
+	/* ATT bearers (hcihost_set_att()). */
+	uint64_t att_tx, att_rx;  /* PDUs */
+	uint64_t att_queue_full;  /* hcihost_att_send() refused: queue full */
+	uint64_t att_oversize;    /* PDUs from the peer over HCIHOST_ATT_MTU */
+	uint64_t att_early;       /* PDUs before link_up (plain link, while
+				   * securing): dropped */
 };
 
 struct hcihost;
@@ -337,6 +360,33 @@ void hcihost_get_stats(const struct hcihost *h, struct hcihost_stats *ret);
  */
 int hcihost_set_security(struct hcihost *h, unsigned ch,
 			 enum hcihost_security sec);
+
+/*
+ * ATT channels (a GATT client runs above, e.g. ASHA's, core/ashac.h):
+ * once ch's link is up and secured the host reports ops->link_up instead
+ * of opening the L2CAP channel on cfg.psm, carries ATT PDUs both ways,
+ * and opens the L2CAP channel when told the PSM (hcihost_l2_open()),
+ * which the caller learnt over ATT. ATT keeps flowing after that. Central
+ * only; while ch is idle: 0, -EINVAL, -EBUSY, -EOPNOTSUPP (peripheral).
+ */
+int hcihost_set_att(struct hcihost *h, unsigned ch, bool on);
+
+/*
+ * Queue one ATT PDU (copied; len 1..HCIHOST_ATT_MTU) for ch's peer.
+ * 0, -EINVAL, -EMSGSIZE, -ENOTCONN (no link_up yet, or gone), -ENOBUFS
+ * (HCIHOST_ATT_QUEUE full: counted). ATT PDUs go before K-frames.
+ */
+int hcihost_att_send(struct hcihost *h, unsigned ch, const uint8_t *pdu,
+		     size_t len);
+
+/*
+ * ATT channel ch after link_up: open its L2CAP channel to psm (LE SPSM,
+ * 0x0001-0x00ff, Vol 3, Part A, 4.22); chan_open or chan_closed follows
+ * (within connect_timeout_ns). 0, -EINVAL, -ENOTCONN (no link up),
+ * -EALREADY (asked already), -EPERM (not an ATT channel).
+ */
+int hcihost_l2_open(struct hcihost *h, unsigned ch, uint16_t psm,
+		    uint64_t now_ns);
 
 /* Whether ch's link is encrypted (Encryption Change, enabled). */
 bool hcihost_chan_encrypted(const struct hcihost *h, unsigned ch);

@@ -43,6 +43,7 @@ void hh_chan_reset(struct hcihost *h, struct hh_chan *c)
 	memset(&c->frag, 0, sizeof(c->frag));
 	c->frag_sdu_end = false;
 	hh_sec_chan_reset(h, c);
+	hh_att_chan_reset(c);
 }
 
 /* Reset channel i and tell the caller. */
@@ -358,7 +359,7 @@ void hh_on_conn_complete(struct hcihost *h,
 		/* Security first, when asked for: the channel opens once the
 		 * link is encrypted (hcihost_sec.c). */
 		if (hh_sec_link_up(h, (unsigned)i)) {
-			hh_l2_connect(h, (unsigned)i);
+			hh_link_secured(h, (unsigned)i);
 		}
 		return;
 	}

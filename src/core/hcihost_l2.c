@@ -122,6 +122,9 @@ static bool hh_next_pdu(struct hcihost *h, struct hh_chan *c)
 	c->frag_sdu_end = false;
 	if (hh_sec_next_pdu(c, pdu, cap, &n)) {
 		/* SMP first: pairing holds the channel back. */
+	} else if (hh_att_next_pdu(c, pdu, cap, &n)) {
+		/* ATT before audio: a control write must not wait for a
+		 * queue of SDUs. */
 	} else if (c->sig_count > 0) {
 		n = c->sig_len[c->sig_head];
 		memcpy(pdu, c->sig[c->sig_head], n);
@@ -480,6 +483,8 @@ void hh_on_acl(struct hcihost *h, const uint8_t *pkt, size_t len)
 	} else if (pdu.cid == SMP_CID &&
 		   c->security != HCIHOST_SECURITY_NONE) {
 		hh_sec_on_smp(h, (unsigned)i, pdu.payload, pdu.len);
+	} else if (pdu.cid == HH_ATT_CID && c->att) {
+		hh_att_on_pdu(h, (unsigned)i, pdu.payload, pdu.len);
 	} else if (c->l2.state == L2LE_OPEN && pdu.cid == c->l2.local_cid) {
 		hh_on_kframe(h, (unsigned)i, pdu.payload, pdu.len);
 	} else {
@@ -494,7 +499,7 @@ void hh_l2_connect(struct hcihost *h, unsigned i)
 	size_t n;
 
 	/* A 4.22: ask for the channel on the PSM. */
-	if (l2le_connect(&c->l2, h->cfg.psm, HH_LOCAL_CID, hh_next_ident(c),
+	if (l2le_connect(&c->l2, c->psm ? c->psm : h->cfg.psm, HH_LOCAL_CID, hh_next_ident(c),
 			 pdu, sizeof(pdu), &n) < 0) {
 		hh_drop_link(h, i, -EPROTO);
 		return;

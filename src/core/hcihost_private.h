@@ -59,11 +59,13 @@
  * packet carries 0 and completes silently. */
 #define HH_COOKIE_SDU_END 1
 
-/* What a queued command is about, for its answer. */
 /* SMP PDUs waiting per channel: a pairing queues two at most between
  * two pumps (the identity's two PDUs; a PDU and Pairing Failed). */
 #define HH_SMP_QUEUE 4
 #define HH_SMP_FRAME (L2LE_HDR_SIZE + SMP_MTU)
+/* ATT's fixed channel on an LE link (A 2.1), and a queued PDU's frame. */
+#define HH_ATT_CID 0x0004
+#define HH_ATT_FRAME (L2LE_HDR_SIZE + HCIHOST_ATT_MTU)
 
 /* An HCI status for an answer that came without one (a Command Status
  * of success for a command answered by Command Complete; an Encryption
@@ -153,6 +155,15 @@ struct hh_chan {
 	uint8_t smp_tx[HH_SMP_QUEUE][HH_SMP_FRAME];
 	uint8_t smp_tx_len[HH_SMP_QUEUE];
 	unsigned smp_head, smp_count;
+
+	/* ATT bearer (hcihost_att.c). */
+	bool att;        /* hcihost_set_att(): kept across links */
+	bool att_up;     /* link_up reported: ATT flows */
+	bool l2_asked;   /* hcihost_l2_open() came */
+	uint16_t psm;    /* its PSM; 0: cfg.psm */
+	uint8_t att_tx[HCIHOST_ATT_QUEUE][HH_ATT_FRAME];
+	uint8_t att_tx_len[HCIHOST_ATT_QUEUE];
+	unsigned att_head, att_count;
 };
 
 struct hcihost {
@@ -225,6 +236,10 @@ struct hcihost {
 /* Debug text through ops->debug (nothing when it is NULL). */
 void hh_debug(struct hcihost *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* An entry point starts (time moves to now_ns, 0: stays) and ends
+ * (the outermost pumps). */
+void hh_enter(struct hcihost *h, uint64_t now_ns);
+void hh_leave(struct hcihost *h);
 /* The channel whose LE link is handle, or -1. */
 int hh_chan_by_handle(const struct hcihost *h, uint16_t handle);
 /* One H4 packet to the controller (traced); a failed write fails the
@@ -302,6 +317,21 @@ uint64_t hh_sec_deadline(const struct hcihost *h);
 /* The next SMP frame of c (an L2CAP basic frame) into pdu; false if
  * none. */
 bool hh_sec_next_pdu(struct hh_chan *c, uint8_t *pdu, size_t cap,
+		     size_t *ret_len);
+
+/* ---- hcihost_att.c ------------------------------------------------- */
+
+/* Channel i's link is up and secured as asked: the central opens the
+ * L2CAP channel on cfg.psm, or (an ATT channel) reports link_up. */
+void hh_link_secured(struct hcihost *h, unsigned i);
+/* Channel c goes idle: its ATT state goes (not the att flag). */
+void hh_att_chan_reset(struct hh_chan *c);
+/* A PDU on the ATT fixed channel of channel i's link. */
+void hh_att_on_pdu(struct hcihost *h, unsigned i, const uint8_t *p,
+		   size_t len);
+/* The next ATT frame of c (an L2CAP basic frame) into pdu; false if
+ * none. */
+bool hh_att_next_pdu(struct hh_chan *c, uint8_t *pdu, size_t cap,
 		     size_t *ret_len);
 
 /* ---- hcihost_crypto.c ---------------------------------------------- */

@@ -68,7 +68,7 @@ static void hh_sec_secured(struct hcihost *h, unsigned i)
 	c->sec_deadline_ns = 0;
 	c->deadline_ns = h->now_ns + h->cfg.connect_timeout_ns;
 	if (h->cfg.role == HCIHOST_CENTRAL && c->state == HCIHOST_CH_L2CAP) {
-		hh_l2_connect(h, i);
+		hh_link_secured(h, i);
 	}
 }
 
