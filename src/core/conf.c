@@ -272,6 +272,13 @@ const char *conf_validate(const struct conf *c, char *buf, size_t size,
 			return why;
 		}
 	}
+	if (!c->n_pairs) {
+		why = conf_validate_profile(c->stream.profile, c->link,
+					    "[stream] profile", buf, size);
+		if (why) {
+			return why;
+		}
+	}
 	why = conf_validate_pairs(c, buf, size, ret_line);
 	if (why) {
 		return why;
@@ -381,6 +388,16 @@ const char *conf_codec_name(enum conf_codec c)
 	case CONF_CODEC_PCM:
 	case CONF_CODEC_LC3:
 		return conf_codec_names[c];
+	}
+	return "?";
+}
+
+const char *conf_profile_name(enum conf_profile p)
+{
+	switch (p) {
+	case CONF_PROFILE_TTWS_LINK:
+	case CONF_PROFILE_ASHA:
+		return conf_profile_names[p];
 	}
 	return "?";
 }

@@ -39,6 +39,17 @@ enum conf_source {
 	CONF_SOURCE_PIPEWIRE = 1, /* applications, through ttws.sink */
 };
 
+/*
+ * What a pair speaks to its earbuds ([stream] / [pair.NAME] profile):
+ * ttws-link (ttws's own protocol, each ear's clock corrected) or ASHA
+ * (Audio Streaming for Hearing Aids: G.722 at 16 kHz to hearing aids that
+ * already implement it; source.android.com, Bluetooth > ASHA).
+ */
+enum conf_profile {
+	CONF_PROFILE_TTWS_LINK = 0,
+	CONF_PROFILE_ASHA = 1,
+};
+
 enum conf_ear {
 	CONF_EAR_LEFT = 0,
 	CONF_EAR_RIGHT = 1,
@@ -107,6 +118,7 @@ enum conf_pair_set {
 	CONF_PAIR_SET_DELAY_MIN = 1u << 2,
 	CONF_PAIR_SET_DELAY_MAX = 1u << 3,
 	CONF_PAIR_SET_DELAY_MARGIN = 1u << 4,
+	CONF_PAIR_SET_PROFILE = 1u << 5,
 };
 
 struct conf_pair {
@@ -114,6 +126,7 @@ struct conf_pair {
 	struct conf_link link[CONF_N_EARS];
 	uint32_t set;               /* enum conf_pair_set bits */
 	enum conf_codec codec;
+	enum conf_profile profile;
 	uint64_t delay_ns;
 	uint64_t delay_min_ns;
 	uint64_t delay_max_ns;
@@ -151,6 +164,7 @@ struct conf {
 		enum conf_source source;
 		uint64_t frame_ns;      /* 7.5 or 10 ms */
 		enum conf_codec codec;
+		enum conf_profile profile; /* asha: G.722, 20 ms frames */
 		uint64_t delay_ns;      /* initial presentation delay */
 		uint64_t delay_min_ns;
 		uint64_t delay_max_ns;
@@ -313,6 +327,7 @@ const char *conf_transport_name(enum conf_transport t);
 /* "none", "medium", "high"; "?" outside the enum. */
 const char *conf_security_name(enum conf_security s);
 const char *conf_codec_name(enum conf_codec c);
+const char *conf_profile_name(enum conf_profile p);
 const char *conf_source_name(enum conf_source s);
 const char *conf_ear_name(enum conf_ear e);
 

@@ -51,6 +51,7 @@ extern const size_t conf_n_key_defs;
 extern const char *const conf_transport_names[];
 extern const char *const conf_codec_names[];
 extern const char *const conf_source_names[];
+extern const char *const conf_profile_names[];
 extern const char *const conf_security_names[];
 extern const char *const conf_rt_cpu_names[];
 
@@ -119,6 +120,10 @@ const char *conf_validate_link(const struct conf_link *l, const char *label,
  * being read: no security written out on a unix link. */
 const char *conf_validate_security(const struct conf_link *l,
 				   const char *label, char *buf, size_t size);
+/* profile's needs of the links l (label names the key), or NULL. */
+const char *conf_validate_profile(enum conf_profile prof,
+				  const struct conf_link l[CONF_N_EARS],
+				  const char *label, char *buf, size_t size);
 const char *conf_validate_pairs(const struct conf *c, char *buf, size_t size,
 				int *ret_line);
 const char *conf_validate_unique(const struct conf *c, char *buf, size_t size,

@@ -19,6 +19,7 @@ const char *const conf_transport_names[] = {
 };
 const char *const conf_codec_names[] = { "pcm", "lc3", NULL };
 const char *const conf_source_names[] = { "tone", "pipewire", NULL };
+const char *const conf_profile_names[] = { "ttws-link", "asha", NULL };
 /* Index = enum conf_security. */
 const char *const conf_security_names[] = { "none", "medium", "high", NULL };
 /* [rt] cpu: "auto" is CONF_RT_CPU_AUTO, the key's min (see T_INT). */
@@ -73,6 +74,8 @@ const struct conf_key conf_keys[] = {
 	  NSEC_PER_USEC, NULL, RESTART },
 	{ "stream", "codec", T_ENUM, C(stream.codec), 0, 0, 0, 0,
 	  conf_codec_names, RESTART },
+	{ "stream", "profile", T_ENUM, C(stream.profile), 0, 0, 0, 0,
+	  conf_profile_names, RESTART },
 	{ "stream", "delay_ms", T_NS, C(stream.delay_ns), 0, 1, 2000,
 	  NSEC_PER_MSEC, NULL, RESTART },
 	{ "stream", "delay_min_ms", T_NS, C(stream.delay_min_ns), 0, 1, 2000,
@@ -116,6 +119,8 @@ const struct conf_key conf_keys[] = {
 	 * or not as their [stream] key. */
 	{ "pair", "codec", T_ENUM, P(codec), 0, 0, 0, 0, conf_codec_names,
 	  RESTART, CONF_PAIR_SET_CODEC },
+	{ "pair", "profile", T_ENUM, P(profile), 0, 0, 0, 0,
+	  conf_profile_names, RESTART, CONF_PAIR_SET_PROFILE },
 	{ "pair", "delay_ms", T_NS, P(delay_ns), 0, 1, 2000, NSEC_PER_MSEC,
 	  NULL, RESTART, CONF_PAIR_SET_DELAY },
 	{ "pair", "delay_min_ms", T_NS, P(delay_min_ns), 0, 1, 2000,

@@ -56,6 +56,9 @@ static void conf_pair_stream(const struct conf_pair *p, struct conf *s)
 	if (p->set & CONF_PAIR_SET_CODEC) {
 		s->stream.codec = p->codec;
 	}
+	if (p->set & CONF_PAIR_SET_PROFILE) {
+		s->stream.profile = p->profile;
+	}
 	if (p->set & CONF_PAIR_SET_DELAY) {
 		s->stream.delay_ns = p->delay_ns;
 	}
@@ -446,6 +449,38 @@ const char *conf_validate_unique(const struct conf *c, char *buf, size_t size,
 }
 
 /* Each [pair.NAME]: both ears, their keys, its delays. */
+/*
+ * ASHA is spoken by ttwsd's own host for now: the GATT client runs on
+ * the dongle's ATT bearer (core/hcihost.h, hcihost_set_att()). The
+ * kernel's L2CAP sockets would need an ATT socket beside them, which is
+ * not written yet; unix has no ATT at all. security = high cannot be met
+ * on hci-uart (conf_validate_link() leaves that to the transport, which
+ * refuses it at start).
+ */
+const char *conf_validate_profile(enum conf_profile prof,
+				  const struct conf_link l[CONF_N_EARS],
+				  const char *label, char *buf, size_t size)
+{
+	unsigned e;
+
+	if (prof != CONF_PROFILE_ASHA) {
+		return NULL;
+	}
+	for (e = 0; e < CONF_N_EARS; e++) {
+		if (l[e].transport != CONF_TRANSPORT_NONE &&
+		    l[e].transport != CONF_TRANSPORT_HCI_UART) {
+			snprintf(buf, size,
+				 "%s = asha needs transport = hci-uart on both "
+				 "ears (the %s ear has %s: its GATT client "
+				 "runs on ttwsd's own HCI host)",
+				 label, conf_ear_name(e),
+				 conf_transport_name(l[e].transport));
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 const char *conf_validate_pairs(const struct conf *c, char *buf, size_t size,
 				int *ret_line)
 {
@@ -472,6 +507,15 @@ const char *conf_validate_pairs(const struct conf *c, char *buf, size_t size,
 			snprintf(label, sizeof(label), "[pair.%s] %s.", p->name,
 				 conf_ear_name(e));
 			why = conf_validate_link(&p->link[e], label, buf, size);
+		}
+		if (!why) {
+			snprintf(label, sizeof(label), "[pair.%s] profile",
+				 p->name);
+			why = conf_validate_profile(
+				p->set & CONF_PAIR_SET_PROFILE ?
+					p->profile :
+					c->stream.profile,
+				p->link, label, buf, size);
 		}
 		if (!why) {
 			const struct conf_pair *q = p;

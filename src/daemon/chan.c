@@ -65,6 +65,30 @@ const char *chan_txc_name(enum chan_txc t)
 	return "?";
 }
 
+int chan_set_att(struct chan *c, bool on)
+{
+	if (!c->ops->set_att) {
+		return on ? -EOPNOTSUPP : 0;
+	}
+	return c->ops->set_att(c, on);
+}
+
+int chan_att_send(struct chan *c, const void *pdu, size_t len)
+{
+	if (!c->ops->att_send) {
+		return -EOPNOTSUPP;
+	}
+	return c->ops->att_send(c, pdu, len);
+}
+
+int chan_l2_open(struct chan *c, uint16_t psm, uint64_t now_ns)
+{
+	if (!c->ops->l2_open) {
+		return -EOPNOTSUPP;
+	}
+	return c->ops->l2_open(c, psm, now_ns);
+}
+
 void chan_close(struct chan *c)
 {
 	c->ops->close(c);

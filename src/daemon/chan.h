@@ -89,6 +89,16 @@ struct chan_cb {
 	 * L2CAP sockets) leave it to the earbud's CONN_UPDATE. May be NULL.
 	 */
 	void (*interval)(void *user_data, uint32_t ci_us, uint64_t now_ns);
+	/*
+	 * ATT channels only (chan_set_att()); may be NULL otherwise.
+	 * link_up: the link to the earbud is up (and secured as configured)
+	 * but its data channel waits for chan_l2_open(): ATT flows. att: one
+	 * ATT PDU from the earbud, valid during the call; hostile.
+	 * cb.closed ends either stage.
+	 */
+	void (*link_up)(void *user_data, uint64_t now_ns);
+	void (*att)(void *user_data, const uint8_t *pdu, size_t len,
+		    uint64_t now_ns);
 };
 
 struct chan_ops {
@@ -98,6 +108,11 @@ struct chan_ops {
 		    uint32_t *ret_id);
 	void (*close)(struct chan *c);
 	void (*free)(struct chan *c);
+	/* ATT (a GATT client above: ASHA); NULL where the transport has
+	 * none. */
+	int (*set_att)(struct chan *c, bool on);
+	int (*att_send)(struct chan *c, const void *pdu, size_t len);
+	int (*l2_open)(struct chan *c, uint16_t psm, uint64_t now_ns);
 };
 
 /* Embedded at the start of each implementation's struct. */
@@ -147,6 +162,20 @@ enum chan_txc chan_tx_completion(const struct chan *c);
 
 /* "none", "kernel", "controller" */
 const char *chan_txc_name(enum chan_txc t);
+
+/*
+ * ATT channels, for a profile whose data channel's PSM is an attribute
+ * of the earbud (ASHA's LE_PSM_OUT): chan_set_att() before chan_open()
+ * makes the open stop at cb.link_up, with ATT PDUs flowing both ways
+ * (chan_att_send(), cb.att); chan_l2_open() then opens the data channel
+ * on psm (LE SPSM 0x0001-0x00ff) and cb.open follows, or cb.closed.
+ * -EOPNOTSUPP where the transport has no ATT (unix; kernel l2cap today),
+ * else the transport's errors (core/hcihost.h: hcihost_att_send(),
+ * hcihost_l2_open()).
+ */
+int chan_set_att(struct chan *c, bool on);
+int chan_att_send(struct chan *c, const void *pdu, size_t len);
+int chan_l2_open(struct chan *c, uint16_t psm, uint64_t now_ns);
 
 /* Close without a cb.closed callback. A closed channel may be reopened. */
 void chan_close(struct chan *c);

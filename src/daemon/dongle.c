@@ -341,6 +341,8 @@ static const struct hcihost_ops dongle_host_ops = {
 	.bond_find = dongle_bond_find,
 	.bond_new = dongle_bond_new,
 	.security = dongle_security,
+	.link_up = dongle_chan_link_up,
+	.att = dongle_chan_att,
 };
 
 /* ---- lifetime ------------------------------------------------------ */

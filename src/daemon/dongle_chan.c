@@ -120,6 +120,30 @@ void dongle_chan_closed(void *user_data, unsigned ch, int err)
 			  rt_now_ns());
 }
 
+/* hcihost_ops.link_up: an ATT channel's link is up and secured. */
+void dongle_chan_link_up(void *user_data, unsigned ch)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	if (c && !c->closing && !c->stale && c->chan.cb.link_up) {
+		c->chan.cb.link_up(c->chan.user_data, rt_now_ns());
+	}
+}
+
+/* hcihost_ops.att: an ATT PDU from the earbud, dated like an SDU. */
+void dongle_chan_att(void *user_data, unsigned ch, const uint8_t *pdu,
+		     size_t len, uint64_t rx_ns)
+{
+	struct dongle *d = user_data;
+	struct donglechan *c = ch < CONF_N_EARS ? d->ch[ch] : NULL;
+
+	if (c && !c->closing && !c->stale && c->chan.cb.att) {
+		c->chan.cb.att(c->chan.user_data, pdu, len,
+			       d->in_input ? d->in_seen_ns : rx_ns);
+	}
+}
+
 /* ---- chan ops ---------------------------------------------------------- */
 
 static int donglechan_open(struct chan *ch, uint64_t now_ns)
@@ -178,12 +202,36 @@ static void donglechan_free(struct chan *ch)
 	free(c);
 }
 
+static int donglechan_set_att(struct chan *ch, bool on)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	return hcihost_set_att(c->d->host, c->ear, on);
+}
+
+static int donglechan_att_send(struct chan *ch, const void *pdu, size_t len)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	return hcihost_att_send(c->d->host, c->ear, pdu, len);
+}
+
+static int donglechan_l2_open(struct chan *ch, uint16_t psm, uint64_t now_ns)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	return hcihost_l2_open(c->d->host, c->ear, psm, now_ns);
+}
+
 static const struct chan_ops donglechan_ops = {
 	.name = "hci-uart",
 	.open = donglechan_open,
 	.send = donglechan_send,
 	.close = donglechan_close,
 	.free = donglechan_free,
+	.set_att = donglechan_set_att,
+	.att_send = donglechan_att_send,
+	.l2_open = donglechan_l2_open,
 };
 
 /*

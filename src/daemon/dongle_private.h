@@ -120,6 +120,9 @@ void dongle_sent(void *user_data, unsigned ch, uint64_t cookie,
 void dongle_chan_msg(void *user_data, unsigned ch, const uint8_t *sdu,
 		     size_t len, uint64_t rx_ns);
 void dongle_chan_closed(void *user_data, unsigned ch, int err);
+void dongle_chan_link_up(void *user_data, unsigned ch);
+void dongle_chan_att(void *user_data, unsigned ch, const uint8_t *pdu,
+		     size_t len, uint64_t rx_ns);
 
 /*
  * dongle_keys.c. Set-up (not the steady state): find the state

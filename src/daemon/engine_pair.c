@@ -113,6 +113,12 @@ int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
 	unsigned i;
 	int r;
 
+	if (v->stream.profile != CONF_PROFILE_TTWS_LINK) {
+		snprintf(e->note, sizeof(e->note),
+			 "pair %s: profile = %s is not streamed yet", ep->name,
+			 conf_profile_name(v->stream.profile));
+		return -ENOTSUP;
+	}
 	for (i = 0; i < CONF_N_EARS; i++) {
 		if (v->link[i].transport == CONF_TRANSPORT_NONE) {
 			continue;
