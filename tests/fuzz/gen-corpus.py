@@ -305,6 +305,142 @@ def framer_seeds():
         rec(300, b'') + b'\x00')
 
 
+# ---- fuzz-smp scripts (its step() opcodes; 0x80 picks the responder) --
+
+SM_AUTO, SM_DELIVER, SM_DROP, SM_INJECT, SM_ANSWER, SM_LINK_ENC = 0, 1, 2, 3, 4, 5
+SM_ENC, SM_TICK, SM_START, SM_RESET, SM_RAW = 6, 7, 8, 9, 10
+SM_R = 0x80
+
+
+def smp_seeds():
+    auto = bytes([SM_AUTO])
+    # Config octet: 1 the central asks for the identity, 2 the
+    # peripheral gives it, 4 it takes the central's, 8/0x10 random
+    # addresses, 0x20 other keys asked, 0x40 the central offers its
+    # identity, 0x80 the responder sees another initiator address.
+    put('smp', 'pair-identity', b'\x07' + auto * 100)
+    put('smp', 'pair-plain', b'\x00' + auto * 100)
+    put('smp', 'pair-random-addresses', b'\x3b' + auto * 100)
+    put('smp', 'addresses-differ', b'\x83' + auto * 100)
+    put('smp', 'central-offers-identity', b'\x47' + auto * 100 +
+        bytes([SM_TICK, 255, SM_TICK, 254, SM_TICK, 1]))
+    # The 30 s timer: just before, then at the deadline.
+    put('smp', 'timeout', b'\x03' + auto * 9 + bytes([SM_TICK, 254]) +
+        auto + bytes([SM_TICK, 254, SM_TICK, 255]) + auto * 4)
+    # Both sides fed by hand: a hostile initiator's request to R, a
+    # public key off the curve, the debug key, a stray answer.
+    put('smp', 'hostile-initiator', b'\x06' +
+        bytes([SM_R | SM_INJECT, 0, 1]) + bytes([0x03]) +
+        bytes([SM_R | SM_ANSWER, 0, SM_R | SM_ANSWER, 0]) +
+        bytes([SM_R | SM_INJECT, 11, 7]) + auto * 6)
+    put('smp', 'debug-key', b'\x06' +
+        bytes([SM_R | SM_INJECT, 0, 0]) +
+        bytes([SM_R | SM_ANSWER, 0]) +
+        bytes([SM_R | SM_INJECT, 11, 6]) + auto * 6)
+    put('smp', 'key-size-7', b'\x06' +
+        bytes([SM_R | SM_INJECT, 0, 7]) + bytes([7]) + auto * 4)
+    put('smp', 'controller-fails', b'\x03' + auto * 3 +
+        bytes([SM_ANSWER, 0xd0, 0x12]) + auto * 4 +
+        bytes([SM_R | SM_ANSWER, 0xf3, 0]) + auto * 10)
+    # A full pairing is ~85 auto steps (one per AES block); at step 10
+    # I's public key is next on the wire, at 67 its DHKey check, after 80
+    # both wait for encryption.
+    put('smp', 'tampered-key', b'\x03' + auto * 9 +
+        bytes([SM_DELIVER, 3, 8]) + auto * 20)
+    put('smp', 'tampered-check', b'\x03' + auto * 66 +
+        bytes([SM_DELIVER, 0, 5, 1]) + auto * 20)
+    put('smp', 'repair-after-reset', b'\x07' + auto * 20 +
+        bytes([SM_RESET, SM_R | SM_RESET]) + auto * 100)
+    put('smp', 'encryption-fails', b'\x03' + auto * 80 +
+        bytes([SM_ENC, 0, SM_R | SM_ENC, 0]) + auto * 6)
+    raw = (bytes([SM_RAW, 7]) + bytes([1, 3, 0, 0x0d, 16, 0, 2]) +
+           bytes([SM_RAW, 8]) + bytes([9, 1, 1, 2, 3, 4, 5, 6]) +
+           bytes([SM_RAW, 6]) + bytes([0x08, 4, 0, 0x40, 0, 1]) +
+           bytes([SM_RAW, 36]) + bytes([0x3e, 34, 0x09, 0]) + bytes(32) +
+           bytes([SM_RAW, 2]) + bytes([0x0e, 5]) +
+           bytes([SM_RAW, 14]) + cmd_complete(0x2018, bytes(range(9))) +
+           bytes([SM_RAW, 64]) + bytes(64))
+    put('smp', 'raw-decoders', b'\x00' + raw)
+
+
+# ---- bond files (core/smp_bond.h) --------------------------------------
+
+def bond_text(identity=True, extra=b''):
+    t = (b'# ttws bond: LE Secure Connections keys of one dongle and one '
+         b'earbud\nversion=1\nlocal=00:AA:01:00:00:42\n'
+         b'peer=00:AA:01:01:00:42\npeer_type=public\n'
+         b'ltk=8d9e5a3c0b1f2e4d6a7b8c9d0e1f2a3b\nediv=0\n'
+         b'rand=0000000000000000\nkey_size=16\nauthenticated=no\n'
+         b'secure_connections=yes\n')
+    if identity:
+        t += (b'irk=00112233445566778899aabbccddeeff\n'
+              b'identity=C0:11:22:33:44:55\nidentity_type=random\n')
+    return t + extra
+
+
+def bond_seeds():
+    put('bond', 'full', bond_text())
+    put('bond', 'no-identity', bond_text(False))
+    put('bond', 'legacy-fields', bond_text(False).replace(
+        b'ediv=0', b'ediv=65535').replace(b'key_size=16', b'key_size=7')
+        .replace(b'secure_connections=yes', b'secure_connections=no')
+        .replace(b'rand=0000000000000000', b'rand=FEDCBA9876543210'))
+    put('bond', 'crlf', bond_text().replace(b'\n', b'\r\n'))
+    put('bond', 'repeated-key', bond_text(extra=b'ltk=00\n'))
+    put('bond', 'zero-ltk', bond_text().replace(
+        b'8d9e5a3c0b1f2e4d6a7b8c9d0e1f2a3b', b'0' * 32))
+    put('bond', 'half-identity', bond_text(False) +
+        b'identity=C0:11:22:33:44:55\n')
+    put('bond', 'long-line', bond_text(extra=b'#' + b'x' * 200 + b'\n'))
+    put('bond', 'nul', bond_text().replace(b'version=1', b'version=1\0'))
+    put('bond', 'key-size-17', bond_text().replace(b'key_size=16',
+                                                   b'key_size=17'))
+    put('bond', 'no-newline-at-end', bond_text()[:-1])
+
+
+# ---- ATT / ASHA's GATT client (fuzz-att.c) ------------------------------
+
+def att_seeds():
+    # The first octet: our MTU (bits 0-1: 23, 64, 185, 517), the start
+    # timeout (bits 2-4), callbacks calling back (0x20), no ashac_start()
+    # until step 13 (0x40). Steps, by octet % 14: 0 auto answer, 1 raw
+    # PDU (len, octets), 2 mutated answer (at, xor), 3 tick (ms, 16 bits),
+    # 4 to the next deadline, 5 start (type/codec, volume), 6 stop,
+    # 7 status (what), 8 volume, 9 AudioStatus (value; flags, 1: one
+    # octet too many), 10 the aid's own request (len, which, octets),
+    # 11 a failing send, 12 auto answers until nothing is out,
+    # 13 ashac_start().
+    AUTO, RAW, MUT, TICK, DEADLINE, START, STOP, STATUS, VOL, NOTIFY, \
+        REQ, SENDFAIL, ALL, BEGIN = range(14)
+    ready = bytes([0x02, ALL])
+    start = bytes([START, 0x03, 0xec])
+    put('att', 'discovery', ready)
+    put('att', 'discovery-mtu23', bytes([0x00, ALL]))
+    put('att', 'start-ok', ready + start + bytes([AUTO, STOP, AUTO]))
+    put('att', 'start-refused', ready + start + bytes([NOTIFY, 0xfe, 0, AUTO]))
+    put('att', 'start-timeout', ready + start +
+        bytes([RAW, 1, 0x13, DEADLINE, START, 0x03, 0x00, AUTO]))
+    put('att', 'queue', ready + start +
+        bytes([VOL, 0xe2, VOL, 0xd8, STOP, STATUS, 2, STATUS, 3, VOL, 0x80,
+               ALL, AUTO, ALL]))
+    put('att', 'att-timeout', bytes([0x02, AUTO, DEADLINE, REQ, 2, 0, 0x17,
+                                     0x00]))
+    put('att', 'aid-speaks-first', bytes([0x42, REQ, 2, 0, 0x40, 0x00,
+                                          REQ, 6, 2, 1, 0, 0xff, 0xff, 0x00,
+                                          0x28, BEGIN, AUTO, REQ, 2, 5,
+                                          0x21, 0x00, ALL]))
+    put('att', 'reenter', bytes([0x22, ALL, AUTO, NOTIFY, 0x00, 0, NOTIFY, 0,
+                                 1, ALL]))
+    put('att', 'hostile', ready + bytes([
+        RAW, 5, 0x01, 0x12, 0x17, 0x00, 0x0a,
+        RAW, 4, 0x1b, 0x16, 0x00, 0x00,
+        RAW, 3, 0x1d, 0x21, 0x00,
+        RAW, 2, 0x03, 0x40]) + start + bytes([MUT, 0, 0x12, ALL]))
+    put('att', 'mutated-discovery', bytes([0x01, AUTO, AUTO, MUT, 0x85, 0x10,
+                                           ALL]))
+    put('att', 'send-fail', ready + bytes([SENDFAIL, 0, VOL, 0xec, VOL, 0]))
+
+
 def main():
     proto_seeds()
     h4_seeds()
@@ -315,6 +451,9 @@ def main():
     scenario_seeds()
     control_seeds()
     framer_seeds()
+    att_seeds()
+    smp_seeds()
+    bond_seeds()
 
 
 if __name__ == '__main__':
