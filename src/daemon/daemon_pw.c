@@ -14,6 +14,7 @@
 #include "config.h"
 #include "core/macro.h"
 #include "core/spsc.h"
+#include "daemon/codec_g722.h"
 #include "daemon/daemon_private.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
@@ -70,6 +71,14 @@ static int daemon_pw_new_sink(struct daemon *d, unsigned i)
 
 	conf_pair_view(&d->conf, i, &view);
 	pc.latency_ns = view.stream.delay_ns;
+	if (view.stream.profile == CONF_PROFILE_ASHA) {
+		/* ASHA's aids take G.722 at 16 kHz in 20 ms frames: the node
+		 * runs at that rate (PipeWire converts the graph for it),
+		 * one cycle asked per frame. */
+		pc.rate_hz = G722_RATE_HZ;
+		pc.quantum = G722_FRAME_SAMPLES;
+		pc.latency_ns = 3 * 20 * NSEC_PER_MSEC;
+	}
 	daemon_sink_node_name(pair, ds->node, sizeof(ds->node));
 	pc.node_name = ds->node;
 	/* The pair's name, except for the one pair of the old form, which
@@ -114,7 +123,7 @@ static void daemon_pw_latency(struct daemon *d, unsigned i)
 	if (engine_pair_snapshot(d->engine, i, &ps) < 0) {
 		return;
 	}
-	want = ps.stream.latency_ns;
+	want = ps.is_asha ? ps.asha.latency_ns : ps.stream.latency_ns;
 	diff = want > ds->latency_ns ? want - ds->latency_ns :
 				       ds->latency_ns - want;
 	if (want == 0 || diff < DAEMON_PW_LATENCY_STEP_NS) {

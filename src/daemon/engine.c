@@ -7,6 +7,7 @@
  * configuration engine_conf.c.
  */
 #include "daemon/engine.h"
+#include "daemon/ashapair.h"
 #include "daemon/engine_private.h"
 
 #include <errno.h>
@@ -122,6 +123,11 @@ static void engine_stats_fire(struct wheel_timer *t, uint64_t now_ns)
 	engine_hook_stall(e);
 #endif
 	e->iterations++;
+	if (!e->pairs[0].stream) {
+		/* No frame clock (ASHA pairs only): configuration changes and
+		 * resets are taken here instead, every stats tick. */
+		engine_boundary(e, now_ns);
+	}
 	engine_publish(e, now_ns);
 	/* A few histograms per tick, round-robin (lathist_per_call()). */
 	lathist_publish(e->hists, e->hists_per_tick);
@@ -184,7 +190,9 @@ static void engine_on_wake(struct loop *l, void *user_data)
 		unsigned i = (unsigned)__builtin_ctz(pending);
 
 		pending &= pending - 1;
-		if (i < e->n_pairs) {
+		if (i < e->n_pairs && e->pairs[i].asha) {
+			ashapair_pull(e->pairs[i].asha);
+		} else if (i < e->n_pairs && e->pairs[i].stream) {
 			stream_pull(e->pairs[i].stream, now);
 			if (!stream_awaits_quantum(e->pairs[i].stream)) {
 				e->pw_awaiting &= ~(1u << i);
@@ -297,13 +305,43 @@ static int engine_setup(struct engine *e)
 		}
 	}
 	for (i = 0; i < e->n_pairs; i++) {
-		pair_start(e->pairs[i].pair, now);
+		if (e->pairs[i].asha) {
+			ashapair_start(e->pairs[i].asha, now);
+		} else {
+			pair_start(e->pairs[i].pair, now);
+		}
 	}
 	wheel_timer_init(&e->stats_timer, WHEEL_SOFT, 10 * NSEC_PER_MSEC,
 			 engine_stats_fire);
 	wheel_add(e->wheel, &e->stats_timer, now + ENGINE_STATS_NS);
 	engine_publish(e, now);
 	return 0;
+}
+
+/*
+ * ASHA pairs were written Stop: let those writes out (the loop runs on,
+ * up to ENGINE_ASHA_DRAIN_NS), then let every aid go.
+ */
+#define ENGINE_ASHA_DRAIN_NS (300 * NSEC_PER_MSEC)
+static void engine_drain_asha(struct engine *e)
+{
+	uint64_t until = rt_now_ns() + ENGINE_ASHA_DRAIN_NS;
+	bool done = false;
+
+	while (!done) {
+		bool force = rt_now_ns() >= until;
+
+		done = true;
+		for (unsigned i = 0; i < e->n_pairs; i++) {
+			if (e->pairs[i].asha) {
+				done &= ashapair_stopped(e->pairs[i].asha,
+							 force);
+			}
+		}
+		if (!done) {
+			loop_run_once(e->loop, true);
+		}
+	}
 }
 
 static void *engine_thread(void *arg)
@@ -345,9 +383,14 @@ static void *engine_thread(void *arg)
 	}
 	/* Tell the earbuds, then let the STOPs leave. */
 	for (unsigned i = 0; i < e->n_pairs; i++) {
-		pair_stop(e->pairs[i].pair);
+		if (e->pairs[i].asha) {
+			ashapair_stop(e->pairs[i].asha, rt_now_ns());
+		} else {
+			pair_stop(e->pairs[i].pair);
+		}
 	}
 	loop_run_once(e->loop, false);
+	engine_drain_asha(e);
 	engine_publish(e, rt_now_ns());
 	/* Every histogram's last state, for readers after the stop. */
 	lathist_publish(e->hists, engine_n_hists(e));

@@ -16,6 +16,7 @@
 #include "core/hist.h"
 #include "core/macro.h"
 #include "core/servo.h"
+#include "daemon/ashapair.h"
 #include "daemon/dongle.h"
 #include "daemon/link.h"
 #include "daemon/stream.h"
@@ -38,6 +39,10 @@ struct engine_ear {
 struct engine_pair_snapshot {
 	struct stream_stats stream; /* its frames, its presentation delay */
 	struct engine_ear ear[CONF_N_EARS];
+	/* profile = asha: the aids and the slot clock instead (stream and
+	 * ear are zero). */
+	bool is_asha;
+	struct ashapair_stats asha;
 };
 
 /* A consistent copy of the RT thread's state (seqlock, taken every

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 
+#include "daemon/ashapair.h"
 #include "daemon/engine_private.h"
 #include "daemon/log.h"
 
@@ -72,6 +73,9 @@ static void engine_apply_conf(struct engine *e, uint64_t now_ns)
 		const struct conf *c = &ep->view;
 
 		conf_pair_view(&e->conf, p, &ep->view);
+		if (!ep->pair) {
+			continue; /* ASHA: reads its view as it goes */
+		}
 		plan_set_bounds(ep->plan, c->stream.delay_min_ns,
 				c->stream.delay_max_ns,
 				c->stream.delay_margin_ns);
@@ -92,6 +96,10 @@ static void engine_zero_stats(struct engine *e)
 	for (p = 0; p < e->n_pairs; p++) {
 		struct engine_pair *ep = &e->pairs[p];
 
+		if (ep->asha) {
+			ashapair_reset_stats(ep->asha);
+			continue;
+		}
 		for (i = 0; i < CONF_N_EARS; i++) {
 			if (ep->links[i]) {
 				link_reset_stats(ep->links[i]);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/macro.h"
+#include "daemon/ashapair.h"
 #include "daemon/chan.h"
 #include "daemon/dongle.h"
 #include "daemon/engine_private.h"
@@ -103,6 +104,29 @@ static void engine_pw_triggered(void *data)
 	loop_set_expecting(ep->e->loop, true);
 }
 
+/* An ASHA pair on its channels (ATT channels: hci-uart). */
+static int engine_asha_setup(struct engine *e, struct engine_pair *ep,
+			     struct chan *chans[CONF_N_EARS])
+{
+	struct ashapair_env env = {
+		.wheel = e->wheel,
+		.conf = &ep->view,
+		.name = e->n_pairs > 1 ? ep->name : NULL,
+		.index = ep->index,
+		.pw = &ep->pw,
+	};
+	int r;
+
+	r = ashapair_new(&env, chans, &ep->asha);
+	if (r < 0) {
+		snprintf(e->note, sizeof(e->note), "pair %s (asha): %s",
+			 ep->name,
+			 r == -ENOTSUP ? "this build has no G.722 (libspandsp)" :
+					 strerror(-r));
+	}
+	return r;
+}
+
 /* One pair's channels, links, plan and stream, on the engine's loop and
  * wheel. */
 int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
@@ -113,12 +137,6 @@ int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
 	unsigned i;
 	int r;
 
-	if (v->stream.profile != CONF_PROFILE_TTWS_LINK) {
-		snprintf(e->note, sizeof(e->note),
-			 "pair %s: profile = %s is not streamed yet", ep->name,
-			 conf_profile_name(v->stream.profile));
-		return -ENOTSUP;
-	}
 	for (i = 0; i < CONF_N_EARS; i++) {
 		if (v->link[i].transport == CONF_TRANSPORT_NONE) {
 			continue;
@@ -132,6 +150,9 @@ int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
 			}
 			return r;
 		}
+	}
+	if (v->stream.profile == CONF_PROFILE_ASHA) {
+		return engine_asha_setup(e, ep, chans);
 	}
 	env = (struct pair_env){
 		.wheel = e->wheel,
@@ -167,6 +188,7 @@ int engine_pair_setup(struct engine *e, struct engine_pair *ep, uint64_t now)
 void engine_pair_teardown(struct engine_pair *ep)
 {
 	ep->e->pw_awaiting &= ~(1u << ep->index);
+	ep->asha = ashapair_free(ep->asha);
 	ep->pair = pair_free(ep->pair);
 	ep->stream = NULL;
 	ep->plan = NULL;

@@ -31,11 +31,15 @@ struct engine_pair {
 	 * what this pair's links and stream point at. */
 	struct conf view;
 	struct pair *pair;   /* owns the plan, links and stream below */
+	/* profile = asha instead (pair, plan, links and stream NULL). */
+	struct ashapair *asha;
 	struct plan *plan;
 	struct link *links[CONF_N_EARS];
 	struct stream *stream;
 	struct stream_pw pw; /* source = pipewire: this pair's sink */
 };
+
+struct ashapair;
 
 struct engine {
 	struct conf conf;

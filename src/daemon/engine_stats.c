@@ -11,6 +11,7 @@
 #include "core/spsc.h"
 #include "daemon/bounds.h"
 #include "daemon/dongle.h"
+#include "daemon/ashapair.h"
 #include "daemon/engine_private.h"
 #include "daemon/lathist.h"
 
@@ -23,6 +24,11 @@ static void engine_publish_pair(const struct engine_pair *ep,
 {
 	unsigned i;
 
+	ps->is_asha = ep->asha != NULL;
+	if (ep->asha) {
+		ashapair_get_stats(ep->asha, &ps->asha);
+		return;
+	}
 	stream_get_stats(ep->stream, &ps->stream);
 	for (i = 0; i < CONF_N_EARS; i++) {
 		if (!ep->links[i]) {

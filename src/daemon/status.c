@@ -443,6 +443,13 @@ static void status_pairs_json(FILE *f, const struct status_input *in)
 		} else {
 			fprintf(f, "null");
 		}
+		if (p->is_asha) {
+			fprintf(f, ",\"profile\":\"asha\",");
+			status_asha_json(f, &p->asha);
+			fprintf(f, "}");
+			continue;
+		}
+		fprintf(f, ",\"profile\":\"ttws-link\"");
 		/* The pair's codec: its own or [stream]'s. */
 		snprintf(key, sizeof(key), "pair.%s.codec",
 			 conf_pair_name(c, i));

@@ -44,4 +44,9 @@ int status_write_json(FILE *f, const struct status_input *in);
 void status_log_summary(const struct engine_snapshot *s,
 			const struct conf *c);
 
+struct ashapair_stats;
+
+/* status_asha.c: an ASHA pair's "asha":{...} member (no leading comma). */
+void status_asha_json(FILE *f, const struct ashapair_stats *p);
+
 #endif

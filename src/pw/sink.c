@@ -229,6 +229,13 @@ uint32_t pw_sink_quantum(const struct pw_sink *s)
 	return CNT_GET(((struct pw_sink *)s)->quantum);
 }
 
+uint32_t pw_sink_graph_rate(const struct pw_sink *s)
+{
+	uint32_t r = CNT_GET(((struct pw_sink *)s)->graph_rate);
+
+	return r ? r : s->cfg.rate_hz;
+}
+
 bool pw_sink_is_driving(const struct pw_sink *s)
 {
 	return atomic_load(&((struct pw_sink *)s)->driving);

@@ -187,6 +187,11 @@ int pw_sink_trigger(struct pw_sink *s, uint64_t nsec, double rate_diff);
  * until PipeWire told. Any thread. */
 uint32_t pw_sink_quantum(const struct pw_sink *s);
 
+/* The graph's rate, Hz (the driver clock's, which PipeWire chose): the
+ * node's own rate_hz until a cycle told; quanta are in these samples.
+ * Any thread. */
+uint32_t pw_sink_graph_rate(const struct pw_sink *s);
+
 /* Whether this node drives its graph now. Any thread. */
 bool pw_sink_is_driving(const struct pw_sink *s);
 

@@ -111,6 +111,7 @@ struct pw_sink {
 	_Atomic uint64_t gone_since_ns; /* CLOCK_MONOTONIC; 0: not gone */
 	_Atomic int last_connect_err;
 	_Atomic uint32_t quantum;
+	_Atomic uint32_t graph_rate; /* the driver clock's rate, Hz */
 	_Atomic uint32_t node_id;
 	_Atomic int last_trigger_err;
 	_Atomic uint64_t latency_pub;

@@ -182,6 +182,7 @@ static void start_cycle(struct pw_sink *s, struct spa_io_clock *c,
 	c->rate_diff = ck.rate_diff;
 	c->next_nsec = ck.next_nsec;
 	CNT_SET(s->quantum, dur);
+	CNT_SET(s->graph_rate, c->rate.denom);
 	s->cycle_pending = true;
 	r = pw_stream_trigger_process(s->stream);
 	if (r < 0) {
