@@ -56,6 +56,7 @@ void conf_default(struct conf *ret)
 	ret->stream.delay_max_ns = 250 * NSEC_PER_MSEC;
 	ret->stream.delay_margin_ns = 1 * NSEC_PER_MSEC;
 	ret->stream.mono = false;
+	ret->stream.asha_volume = -20;
 	ret->stream.tone_hz[CONF_EAR_LEFT] = 440;
 	ret->stream.tone_hz[CONF_EAR_RIGHT] = 660;
 	snprintf(ret->servo.estimator, sizeof(ret->servo.estimator), "ttws");

@@ -119,6 +119,7 @@ enum conf_pair_set {
 	CONF_PAIR_SET_DELAY_MAX = 1u << 3,
 	CONF_PAIR_SET_DELAY_MARGIN = 1u << 4,
 	CONF_PAIR_SET_PROFILE = 1u << 5,
+	CONF_PAIR_SET_ASHA_VOLUME = 1u << 6,
 };
 
 struct conf_pair {
@@ -127,6 +128,7 @@ struct conf_pair {
 	uint32_t set;               /* enum conf_pair_set bits */
 	enum conf_codec codec;
 	enum conf_profile profile;
+	int asha_volume;
 	uint64_t delay_ns;
 	uint64_t delay_min_ns;
 	uint64_t delay_max_ns;
@@ -165,6 +167,7 @@ struct conf {
 		uint64_t frame_ns;      /* 7.5 or 10 ms */
 		enum conf_codec codec;
 		enum conf_profile profile; /* asha: G.722, 20 ms frames */
+		int asha_volume;        /* ASHA's Volume, -128 mute .. 0 */
 		uint64_t delay_ns;      /* initial presentation delay */
 		uint64_t delay_min_ns;
 		uint64_t delay_max_ns;

@@ -76,6 +76,9 @@ const struct conf_key conf_keys[] = {
 	  conf_codec_names, RESTART },
 	{ "stream", "profile", T_ENUM, C(stream.profile), 0, 0, 0, 0,
 	  conf_profile_names, RESTART },
+	/* ASHA's Volume characteristic: -128 (mute) to 0 (the loudest). */
+	{ "stream", "asha_volume", T_INT, C(stream.asha_volume), 0, -128, 0, 0,
+	  NULL, LIVE },
 	{ "stream", "delay_ms", T_NS, C(stream.delay_ns), 0, 1, 2000,
 	  NSEC_PER_MSEC, NULL, RESTART },
 	{ "stream", "delay_min_ms", T_NS, C(stream.delay_min_ns), 0, 1, 2000,
@@ -121,6 +124,8 @@ const struct conf_key conf_keys[] = {
 	  RESTART, CONF_PAIR_SET_CODEC },
 	{ "pair", "profile", T_ENUM, P(profile), 0, 0, 0, 0,
 	  conf_profile_names, RESTART, CONF_PAIR_SET_PROFILE },
+	{ "pair", "asha_volume", T_INT, P(asha_volume), 0, -128, 0, 0, NULL,
+	  LIVE, CONF_PAIR_SET_ASHA_VOLUME },
 	{ "pair", "delay_ms", T_NS, P(delay_ns), 0, 1, 2000, NSEC_PER_MSEC,
 	  NULL, RESTART, CONF_PAIR_SET_DELAY },
 	{ "pair", "delay_min_ms", T_NS, P(delay_min_ns), 0, 1, 2000,

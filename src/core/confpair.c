@@ -59,6 +59,9 @@ static void conf_pair_stream(const struct conf_pair *p, struct conf *s)
 	if (p->set & CONF_PAIR_SET_PROFILE) {
 		s->stream.profile = p->profile;
 	}
+	if (p->set & CONF_PAIR_SET_ASHA_VOLUME) {
+		s->stream.asha_volume = p->asha_volume;
+	}
 	if (p->set & CONF_PAIR_SET_DELAY) {
 		s->stream.delay_ns = p->delay_ns;
 	}

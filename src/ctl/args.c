@@ -224,7 +224,15 @@ static int ctl_args_options(int argc, char **argv, struct ctl_args *a,
 				 argv[optind - 1]);
 			return -EINVAL;
 		default:
-			if (optopt && optopt < 0x100) {
+			if (optopt >= '0' && optopt <= '9') {
+				/* getopt takes "-10" for an option: a value
+				 * goes after "--", which ends the options. */
+				snprintf(err, err_size,
+					 "unknown option '-%c': a negative "
+					 "VALUE goes after '--' (set NAME -- "
+					 "-10)",
+					 optopt);
+			} else if (optopt && optopt < 0x100) {
 				snprintf(err, err_size, "unknown option '-%c'",
 					 optopt);
 			} else {

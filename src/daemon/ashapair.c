@@ -34,7 +34,6 @@
 #define ASHAPAIR_SKEW_SLOTS 16
 /* The tone's level: -12 dBFS, clear of G.722's clipping. */
 #define ASHAPAIR_TONE_AMPLITUDE 8192.0
-#define ASHAPAIR_VOLUME_DEFAULT (-20)
 /* G.722's QMF analysis and synthesis: 22 samples at 16 kHz end to end
  * (measured by tests/unit/test-g722.c against spandsp's decoder). */
 #define ASHAPAIR_G722_DELAY_NS (22 * NSEC_PER_SEC / G722_RATE_HZ)
@@ -380,7 +379,7 @@ int ashapair_new(const struct ashapair_env *env,
 	p->conf = env->conf;
 	p->name = env->name;
 	p->index = env->index;
-	p->volume = ASHAPAIR_VOLUME_DEFAULT;
+	p->volume = env->conf->stream.asha_volume;
 	wheel_timer_init(&p->slot_timer, WHEEL_HARD, 0, ashapair_tick);
 	p->skew = malloc(sizeof(*p->skew));
 	if (!p->skew) {
@@ -496,9 +495,17 @@ int ashapair_set_volume(struct ashapair *p, int volume, uint64_t now_ns)
 	return 0;
 }
 
+void ashapair_reconf(struct ashapair *p, uint64_t now_ns)
+{
+	if (p->conf->stream.asha_volume != p->volume) {
+		ashapair_set_volume(p, p->conf->stream.asha_volume, now_ns);
+	}
+}
+
 void ashapair_get_stats(const struct ashapair *p, struct ashapair_stats *ret)
 {
 	*ret = p->st;
+	ret->volume = p->volume;
 	for (unsigned e = 0; e < CONF_N_EARS; e++) {
 		ashaear_get_stats(p->ear[e], &ret->ear[e]);
 	}
@@ -599,6 +606,12 @@ bool ashapair_stopped(struct ashapair *p, bool force)
 	(void)p;
 	(void)force;
 	return true;
+}
+
+void ashapair_reconf(struct ashapair *p, uint64_t now_ns)
+{
+	(void)p;
+	(void)now_ns;
 }
 
 #endif

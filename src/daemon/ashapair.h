@@ -70,6 +70,7 @@ struct ashapair_stats {
 	uint64_t encode_errors;
 	uint64_t pair_mismatches; /* aids refused: not this pair's other side */
 	uint8_t seq;            /* the next slot's sequence number */
+	int volume;             /* ASHA's Volume written to the aids */
 	uint64_t silent_slots;  /* no audio waiting (PipeWire): silence */
 	/* What a sample waits from the sink to the aids' output, ns: the
 	 * frames queued for the slots, the slot itself, G.722's filters and
@@ -109,6 +110,10 @@ void ashapair_pull(struct ashapair *p);
 
 /* Volume to both aids (-128 mute .. 0, ASHA's scale). */
 int ashapair_set_volume(struct ashapair *p, int volume, uint64_t now_ns);
+
+/* The pair's view of the configuration changed: its asha_volume to the
+ * aids if it moved (the tones are read at each slot). */
+void ashapair_reconf(struct ashapair *p, uint64_t now_ns);
 
 void ashapair_get_stats(const struct ashapair *p,
 			struct ashapair_stats *ret);

@@ -439,10 +439,19 @@ static void control_emit_changes(struct control *c)
 		for (e = 0; e < CONF_N_EARS; e++) {
 			const struct engine_ear *x = &ps->ear[e];
 			uint64_t rc = control_reconnects(&x->link);
+			/* An aid's states apart from a link's (100 up). */
+			unsigned st = ps->is_asha ?
+					      100u + ps->asha.ear[e].state :
+					      (unsigned)x->link.state;
 			char *names[4];
 			unsigned n = 0;
 
-			if (seen->valid && seen->state[p][e] != x->link.state) {
+			if (ps->is_asha) {
+				rc = ps->asha.ear[e].connects > 0 ?
+					     ps->asha.ear[e].connects - 1 :
+					     0;
+			}
+			if (seen->valid && seen->state[p][e] != st) {
 				names[n++] = (char *)"State";
 			}
 			if (seen->valid && seen->servo[p][e] != x->servo.state) {
@@ -452,7 +461,7 @@ static void control_emit_changes(struct control *c)
 				names[n++] = (char *)"Reconnects";
 			}
 			names[n] = NULL;
-			seen->state[p][e] = x->link.state;
+			seen->state[p][e] = st;
 			seen->servo[p][e] = x->servo.state;
 			seen->reconnects[p][e] = rc;
 			if (n) {

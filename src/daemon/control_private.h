@@ -88,7 +88,9 @@ struct control_reset_wait {
  * daemon. */
 struct control_seen {
 	bool valid;
-	enum link_state state[CONF_MAX_PAIRS][CONF_N_EARS];
+	/* The State property's value: a link_state, or for an ASHA pair's
+	 * aid 100 + its ashaear_state (control.c). */
+	unsigned state[CONF_MAX_PAIRS][CONF_N_EARS];
 	enum servo_state servo[CONF_MAX_PAIRS][CONF_N_EARS];
 	uint64_t reconnects[CONF_MAX_PAIRS][CONF_N_EARS];
 	char estimator[16];

@@ -182,7 +182,12 @@ int control_prop_pair_str(sd_bus *bus, const char *path, const char *iface,
 		}
 		s = node;
 	} else if (strcmp(prop, "Codec") == 0) {
-		s = conf_codec_name(v->stream.codec);
+		/* ASHA's one codec: G.722 at 16 kHz. */
+		s = v->stream.profile == CONF_PROFILE_ASHA ?
+			    "g722" :
+			    conf_codec_name(v->stream.codec);
+	} else if (strcmp(prop, "Profile") == 0) {
+		s = conf_profile_name(v->stream.profile);
 	}
 	r = sd_bus_message_append(reply, "s", s ? s : "?");
 	free(v);
@@ -195,9 +200,24 @@ int control_prop_pair_t(sd_bus *bus, const char *path, const char *iface,
 {
 	struct control_pair *x = userdata;
 	struct control *c = x->conn->ctl;
-	const struct stream_stats *st = &control_pair_snap(c, x->pair)->stream;
+	const struct engine_pair_snapshot *ps = control_pair_snap(c, x->pair);
+	const struct stream_stats *st = &ps->stream;
 	uint64_t v = 0;
 
+	if (ps->is_asha) {
+		/* ASHA: no presentation delay of ours; the latency is the
+		 * aids' RenderDelay, the queue and G.722; frames are slots. */
+		if (strcmp(prop, "LatencyUs") == 0 ||
+		    strcmp(prop, "DelayUs") == 0 ||
+		    strcmp(prop, "DelayTargetUs") == 0) {
+			v = ps->asha.latency_ns / NSEC_PER_USEC;
+		} else if (strcmp(prop, "Frames") == 0) {
+			v = ps->asha.slots;
+		} else if (strcmp(prop, "LateTicks") == 0) {
+			v = ps->asha.late_slots;
+		}
+		return sd_bus_message_append(reply, "t", v);
+	}
 	if (strcmp(prop, "DelayUs") == 0) {
 		v = st->delay_ns / NSEC_PER_USEC;
 	} else if (strcmp(prop, "DelayTargetUs") == 0) {
@@ -251,11 +271,22 @@ int control_prop_ear_str(sd_bus *bus, const char *path, const char *iface,
 			const char *prop, sd_bus_message *reply,
 			void *userdata, sd_bus_error *error)
 {
+	struct control_ear *x = userdata;
+	const struct engine_pair_snapshot *ps =
+		control_pair_snap(x->conn->ctl, x->pair);
 	const struct conf_link *cf;
 	enum conf_ear e;
 	const struct engine_ear *s = ear_of(userdata, &e, &cf, NULL);
 	const char *v = "?";
 
+	if (ps->is_asha && strcmp(prop, "Transport") != 0) {
+		/* An ASHA aid: its state; no servo (nothing of its clock is
+		 * known: ASHA aligns the ears by sequence number only). */
+		v = strcmp(prop, "State") == 0 ?
+			    ashaear_state_name(ps->asha.ear[e].state) :
+			    "none";
+		return sd_bus_message_append(reply, "s", v);
+	}
 	if (strcmp(prop, "State") == 0) {
 		v = link_state_name(s->link.state);
 	} else if (strcmp(prop, "Transport") == 0) {
@@ -288,11 +319,26 @@ int control_prop_ear_t(sd_bus *bus, const char *path, const char *iface,
 		      const char *prop, sd_bus_message *reply, void *userdata,
 		      sd_bus_error *error)
 {
+	struct control_ear *x = userdata;
+	const struct engine_pair_snapshot *ps =
+		control_pair_snap(x->conn->ctl, x->pair);
 	enum conf_ear e;
 	uint64_t skipped;
 	const struct engine_ear *s = ear_of(userdata, &e, NULL, &skipped);
 	uint64_t v = 0;
 
+	if (ps->is_asha) {
+		const struct ashaear_stats *a = &ps->asha.ear[e];
+
+		if (strcmp(prop, "FramesSent") == 0) {
+			v = a->sdus_sent;
+		} else if (strcmp(prop, "FramesLost") == 0) {
+			v = a->tx_full;
+		} else if (strcmp(prop, "Reconnects") == 0) {
+			v = a->connects > 0 ? a->connects - 1 : 0;
+		}
+		return sd_bus_message_append(reply, "t", v);
+	}
 	if (strcmp(prop, "FramesSent") == 0) {
 		v = s->link.frames_sent;
 	} else if (strcmp(prop, "FramesLate") == 0) {

@@ -178,6 +178,7 @@ static const sd_bus_vtable control_pair_vtable[] = {
 	SD_BUS_PROPERTY("Name", "s", control_prop_pair_str, 0, CONST),
 	SD_BUS_PROPERTY("SinkNode", "s", control_prop_pair_str, 0, CONST),
 	SD_BUS_PROPERTY("Codec", "s", control_prop_pair_str, 0, 0),
+	SD_BUS_PROPERTY("Profile", "s", control_prop_pair_str, 0, CONST),
 	SD_BUS_PROPERTY("DelayUs", "t", control_prop_pair_t, 0, 0),
 	SD_BUS_PROPERTY("DelayTargetUs", "t", control_prop_pair_t, 0, 0),
 	SD_BUS_PROPERTY("DelayMinUs", "t", control_prop_pair_t, 0, 0),

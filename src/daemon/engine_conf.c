@@ -73,8 +73,9 @@ static void engine_apply_conf(struct engine *e, uint64_t now_ns)
 		const struct conf *c = &ep->view;
 
 		conf_pair_view(&e->conf, p, &ep->view);
-		if (!ep->pair) {
-			continue; /* ASHA: reads its view as it goes */
+		if (ep->asha) {
+			ashapair_reconf(ep->asha, now_ns);
+			continue;
 		}
 		plan_set_bounds(ep->plan, c->stream.delay_min_ns,
 				c->stream.delay_max_ns,

@@ -59,13 +59,13 @@ static void status_asha_ear_json(FILE *f, const char *name,
 void status_asha_json(FILE *f, const struct ashapair_stats *p)
 {
 	fprintf(f,
-		"\"asha\":{\"slots\":%" PRIu64 ",\"seq\":%u"
+		"\"asha\":{\"volume\":%d,\"slots\":%" PRIu64 ",\"seq\":%u"
 		",\"dropped_slots\":%" PRIu64 ",\"credit_stalls\":%" PRIu64
 		",\"mono_slots\":%" PRIu64 ",\"late_slots\":%" PRIu64
 		",\"encode_errors\":%" PRIu64 ",\"pair_mismatches\":%" PRIu64
 		",\"send_skew\":{\"slots\":%" PRIu64 ",\"p50_us\":%.1f"
 		",\"p99_us\":%.1f,\"max_us\":%.1f",
-		p->slots, p->seq, p->dropped_slots, p->credit_stalls,
+		p->volume, p->slots, p->seq, p->dropped_slots, p->credit_stalls,
 		p->mono_slots, p->late_slots, p->encode_errors,
 		p->pair_mismatches, p->skew_count,
 		(double)p->skew_p50_ns / 1e3, (double)p->skew_p99_ns / 1e3,

@@ -125,6 +125,8 @@ write_conf() {
 priority = 0
 lock_memory = no
 dma_latency = no
+[control]
+socket = $tmp/$name/control
 [reconnect]
 backoff_min_ms = 200
 backoff_max_ms = 400
@@ -162,12 +164,34 @@ evs() { jq -sc "[.[] | select(.ev == \"$2\")]" "$1"; }
 st() { jq -r "$2" "$tmp/$1/stats.json"; }
 
 # --- 1: both aids, 6 s ------------------------------------------------------
+CTL=$BUILD/src/ctl/ttwsctl
 start_peer run
-run_ttwsd run 6
+run_ttwsd run 6 &
+ttwsd_pid=$!
+ctl() { "$CTL" --socket "$tmp/run/control" "$@"; }
+wait_for_ctl() {
+	local n=250
+	until ctl status >/dev/null 2>&1; do
+		((n-- > 0)) || return 1
+		sleep 0.02
+	done
+}
+wait_for_ctl || fail "the control socket did not answer"
+sleep 2.5
+# A volume change through the control API reaches both aids.
+ctl set --pair aids asha_volume -- -10 >"$tmp/run/set.out" 2>&1 ||
+	fail "ttwsctl set asha_volume: $(cat "$tmp/run/set.out")"
+ctl pairs >"$tmp/run/pairs.txt" 2>&1 || fail "ttwsctl pairs: $(cat "$tmp/run/pairs.txt")"
+ctl status >"$tmp/run/status.txt" 2>&1 || fail "ttwsctl status: $(cat "$tmp/run/status.txt")"
+wait "$ttwsd_pid" || fail "ttwsd (run) failed"
 stop_peer
 d=$tmp/run
 a='.pairs[0].asha'
 [[ $(st run '.pairs[0].profile') == asha ]] || fail "status: pair profile $(st run '.pairs[0].profile')"
+[[ $(st run "$a.volume") == -10 ]] || fail "status: volume $(st run "$a.volume")"
+echo "asha-ttwsd: ttwsctl pairs:"; cat "$tmp/run/pairs.txt"
+grep -Eq '^aids +- +g722 +[0-9.]+ ms +streaming/none +streaming/none' "$tmp/run/pairs.txt" ||
+	fail "ttwsctl pairs does not show the aids streaming G.722"
 for ear in left right; do
 	# The stats file is written after the stop: the aids were let go.
 	[[ $(st run "$a.ears.$ear.state") == idle ]] ||
@@ -189,6 +213,8 @@ for ear in left right; do
 	(($(jq length <<<"$starts") == 1)) || fail "$ear: Starts $starts"
 	jq -e '.[0] | .codec == 1 and .audio_type == 3 and .volume == -20 and .valid and .answer == "ok"' \
 		<<<"$starts" >/dev/null || fail "$ear: Start recorded as $starts"
+	vols=$(evs "$j" volume | jq -c '[.[].volume]')
+	[[ $vols == "[-10]" ]] || fail "$ear: Volume writes $vols, not [-10]"
 	opens=$(evs "$j" coc_open)
 	jq -e "length == 1 and .[0].psm == $(jq ".$ear.psm" "$d/ready.json") and .[0].peer_mtu >= 167" \
 		<<<"$opens" >/dev/null || fail "$ear: channel opens $opens"

@@ -319,8 +319,8 @@ static void conf_pairs_names(void **state)
 		assert_string_equal(ki.value, again.value);
 	}
 	assert_int_equal(conf_key_info(c, total, &ki), -ERANGE);
-	/* 2 pairs x (6 stream keys + 2 x 11 link keys). */
-	assert_int_equal(seen_pair, 2 * (6 + 2 * 11));
+	/* 2 pairs x (7 stream keys + 2 x 11 link keys). */
+	assert_int_equal(seen_pair, 2 * (7 + 2 * 11));
 	free(c);
 	free(n);
 	free(v);
@@ -413,6 +413,17 @@ static void conf_profile_asha(void **state)
 	assert_int_equal(parse(old_unix, c, err), -EINVAL);
 	assert_non_null(strstr(err, "[stream] profile = asha needs"));
 
+	/* ASHA's Volume: -128..0, per pair or [stream]'s. */
+	assert_int_equal(c->stream.asha_volume, -20);
+	assert_int_equal(conf_set(c, "stream.asha_volume", "-64", v, err,
+				  sizeof(err)),
+			 0);
+	assert_int_equal(v->stream.asha_volume, -64);
+	assert_int_equal(conf_set(c, "stream.asha_volume", "1", v, err,
+				  sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(parse("[stream]\nasha_volume = -129\n", c, err),
+			 -EINVAL);
 	assert_int_equal(parse("[stream]\nprofile = lea\n", c, err), -EINVAL);
 	assert_non_null(strstr(err, "ttwsd.conf:2:"));
 	free(c);
