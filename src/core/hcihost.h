@@ -243,6 +243,7 @@ struct hcihost_stats {
 	uint64_t acl_errors;     /* reassembly errors */
 	uint64_t sdus_tx, sdus_rx;
 	uint64_t tx_queue_full;  /* hcihost_send() refused: queue full */
+	uint64_t sdus_flushed;   /* dropped by hcihost_flush() */
 	uint64_t l2cap_errors;   /* K-frame / signaling errors */
 	uint64_t cmd_timeouts;
 	uint64_t connects, connect_fails, disconnects;
@@ -343,6 +344,15 @@ void hcihost_close(struct hcihost *h, unsigned ch, uint64_t now_ns);
  */
 int hcihost_send(struct hcihost *h, unsigned ch, const uint8_t *sdu,
 		 size_t len, uint64_t cookie);
+
+/*
+ * Drop the SDUs queued on ch that have not started to go out (an SDU
+ * whose first K-frame left stays: the peer would see half of it). The
+ * number dropped in *ret (their cookies never come back through
+ * ops->sent). 0 or -EINVAL. ASHA's balancing flushes a congested ear
+ * this way (core/ashabal.h).
+ */
+int hcihost_flush(struct hcihost *h, unsigned ch, unsigned *ret);
 
 /* SDUs hcihost_send() would take now on ch (0 unless open). */
 unsigned hcihost_tx_space(const struct hcihost *h, unsigned ch);

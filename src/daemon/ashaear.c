@@ -451,6 +451,11 @@ int ashaear_send(struct ashaear *a, const uint8_t *sdu, size_t len,
 	return r;
 }
 
+int ashaear_flush(struct ashaear *a, unsigned *ret)
+{
+	return chan_flush(a->chan, ret);
+}
+
 void ashaear_close(struct ashaear *a, uint64_t now_ns)
 {
 	a->now_ns = now_ns;

@@ -115,6 +115,10 @@ int ashaear_volume(struct ashaear *a, int volume, uint64_t now_ns);
 int ashaear_send(struct ashaear *a, const uint8_t *sdu, size_t len,
 		 uint32_t *ret_id);
 
+/* Drop the SDUs still queued for the aid (ASHA's flush of a congested
+ * ear); how many in *ret. 0 or the channel's error. */
+int ashaear_flush(struct ashaear *a, unsigned *ret);
+
 /*
  * The pair stops: an aid that streams is written Stop and stays linked
  * (STOPPING) until ashaear_stopped() sees the write through; any other

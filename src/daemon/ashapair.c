@@ -303,9 +303,18 @@ static void ashapair_slot(struct ashapair *p, uint64_t now_ns)
 	}
 	ashabal_decide(&p->bal, be, now_ns, &verdict);
 	for (e = 0; e < CONF_N_EARS; e++) {
-		if (verdict & (e == 0 ? ASHABAL_FLUSH_LEFT :
-					ASHABAL_FLUSH_RIGHT)) {
-			p->st.flushes[e]++;
+		unsigned dropped = 0;
+
+		if (!(verdict & (e == 0 ? ASHABAL_FLUSH_LEFT :
+					  ASHABAL_FLUSH_RIGHT))) {
+			continue;
+		}
+		/* That ear alone is stuck: what waits for it goes, so that
+		 * it plays the newest frames when it catches up. */
+		p->st.flushes[e]++;
+		if (ashaear_flush(p->ear[e], &dropped) == 0) {
+			p->inflight[e] -= MIN(dropped, p->inflight[e]);
+			p->st.flushed_sdus[e] += dropped;
 		}
 	}
 	p->st.slots++;

@@ -64,6 +64,7 @@ struct ashapair_stats {
 	uint64_t sent[CONF_N_EARS]; /* SDUs queued */
 	uint64_t dropped_slots; /* balancing dropped the slot on both ears */
 	uint64_t flushes[CONF_N_EARS]; /* ... or flushed this ear's queue */
+	uint64_t flushed_sdus[CONF_N_EARS]; /* SDUs those flushes dropped */
 	uint64_t credit_stalls; /* SDUs refused: the ear's queue was full */
 	uint64_t mono_slots;    /* slots sent to one ear (the downmix) */
 	uint64_t late_slots;    /* slot timer behind by a whole slot */

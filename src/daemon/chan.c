@@ -89,6 +89,15 @@ int chan_l2_open(struct chan *c, uint16_t psm, uint64_t now_ns)
 	return c->ops->l2_open(c, psm, now_ns);
 }
 
+int chan_flush(struct chan *c, unsigned *ret)
+{
+	*ret = 0;
+	if (!c->ops->flush) {
+		return -EOPNOTSUPP;
+	}
+	return c->ops->flush(c, ret);
+}
+
 void chan_close(struct chan *c)
 {
 	c->ops->close(c);

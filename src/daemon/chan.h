@@ -113,6 +113,9 @@ struct chan_ops {
 	int (*set_att)(struct chan *c, bool on);
 	int (*att_send)(struct chan *c, const void *pdu, size_t len);
 	int (*l2_open)(struct chan *c, uint16_t psm, uint64_t now_ns);
+	/* Drop what waits to be sent (not what started); NULL: no queue of
+	 * ours to drop from. */
+	int (*flush)(struct chan *c, unsigned *ret);
 };
 
 /* Embedded at the start of each implementation's struct. */
@@ -176,6 +179,14 @@ const char *chan_txc_name(enum chan_txc t);
 int chan_set_att(struct chan *c, bool on);
 int chan_att_send(struct chan *c, const void *pdu, size_t len);
 int chan_l2_open(struct chan *c, uint16_t psm, uint64_t now_ns);
+
+/*
+ * Drop the messages the transport holds for the earbud that have not
+ * started to leave; how many in *ret (their ids never reach cb.sent).
+ * 0, or -EOPNOTSUPP where the transport keeps no queue of its own (the
+ * kernel's socket buffer cannot be emptied from here).
+ */
+int chan_flush(struct chan *c, unsigned *ret);
 
 /* Close without a cb.closed callback. A closed channel may be reopened. */
 void chan_close(struct chan *c);

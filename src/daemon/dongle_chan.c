@@ -223,6 +223,13 @@ static int donglechan_l2_open(struct chan *ch, uint16_t psm, uint64_t now_ns)
 	return hcihost_l2_open(c->d->host, c->ear, psm, now_ns);
 }
 
+static int donglechan_flush(struct chan *ch, unsigned *ret)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	return hcihost_flush(c->d->host, c->ear, ret);
+}
+
 static const struct chan_ops donglechan_ops = {
 	.name = "hci-uart",
 	.open = donglechan_open,
@@ -232,6 +239,7 @@ static const struct chan_ops donglechan_ops = {
 	.set_att = donglechan_set_att,
 	.att_send = donglechan_att_send,
 	.l2_open = donglechan_l2_open,
+	.flush = donglechan_flush,
 };
 
 /*

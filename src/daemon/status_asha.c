@@ -48,12 +48,13 @@ static void status_asha_ear_json(FILE *f, const char *name,
 		",\"stops\":%" PRIu64 ",\"status_writes\":%" PRIu64
 		",\"volume_writes\":%" PRIu64 ",\"sdus_sent\":%" PRIu64
 		",\"tx_full\":%" PRIu64 ",\"att_malformed\":%" PRIu64
-		",\"flushes\":%" PRIu64 "}",
+		",\"flushes\":%" PRIu64 ",\"flushed_sdus\":%" PRIu64 "}",
 		x->att_mtu, x->last_status, x->last_err, x->connects,
 		x->disconnects, x->discoveries, x->discovery_failures,
 		x->refusals, x->starts, x->start_failures, x->start_timeouts,
 		x->stops, x->status_writes, x->volume_writes, x->sdus_sent,
-		x->tx_full, x->att_malformed, p->flushes[e]);
+		x->tx_full, x->att_malformed, p->flushes[e],
+		p->flushed_sdus[e]);
 }
 
 void status_asha_json(FILE *f, const struct ashapair_stats *p)

@@ -5,7 +5,8 @@
  * of asking for the L2CAP channel, carries ATT PDUs on the fixed channel
  * 0x0004 both ways (Core 5.4, Vol 3, Part A, 2.1), and opens the L2CAP
  * channel on the PSM it is told later (4.22); without ATT, nothing on
- * CID 4 reaches anybody.
+ * CID 4 reaches anybody. Also hcihost_flush(), ASHA's other need: what
+ * waits is dropped, an SDU that started goes out whole.
  */
 
 #include <errno.h>
@@ -234,6 +235,45 @@ static void test_att_timers_and_relink(void **state)
 	assert_int_equal(hf_le16(hf_sig_out(H0, 0x14, NULL, NULL)), 0x0082);
 }
 
+static void test_flush(void **state)
+{
+	uint8_t sdu[40], buf[64];
+	struct hcihost_stats st;
+	unsigned n = 99;
+	size_t len;
+
+	(void)state;
+	hf_fake_new(HCIHOST_CENTRAL);
+	hf_boot(251, 4);
+	/* The peer grants no credit: the first SDU is lent to L2CAP and
+	 * waits there, the others in the queue. */
+	hf_central_open(0, &PEER_A, H0, 100, 100, 0);
+	memset(sdu, 0x11, sizeof(sdu));
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(hcihost_send(F.h, 0, sdu, sizeof(sdu), k), 0);
+	}
+	hf_no_output();
+	assert_int_equal(hcihost_flush(F.h, HCIHOST_MAX_CHANS, &n), -EINVAL);
+	assert_int_equal(hcihost_flush(F.h, 0, &n), 0);
+	assert_int_equal(n, 2);
+	hcihost_get_stats(F.h, &st);
+	assert_int_equal(st.sdus_flushed, 2);
+	assert_int_equal(hcihost_tx_space(F.h, 0), HCIHOST_TX_QUEUE - 1);
+	/* Credits come: the started SDU goes out whole, and nothing else. */
+	{
+		uint8_t ind[4];
+
+		hf_put16(ind, PEER_CID);
+		hf_put16(ind + 2, 5);
+		hf_sig_in(H0, 0x16, 9, ind, sizeof(ind));
+	}
+	assert_int_equal(hf_pdu_out(H0, buf, &len, true, NULL), PEER_CID);
+	assert_int_equal(len, 2 + sizeof(sdu));
+	hf_no_output();
+	assert_int_equal(hcihost_flush(F.h, 0, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 #define T(name, fn) { "hcihost-att/" name, fn, NULL, hf_teardown, NULL }
@@ -243,6 +283,7 @@ int main(void)
 		T("refusals", test_att_refusals),
 		T("no att", test_no_att),
 		T("timers and relink", test_att_timers_and_relink),
+		T("flush", test_flush),
 	};
 #undef T
 	return cmocka_run_group_tests_name("hcihost-att", tests, NULL, NULL);
