@@ -16,8 +16,9 @@
  *     arbitrary signaling commands, K-frames (fragmented into ACL packets
  *     as the input says);
  *   - raw octets (anything at all, split anywhere);
- *   - the host's own API (open, close, send, start) and the passing of
- *     time (tick);
+ *   - the host's own API (open, close, send, start; ATT channels:
+ *     set_att, att_send, l2_open; flush) and the passing of time (tick);
+ *   - ATT PDUs from the peer on CID 0x0004, fuzzed;
  *   - "auto": a well-behaved controller's next answer, so that the fuzzer
  *     reaches open channels cheaply and spends its effort past them;
  *   - with security (the configuration's top bit): Encryption Change,
@@ -449,8 +450,28 @@ static void cb_interval(void *u, unsigned ch, uint32_t interval_us,
 	check(interval_us >= 7500 && interval_us <= 4000000);
 }
 
+/* ATT channels: link_up only on a link that is up and not open yet;
+ * an ATT PDU within what the host offers, dated now. */
+static void cb_link_up(void *u, unsigned ch)
+{
+	(void)u;
+	check(ch < HCIHOST_MAX_CHANS &&
+	      hcihost_chan_state(F.h, ch) == HCIHOST_CH_L2CAP);
+}
+
+static void cb_att(void *u, unsigned ch, const uint8_t *pdu, size_t len,
+		   uint64_t rx_ns)
+{
+	(void)u;
+	(void)pdu;
+	check(ch < HCIHOST_MAX_CHANS && rx_ns == F.now);
+	check(len >= 1 && len <= HCIHOST_ATT_MTU);
+}
+
 static const struct hcihost_ops ops = {
 	.write = cb_write,
+	.link_up = cb_link_up,
+	.att = cb_att,
 	.ready = cb_ready,
 	.down = cb_down,
 	.chan_open = cb_chan_open,
@@ -1073,6 +1094,58 @@ static void api_send(struct input *in)
 	}
 }
 
+/* The ATT side of the API (hcihost_set_att() and what follows it) and
+ * hcihost_flush(): each within its documented results; a flush drops the
+ * newest SDUs only (the harness's cookies then still come back in
+ * order). */
+static void api_att(struct input *in)
+{
+	static uint8_t pdu[HCIHOST_ATT_MTU + 8];
+	unsigned ch = take8(in) & 1, n;
+	uint8_t v = take8(in) % 4;
+	size_t len;
+	int r;
+
+	switch (v) {
+	case 0:
+		r = hcihost_set_att(F.h, ch, take8(in) & 1);
+		check(r == 0 || r == -EBUSY || r == -EOPNOTSUPP);
+		break;
+	case 1:
+		len = take8(in) % sizeof(pdu);
+		memset(pdu, take8(in), len);
+		r = hcihost_att_send(F.h, ch, pdu, len);
+		check(r == 0 || r == -EMSGSIZE || r == -ENOTCONN ||
+		      r == -ENOBUFS);
+		break;
+	case 2:
+		r = hcihost_l2_open(F.h, ch, take16(in), F.now);
+		check(r == 0 || r == -EINVAL || r == -ENOTCONN ||
+		      r == -EALREADY || r == -EPERM);
+		break;
+	default:
+		r = hcihost_flush(F.h, ch, &n);
+		check(r == 0 && n <= F.ck_n[ch] && n <= HCIHOST_TX_QUEUE);
+		F.ck_n[ch] -= n;
+		break;
+	}
+}
+
+/* An ATT PDU from the peer (Vol 3, Part F) on CID 0x0004. */
+static void att_pdu(struct input *in)
+{
+	struct link *l = pick_link(in);
+	uint8_t d[80];
+	uint8_t n = take8(in) % sizeof(d);
+
+	for (unsigned i = 0; i < n; i++) {
+		d[i] = take8(in);
+	}
+	if (l) {
+		peer_pdu(l->handle, 0x0004, d, n, take8(in));
+	}
+}
+
 static void step(struct input *in)
 {
 	static const struct hci_bdaddr peers[2] = {
@@ -1159,6 +1232,12 @@ static void step(struct input *in)
 		break;
 	case 17:
 		other_event(in);
+		break;
+	case 18:
+		api_att(in);
+		break;
+	case 19:
+		att_pdu(in);
 		break;
 	case 20:
 		enc_change(in);
