@@ -17,11 +17,8 @@
 #include "daemon/ashapair.h"
 #include "daemon/chan.h"
 #include "daemon/log.h"
-#if HAVE_G722
 #include "daemon/codec_g722.h"
-#endif
 
-#if HAVE_G722
 
 /* ASHA's channels are given 8 credits and Android flushes beyond 8 SDUs
  * held (AOSP hearing_aid.cc); a drop on both at most every 2 s
@@ -554,73 +551,3 @@ void ashapair_reset_stats(struct ashapair *p)
 		ashaear_reset_stats(p->ear[e]);
 	}
 }
-
-#else /* !HAVE_G722 */
-
-int ashapair_new(const struct ashapair_env *env,
-		 struct chan *chans[CONF_N_EARS], struct ashapair **ret)
-{
-	(void)env;
-	(void)ret;
-	for (unsigned e = 0; e < CONF_N_EARS; e++) {
-		chans[e] = chan_free(chans[e]);
-	}
-	return -ENOTSUP;
-}
-
-struct ashapair *ashapair_free(struct ashapair *p)
-{
-	(void)p;
-	return NULL;
-}
-
-void ashapair_start(struct ashapair *p, uint64_t now_ns)
-{
-	(void)p;
-	(void)now_ns;
-}
-
-void ashapair_stop(struct ashapair *p, uint64_t now_ns)
-{
-	(void)p;
-	(void)now_ns;
-}
-
-int ashapair_set_volume(struct ashapair *p, int volume, uint64_t now_ns)
-{
-	(void)p;
-	(void)volume;
-	(void)now_ns;
-	return -ENOTSUP;
-}
-
-void ashapair_get_stats(const struct ashapair *p, struct ashapair_stats *ret)
-{
-	(void)p;
-	memset(ret, 0, sizeof(*ret));
-}
-
-void ashapair_reset_stats(struct ashapair *p)
-{
-	(void)p;
-}
-
-void ashapair_pull(struct ashapair *p)
-{
-	(void)p;
-}
-
-bool ashapair_stopped(struct ashapair *p, bool force)
-{
-	(void)p;
-	(void)force;
-	return true;
-}
-
-void ashapair_reconf(struct ashapair *p, uint64_t now_ns)
-{
-	(void)p;
-	(void)now_ns;
-}
-
-#endif
