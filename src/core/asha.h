@@ -50,6 +50,10 @@
 #define ASHA_G722_FRAME_SIZE 160
 #define ASHA_SDU_SIZE (1 + ASHA_G722_FRAME_SIZE)
 
+/* The audio channel's MTU and MPS the central asks for, at least: 167
+ * octets (ASHA, "L2CAP": the SDU, its sequence number and room). */
+#define ASHA_L2CAP_MIN_MPS 167
+
 #define ASHA_VOLUME_MUTE (-128)
 #define ASHA_VOLUME_MAX 0
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/asha.h"
 #include "core/hcihost.h"
 #include "core/macro.h"
 #include "core/spsc.h"
@@ -375,6 +376,12 @@ int dongle_new(struct loop *l, struct wheel *w, const struct conf *c,
 	hc.psm = cl->psm;
 	/* Connection interval: the configured one, in 1.25 ms units. */
 	hc.conn_interval = (uint16_t)(c->servo.ci_us / 1250);
+	if (c->stream.profile == CONF_PROFILE_ASHA) {
+		/* ASHA's audio channel: MTU and MPS of at least 167 asked
+		 * for (source.android.com, ASHA, "L2CAP"), whatever the
+		 * controller's buffers (a longer K-frame is fragmented). */
+		hc.mps = ASHA_L2CAP_MIN_MPS;
+	}
 	r = hcihost_new(&hc, &dongle_host_ops, d, &d->host);
 	if (r < 0) {
 		free(d->serial_mem);

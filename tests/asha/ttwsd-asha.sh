@@ -32,7 +32,7 @@
 #      rtcheck shim and TTWS_RT_SECCOMP=1, every counter 0 but the clock.
 #
 #   4. source = pipewire: a private PipeWire daemon, pw-cat playing a 48 kHz
-#      stereo file (440 Hz left, 660 Hz right, 6 s) linked into
+#      stereo file (440 Hz left, 660 Hz right, 10 s) linked into
 #      ttws.sink.aids, which runs at 16 kHz (PipeWire converts): Bumble's
 #      decoding of each aid is its channel (correlation >= 0.9 over the
 #      frames with sound, the other channel < 0.3), the sink drove the
@@ -116,7 +116,7 @@ for ear in left right; do
 	vols=$(evs "$j" volume | jq -c '[.[].volume]')
 	[[ $vols == "[-10]" ]] || fail "$ear: Volume writes $vols, not [-10]"
 	opens=$(evs "$j" coc_open)
-	jq -e "length == 1 and .[0].psm == $(jq ".$ear.psm" "$d/ready.json") and .[0].peer_mtu >= 167" \
+	jq -e "length == 1 and .[0].psm == $(jq ".$ear.psm" "$d/ready.json") and .[0].peer_mtu >= 167 and .[0].peer_mps >= 167" \
 		<<<"$opens" >/dev/null || fail "$ear: channel opens $opens"
 	n=$(evs "$j" sdu | jq length)
 	((n >= 150)) || fail "$ear: $n SDUs in 6 s"
@@ -246,7 +246,7 @@ pids+=($!)
 wait_for 10 pw-cli info 0 || fail "the private PipeWire daemon did not start"
 python3 - "$d/input.wav" <<'PY'
 import math, struct, sys, wave
-rate, secs = 48000, 6
+rate, secs = 48000, 10
 with wave.open(sys.argv[1], 'wb') as w:
     w.setnchannels(2); w.setsampwidth(2); w.setframerate(rate)
     w.writeframes(b''.join(struct.pack('<hh',
@@ -286,11 +286,11 @@ for ear in left right; do
 	other=$([[ $ear == left ]] && echo 660 || echo 440)
 	t=$(python3 "$HERE/tone-check.py" "$d/$ear.wav" "$hz" "$other")
 	echo "asha-ttwsd: pipewire: $ear decoded by Bumble: $t"
-	jq -e '.corr >= 0.9 and .other < 0.3 and .frames >= 250' <<<"$t" >/dev/null ||
+	jq -e '.corr >= 0.9 and .other < 0.3 and .frames >= 450' <<<"$t" >/dev/null ||
 		fail "$ear: decoded audio is not its channel: $t"
 done
 echo "asha-ttwsd: pipewire: $(jq -c "$a | {slots, silent_slots, latency_ms: (.latency_ns / 1e6), pw}" "$d/stats.json")"
-jq -e "$a.pw.triggers > 0 and $a.pw.frames_out >= 250 and $a.pw.graph_rate > 0" "$d/stats.json" >/dev/null ||
+jq -e "$a.pw.triggers > 0 and $a.pw.frames_out >= 450 and $a.pw.graph_rate > 0" "$d/stats.json" >/dev/null ||
 	fail "ttws.sink.aids did not drive the graph into the slots"
 lat=$(jq '[.[] | select(.info.props["node.name"]? == "ttws.sink.aids") | .info.params.Latency[]? | select(.direction == "Input") | .minNs] | first // empty' "$d/pw-dump.json")
 [[ -n $lat ]] && ((lat >= 20000000)) || fail "ttws.sink.aids's Latency param: '${lat}'"

@@ -33,7 +33,7 @@ RECIPE=1
 PACKAGES=(systemd udev dbus
 	pipewire pipewire-bin wireplumber
 	bluez bluez-test-tools
-	liburing2 libinih1 liblc3-0 libbluetooth3 libsystemd0
+	liburing2 libinih1 liblc3-0 libbluetooth3 libsystemd0 libspandsp2
 	libpipewire-0.3-0 libjson-c5 libcap2
 	jq procps)
 
