@@ -41,25 +41,6 @@ struct ashaear {
 	struct ashaear_stats st;
 };
 
-static const char *const ashaear_state_names[] = {
-	[ASHAEAR_IDLE] = "idle",
-	[ASHAEAR_CONNECTING] = "connecting",
-	[ASHAEAR_DISCOVERING] = "discovering",
-	[ASHAEAR_OPENING] = "opening",
-	[ASHAEAR_READY] = "ready",
-	[ASHAEAR_STARTING] = "starting",
-	[ASHAEAR_STREAMING] = "streaming",
-	[ASHAEAR_BACKOFF] = "backoff",
-	[ASHAEAR_STOPPING] = "stopping",
-};
-
-const char *ashaear_state_name(enum ashaear_state s)
-{
-	return (unsigned)s < ARRAY_SIZE(ashaear_state_names) ?
-		       ashaear_state_names[s] :
-		       "?";
-}
-
 /* ashac's next deadline on the wheel (after every entry point). */
 static void ashaear_rearm(struct ashaear *a)
 {

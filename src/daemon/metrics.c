@@ -425,6 +425,7 @@ int metrics_write_as(FILE *f, const struct metrics_input *in,
 	metrics_global(&w, in);
 	metrics_pipewire(&w, in);
 	metrics_ears(&w, in);
+	metrics_asha(&w, in);
 	metrics_dongles(&w, in);
 	metrics_bounds(&w, in->bounds);
 	r = metrics_hists(&w, in);

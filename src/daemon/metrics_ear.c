@@ -34,6 +34,9 @@ unsigned metrics_pairs(const struct metrics_input *in,
 		    .ear = s->n_pairs ? s->pairs[i].ear : s->ear,
 		    .stream = s->n_pairs ? &s->pairs[i].stream : &s->stream,
 		    .pw = i ? in->pair_pw[i] : in->pw,
+		    .asha = s->n_pairs && s->pairs[i].is_asha ?
+				    &s->pairs[i].asha :
+				    NULL,
 		};
 	}
 	return n;
@@ -56,7 +59,8 @@ bool metrics_ear_on(const struct metrics_input *in,
 {
 	const struct conf_link *l = conf_pair_link(in->conf, p->index, e);
 
-	return l && l->transport != CONF_TRANSPORT_NONE;
+	/* An ASHA aid has no link of ttws-link's: its own families. */
+	return l && l->transport != CONF_TRANSPORT_NONE && !p->asha;
 }
 
 static void metrics_ear_states(struct omtext *w, const struct metrics_input *in,

@@ -44,6 +44,9 @@ struct metrics_pair {
 	const struct engine_ear *ear;	   /* [CONF_N_EARS] */
 	const struct stream_stats *stream; /* its frames and delay */
 	const struct pw_sink_stats *pw;	   /* its sink, or NULL */
+	/* profile = asha: its aids and slots (no ear families then), or
+	 * NULL. */
+	const struct ashapair_stats *asha;
 };
 
 /* The pairs of in, in order, into ret; how many (1..CONF_MAX_PAIRS). */
@@ -62,6 +65,10 @@ bool metrics_ear_on(const struct metrics_input *in,
 
 /* The per-ear families: states, counters, decode errors, gauges. */
 void metrics_ears(struct omtext *w, const struct metrics_input *in);
+
+/* The ASHA pairs' families (metrics_asha.c): slots, drops, send skew,
+ * latency; per aid its state, Start answers and SDUs. */
+void metrics_asha(struct omtext *w, const struct metrics_input *in);
 
 /* The per-dongle families: open, counters, UART line errors. */
 void metrics_dongles(struct omtext *w, const struct metrics_input *in);

@@ -16,6 +16,7 @@
 
 #include "core/macro.h"
 #include "core/proto.h"
+#include "daemon/ashapair.h"
 #include "daemon/metrics.h"
 #include "pw/sink.h"
 
@@ -153,6 +154,30 @@ int main(int argc, char **argv)
 	in.pw = &pw;
 	in.uptime_ns = 3723 * NSEC_PER_SEC + 250 * NSEC_PER_MSEC;
 
+	if (argc == 3 && !strcmp(argv[2], "asha")) {
+		/* The same ears as an ASHA pair: its own families, and no
+		 * ttws-link ear series. */
+		struct ashapair_stats *a = &snap.pairs[0].asha;
+
+		c.stream.profile = CONF_PROFILE_ASHA;
+		snap.n_pairs = 1;
+		snap.pairs[0].is_asha = true;
+		a->slots = 30000;
+		a->dropped_slots = 3;
+		a->mono_slots = 250;
+		a->skew_count = 29000;
+		a->skew_p50_ns = 180 * NSEC_PER_USEC;
+		a->skew_p99_ns = 1500 * NSEC_PER_USEC;
+		a->skew_max_ns = 6 * NSEC_PER_MSEC;
+		a->latency_ns = 61375 * NSEC_PER_USEC;
+		for (e = 0; e < CONF_N_EARS; e++) {
+			a->ear[e].state = ASHAEAR_STREAMING;
+			a->ear[e].connects = 1 + e;
+			a->ear[e].starts = 2;
+			a->ear[e].start_failures = 1;
+			a->ear[e].sdus_sent = 29990;
+		}
+	}
 	if (!strcmp(argv[1], "textfile") && argc == 3) {
 		r = metrics_write_textfile(argv[2], &in);
 	} else if (!strcmp(argv[1], "openmetrics")) {

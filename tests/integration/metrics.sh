@@ -96,6 +96,26 @@ if omcheck "$tmp/prom.txt" >/dev/null 2>&1; then
 	fail "the OpenMetrics parser accepted the Prometheus dialect"
 fi
 
+# An ASHA pair: its families (ttws_asha_*) instead of the ear ones, in
+# both dialects.
+"$GEN" prometheus asha >"$tmp/asha-prom.txt"
+"$GEN" openmetrics asha >"$tmp/asha-om.txt"
+promcheck "$tmp/asha-prom.txt" || fail "promtool found problems in the ASHA families"
+# (omcheck wants the ear families, which an aid has not: parse only.)
+"$py" -c 'import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as p
+fams = list(p(open(sys.argv[1]).read()))
+assert any(f.name == "ttws_asha_aid_state" for f in fams)' "$tmp/asha-om.txt" ||
+	fail "the OpenMetrics parser refused the ASHA families"
+grep -q '^ttws_asha_slots_total 30000$' "$tmp/asha-prom.txt" || fail "no ttws_asha_slots_total"
+grep -q '^ttws_asha_aid_state{ear="left",ttws_asha_aid_state="streaming"} 1$' "$tmp/asha-prom.txt" ||
+	fail "no streaming aid state"
+grep -q '^ttws_asha_send_skew_p99_seconds 0.0015$' "$tmp/asha-prom.txt" || fail "no send skew"
+if grep -q '^ttws_link_state' "$tmp/asha-prom.txt"; then
+	fail "an ASHA aid has ttws-link ear series"
+fi
+echo "metrics: ASHA pair ok ($(grep -c '^ttws_asha' "$tmp/asha-prom.txt") series)"
+
 # The textfile: same text as the Prometheus dialect, complete, 0644.
 (umask 077 && "$GEN" textfile "$tmp/ttws.prom")
 cmp -s "$tmp/ttws.prom" "$tmp/prom.txt" || fail "textfile differs from stdout"
