@@ -78,10 +78,11 @@ stop_peer() {
 
 # $tmp/NAME/ttwsd.conf: the pair "aids" with profile = asha on the two
 # dongles, to the peer's addresses, audio from SOURCE (tone: 440 Hz left,
-# 660 Hz right). Security none: the aids' ASHA service asks for none,
-# and SMP against Bumble is smp-bumble's.
+# 660 Hz right), link security SECURITY (default none: each run then
+# costs no pairing; medium pairs with the aids, LE Secure Connections
+# through hci-proxy's P-256).
 write_conf() {
-	local name=$1 source=${2:-tone}
+	local name=$1 source=${2:-tone} security=${3:-none}
 	cat >"$tmp/$name/ttwsd.conf" <<CONF
 [rt]
 priority = 0
@@ -101,11 +102,11 @@ profile = asha
 left.transport = hci-uart
 left.path = $tmp/dongle-left
 left.address = $left
-left.security = none
+left.security = $security
 right.transport = hci-uart
 right.path = $tmp/dongle-right
 right.address = $right
-right.security = none
+right.security = $security
 CONF
 }
 

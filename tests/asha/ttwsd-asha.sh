@@ -7,7 +7,9 @@
 # btvirt/hci-proxy (one per ear, as in hci-uart.sh); each aid is Bumble
 # on a controller of its own. Checked, from the aids' own records and
 # ttwsd's status:
-#   1. Both aids streamed: ttwsd read ReadOnlyProperties (the status shows
+#   1. Both aids streamed, over links ttwsd paired and encrypted first
+#      (security = medium, the default: LE Secure Connections with
+#      Bumble's SMP, one pairing per aid): ttwsd read ReadOnlyProperties (the status shows
 #      each side, one HiSyncId) and LE_PSM_OUT (its PSM is the aid's),
 #      subscribed to AudioStatus, wrote Start (G.722, media, volume -20;
 #      "other side connected" as the other aid then was) and opened the
@@ -53,8 +55,8 @@ SHIM=${2:-}
 # none: the aids' ASHA service asks for none, and SMP against Bumble is
 # smp-bumble's); RT_WRAP: what runs it (the RT proof).
 run_ttwsd() {
-	local name=$1 seconds=$2
-	write_conf "$name"
+	local name=$1 seconds=$2 security=${3:-none}
+	write_conf "$name" tone "$security"
 	env ${RT_WRAP[@]+"${RT_WRAP[@]}"} \
 	STATE_DIRECTORY=$tmp/$name "$TTWSD" --config "$tmp/$name/ttwsd.conf" \
 		--duration "$seconds" --stats-file "$tmp/$name/stats.json" \
@@ -66,7 +68,7 @@ st() { jq -r "$2" "$tmp/$1/stats.json"; }
 # --- 1: both aids, 6 s ------------------------------------------------------
 CTL=$BUILD/src/ctl/ttwsctl
 start_peer run
-run_ttwsd run 6 &
+run_ttwsd run 6 medium &
 ttwsd_pid=$!
 ctl() { "$CTL" --socket "$tmp/run/control" "$@"; }
 wait_for_ctl() {
@@ -89,6 +91,10 @@ d=$tmp/run
 a='.pairs[0].asha'
 [[ $(st run '.pairs[0].profile') == asha ]] || fail "status: pair profile $(st run '.pairs[0].profile')"
 [[ $(st run "$a.volume") == -10 ]] || fail "status: volume $(st run "$a.volume")"
+sec=$(jq -c '[.dongles[].security | {pairings, pairing_failures, encryptions}]' "$tmp/run/stats.json")
+echo "asha-ttwsd: security $sec"
+jq -e '[.dongles[].security] | length == 2 and all(.pairings == 1 and .pairing_failures == 0 and .encryptions >= 1)' \
+	"$tmp/run/stats.json" >/dev/null || fail "the aids' links were not each paired and encrypted: $sec"
 echo "asha-ttwsd: ttwsctl pairs:"; cat "$tmp/run/pairs.txt"
 grep -Eq '^aids +- +g722 +[0-9.]+ ms +streaming/none +streaming/none' "$tmp/run/pairs.txt" ||
 	fail "ttwsctl pairs does not show the aids streaming G.722"
