@@ -36,6 +36,7 @@
 #define ASHAPAIR_G722_DELAY_NS (22 * NSEC_PER_SEC / G722_RATE_HZ)
 
 struct ashapair_slot {
+	uint64_t sent_ns;  /* when the slot's SDUs were queued */
 	uint32_t id[CONF_N_EARS];
 	uint64_t done_ns[CONF_N_EARS];
 	uint8_t sent;  /* ears the slot's SDU went to (bit per ear) */
@@ -66,6 +67,7 @@ struct ashapair {
 	struct ashapair_slot ring[ASHAPAIR_SKEW_SLOTS];
 	unsigned ring_head;   /* the slot being filled */
 	struct hist *skew;
+	struct hist *tx_done[CONF_N_EARS]; /* not owned, may be NULL */
 	int16_t pcm[CONF_N_EARS][G722_FRAME_SAMPLES];
 	uint8_t sdu[ASHA_SDU_SIZE];
 	struct ashapair_stats st;
@@ -201,6 +203,9 @@ static void ashapair_sent(void *user_data, unsigned ear, uint32_t id,
 		}
 		s->done |= (uint8_t)(1u << ear);
 		s->done_ns[ear] = ns;
+		if (p->tx_done[ear] && ns > s->sent_ns) {
+			hist_record(p->tx_done[ear], ns - s->sent_ns);
+		}
 		if (s->done == 0x3 && s->sent == 0x3) {
 			a = s->done_ns[0];
 			b = s->done_ns[1];
@@ -322,6 +327,7 @@ static void ashapair_slot(struct ashapair *p, uint64_t now_ns)
 	p->ring_head = (p->ring_head + 1) % ASHAPAIR_SKEW_SLOTS;
 	s = &p->ring[p->ring_head];
 	memset(s, 0, sizeof(*s));
+	s->sent_ns = now_ns;
 	if (n == 1) {
 		p->st.mono_slots++;
 	}
@@ -467,6 +473,14 @@ void ashapair_stop(struct ashapair *p, uint64_t now_ns)
 	}
 	for (unsigned e = 0; e < CONF_N_EARS; e++) {
 		ashaear_close(p->ear[e], now_ns);
+	}
+}
+
+void ashapair_set_hists(struct ashapair *p,
+			struct hist *tx_done[CONF_N_EARS])
+{
+	for (unsigned e = 0; e < CONF_N_EARS; e++) {
+		p->tx_done[e] = tx_done[e];
 	}
 }
 

@@ -106,6 +106,14 @@ void ashapair_stop(struct ashapair *p, uint64_t now_ns);
  * through); force closes them whatever their state. */
 bool ashapair_stopped(struct ashapair *p, bool force);
 
+/*
+ * Where each aid's send -> TX completion latency (ns) is recorded (the
+ * engine's per-ear tx_done histograms: ttwsctl latency); NULL: nowhere.
+ * Not owned.
+ */
+void ashapair_set_hists(struct ashapair *p,
+			struct hist *tx_done[CONF_N_EARS]);
+
 /* The sink wrote (engine_notify): take its quanta. */
 void ashapair_pull(struct ashapair *p);
 

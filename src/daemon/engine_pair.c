@@ -118,6 +118,16 @@ static int engine_asha_setup(struct engine *e, struct engine_pair *ep,
 	int r;
 
 	r = ashapair_new(&env, chans, &ep->asha);
+	if (r == 0) {
+		struct hist *tx_done[CONF_N_EARS];
+
+		for (unsigned i = 0; i < CONF_N_EARS; i++) {
+			tx_done[i] = lathist_live(
+				e->hists, engine_ear_hist_index(
+						  ep->index, i, ENGINE_EH_TX_DONE));
+		}
+		ashapair_set_hists(ep->asha, tx_done);
+	}
 	if (r < 0) {
 		snprintf(e->note, sizeof(e->note), "pair %s (asha): %s",
 			 ep->name,

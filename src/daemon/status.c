@@ -446,6 +446,13 @@ static void status_pairs_json(FILE *f, const struct status_input *in)
 		if (p->is_asha) {
 			fprintf(f, ",\"profile\":\"asha\",");
 			status_asha_json(f, &p->asha);
+			/* Its aids' send -> TX completion histograms. */
+			if (in->engine && h) {
+				fprintf(f, ",\"histograms\":{\"pair\":");
+				status_str(f, conf_pair_name(c, i));
+				status_ear_hists_json(f, in->engine, c, i, h);
+				fprintf(f, "}");
+			}
 			fprintf(f, "}");
 			continue;
 		}

@@ -85,6 +85,7 @@ ctl set --pair aids asha_volume -- -10 >"$tmp/run/set.out" 2>&1 ||
 	fail "ttwsctl set asha_volume: $(cat "$tmp/run/set.out")"
 ctl pairs >"$tmp/run/pairs.txt" 2>&1 || fail "ttwsctl pairs: $(cat "$tmp/run/pairs.txt")"
 ctl status >"$tmp/run/status.txt" 2>&1 || fail "ttwsctl status: $(cat "$tmp/run/status.txt")"
+ctl --json --pair aids latency >"$tmp/run/latency.json" 2>&1 || fail "ttwsctl latency: $(cat "$tmp/run/latency.json")"
 wait "$ttwsd_pid" || fail "ttwsd (run) failed"
 stop_peer
 d=$tmp/run
@@ -96,6 +97,9 @@ echo "asha-ttwsd: security $sec"
 jq -e '[.dongles[].security] | length == 2 and all(.pairings == 1 and .pairing_failures == 0 and .encryptions >= 1)' \
 	"$tmp/run/stats.json" >/dev/null || fail "the aids' links were not each paired and encrypted: $sec"
 echo "asha-ttwsd: ttwsctl pairs:"; cat "$tmp/run/pairs.txt"
+echo "asha-ttwsd: ttwsctl latency: $(jq -c '{left: .left.tx.done, right: .right.tx.done}' "$tmp/run/latency.json")"
+jq -e '.left.tx.done.count > 50 and .right.tx.done.count > 50' "$tmp/run/latency.json" >/dev/null ||
+	fail "ttwsctl latency has no send -> completion latency for the aids"
 grep -Eq '^aids +- +g722 +[0-9.]+ ms +streaming/none +streaming/none' "$tmp/run/pairs.txt" ||
 	fail "ttwsctl pairs does not show the aids streaming G.722"
 for ear in left right; do
