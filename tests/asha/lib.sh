@@ -4,7 +4,7 @@
 # (exit 77 when the Bumble tree, root or hci-proxy is missing), makes
 # $tmp (kept with KEEP=1), bridges one pty dongle per ear to btvirt
 # ($tmp/dongle-left, -right: hci-proxy, as ../integration/hci-uart.sh),
-# and gives start_peer, stop_peer, write_conf and evs; fail() prints the
+# and gives start_peer, stop_peer (peer.sh), write_conf and evs; fail() prints the
 # logs. Uses: pids (killed at exit), peer, left, right.
 SERVER=${TTWS_BTVIRT_LE:?run me through btvirt/with-btvirt.sh}
 TTWSD=$BUILD/src/daemon/ttwsd
@@ -50,31 +50,8 @@ for ear in left right; do
 	[[ -e $tmp/dongle-$ear ]] || fail "no pty for the $ear dongle"
 done
 
-# The peer with ARGS, recording in $tmp/NAME; sets peer, left, right, psm.
-start_peer() {
-	local name=$1
-	shift
-	mkdir -p "$tmp/$name"
-	"$HERE/run-peer.sh" --out "$tmp/$name" -- "$@" \
-		>"$tmp/$name/peer.out" 2>"$tmp/$name/peer.err" &
-	peer=$!
-	for _ in $(seq 300); do
-		[[ -f $tmp/$name/ready.json ]] && break
-		kill -0 "$peer" 2>/dev/null || fail "the peer ($name) ended before it was ready"
-		sleep 0.05
-	done
-	[[ -f $tmp/$name/ready.json ]] || fail "the peer ($name) was not ready in 15 s"
-	left=$(jq -r .left.address "$tmp/$name/ready.json")
-	right=$(jq -r .right.address "$tmp/$name/ready.json")
-}
-
-stop_peer() {
-	kill -TERM "$peer"
-	local rc=0
-	wait "$peer" || rc=$?
-	peer=
-	((rc == 0)) || fail "the peer exited with $rc"
-}
+# shellcheck source=peer.sh
+. "$HERE/peer.sh"
 
 # $tmp/NAME/ttwsd.conf: the pair "aids" with profile = asha on the two
 # dongles, to the peer's addresses, audio from SOURCE (tone: 440 Hz left,

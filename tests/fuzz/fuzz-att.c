@@ -45,6 +45,7 @@
 #include "core/ashac.h"
 
 #include "fuzz-check.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,30 +60,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define H_CCCD 0x17
 #define H_VOL 0x19
 #define H_PSM 0x1b
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v;
-
-	if (!in->n) {
-		return 0;
-	}
-	v = *in->p++;
-	in->n--;
-	return v;
-}
-
-static uint16_t take16(struct input *in)
-{
-	uint16_t lo = take8(in);
-
-	return (uint16_t)(lo | take8(in) << 8);
-}
 
 static struct {
 	struct ashac c;

@@ -27,25 +27,9 @@
 #include "core/spsc.h"
 
 #include "fuzz-check.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v;
-
-	if (!in->n) {
-		return 0;
-	}
-	v = *in->p++;
-	in->n--;
-	return v;
-}
 
 static void take(struct input *in, void *out, size_t n)
 {

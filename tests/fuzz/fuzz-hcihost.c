@@ -55,6 +55,7 @@
 #include "core/hcihost.h"
 
 #include "fuzz-check.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -76,31 +77,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NHANDLES 8
 #define NCOOKIES 128
-
-/* The script. */
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v;
-
-	if (!in->n) {
-		return 0;
-	}
-	v = *in->p++;
-	in->n--;
-	return v;
-}
-
-static uint16_t take16(struct input *in)
-{
-	uint16_t lo = take8(in);
-
-	return (uint16_t)(lo | take8(in) << 8);
-}
 
 /* What the harness knows of one link (by handle) from both sides. */
 struct link {

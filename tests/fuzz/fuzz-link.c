@@ -49,6 +49,7 @@
 #include "daemon/link.h"
 
 #include "fuzz-check.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,44 +65,6 @@ uint64_t rt_now_ns(void)
 
 #define MS 1000000ull
 #define NHIST 8
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v;
-
-	if (!in->n) {
-		return 0;
-	}
-	v = *in->p++;
-	in->n--;
-	return v;
-}
-
-static uint16_t take16(struct input *in)
-{
-	uint16_t lo = take8(in);
-
-	return (uint16_t)(lo | take8(in) << 8);
-}
-
-static uint32_t take32(struct input *in)
-{
-	uint32_t lo = take16(in);
-
-	return lo | (uint32_t)take16(in) << 16;
-}
-
-static uint64_t take64(struct input *in)
-{
-	uint64_t lo = take32(in);
-
-	return lo | (uint64_t)take32(in) << 32;
-}
 
 /* The fake channel. */
 struct fchan {

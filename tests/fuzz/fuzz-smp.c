@@ -78,6 +78,7 @@
 #include "core/smp_hci.h"
 
 #include "fuzz-check.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -88,24 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* smp_reset()s one input may do (each new pairing may check keys). */
 #define RESET_MAX 2
 #define NQUEUE 32
-
-/* The script. */
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v;
-
-	if (!in->n) {
-		return 0;
-	}
-	v = *in->p++;
-	in->n--;
-	return v;
-}
 
 static void take(struct input *in, uint8_t *out, size_t n)
 {
