@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """How much of a decoded ASHA recording is the tone ttwsd sent (issue 15).
 
-    tone-check.py WAV HZ [OTHER_HZ]
+    tone-check.py WAV HZ [OTHER_HZ] [--frames FIRST END]
 
 WAV: what asha-peer.py decoded for one aid with Bumble's own G.722 decoder
 (mono, s16le, 16 kHz; silence where a sequence number was missing). The
@@ -15,7 +15,8 @@ which is the normalized correlation with the best-phased sine of HZ (1.0:
 x is exactly that sine). Prints one JSON line: frames (not silent),
 silent, corr (over all non-silent frames together, per-frame phase), worst
 (the lowest frame), other (the same against OTHER_HZ, which must be low:
-the ears were not swapped). Pure Python: no numpy on the host.
+the ears were not swapped). --frames: only frames FIRST..END-1 (20 ms
+each, from the file's start). Pure Python: no numpy on the host.
 """
 
 import json
@@ -39,6 +40,11 @@ def frame_fit(x, hz):
 
 
 def main(argv):
+    first, end = 0, None
+    if '--frames' in argv:
+        k = argv.index('--frames')
+        first, end = int(argv[k + 1]), int(argv[k + 2])
+        argv = argv[:k] + argv[k + 3:]
     path, hz = argv[1], float(argv[2])
     other_hz = float(argv[3]) if len(argv) > 3 else None
     with wave.open(path, 'rb') as w:
@@ -52,7 +58,7 @@ def main(argv):
     frames = silent = 0
     num = den = onum = 0.0
     worst = 1.0
-    for k in range(len(x) // FRAME):
+    for k in range(first, min(len(x) // FRAME, end or len(x) // FRAME)):
         f = x[k * FRAME:(k + 1) * FRAME]
         if max(abs(v) for v in f) < 64:
             silent += 1

@@ -27,7 +27,8 @@
 #      Starts each again and streams to both.
 #   3. The right aid ends its link mid-run (SIGUSR2) for 1 s: the left is
 #      told "other disconnected" (Status 1), gets the downmix without a gap
-#      in its sequence numbers, then "other connected" (Status 2) once the
+#      in its sequence numbers (Bumble's decoding of that stretch holds
+#      both tones, each at half the power), then "other connected" (Status 2) once the
 #      right, reconnected by ttwsd, plays again. With RTCHECK_SO (builds
 #      without sanitizers and with test hooks), this run is the RT proof
 #      of the ASHA path too (../integration/rtproof): ttwsd under the
@@ -202,7 +203,7 @@ done
 	fail "right: AudioStatus $(st starts "$a.ears.right.audio_status") at the end"
 
 # --- 3: the right aid leaves for 1 s and comes back ---------------------------
-start_peer drop --no-wav --drop-for 1
+start_peer drop --drop-for 1
 RT_WRAP=()
 if [[ -n $SHIM ]]; then
 	. "$HERE/../integration/rtproof/lib.sh"
@@ -227,6 +228,23 @@ mono=$(st drop "$a.mono_slots")
 (($(st drop "$a.ears.right.connects") >= 2 && $(st drop "$a.ears.right.disconnects") >= 1)) ||
 	fail "right: $(st drop "$a.ears.right.connects") links, $(st drop "$a.ears.right.disconnects") losses"
 echo "asha-ttwsd: drop: left told $told, $mono slots of downmix, right back after $(evs "$d/right.jsonl" drop | jq length) drop"
+# What the left aid played while alone: both channels (the downmix),
+# each at about half the power (correlation ~0.7 with each tone); before
+# the drop, its own tone only. Its k-th SDU is its WAV's k-th frame (one
+# Start, no gap: checked above). The stretch: from the right's drop to
+# its first SDU after it, 100 ms inside both ends.
+t_drop=$(evs "$d/right.jsonl" drop | jq '.[0].t_ns')
+t_back=$(evs "$d/right.jsonl" sdu | jq "[.[] | select(.t_ns > $t_drop)][0].t_ns")
+k0=$(evs "$d/left.jsonl" sdu | jq "[.[] | .t_ns] | map(select(. < $t_drop + 100000000)) | length")
+k1=$(evs "$d/left.jsonl" sdu | jq "[.[] | .t_ns] | map(select(. < $t_back - 100000000)) | length")
+((k1 - k0 >= 20)) || fail "left: only $((k1 - k0)) frames alone to check"
+alone=$(python3 "$HERE/tone-check.py" "$d/left.wav" 440 660 --frames "$k0" "$k1")
+before=$(python3 "$HERE/tone-check.py" "$d/left.wav" 440 660 --frames 10 "$((k0 - 10))")
+echo "asha-ttwsd: drop: left alone (frames $k0..$k1): $alone; before: $before"
+jq -e '.corr > 0.55 and .corr < 0.85 and .other > 0.55 and .other < 0.85' <<<"$alone" >/dev/null ||
+	fail "left alone did not play the downmix: $alone"
+jq -e '.corr > 0.9 and .other < 0.3' <<<"$before" >/dev/null ||
+	fail "left with both aids did not play its own channel: $before"
 if [[ -n $SHIM ]]; then
 	grep -q "TTWS_RT_SECCOMP: the RT thread is confined" "$d/ttwsd.log" ||
 		fail "ttwsd did not say the RT thread is confined"
