@@ -34,6 +34,10 @@
 #      of the ASHA path too (../integration/rtproof): ttwsd under the
 #      rtcheck shim and TTWS_RT_SECCOMP=1, every counter 0 but the clock.
 #
+#   5. (run before 4) the left aid of one set and the right aid of another
+#      (HiSyncIds differ): the one read second is refused, the error names
+#      both HiSyncIds, it gets no write and no audio, the other plays
+#      alone.
 #   4. source = pipewire: a private PipeWire daemon, pw-cat playing a 48 kHz
 #      stereo file (440 Hz left, 660 Hz right, 10 s) linked into
 #      ttws.sink.aids, which runs at 16 kHz (PipeWire converts): Bumble's
@@ -252,6 +256,40 @@ if [[ -n $SHIM ]]; then
 	rtp_seen "$d/rt.txt.rt" 1000 "asha: the RT thread"
 	echo "asha-ttwsd: rtcheck: RT thread clean, $(rtp_count "$d/rt.txt.rt" clock_gettime) clock reads; seccomp: alive, exit 0"
 fi
+
+# --- 5: an aid of another set ---------------------------------------------------
+# Two peers: the left aid of one set, the right aid of another (its own
+# HiSyncId). ttwsd must refuse whichever it reads second, name both
+# HiSyncIds, never Start it, and play the other alone.
+mkdir -p "$tmp/mis/l" "$tmp/mis/r"
+"$HERE/run-peer.sh" --out "$tmp/mis/l" -- --ears left --no-wav \
+	>"$tmp/mis/l/peer.out" 2>"$tmp/mis/l/peer.err" &
+pids+=($!)
+"$HERE/run-peer.sh" --out "$tmp/mis/r" -- --ears right --no-wav \
+	--hisyncid 7477730000009999 >"$tmp/mis/r/peer.out" 2>"$tmp/mis/r/peer.err" &
+pids+=($!)
+for _ in $(seq 300); do
+	[[ -f $tmp/mis/l/ready.json && -f $tmp/mis/r/ready.json ]] && break
+	sleep 0.05
+done
+[[ -f $tmp/mis/l/ready.json && -f $tmp/mis/r/ready.json ]] || fail "the two one-aid peers were not ready"
+left=$(jq -r .left.address "$tmp/mis/l/ready.json")
+right=$(jq -r .right.address "$tmp/mis/r/ready.json")
+run_ttwsd mis 5
+kill -TERM "${pids[-1]}" "${pids[-2]}" 2>/dev/null || true
+wait "${pids[-1]}" "${pids[-2]}" 2>/dev/null || true
+grep -E "HiSyncId 7477730000009999 is not the left aid's 7477730000001500|HiSyncId 7477730000001500 is not the right aid's 7477730000009999" \
+	"$tmp/mis/ttwsd.log" >/dev/null || fail "no error naming both HiSyncIds: $(grep -i hisync "$tmp/mis/ttwsd.log" | head -3)"
+(($(st mis "$a.pair_mismatches") >= 1)) || fail "pair_mismatches $(st mis "$a.pair_mismatches")"
+refused=$(jq -r "$a.ears | to_entries[] | select(.value.refusals > 0) | .key" "$tmp/mis/stats.json")
+[[ $refused == left || $refused == right ]] || fail "not one aid refused: '$refused'"
+rj=$tmp/mis/$([[ $refused == left ]] && echo l || echo r)/$refused.jsonl
+(($(evs "$rj" acp | jq length) == 0 && $(evs "$rj" sdu | jq length) == 0)) ||
+	fail "$refused: the refused aid got writes or audio"
+other=$([[ $refused == left ]] && echo right || echo left)
+oj=$tmp/mis/$([[ $other == left ]] && echo l || echo r)/$other.jsonl
+(($(evs "$oj" sdu | jq length) >= 100)) || fail "$other: the aid of the pair did not play alone"
+echo "asha-ttwsd: another set: $refused refused $(st mis "$a.ears.$refused.refusals") times ($(grep -m1 -o 'HiSyncId [0-9a-f]* is not the [a-z]* aid.s [0-9a-f]*' "$tmp/mis/ttwsd.log")), $other played $(evs "$oj" sdu | jq length) SDUs alone"
 
 # --- 4: from PipeWire ---------------------------------------------------------
 pw_ok=1
