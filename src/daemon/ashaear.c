@@ -381,6 +381,11 @@ int ashaear_audio_start(struct ashaear *a, bool other_connected, int volume,
 	if (r == 0) {
 		a->st.starts++;
 		a->state = ASHAEAR_STARTING;
+	} else {
+		/* Not written (the client's queue is full, say): the aid
+		 * stays ready and is offered to the pair again later. */
+		a->st.start_failures++;
+		ashaear_retry_in(a, ashaear_backoff(a));
 	}
 	ashaear_rearm(a);
 	return r;

@@ -294,6 +294,9 @@ static void ashapair_slot(struct ashapair *p, uint64_t now_ns)
 							   p->inflight[e]);
 		n += be[e].present;
 	}
+	if (p->pw) {
+		ashapw_set_listening(p->pw, n > 0);
+	}
 	if (n == 0) {
 		return;
 	}

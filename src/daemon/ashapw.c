@@ -36,6 +36,7 @@ struct ashapw {
 	bool on;
 	uint64_t next_ns;
 	bool primed;
+	bool listening;
 	unsigned head, count;
 	int16_t q[ASHAPW_QUEUE][2][G722_FRAME_SAMPLES];
 	struct ashapw_stats st;
@@ -142,10 +143,15 @@ static void ashapw_queue_frame(struct ashapw *a)
 {
 	unsigned k;
 
-	if (a->count == ASHAPW_QUEUE) {
+	if (a->count == ASHAPW_QUEUE ||
+	    (!a->listening && a->count >= ASHAPW_PRIME)) {
 		a->head = (a->head + 1) % ASHAPW_QUEUE;
 		a->count--;
-		a->st.overruns++;
+		if (a->listening) {
+			a->st.overruns++;
+		} else {
+			a->st.unheard++;
+		}
 	}
 	k = (a->head + a->count) % ASHAPW_QUEUE;
 	/* Cannot fail: a frame is ready. */
@@ -198,6 +204,11 @@ int ashapw_frame(struct ashapw *a, int16_t left[G722_FRAME_SAMPLES],
 	a->count--;
 	a->st.frames_out++;
 	return 0;
+}
+
+void ashapw_set_listening(struct ashapw *a, bool on)
+{
+	a->listening = on;
 }
 
 unsigned ashapw_queued(const struct ashapw *a)
@@ -258,6 +269,12 @@ int ashapw_frame(struct ashapw *a, int16_t left[G722_FRAME_SAMPLES],
 	(void)left;
 	(void)right;
 	return -ENODATA;
+}
+
+void ashapw_set_listening(struct ashapw *a, bool on)
+{
+	(void)a;
+	(void)on;
 }
 
 unsigned ashapw_queued(const struct ashapw *a)

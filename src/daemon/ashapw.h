@@ -37,7 +37,9 @@ struct ashapw_stats {
 	uint64_t frames_in;   /* cut from the quanta */
 	uint64_t frames_out;  /* given to slots */
 	uint64_t underruns;   /* slots that found the queue empty */
-	uint64_t overruns;    /* frames dropped: the queue was full */
+	uint64_t overruns;    /* frames dropped: the queue was full while
+			       * the slots took frames */
+	uint64_t unheard;     /* frames dropped: no aid was playing */
 	uint64_t triggers;    /* graph cycles started */
 	uint64_t idle_ticks;  /* not the driver: the graph runs elsewhere */
 	uint64_t late_ticks;  /* cycles skipped after a stall */
@@ -66,6 +68,11 @@ void ashapw_pull(struct ashapw *a);
  */
 int ashapw_frame(struct ashapw *a, int16_t left[G722_FRAME_SAMPLES],
 		 int16_t right[G722_FRAME_SAMPLES]);
+
+/* Whether slots take frames (an aid plays). While not, frames beyond
+ * the priming fill are dropped as unheard, not as overruns, so that an
+ * aid that comes back starts with fresh audio. */
+void ashapw_set_listening(struct ashapw *a, bool on);
 
 /* Frames waiting now (each 20 ms of latency). */
 unsigned ashapw_queued(const struct ashapw *a);

@@ -77,13 +77,14 @@ void status_asha_json(FILE *f, const struct ashapair_stats *p)
 		",\"pw\":{\"quanta\":%" PRIu64 ",\"bad_records\":%" PRIu64
 		",\"frames_in\":%" PRIu64
 		",\"frames_out\":%" PRIu64 ",\"underruns\":%" PRIu64
-		",\"overruns\":%" PRIu64 ",\"triggers\":%" PRIu64
+		",\"overruns\":%" PRIu64 ",\"unheard\":%" PRIu64
+		",\"triggers\":%" PRIu64
 		",\"idle_ticks\":%" PRIu64 ",\"late_ticks\":%" PRIu64
 		",\"queued\":%u,\"quantum\":%u,\"graph_rate\":%u}"
 		",\"ears\":{",
 		p->pw.quanta, p->pw.bad_records,
 		p->pw.frames_in, p->pw.frames_out, p->pw.underruns,
-		p->pw.overruns, p->pw.triggers, p->pw.idle_ticks,
+		p->pw.overruns, p->pw.unheard, p->pw.triggers, p->pw.idle_ticks,
 		p->pw.late_ticks, p->pw.queued, p->pw.quantum,
 		p->pw.graph_rate);
 	status_asha_ear_json(f, "left", &p->ear[CONF_EAR_LEFT], p,
