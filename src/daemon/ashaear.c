@@ -13,6 +13,7 @@
 #include "core/macro.h"
 #include "core/wheel.h"
 #include "daemon/ashaear.h"
+#include "daemon/bounds.h"
 #include "daemon/chan.h"
 #include "daemon/log.h"
 #include "os/rt.h"
@@ -384,6 +385,9 @@ int ashaear_audio_start(struct ashaear *a, bool other_connected, int volume,
 	} else {
 		/* Not written (the client's queue is full, say): the aid
 		 * stays ready and is offered to the pair again later. */
+		if (r == -ENOBUFS) {
+			bounds_count(BOUNDS_ASHA_CONTROL, 1);
+		}
 		a->st.start_failures++;
 		ashaear_retry_in(a, ashaear_backoff(a));
 	}
@@ -402,6 +406,8 @@ int ashaear_status(struct ashaear *a, enum asha_update what, uint64_t now_ns)
 	r = ashac_status_update(&a->gc, what, now_ns);
 	if (r == 0) {
 		a->st.status_writes++;
+	} else if (r == -ENOBUFS) {
+		bounds_count(BOUNDS_ASHA_CONTROL, 1);
 	}
 	ashaear_rearm(a);
 	return r;
@@ -415,6 +421,8 @@ int ashaear_volume(struct ashaear *a, int volume, uint64_t now_ns)
 	r = ashac_volume(&a->gc, volume, now_ns);
 	if (r == 0) {
 		a->st.volume_writes++;
+	} else if (r == -ENOBUFS) {
+		bounds_count(BOUNDS_ASHA_CONTROL, 1);
 	}
 	ashaear_rearm(a);
 	return r;

@@ -16,6 +16,7 @@
 #include "core/spsc.h"
 #include "core/wheel.h"
 #include "daemon/ashapw.h"
+#include "daemon/bounds.h"
 
 #if HAVE_PIPEWIRE
 #include "pw/sink.h"
@@ -149,6 +150,7 @@ static void ashapw_queue_frame(struct ashapw *a)
 		a->count--;
 		if (a->listening) {
 			a->st.overruns++;
+			bounds_count(BOUNDS_ASHA_FRAMES, 1);
 		} else {
 			a->st.unheard++;
 		}

@@ -10,8 +10,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/ashac.h"
 #include "core/hcihost.h"
 #include "core/l2le.h"
+#include "daemon/ashapw.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "os/loop.h"
@@ -81,6 +83,12 @@ static const struct bounds_desc bounds_desc[BOUNDS_N] = {
 				  "commands", BOUNDS_REFUSE, BOUNDS_HCI_CMDS},
 	[BOUNDS_HCI_SIG_QUEUE] = {"hci_sig_queue", "src/core/hcihost_l2.c",
 				  "pdus", BOUNDS_DROP_NEWEST, BOUNDS_HCI_SIGS},
+	[BOUNDS_HCI_ATT_QUEUE] = {"hci_att_queue", "src/core/hcihost_att.c",
+				  "pdus", BOUNDS_REFUSE, HCIHOST_ATT_QUEUE},
+	[BOUNDS_ASHA_CONTROL] = {"asha_control", "src/core/ashac_ctl.c",
+				 "writes", BOUNDS_REFUSE, ASHAC_QUEUE},
+	[BOUNDS_ASHA_FRAMES] = {"asha_frames", "src/daemon/ashapw.c",
+				"frames", BOUNDS_DROP_OLDEST, ASHAPW_QUEUE},
 	[BOUNDS_ACL_REASM] = {"acl_reasm", "src/core/acl.c", "bytes",
 			      BOUNDS_DROP_NEWEST,
 			      L2LE_HDR_SIZE + L2LE_SDU_LEN_SIZE +

@@ -68,6 +68,10 @@ enum bounds_id {
 	BOUNDS_HCI_SIG_QUEUE, /* L2CAP signaling PDUs waiting for credits */
 	BOUNDS_ACL_REASM,    /* one reassembled L2CAP PDU */
 	BOUNDS_L2CAP_SDU,    /* one reassembled SDU (our MTU) */
+	BOUNDS_HCI_ATT_QUEUE, /* ATT PDUs waiting per channel (ASHA) */
+	/* ASHA pairs (daemon/ashaear.c, ashapw.c). */
+	BOUNDS_ASHA_CONTROL, /* AudioControlPoint writes waiting per aid */
+	BOUNDS_ASHA_FRAMES,  /* 20 ms frames waiting for the slots */
 	/* The main thread. */
 	BOUNDS_CONTROL_CLIENTS, /* clients on the private socket */
 	BOUNDS_CONTROL_QUEUE, /* messages sd-bus holds for one client */

@@ -207,6 +207,8 @@ static void dongle_bounds(struct dongle *d)
 		     hs.sig_queue_full - o->sig_queue_full);
 	bounds_count(BOUNDS_ACL_REASM, hs.acl_oversize - o->acl_oversize);
 	bounds_count(BOUNDS_L2CAP_SDU, hs.sdu_oversize - o->sdu_oversize);
+	bounds_count(BOUNDS_HCI_ATT_QUEUE,
+		     hs.att_queue_full - o->att_queue_full);
 	d->bounds_seen = hs;
 }
 
