@@ -446,6 +446,12 @@ void dongle_get_stats(const struct dongle *d, struct dongle_stats *ret)
 	ret->cmd_timeouts = hs.cmd_timeouts - b->cmd_timeouts;
 	ret->hardware_errors = hs.hardware_errors - b->hardware_errors;
 	ret->pairings = hs.pairings - b->pairings;
+	ret->att_tx = hs.att_tx - b->att_tx;
+	ret->att_rx = hs.att_rx - b->att_rx;
+	ret->att_queue_full = hs.att_queue_full - b->att_queue_full;
+	ret->att_oversize = hs.att_oversize - b->att_oversize;
+	ret->att_early = hs.att_early - b->att_early;
+	ret->sdus_flushed = hs.sdus_flushed - b->sdus_flushed;
 	ret->pairing_failures = hs.pairing_failures - b->pairing_failures;
 	ret->smp_timeouts = hs.smp_timeouts - b->smp_timeouts;
 	ret->bad_public_keys = hs.bad_public_keys - b->bad_public_keys;

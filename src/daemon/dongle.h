@@ -49,6 +49,11 @@ struct dongle_stats {
 	/* The controller reported a Hardware Error (then reset and reopened
 	 * like a lost dongle). */
 	uint64_t hardware_errors;
+	/* ATT bearers (profile = asha): PDUs each way, refused by a full
+	 * queue, over our ATT_MTU, and before the link was secured (all
+	 * dropped); SDUs dropped by ASHA's flush. */
+	uint64_t att_tx, att_rx, att_queue_full, att_oversize, att_early;
+	uint64_t sdus_flushed;
 	/* Security (core/hcihost_stats). */
 	uint64_t pairings, pairing_failures, smp_timeouts, bad_public_keys;
 	uint64_t smp_errors, encryptions, encrypt_failures, key_missing;

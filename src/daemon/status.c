@@ -257,6 +257,12 @@ static void status_dongles_json(FILE *f, const struct engine_snapshot *s,
 			d->line_overrun, d->line_parity, d->line_brk,
 			d->line_buf_overrun);
 		status_dongle_security_json(f, d);
+		fprintf(f,
+			",\"att\":{\"tx\":%" PRIu64 ",\"rx\":%" PRIu64
+			",\"queue_full\":%" PRIu64 ",\"oversize\":%" PRIu64
+			",\"early\":%" PRIu64 "},\"sdus_flushed\":%" PRIu64,
+			d->att_tx, d->att_rx, d->att_queue_full,
+			d->att_oversize, d->att_early, d->sdus_flushed);
 		fprintf(f, "}");
 	}
 	fprintf(f, "]");

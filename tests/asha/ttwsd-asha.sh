@@ -98,7 +98,9 @@ a='.pairs[0].asha'
 [[ $(st run '.pairs[0].profile') == asha ]] || fail "status: pair profile $(st run '.pairs[0].profile')"
 [[ $(st run "$a.volume") == -10 ]] || fail "status: volume $(st run "$a.volume")"
 sec=$(jq -c '[.dongles[].security | {pairings, pairing_failures, encryptions}]' "$tmp/run/stats.json")
-echo "asha-ttwsd: security $sec"
+echo "asha-ttwsd: security $sec, ATT $(jq -c '[.dongles[].att]' "$tmp/run/stats.json")"
+jq -e '[.dongles[].att] | all(.tx >= 8 and .rx >= 8 and .oversize == 0)' "$tmp/run/stats.json" >/dev/null ||
+	fail "the dongles' ATT counters do not show the GATT exchange"
 jq -e '[.dongles[].security] | length == 2 and all(.pairings == 1 and .pairing_failures == 0 and .encryptions >= 1)' \
 	"$tmp/run/stats.json" >/dev/null || fail "the aids' links were not each paired and encrypted: $sec"
 echo "asha-ttwsd: ttwsctl pairs:"; cat "$tmp/run/pairs.txt"
