@@ -549,6 +549,17 @@ int hcihost_flush(struct hcihost *h, unsigned ch, unsigned *ret)
 	return 0;
 }
 
+void hcihost_tx_state(const struct hcihost *h, unsigned ch,
+		      unsigned *ret_queued, unsigned *ret_credits)
+{
+	*ret_queued = 0;
+	*ret_credits = 0;
+	if (ch < HCIHOST_MAX_CHANS && h->ch[ch].state == HCIHOST_CH_OPEN) {
+		*ret_queued = h->ch[ch].txq_count;
+		*ret_credits = h->ch[ch].l2.tx_credits;
+	}
+}
+
 unsigned hcihost_tx_space(const struct hcihost *h, unsigned ch)
 {
 	if (ch >= HCIHOST_MAX_CHANS || h->ch[ch].state != HCIHOST_CH_OPEN) {

@@ -354,6 +354,14 @@ int hcihost_send(struct hcihost *h, unsigned ch, const uint8_t *sdu,
  */
 int hcihost_flush(struct hcihost *h, unsigned ch, unsigned *ret);
 
+/*
+ * Channel ch's send side now: SDUs the host holds (not yet all out to
+ * the controller) and the K-frames the peer's credits still allow (A
+ * 10.1). 0 and 0 unless open.
+ */
+void hcihost_tx_state(const struct hcihost *h, unsigned ch,
+		      unsigned *ret_queued, unsigned *ret_credits);
+
 /* SDUs hcihost_send() would take now on ch (0 unless open). */
 unsigned hcihost_tx_space(const struct hcihost *h, unsigned ch);
 

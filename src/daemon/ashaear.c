@@ -445,6 +445,12 @@ int ashaear_send(struct ashaear *a, const uint8_t *sdu, size_t len,
 	return r;
 }
 
+void ashaear_tx_state(const struct ashaear *a, unsigned *ret_queued,
+		      unsigned *ret_credits)
+{
+	chan_tx_state(a->chan, ret_queued, ret_credits);
+}
+
 int ashaear_flush(struct ashaear *a, unsigned *ret)
 {
 	return chan_flush(a->chan, ret);

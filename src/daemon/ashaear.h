@@ -115,6 +115,11 @@ int ashaear_volume(struct ashaear *a, int volume, uint64_t now_ns);
 int ashaear_send(struct ashaear *a, const uint8_t *sdu, size_t len,
 		 uint32_t *ret_id);
 
+/* SDUs the host holds for the aid and the credits the aid has left us
+ * (chan_tx_state()); 0 and 0 when not known. */
+void ashaear_tx_state(const struct ashaear *a, unsigned *ret_queued,
+		      unsigned *ret_credits);
+
 /* Drop the SDUs still queued for the aid (ASHA's flush of a congested
  * ear); how many in *ret. 0 or the channel's error. */
 int ashaear_flush(struct ashaear *a, unsigned *ret);

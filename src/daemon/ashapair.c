@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "core/ashabal.h"
+#include "core/hcihost.h"
 #include "core/hist.h"
 #include "core/macro.h"
 #include "core/wheel.h"
@@ -20,11 +21,15 @@
 #include "daemon/codec_g722.h"
 
 
-/* ASHA's channels are given 8 credits and Android flushes beyond 8 SDUs
- * held (AOSP hearing_aid.cc); a drop on both at most every 2 s
+/* ASHA's aids give 8 credits (Android assumes as much: AOSP
+ * hearing_aid.cc), and Android flushes an ear whose L2CAP queue holds
+ * more than 8 SDUs. Our host holds at most HCIHOST_TX_QUEUE (4) per
+ * channel, so an ear is behind here when it holds more than half that
+ * (over 40 ms of audio waiting). A drop on both at most every 2 s
  * (IsBelowDropFrequency's 10 s is for logging; we drop as needed but not
  * in bursts). */
 #define ASHAPAIR_CREDITS 8
+#define ASHAPAIR_FLUSH_THRESHOLD (HCIHOST_TX_QUEUE / 2)
 #define ASHAPAIR_DROP_GAP_NS (2 * NSEC_PER_SEC)
 /* Slots remembered for the send skew: completions come within a few
  * connection events; 16 slots is 320 ms. */
@@ -62,7 +67,6 @@ struct ashapair {
 	/* What this aid was last told of the other (its Start's "other
 	 * side connected", then Status), while it streams. */
 	bool told_other[CONF_N_EARS];
-	unsigned inflight[CONF_N_EARS]; /* SDUs sent, not completed */
 	struct ashapw *pw;    /* source = pipewire, else NULL */
 	struct ashapair_slot ring[ASHAPAIR_SKEW_SLOTS];
 	unsigned ring_head;   /* the slot being filled */
@@ -149,7 +153,6 @@ static void ashapair_ready(void *user_data, unsigned ear, uint64_t now_ns)
 	struct ashapair *p = user_data;
 	bool other = ashapair_other_up(p, ear);
 
-	p->inflight[ear] = 0;
 	if (ashaear_audio_start(p->ear[ear], other, p->volume, now_ns) == 0) {
 		p->told_other[ear] = other;
 	}
@@ -181,7 +184,6 @@ static void ashapair_gone(void *user_data, unsigned ear, int err,
 	unsigned other = ear ^ 1u;
 
 	(void)err;
-	p->inflight[ear] = 0;
 	ashapair_tell(p, other, false, now_ns);
 }
 
@@ -190,9 +192,6 @@ static void ashapair_sent(void *user_data, unsigned ear, uint32_t id,
 {
 	struct ashapair *p = user_data;
 
-	if (p->inflight[ear] > 0) {
-		p->inflight[ear]--;
-	}
 	for (unsigned k = 0; k < ASHAPAIR_SKEW_SLOTS; k++) {
 		struct ashapair_slot *s = &p->ring[k];
 		uint64_t a, b;
@@ -271,7 +270,6 @@ static void ashapair_send(struct ashapair *p, unsigned ear,
 		return;
 	}
 	p->st.sent[ear]++;
-	p->inflight[ear]++;
 	s->id[ear] = id;
 	s->sent |= (uint8_t)(1u << ear);
 }
@@ -283,15 +281,14 @@ static void ashapair_slot(struct ashapair *p, uint64_t now_ns)
 	unsigned e, verdict, n = 0;
 
 	for (e = 0; e < CONF_N_EARS; e++) {
+		unsigned queued, credits;
+
+		/* What Android's rule reads: the SDUs still held by the host
+		 * (L2CAP's queue) and the aid's credits left. */
+		ashaear_tx_state(p->ear[e], &queued, &credits);
 		be[e].present = ashaear_state(p->ear[e]) == ASHAEAR_STREAMING;
-		be[e].queued = (uint16_t)MIN(p->inflight[e], UINT16_MAX);
-		/* Our host returns a credit per completed K-frame, and each
-		 * SDU is one K-frame here (161 octets < MPS): the aid's
-		 * credits left are what it gave less what is in flight. */
-		be[e].credits = (uint16_t)(p->inflight[e] >= ASHAPAIR_CREDITS ?
-						   0 :
-						   ASHAPAIR_CREDITS -
-							   p->inflight[e]);
+		be[e].queued = (uint16_t)MIN(queued, UINT16_MAX);
+		be[e].credits = (uint16_t)MIN(credits, UINT16_MAX);
 		n += be[e].present;
 	}
 	if (p->pw) {
@@ -318,7 +315,6 @@ static void ashapair_slot(struct ashapair *p, uint64_t now_ns)
 		 * it plays the newest frames when it catches up. */
 		p->st.flushes[e]++;
 		if (ashaear_flush(p->ear[e], &dropped) == 0) {
-			p->inflight[e] -= MIN(dropped, p->inflight[e]);
 			p->st.flushed_sdus[e] += dropped;
 		}
 	}
@@ -378,7 +374,7 @@ int ashapair_new(const struct ashapair_env *env,
 		 struct chan *chans[CONF_N_EARS], struct ashapair **ret)
 {
 	struct ashabal_cfg bc = {
-		.flush_threshold = ASHAPAIR_CREDITS,
+		.flush_threshold = ASHAPAIR_FLUSH_THRESHOLD,
 		.init_credits = ASHAPAIR_CREDITS,
 		.min_drop_gap_ns = ASHAPAIR_DROP_GAP_NS,
 	};

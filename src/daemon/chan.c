@@ -98,6 +98,17 @@ int chan_flush(struct chan *c, unsigned *ret)
 	return c->ops->flush(c, ret);
 }
 
+int chan_tx_state(struct chan *c, unsigned *ret_queued,
+		  unsigned *ret_credits)
+{
+	*ret_queued = 0;
+	*ret_credits = 0;
+	if (!c->ops->tx_state) {
+		return -EOPNOTSUPP;
+	}
+	return c->ops->tx_state(c, ret_queued, ret_credits);
+}
+
 void chan_close(struct chan *c)
 {
 	c->ops->close(c);

@@ -116,6 +116,9 @@ struct chan_ops {
 	/* Drop what waits to be sent (not what started); NULL: no queue of
 	 * ours to drop from. */
 	int (*flush)(struct chan *c, unsigned *ret);
+	/* Messages held and the peer's credits left; NULL: unknown. */
+	int (*tx_state)(struct chan *c, unsigned *ret_queued,
+			unsigned *ret_credits);
 };
 
 /* Embedded at the start of each implementation's struct. */
@@ -187,6 +190,15 @@ int chan_l2_open(struct chan *c, uint16_t psm, uint64_t now_ns);
  * kernel's socket buffer cannot be emptied from here).
  */
 int chan_flush(struct chan *c, unsigned *ret);
+
+/*
+ * The send side as a credit-based transport sees it: messages it holds
+ * for the earbud (not yet all out) and the credits the earbud has left
+ * us (LE credit-based flow control). 0, or -EOPNOTSUPP where the
+ * transport cannot tell (the kernel's sockets).
+ */
+int chan_tx_state(struct chan *c, unsigned *ret_queued,
+		  unsigned *ret_credits);
 
 /* Close without a cb.closed callback. A closed channel may be reopened. */
 void chan_close(struct chan *c);

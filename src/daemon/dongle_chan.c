@@ -230,6 +230,15 @@ static int donglechan_flush(struct chan *ch, unsigned *ret)
 	return hcihost_flush(c->d->host, c->ear, ret);
 }
 
+static int donglechan_tx_state(struct chan *ch, unsigned *ret_queued,
+			       unsigned *ret_credits)
+{
+	struct donglechan *c = container_of(ch, struct donglechan, chan);
+
+	hcihost_tx_state(c->d->host, c->ear, ret_queued, ret_credits);
+	return 0;
+}
+
 static const struct chan_ops donglechan_ops = {
 	.name = "hci-uart",
 	.open = donglechan_open,
@@ -240,6 +249,7 @@ static const struct chan_ops donglechan_ops = {
 	.att_send = donglechan_att_send,
 	.l2_open = donglechan_l2_open,
 	.flush = donglechan_flush,
+	.tx_state = donglechan_tx_state,
 };
 
 /*

@@ -32,7 +32,8 @@ chroot shares the kernel) and "ev":
   coc_open    psm, mtu, mps, peer_mtu, peer_mps, credits, peer_credits
   sdu         seq (the first octet), len (octets, with seq), payload
               (hex, the octets after seq)
-  coc_close, disconnected (reason), drop (this aid ends its link), wav
+  coc_close, disconnected (reason), drop (this aid ends its link), wav,
+  hold_credits (seconds), release_credits (credits): --hold-credits
 Every SDU's audio is decoded with Bumble's G.722 decoder
 (bumble.decoder.G722Decoder, 64 kbit/s, 16 kHz) into OUT/EAR.wav when the
 peer ends (not while it runs: the pure-Python decoder takes ~2.5 ms per
@@ -55,6 +56,7 @@ Options for failure tests (EAR: prefix = that aid only):
   --strict                   answer malformed writes as the spec says
                              (Bumble answers every write with OK)
   --take-handles [EAR:]N     see Aid.take_handles (btvirt's handle bug)
+  --hold-credits [EAR:]S+D   see Aid.hold_credits (a congested aid)
 """
 
 import argparse
@@ -69,6 +71,7 @@ import traceback
 import wave
 
 from bumble import hci
+from bumble import l2cap
 from bumble.device import Device
 from bumble.decoder import G722Decoder
 from bumble.profiles import asha
@@ -270,6 +273,10 @@ class RecordingAshaService(asha.AshaService):
             credits=channel.credits, peer_credits=channel.peer_credits,
             handle=channel.connection.handle)
         channel.on('close', lambda: self.aid.rec.write('coc_close'))
+        hold = self.aid.opt(self.aid.args.hold_credits, '')
+        if hold:
+            start_s, _, for_s = hold.partition('+')
+            self.aid.hold_credits(channel, float(start_s), float(for_s))
 
 
 class Aid:
@@ -290,6 +297,42 @@ class Aid:
         self.service = None
         self.ready = None
         self.adv_task = None
+
+    def hold_credits(self, channel, start_s, for_s):
+        """From START_S after the channel opened, for FOR_S seconds, this
+        aid gives the central no credit back (an aid whose buffer or radio
+        falls behind): the LE Flow Control Credit frames Bumble would send
+        are held, and their sum sent when the time is up. Records
+        hold_credits and release_credits (credits)."""
+        state = {'holding': False, 'owed': 0}
+        send = channel.send_control_frame
+
+        def held_send(frame):
+            if state['holding'] and \
+                    isinstance(frame, l2cap.L2CAP_LE_Flow_Control_Credit):
+                state['owed'] += frame.credits
+                return
+            send(frame)
+
+        def begin():
+            state['holding'] = True
+            self.rec.write('hold_credits', seconds=for_s)
+
+        def end():
+            state['holding'] = False
+            self.rec.write('release_credits', credits=state['owed'])
+            if state['owed'] and \
+                    channel.state == channel.State.CONNECTED:
+                send(l2cap.L2CAP_LE_Flow_Control_Credit(
+                    identifier=channel.manager.next_identifier(
+                        channel.connection),
+                    cid=channel.source_cid, credits=state['owed']))
+            state['owed'] = 0
+
+        channel.send_control_frame = held_send
+        loop = asyncio.get_running_loop()
+        loop.call_later(start_s, begin)
+        loop.call_later(start_s + for_s, end)
 
     def opt(self, values, default):
         """The value of an EAR:-prefixable option for this aid."""
@@ -500,6 +543,9 @@ def parse_args(argv):
                    help='answer malformed writes with -1/-2')
     p.add_argument('--take-handles', action='append',
                    help='[EAR:]N spare links first (btvirt handle bug)')
+    p.add_argument('--hold-credits', action='append',
+                   help='[EAR:]START+SECONDS: from START s after the audio '
+                   'channel opens, give no credit back for SECONDS')
     p.add_argument('--drop-for', type=float, default=2.0,
                    help='seconds of silence after SIGUSR1/SIGUSR2')
     p.add_argument('--random-address', action='store_true',

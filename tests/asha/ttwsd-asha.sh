@@ -24,7 +24,10 @@
 #   2. The left aid leaves its first Start unanswered, the right refuses
 #      its first with AudioStatus -2: ttwsd counts a start timeout and a
 #      start failure, sends no SDU to either before its answered Start,
-#      Starts each again and streams to both.
+#      Starts each again and streams to both. Then the right aid gives no
+#      credit back for 0.6 s: the balancing flushes the right's queue
+#      (Android's rule), drops at most one slot on both, and the left keeps
+#      every sequence number.
 #   3. The right aid ends its link mid-run (SIGUSR2) for 1 s: the left is
 #      told "other disconnected" (Status 1), gets the downmix without a gap
 #      in its sequence numbers (Bumble's decoding of that stretch holds
@@ -184,7 +187,8 @@ echo "asha-ttwsd: send skew $(jq -c "$a.send_skew" "$d/stats.json"), slots $(st 
 
 # --- 2: a Start left unanswered, a Start refused ----------------------------
 start_peer starts --no-wav --start-answer-times 1 \
-	--start-answer left:none --start-answer right:illegal-parameters
+	--start-answer left:none --start-answer right:illegal-parameters \
+	--hold-credits right:1.5+0.6
 run_ttwsd starts 6
 stop_peer
 d=$tmp/starts
@@ -207,6 +211,20 @@ done
 	fail "right: the refused Start not counted as one failure"
 [[ $(st starts "$a.ears.right.audio_status") == 0 ]] ||
 	fail "right: AudioStatus $(st starts "$a.ears.right.audio_status") at the end"
+# The right aid gave no credit back for 0.6 s: ttwsd's balancing saw it
+# behind (Android's rule) and flushed its queue. A slot may be dropped on
+# both, once: when the left's credits dip as Bumble returns them in
+# batches, the two look alike for a slot, and the rule then drops on
+# both (at most once per 2 s). The left kept every sequence number (a
+# dropped slot takes none).
+echo "asha-ttwsd: congested right: $(jq -c "$a | {dropped_slots, credit_stalls, flushes: .ears.right.flushes, flushed_sdus: .ears.right.flushed_sdus}" "$d/stats.json"), held $(evs "$d/right.jsonl" release_credits | jq '.[0].credits') credits"
+(($(evs "$d/right.jsonl" hold_credits | jq length) == 1)) || fail "right: the aid did not hold its credits"
+(($(st starts "$a.ears.right.flushes") >= 1 && $(st starts "$a.ears.right.flushed_sdus") >= 1)) ||
+	fail "right: not flushed while alone behind"
+(($(st starts "$a.ears.left.flushes") == 0 && $(st starts "$a.dropped_slots") <= 1)) ||
+	fail "the left was flushed, or more than one slot dropped on both"
+gap=$(evs "$d/left.jsonl" sdu | jq '[.[].seq] as $s | [range(1; $s | length) | select(($s[.] - $s[. - 1] + 256) % 256 != 1)] | length')
+((gap == 0)) || fail "left: $gap gaps in its sequence numbers while the right was behind"
 
 # --- 3: the right aid leaves for 1 s and comes back ---------------------------
 start_peer drop --drop-for 1

@@ -12,7 +12,10 @@
 # Last line JSON: {"bench":"asha","seconds","slots","send_skew_p50_us",
 # "send_skew_p99_us","send_skew_max_us","arrival_skew_p50_us",
 # "arrival_skew_p99_us","arrival_skew_max_us","dropped_slots",
-# "credit_stalls","reference_send_skew_p99_us"}.
+# "credit_stalls","reference_send_skew_p99_us", and the reference's other
+# figures: "reference_slots","reference_send_skew_p50_us",
+# "reference_send_skew_max_us","reference_arrival_skew_p50_us",
+# "reference_arrival_skew_p99_us","reference_arrival_skew_max_us"}.
 #
 # The model: btvirt has no radio and no connection events; it hands a
 # packet to the peer's emulated controller when the host writes it, and
@@ -21,10 +24,21 @@
 # controller threads), not what a radio's connection events add; it is
 # the part ttws controls.
 #
-# The reference (BlueZ's ASHA profile with PipeWire's bluez5 sink, against
-# the same aids) is not run: it needs Debian testing's bluetoothd and
-# PipeWire in a VM whose controller Bumble's aids can reach, which
-# tests/vm does not build yet. reference_send_skew_p99_us is null.
+# The reference: BlueZ's own ASHA profile (bluetoothd, profiles/audio/
+# asha.c) with PipeWire's bluez5 ASHA sink, Debian testing's versions
+# (forky: BlueZ 5.87, PipeWire 1.6.9, WirePlumber 0.5.18 in December
+# 2026), against the same Bumble aids on btvirt, in a qemu VM
+# (tests/vm/asha-ref/run-ref.sh, after ttwsd's run, never beside it: this
+# machine has two CPUs). Same figures, same pairing: send skew from the
+# NOCP events of btmon's trace of the VM's hci0 (tests/vm/asha-ref/
+# skew.py), arrival skew from the aids' records. Both sides sit on TCG's
+# emulated CPUs there (kernel, btvirt, bluetoothd, PipeWire, Bumble), so
+# its numbers carry qemu's scheduling on top of the reference's own; they
+# are the reference as it runs here, not on hardware. The reference_*
+# fields are null when it does not run: TTWS_BENCH_ASHA_REFERENCE=0, no
+# qemu (run.sh exits 77), or a failed stage (the line before the JSON
+# names it; the guest's console is kept in TTWS_BENCH_ASHA_REF_DIR,
+# default /tmp/ttws-asha-ref).
 #
 #   asha.sh BUILD_DIR [SECONDS]
 set -euo pipefail
@@ -76,17 +90,50 @@ print(json.dumps({'slots': len(skew), 'p50': pct(50), 'p99': pct(99),
 PY
 )
 
+# The reference, in its VM: a few minutes (boot, Bumble under TCG, the
+# connects, SECONDS of tone). Its last line is the guest's JSON.
+ref=null
+ref_note="not run (TTWS_BENCH_ASHA_REFERENCE=0)"
+if [[ ${TTWS_BENCH_ASHA_REFERENCE:-1} != 0 ]]; then
+	ref_dir=${TTWS_BENCH_ASHA_REF_DIR:-/tmp/ttws-asha-ref}
+	ref_rc=0
+	"$ROOT/tests/vm/asha-ref/run-ref.sh" -o "$ref_dir" "$SECONDS_RUN" \
+		>"$tmp/ref.out" 2>"$tmp/ref.err" || ref_rc=$?
+	ref_json=$(tail -n 1 "$tmp/ref.out")
+	if ((ref_rc == 0)) && jq -e '.ok == true and .send_skew_slots > 0' \
+		>/dev/null 2>&1 <<<"$ref_json"; then
+		ref=$ref_json
+		ref_note="BlueZ $(jq -r .versions.bluez <<<"$ref") + PipeWire $(jq -r .versions.pipewire <<<"$ref"), in qemu (TCG)"
+	elif ((ref_rc == 77)); then
+		ref_note="not run: qemu cannot run here (tests/vm/run.sh)"
+	else
+		ref_note="failed (exit $ref_rc, stage $(jq -r '.stage // "?"' 2>/dev/null <<<"$ref_json" || echo '?'): $(jq -r '.error // empty' 2>/dev/null <<<"$ref_json" || true); console: $ref_dir/console.log"
+		tail -n 20 "$tmp/ref.err" >&2
+	fi
+fi
+
 jq -n --argjson s "$(jq -c "$a" "$d/stats.json")" --argjson r "$arrival" \
-	--argjson secs "$SECONDS_RUN" '
+	--argjson secs "$SECONDS_RUN" --argjson ref "$ref" --arg note "$ref_note" '
 	"ttws, \($secs) s, \($s.slots) slots, \($s.dropped_slots) dropped, \($s.credit_stalls) credit stalls",
 	"  send skew (TX completion)   p50 \($s.send_skew.p50_us) us  p99 \($s.send_skew.p99_us) us  max \($s.send_skew.max_us) us  over \($s.send_skew.slots) slots",
 	"  arrival skew (at Bumble)    p50 \($r.p50) us  p99 \($r.p99) us  max \($r.max) us  over \($r.slots) slots",
-	"reference (BlueZ ASHA + PipeWire bluez5): not run (see tests/bench/asha.sh)"' -r
+	"reference (BlueZ ASHA + PipeWire bluez5): \($note)",
+	if $ref != null then
+	"  send skew (TX completion)   p50 \($ref.send_skew_p50_us) us  p99 \($ref.send_skew_p99_us) us  max \($ref.send_skew_max_us) us  over \($ref.send_skew_slots) slots",
+	"  arrival skew (at Bumble)    p50 \($ref.arrival_skew_p50_us) us  p99 \($ref.arrival_skew_p99_us) us  max \($ref.arrival_skew_max_us) us  over \($ref.arrival_skew_slots) slots"
+	else empty end' -r
 jq -nc --argjson s "$(jq -c "$a" "$d/stats.json")" --argjson r "$arrival" \
-	--argjson secs "$SECONDS_RUN" '{bench: "asha", seconds: $secs,
+	--argjson secs "$SECONDS_RUN" --argjson ref "$ref" '{bench: "asha", seconds: $secs,
 	slots: $s.slots, send_skew_p50_us: $s.send_skew.p50_us,
 	send_skew_p99_us: $s.send_skew.p99_us,
 	send_skew_max_us: $s.send_skew.max_us,
 	arrival_skew_p50_us: $r.p50, arrival_skew_p99_us: $r.p99,
 	arrival_skew_max_us: $r.max, dropped_slots: $s.dropped_slots,
-	credit_stalls: $s.credit_stalls, reference_send_skew_p99_us: null}'
+	credit_stalls: $s.credit_stalls,
+	reference_send_skew_p99_us: $ref.send_skew_p99_us,
+	reference_slots: $ref.send_skew_slots,
+	reference_send_skew_p50_us: $ref.send_skew_p50_us,
+	reference_send_skew_max_us: $ref.send_skew_max_us,
+	reference_arrival_skew_p50_us: $ref.arrival_skew_p50_us,
+	reference_arrival_skew_p99_us: $ref.arrival_skew_p99_us,
+	reference_arrival_skew_max_us: $ref.arrival_skew_max_us}'

@@ -239,7 +239,7 @@ static void test_flush(void **state)
 {
 	uint8_t sdu[40], buf[64];
 	struct hcihost_stats st;
-	unsigned n = 99;
+	unsigned n = 99, q, cr;
 	size_t len;
 
 	(void)state;
@@ -253,6 +253,10 @@ static void test_flush(void **state)
 		assert_int_equal(hcihost_send(F.h, 0, sdu, sizeof(sdu), k), 0);
 	}
 	hf_no_output();
+	/* What ASHA's balancing reads: 3 SDUs held, no credit. */
+	hcihost_tx_state(F.h, 0, &q, &cr);
+	assert_int_equal(q, 3);
+	assert_int_equal(cr, 0);
 	assert_int_equal(hcihost_flush(F.h, HCIHOST_MAX_CHANS, &n), -EINVAL);
 	assert_int_equal(hcihost_flush(F.h, 0, &n), 0);
 	assert_int_equal(n, 2);
@@ -270,6 +274,9 @@ static void test_flush(void **state)
 	assert_int_equal(hf_pdu_out(H0, buf, &len, true, NULL), PEER_CID);
 	assert_int_equal(len, 2 + sizeof(sdu));
 	hf_no_output();
+	hcihost_tx_state(F.h, 0, &q, &cr);
+	assert_int_equal(q, 0);
+	assert_int_equal(cr, 4);
 	assert_int_equal(hcihost_flush(F.h, 0, &n), 0);
 	assert_int_equal(n, 0);
 }
