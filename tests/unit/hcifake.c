@@ -479,3 +479,13 @@ void hf_fill(uint8_t *b, size_t n, unsigned seed)
 		b[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 8));
 	}
 }
+
+/* A K-frame from the fake peer on channel ch, spending one of its
+ * credits. */
+void hf_kframe_in(unsigned ch, uint16_t handle, const uint8_t *d,
+		      size_t n, size_t frag)
+{
+	assert_true(F.peer_credits[ch] > 0);
+	F.peer_credits[ch]--;
+	hf_pdu_in(handle, HOST_CID, d, n, frag);
+}

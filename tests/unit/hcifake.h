@@ -121,4 +121,9 @@ void hf_boot(uint16_t acl_len, uint8_t acl_num);
 void hf_central_open(unsigned ch, const struct hci_bdaddr *peer, uint16_t handle, uint16_t mtu, uint16_t mps, uint16_t credits);
 void hf_fill(uint8_t *b, size_t n, unsigned seed);
 
+/* A K-frame from the fake peer on channel ch (spends one of its credits),
+ * in ACL fragments of at most frag octets. */
+void hf_kframe_in(unsigned ch, uint16_t handle, const uint8_t *d, size_t n,
+		  size_t frag);
+
 #endif
