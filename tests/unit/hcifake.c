@@ -480,8 +480,8 @@ void hf_fill(uint8_t *b, size_t n, unsigned seed)
 	}
 }
 
-/* A K-frame from the fake peer on channel ch, spending one of its
- * credits. */
+/* Send a K-frame (Vol 3, Part A, 3.4.3) of an SDU to the host, in ACL
+ * fragments of frag octets; spends one of the fake peer's credits. */
 void hf_kframe_in(unsigned ch, uint16_t handle, const uint8_t *d,
 		      size_t n, size_t frag)
 {

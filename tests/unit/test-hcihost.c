@@ -306,8 +306,6 @@ static void test_connect_timeout(void **state)
 	}
 }
 
-/* Send a K-frame (3.4.3) of an SDU to the host, in ACL fragments of
- * frag octets; spends one of the fake peer's credits. */
 /* Take the host's credit indications (4.24) off the wire. */
 static void take_credits(unsigned ch, uint16_t handle)
 {

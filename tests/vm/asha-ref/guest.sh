@@ -18,7 +18,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root
 out=/out
 mkdir -p "$out"
 secs=20
-for a in $(cat /proc/cmdline); do
+read -r -a cmdline </proc/cmdline
+for a in "${cmdline[@]}"; do
 	case $a in ttws.asha_secs=*) secs=${a#*=} ;; esac
 done
 stage=start
@@ -83,7 +84,8 @@ wait_for 20 "hci0 powered" bash -c 'bluetoothctl show | grep -q "Powered: yes"'
 
 stage=pipewire
 export XDG_RUNTIME_DIR=/run/user/0
-mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+mkdir -p /run/user
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
 DBUS_SESSION_BUS_ADDRESS=$(dbus-daemon --session --fork --print-address) ||
 	fail "dbus-daemon --session"
 export DBUS_SESSION_BUS_ADDRESS
@@ -199,14 +201,23 @@ for e in left right; do
 	c=$(grep -c '"ev":"sdu"' "$out/$e.jsonl" || true)
 	say "$e: $c SDUs"
 done
-grep -q '"ev":"sdu"' "$out/left.jsonl" && grep -q '"ev":"sdu"' "$out/right.jsonl" ||
+if ! grep -q '"ev":"sdu"' "$out/left.jsonl" ||
+	! grep -q '"ev":"sdu"' "$out/right.jsonl"; then
 	fail "audio did not reach both aids (left $(grep -c '"ev":"sdu"' "$out/left.jsonl" || true), right $(grep -c '"ev":"sdu"' "$out/right.jsonl" || true) SDUs)"
+fi
 
 stage=skew
 python3 /asha/skew.py "$out" >"$out/skew.json" 2>/tmp/skew.log ||
 	fail "skew.py: $(tail -n 3 /tmp/skew.log | tr '\n' ' ')"
 say "skew: $(cat "$out/skew.json")"
 grep -E 'ASHA|asha' /tmp/bluetoothd.log | tail -n 30 >/dev/console || true
+# PipeWire's own account of slots it could not send (out of LE credits:
+# send() EAGAIN), and its other warnings, for the console.
+flush_fail=$(grep -c 'ASHA failed to flush' /tmp/pipewire.log || true)
+say "pipewire: $flush_fail 'ASHA failed to flush' warnings; last warnings:"
+grep -E '^\[W\]|^\[E\]' /tmp/pipewire.log | tail -n 10 >/dev/console || true
 jq -c --arg target "$target" --argjson v "{$(versions)}" --argjson secs "$secs" \
-	'{ok: true, stage: "done", seconds: $secs, sink: $target, versions: $v} + .' \
+	--argjson ff "${flush_fail:-0}" \
+	'{ok: true, stage: "done", seconds: $secs, sink: $target, versions: $v,
+	  pw_flush_failures: $ff} + .' \
 	"$out/skew.json" >"$out/result.json"

@@ -19,10 +19,8 @@ its sequence number (ASHA spec, "Audio packet format"). Handles map to
 ears through LE (Enhanced) Connection Complete events and the aids'
 addresses in ready.json.
 
-Arrival time: the aids' `sdu` records (CLOCK_MONOTONIC). Both: the slots
-of the two ears are paired as tests/bench/asha.sh pairs them: from the
-first sequence number both ears have, the k-th SDU of each ear is one
-slot when their sequence numbers agree.
+Arrival time: the aids' `sdu` records (CLOCK_MONOTONIC). Both: the two
+ears' SDUs of one 20 ms slot carry one sequence number (see pair()).
 """
 import json
 import struct
@@ -125,21 +123,40 @@ def send_times(path, ear_of_addr):
     return out, ear_of
 
 
+SLOT_US = 20000
+
+
+def unwrap(v):
+    """(seq, t_us) in arrival order -> (n, t_us), n the sequence number
+    counted on past 255 (a step of 1-255 forward each time; PipeWire's
+    ASHA sink numbers a packet by the 20 ms slots since the set's start,
+    asha_seqnum() in spa/plugins/bluez5/media-sink.c, so a slot it could
+    not send leaves a gap, not a shift)."""
+    out, n, prev = [], None, None
+    for seq, t in v:
+        n = seq if n is None else n + ((seq - prev) & 0xFF or 256)
+        prev = seq
+        out.append((n, t))
+    return out
+
+
 def pair(l, r, shift=0):
-    """Signed differences left - right (us) of the slots the two ears
-    share, l and r lists of (seq, t_us), as tests/bench/asha.sh pairs
-    them; SHIFT moves the right ear's index (a check that the pairing is
-    the closest one, without the sequence numbers' test)."""
+    """Signed differences left - right (us) of the slots both ears have,
+    l and r lists of (seq, t_us): one slot is one sequence number. The
+    two ears' counts past 255 are aligned by their first SDUs' times (the
+    right ear's first number moved by whole turns of 256 to agree with
+    them best). SHIFT pairs slot n of the left ear with slot n + SHIFT of
+    the right (a check that the pairing is the closest one). When nothing
+    was dropped this is tests/bench/asha.sh's pairing (from the first
+    number both ears have, the k-th SDU of each)."""
     if not l or not r:
         return []
-    ls, rs = [s for s, _ in l], [s for s, _ in r]
-    first = ls[0] if ls[0] in rs[:64] else rs[0]
-    if first not in ls or first not in rs:
-        return []
-    li, ri = ls.index(first), rs.index(first) + shift
-    n = min(len(l) - li, len(r) - ri)
-    return [l[li + k][1] - r[ri + k][1] for k in range(max(n, 0))
-            if shift or ls[li + k] == rs[ri + k]]
+    ul, ur = unwrap(l), unwrap(r)
+    (nl, tl), (nr, tr) = ul[0], ur[0]
+    turns = min(range(-2, 3), key=lambda k: abs(
+        (nr + 256 * k - nl) * SLOT_US - (tr - tl)))
+    right = {n + 256 * turns: t for n, t in ur}
+    return [t - right[n + shift] for n, t in ul if n + shift in right]
 
 
 def check(l, r):
@@ -148,10 +165,12 @@ def check(l, r):
     and the median absolute skew with the right ear shifted by one slot
     either way (larger than the paired one when the pairing is right)."""
     d = pair(l, r)
-    med = lambda v: round(sorted(v)[len(v) // 2], 1) if v else None
+
+    def med(v):
+        return round(sorted(v)[len(v) // 2], 1) if v else None
     return {'first_seq': [l[0][0] if l else None, r[0][0] if r else None],
             'median_signed_us': med(d),
-            'over_20ms': sum(abs(x) > 20000 for x in d),
+            'over_20ms': sum(abs(x) > SLOT_US for x in d),
             'median_abs_shift_minus1_us': med([abs(x) for x in pair(l, r, -1)]),
             'median_abs_shift_plus1_us': med([abs(x) for x in pair(l, r, 1)])}
 
