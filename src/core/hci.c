@@ -504,6 +504,17 @@ static int decode_cmd_complete(const uint8_t *p, size_t n,
 	if (rn == 1 && m->status != HCI_SUCCESS) {
 		return 0;
 	}
+	/* The replies to a peer's parameter request may too, even on
+	 * success: BlueZ's emulator does (emulator/btdev.c,
+	 * cmd_conn_param_reply). Refusing that answer would leave the
+	 * command unanswered until its timeout fails the whole host; the
+	 * handle, which nothing needs, is then unknown. */
+	if (rn == 1 &&
+	    (m->opcode == HCI_OP_LE_REMOTE_CONN_PARAM_REQ_REPLY ||
+	     m->opcode == HCI_OP_LE_REMOTE_CONN_PARAM_REQ_NEG_REPLY)) {
+		m->conn_param_reply_handle = HCI_HANDLE_UNKNOWN;
+		return 0;
+	}
 	r = want_exact(rn, want);
 	if (r < 0) {
 		return r;

@@ -51,6 +51,8 @@
 
 /* Vol 4, Part E, 5.4.2: Connection_Handle range. */
 #define HCI_HANDLE_MAX 0x0eff
+/* A connection handle an answer did not give (handles are 12 bits). */
+#define HCI_HANDLE_UNKNOWN 0xffff
 
 /* Vol 4, Part E, 5.4.1: OGF (6 bits) and OCF (10 bits). */
 #define HCI_OPCODE(ogf, ocf) ((uint16_t)((ogf) << 10 | (ocf)))
@@ -327,7 +329,9 @@ struct hci_evt_cmd_complete {
 			uint16_t iso_len;
 			uint8_t iso_num;
 		} le_read_buffer_size;
-		uint16_t conn_param_reply_handle; /* 7.8.31, 7.8.32 */
+		/* 7.8.31, 7.8.32; HCI_HANDLE_UNKNOWN when the answer
+		 * carried the status alone */
+		uint16_t conn_param_reply_handle;
 	};
 };
 

@@ -274,11 +274,31 @@ static void ashaear_sent(void *user, uint32_t id, enum chan_tx_point point,
 	}
 }
 
+/*
+ * The controller moved the aid's link to a new connection interval (LE
+ * Connection Update Complete): an aid that streams is told, as Android
+ * does (ASHA's Status "connection parameters updated"), so that it can
+ * re-time its playback to the new connection events.
+ */
+static void ashaear_interval(void *user, uint32_t ci_us, uint64_t now_ns)
+{
+	struct ashaear *a = user;
+
+	a->now_ns = now_ns;
+	a->st.conn_interval_us = ci_us;
+	a->st.interval_updates++;
+	if (a->state == ASHAEAR_STREAMING &&
+	    ashaear_status(a, ASHA_UPDATE_CONN_PARAMS, now_ns) == 0) {
+		a->st.conn_params_told++;
+	}
+}
+
 static const struct chan_cb ashaear_chan_cb = {
 	.open = ashaear_open,
 	.msg = ashaear_msg,
 	.closed = ashaear_closed,
 	.sent = ashaear_sent,
+	.interval = ashaear_interval,
 	.link_up = ashaear_link_up,
 	.att = ashaear_att,
 };

@@ -81,6 +81,9 @@ struct ashaear_stats {
 	uint64_t disconnects;     /* links lost after they were up */
 	uint64_t sdus_sent, tx_full; /* SDUs queued; refused (queue full) */
 	uint64_t att_malformed;   /* ATT PDUs the client refused */
+	uint32_t conn_interval_us; /* the link's, when the controller said */
+	uint64_t interval_updates; /* LE Connection Update Complete */
+	uint64_t conn_params_told; /* Status "connection parameters updated" */
 };
 
 struct ashaear;

@@ -48,13 +48,16 @@ static void status_asha_ear_json(FILE *f, const char *name,
 		",\"stops\":%" PRIu64 ",\"status_writes\":%" PRIu64
 		",\"volume_writes\":%" PRIu64 ",\"sdus_sent\":%" PRIu64
 		",\"tx_full\":%" PRIu64 ",\"att_malformed\":%" PRIu64
-		",\"flushes\":%" PRIu64 ",\"flushed_sdus\":%" PRIu64 "}",
+		",\"flushes\":%" PRIu64 ",\"flushed_sdus\":%" PRIu64
+		",\"conn_interval_us\":%u,\"interval_updates\":%" PRIu64
+		",\"conn_params_told\":%" PRIu64 "}",
 		x->att_mtu, x->last_status, x->last_err, x->connects,
 		x->disconnects, x->discoveries, x->discovery_failures,
 		x->refusals, x->starts, x->start_failures, x->start_timeouts,
 		x->stops, x->status_writes, x->volume_writes, x->sdus_sent,
 		x->tx_full, x->att_malformed, p->flushes[e],
-		p->flushed_sdus[e]);
+		p->flushed_sdus[e], x->conn_interval_us, x->interval_updates,
+		x->conn_params_told);
 }
 
 void status_asha_json(FILE *f, const struct ashapair_stats *p)

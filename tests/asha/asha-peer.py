@@ -33,7 +33,8 @@ chroot shares the kernel) and "ev":
   sdu         seq (the first octet), len (octets, with seq), payload
               (hex, the octets after seq)
   coc_close, disconnected (reason), drop (this aid ends its link), wav,
-  hold_credits (seconds), release_credits (credits): --hold-credits
+  hold_credits (seconds), release_credits (credits): --hold-credits;
+  conn_update (error): --update-conn
 Every SDU's audio is decoded with Bumble's G.722 decoder
 (bumble.decoder.G722Decoder, 64 kbit/s, 16 kHz) into OUT/EAR.wav when the
 peer ends (not while it runs: the pure-Python decoder takes ~2.5 ms per
@@ -57,6 +58,7 @@ Options for failure tests (EAR: prefix = that aid only):
                              (Bumble answers every write with OK)
   --take-handles [EAR:]N     see Aid.take_handles (btvirt's handle bug)
   --hold-credits [EAR:]S+D   see Aid.hold_credits (a congested aid)
+  --update-conn [EAR:]S      see Aid.update_conn (new connection parameters)
 """
 
 import argparse
@@ -273,6 +275,11 @@ class RecordingAshaService(asha.AshaService):
             credits=channel.credits, peer_credits=channel.peer_credits,
             handle=channel.connection.handle)
         channel.on('close', lambda: self.aid.rec.write('coc_close'))
+        update = self.aid.opt(self.aid.args.update_conn, '')
+        if update:
+            asyncio.get_running_loop().call_later(
+                float(update), lambda: asyncio.ensure_future(
+                    self.aid.update_conn(channel.connection)))
         hold = self.aid.opt(self.aid.args.hold_credits, '')
         if hold:
             start_s, _, for_s = hold.partition('+')
@@ -297,6 +304,18 @@ class Aid:
         self.service = None
         self.ready = None
         self.adv_task = None
+
+    async def update_conn(self, connection):
+        """Asks the central for a 15 ms connection interval (the link
+        layer's Connection Parameters Request, through the controller), as
+        an aid that wants to save power might. Records conn_update (error,
+        or none)."""
+        err = None
+        try:
+            await connection.update_parameters(15, 15, 0, 2000)
+        except Exception as e:  # pylint: disable=broad-except
+            err = repr(e)
+        self.rec.write('conn_update', error=err)
 
     def hold_credits(self, channel, start_s, for_s):
         """From START_S after the channel opened, for FOR_S seconds, this
@@ -543,6 +562,9 @@ def parse_args(argv):
                    help='answer malformed writes with -1/-2')
     p.add_argument('--take-handles', action='append',
                    help='[EAR:]N spare links first (btvirt handle bug)')
+    p.add_argument('--update-conn', action='append',
+                   help='[EAR:]SECONDS after the audio channel opens, ask '
+                   'for a 15 ms connection interval')
     p.add_argument('--hold-credits', action='append',
                    help='[EAR:]START+SECONDS: from START s after the audio '
                    'channel opens, give no credit back for SECONDS')

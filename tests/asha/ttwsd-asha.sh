@@ -16,6 +16,9 @@
 #      audio channel on that PSM; the aid that started alone was told
 #      "other connected" (Status 2) when the other played. Every SDU is
 #      seq + 160 octets, each ear's sequence numbers run on without a gap,
+#      the left aid's request for a 15 ms interval is granted by the
+#      controller and the aid told (Status 3, "connection parameters
+#      updated"),
 #      and the SDU each aid got in a slot carries the same number on both
 #      (SDUs paired by their order from the first slot both ears got).
 #      Bumble's G.722 decoding of each ear is its tone (440 / 660 Hz:
@@ -75,7 +78,7 @@ st() { jq -r "$2" "$tmp/$1/stats.json"; }
 
 # --- 1: both aids, 6 s ------------------------------------------------------
 CTL=$BUILD/src/ctl/ttwsctl
-start_peer run
+start_peer run --update-conn left:1.5
 run_ttwsd run 6 medium &
 ttwsd_pid=$!
 ctl() { "$CTL" --socket "$tmp/run/control" "$@"; }
@@ -150,13 +153,23 @@ done
 for ear in left right; do
 	j=$d/$ear.jsonl
 	other=$(evs "$j" acp | jq '[.[] | select(.op == "start")][0].other_state')
-	told=$(evs "$j" acp | jq -c '[.[] | select(.op == "status") | .status]')
+	told=$(evs "$j" acp | jq -c '[.[] | select(.op == "status" and .status != 3) | .status]')
 	if ((other == 0)); then
 		[[ $told == "[2]" ]] || fail "$ear: started alone, then Status $told (not [2])"
 	else
 		[[ $told == "[]" ]] || fail "$ear: started with the other up, then Status $told"
 	fi
 done
+# The left aid asked for a 15 ms interval: ttwsd's controller granted it
+# (LE Connection Update Complete) and ttwsd told the aid (Status 3,
+# "connection parameters updated", as Android does).
+cu=$(evs "$d/left.jsonl" conn_update)
+jq -e 'length == 1 and .[0].error == null' <<<"$cu" >/dev/null || fail "left: the update asked for failed: $cu"
+[[ $(evs "$d/left.jsonl" acp | jq -c '[.[] | select(.op == "status" and .status == 3)] | length') == 1 ]] ||
+	fail "left: not told once of its new parameters: $(evs "$d/left.jsonl" acp | jq -c '[.[] | .status // .op]')"
+jq -e "$a.ears.left | .conn_interval_us == 15000 and .interval_updates >= 1 and .conn_params_told == 1" \
+	"$d/stats.json" >/dev/null || fail "status: $(jq -c "$a.ears.left | {conn_interval_us, interval_updates, conn_params_told}" "$d/stats.json")"
+echo "asha-ttwsd: left's connection update: $(jq -c "$a.ears.left | {conn_interval_us, interval_updates, conn_params_told}" "$d/stats.json")"
 # One number per slot on both ears: from the first slot both got, the
 # k-th SDU of each carries the same number.
 python3 - "$d/left.jsonl" "$d/right.jsonl" <<'PY' || fail "the ears' sequence numbers differ in a slot"

@@ -519,6 +519,19 @@ static void test_evt_cmd_complete(void **state)
 			 0);
 	assert_int_equal(e.cmd_complete.conn_param_reply_handle, 0x040);
 
+	/* The reply to a parameter request answered with its status alone
+	 * (BlueZ's emulator, even on success): accepted, handle unknown. */
+	assert_int_equal(decode(data(0x0e, 0x04, 0x01, 0x20, 0x20, 0x00), 6,
+				&e),
+			 0);
+	assert_int_equal(e.cmd_complete.status, HCI_SUCCESS);
+	assert_int_equal(e.cmd_complete.conn_param_reply_handle,
+			 HCI_HANDLE_UNKNOWN);
+	/* Any other command's success needs its return parameters. */
+	assert_int_equal(decode(data(0x0e, 0x04, 0x01, 0x09, 0x10, 0x00), 6,
+				&e),
+			 -ENODATA);
+
 	/* A refused command may answer with its status alone. */
 	assert_int_equal(decode(data(0x0e, 0x04, 0x01, 0x09, 0x10, 0x01), 6,
 				&e),

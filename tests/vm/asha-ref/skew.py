@@ -163,7 +163,8 @@ def check(l, r):
     """How the pairing came out: each ear's first sequence number, the
     median signed skew (left - right, us), the slots over 20 ms apart,
     and the median absolute skew with the right ear shifted by one slot
-    either way (larger than the paired one when the pairing is right)."""
+    either way (larger than the paired one when the pairing is right),
+    and the median signed skew of each tenth of the run (a drift)."""
     d = pair(l, r)
 
     def med(v):
@@ -172,7 +173,10 @@ def check(l, r):
             'median_signed_us': med(d),
             'over_20ms': sum(abs(x) > SLOT_US for x in d),
             'median_abs_shift_minus1_us': med([abs(x) for x in pair(l, r, -1)]),
-            'median_abs_shift_plus1_us': med([abs(x) for x in pair(l, r, 1)])}
+            'median_abs_shift_plus1_us': med([abs(x) for x in pair(l, r, 1)]),
+            'median_signed_by_tenth_us': [med(d[len(d) * i // 10:
+                                                len(d) * (i + 1) // 10])
+                                            for i in range(10)]}
 
 
 def stats(name, skew):
