@@ -532,34 +532,6 @@ int hcihost_send(struct hcihost *h, unsigned ch, const uint8_t *sdu,
 	return 0;
 }
 
-int hcihost_flush(struct hcihost *h, unsigned ch, unsigned *ret)
-{
-	struct hh_chan *c;
-	unsigned keep;
-
-	if (ch >= HCIHOST_MAX_CHANS) {
-		return -EINVAL;
-	}
-	c = &h->ch[ch];
-	/* The head is lent to l2le while txq_started: it goes out whole. */
-	keep = c->txq_started && c->txq_count > 0 ? 1 : 0;
-	*ret = c->txq_count - keep;
-	c->txq_count = keep;
-	h->stats.sdus_flushed += *ret;
-	return 0;
-}
-
-void hcihost_tx_state(const struct hcihost *h, unsigned ch,
-		      unsigned *ret_queued, unsigned *ret_credits)
-{
-	*ret_queued = 0;
-	*ret_credits = 0;
-	if (ch < HCIHOST_MAX_CHANS && h->ch[ch].state == HCIHOST_CH_OPEN) {
-		*ret_queued = h->ch[ch].txq_count;
-		*ret_credits = h->ch[ch].l2.tx_credits;
-	}
-}
-
 unsigned hcihost_tx_space(const struct hcihost *h, unsigned ch)
 {
 	if (ch >= HCIHOST_MAX_CHANS || h->ch[ch].state != HCIHOST_CH_OPEN) {
