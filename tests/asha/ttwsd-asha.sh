@@ -249,11 +249,28 @@ if [[ -n $SHIM ]]; then
 fi
 run_ttwsd drop 8 &
 ttwsd_pid=$!
-sleep 3
+# ttwsctl monitor sees the aid go and come back (D-Bus PropertiesChanged
+# of the pair's ear objects).
+n=250
+until "$CTL" --socket "$tmp/drop/control" status >/dev/null 2>&1; do
+	((n-- > 0)) || fail "the control socket (drop) did not answer"
+	sleep 0.02
+done
+"$CTL" --socket "$tmp/drop/control" monitor --json >"$tmp/drop/monitor.json" \
+	2>"$tmp/drop/monitor.err" &
+mon_pid=$!
+pids+=("$mon_pid")
+sleep 2.5
 kill -USR2 "$peer"
 wait "$ttwsd_pid" || fail "ttwsd (drop) failed"
 stop_peer
+kill "$mon_pid" 2>/dev/null || true
 d=$tmp/drop
+jq -e -s 'any(.[]; (.object | endswith("/ear/right")) and .property == "State" and .old == "streaming") and
+	any(.[]; (.object | endswith("/ear/right")) and .property == "State" and .new == "streaming")' \
+	"$d/monitor.json" >/dev/null ||
+	fail "ttwsctl monitor did not see the right aid go and come back: $(head -c 600 "$d/monitor.json")"
+echo "asha-ttwsd: monitor: $(jq -s -c '[.[] | select(.property == "State") | "\(.object | split("/") | last) \(.old)->\(.new)"]' "$d/monitor.json")"
 told=$(evs "$d/left.jsonl" acp | jq -c '[.[] | select(.op == "status") | .status]')
 [[ $told =~ 1,2\]$ ]] || fail "left: Status writes $told do not end with other disconnected, other connected"
 (($(evs "$d/right.jsonl" acp | jq '[.[] | select(.op == "start" and .answer == "ok")] | length') == 2)) ||
