@@ -9,6 +9,10 @@
 #                 own HCI host: status asha.send_skew);
 #   arrival skew  the instants Bumble's aids received them (their records,
 #                 CLOCK_MONOTONIC of the same host).
+# Issue 15's target: ttws's send-skew P99 at most 1/10 of the
+# reference's ("targets" in the JSON: the ratio, met or missed). The
+# reference's spread between runs (5-50 ms P99 here) decides it more than
+# ttws does: read the README of tests/vm/asha-ref before the verdict.
 # Last line JSON: {"bench":"asha","seconds","slots","send_skew_p50_us",
 # "send_skew_p99_us","send_skew_max_us","arrival_skew_p50_us",
 # "arrival_skew_p99_us","arrival_skew_max_us","dropped_slots",
@@ -29,9 +33,14 @@
 # (forky: BlueZ 5.87, PipeWire 1.6.9, WirePlumber 0.5.18 in December
 # 2026), against the same Bumble aids on btvirt, in a qemu VM
 # (tests/vm/asha-ref/run-ref.sh, after ttwsd's run, never beside it: this
-# machine has two CPUs). Same figures, same pairing: send skew from the
-# NOCP events of btmon's trace of the VM's hci0 (tests/vm/asha-ref/
-# skew.py), arrival skew from the aids' records. Both sides sit on TCG's
+# machine has two CPUs). The same figures: send skew from the NOCP
+# events of btmon's trace of the VM's hci0 (tests/vm/asha-ref/skew.py),
+# arrival skew from the aids' records; a slot is one sequence number
+# (PipeWire leaves gaps where a side sent nothing, so the k-th-SDU pairing
+# above would pair the wrong slots after one). PipeWire numbers the two
+# sides on two timers: in some runs they are a slot or two apart from the
+# start or after a slip, which is most of the spread between runs
+# (tests/vm/asha-ref/README.md). Both sides sit on TCG's
 # emulated CPUs there (kernel, btvirt, bluetoothd, PipeWire, Bumble), so
 # its numbers carry qemu's scheduling on top of the reference's own; they
 # are the reference as it runs here, not on hardware. The reference_*
@@ -136,4 +145,12 @@ jq -nc --argjson s "$(jq -c "$a" "$d/stats.json")" --argjson r "$arrival" \
 	reference_send_skew_max_us: $ref.send_skew_max_us,
 	reference_arrival_skew_p50_us: $ref.arrival_skew_p50_us,
 	reference_arrival_skew_p99_us: $ref.arrival_skew_p99_us,
-	reference_arrival_skew_max_us: $ref.arrival_skew_max_us}'
+	reference_arrival_skew_max_us: $ref.arrival_skew_max_us,
+	targets: {send_skew_p99_le_tenth_of_reference:
+		(if $ref == null or ($ref.send_skew_p99_us // 0) == 0 then
+			{value: null, result: "not judged: no reference"}
+		else
+			($s.send_skew.p99_us / $ref.send_skew_p99_us) as $x |
+			{value: ($x * 1000 | round / 1000),
+			 result: (if $x <= 0.1 then "met" else "missed" end)}
+		end)}}'

@@ -166,6 +166,11 @@ def check(l, r):
     either way (larger than the paired one when the pairing is right),
     and the median signed skew of each tenth of the run (a drift)."""
     d = pair(l, r)
+    offsets = {}
+    for x in d:
+        k = round(x / SLOT_US)
+        offsets[k] = offsets.get(k, 0) + 1
+    within = sorted(abs(x - round(x / SLOT_US) * SLOT_US) for x in d)
 
     def med(v):
         return round(sorted(v)[len(v) // 2], 1) if v else None
@@ -176,7 +181,14 @@ def check(l, r):
             'median_abs_shift_plus1_us': med([abs(x) for x in pair(l, r, 1)]),
             'median_signed_by_tenth_us': [med(d[len(d) * i // 10:
                                                 len(d) * (i + 1) // 10])
-                                            for i in range(10)]}
+                                            for i in range(10)],
+            # whole slots between the ears' SDUs of one number (PipeWire
+            # numbering the two sides a slot apart), and what is left
+            # within the slot
+            'slot_offsets': {str(k): n for k, n in sorted(offsets.items())},
+            'within_slot_p50_us': med(within),
+            'within_slot_p99_us': (round(within[int(0.99 * len(within))], 1)
+                                   if within else None)}
 
 
 def stats(name, skew):
