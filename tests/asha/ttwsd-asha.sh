@@ -288,7 +288,10 @@ echo "asha-ttwsd: drop: left told $told, $mono slots of downmix, right back afte
 # Start, no gap: checked above). The stretch: from the right's drop to
 # its first SDU after it, 100 ms inside both ends.
 t_drop=$(evs "$d/right.jsonl" drop | jq '.[0].t_ns')
-t_back=$(evs "$d/right.jsonl" sdu | jq "[.[] | select(.t_ns > $t_drop)][0].t_ns")
+# (From its next link: an SDU already on its way may be recorded just
+# after the drop.)
+t_link=$(evs "$d/right.jsonl" connected | jq "[.[] | select(.t_ns > $t_drop)][0].t_ns")
+t_back=$(evs "$d/right.jsonl" sdu | jq "[.[] | select(.t_ns > $t_link)][0].t_ns")
 k0=$(evs "$d/left.jsonl" sdu | jq "[.[] | .t_ns] | map(select(. < $t_drop + 100000000)) | length")
 k1=$(evs "$d/left.jsonl" sdu | jq "[.[] | .t_ns] | map(select(. < $t_back - 100000000)) | length")
 ((k1 - k0 >= 20)) || fail "left: only $((k1 - k0)) frames alone to check"
